@@ -1,0 +1,93 @@
+//! One error type for every page.
+//!
+//! Policy: handlers return `Result<_, AppError>`. What the subscriber did wrong (bad input, an id
+//! that is not theirs, no session) is said plainly in the page's format; what went wrong inside
+//! (database, I/O) is logged with its cause and answered with a generic message, never the cause.
+//! The rendering in HTML, XML or JSON happens once, in `web::context`, where the request's
+//! `Format` is known.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No session (or an expired one): browsers go to the login page, clients get 401.
+    #[error("Please log in")]
+    Unauthenticated,
+    /// A missing id and another user's id look the same.
+    #[error("Not found")]
+    NotFound,
+    /// Input that cannot be accepted; the message is shown to the user as it is.
+    #[error("{0}")]
+    BadInput(String),
+    /// An internal failure; the cause is logged, not shown.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+    /// The database cannot be reached right now.
+    #[error("The service is temporarily unavailable, please try again shortly")]
+    Unavailable(#[source] anyhow::Error),
+}
+
+impl AppError {
+    pub fn bad_input(msg: impl Into<String>) -> Self {
+        AppError::BadInput(msg.into())
+    }
+
+    /// The message a user may read (internal causes stay in the log).
+    pub fn public_message(&self) -> String {
+        match self {
+            AppError::Internal(_) => "We're sorry, but something went wrong".to_string(),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                AppError::Unavailable(e.into())
+            }
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<askama::Error> for AppError {
+    fn from(e: askama::Error) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl From<actix_session::SessionInsertError> for AppError {
+    fn from(e: actix_session::SessionInsertError) -> Self {
+        AppError::Internal(anyhow::anyhow!("session insert: {e}"))
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        AppError::Internal(anyhow::anyhow!("blocking task: {e}"))
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::BadInput(_) => StatusCode::BAD_REQUEST,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// A plain fallback; `web::context` replaces it with the page's own format.
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status_code())
+            .content_type("text/plain; charset=utf-8")
+            .body(self.public_message())
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

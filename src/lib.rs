@@ -1,0 +1,20 @@
+//! selfcare: a subscriber self-care portal for VoIP and telecom operators.
+//!
+//! The binary (`main.rs`) only parses the command line; everything else lives here so the
+//! integration tests can build the same application on a free port.
+
+pub mod billing;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod i18n;
+pub mod money;
+pub mod pages;
+pub mod password;
+pub mod store;
+pub mod time;
+pub mod web;
+
+pub use config::Settings;
+pub use web::Application;

@@ -1,0 +1,106 @@
+//! The main page: missed calls, calls this month and today, and the account's finances.
+
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Serialize;
+
+use crate::error::{AppError, AppResult};
+use crate::money::Money;
+use crate::store::Store;
+use crate::time;
+use crate::web::{respond, Chrome, Ctx, CurrentUser, Page};
+
+#[derive(Serialize)]
+pub struct MainPage {
+    pub pagename: &'static str,
+    pub username: String,
+    pub userid: i64,
+    pub language: &'static str,
+    pub missed_today: i64,
+    pub missed_total: i64,
+    pub calls: Vec<PeriodCalls>,
+    /// `Prepaid` or `Postpaid`.
+    pub account: &'static str,
+    /// `100.00 USD`
+    pub balance: String,
+    /// `No Limit`, or the credit limit with its currency.
+    pub credit: String,
+}
+
+#[derive(Serialize)]
+pub struct PeriodCalls {
+    /// `Month` or `Day`, as the XML contract names them.
+    pub period: &'static str,
+    pub call_counts: i64,
+    /// `HH:MM:SS` of talk time (billed seconds of answered calls).
+    pub call_duration: String,
+    pub seconds: i64,
+}
+
+#[derive(Template)]
+#[template(path = "pages/main.html")]
+struct MainHtml<'a> {
+    c: &'a Chrome,
+    v: &'a MainPage,
+}
+
+#[derive(Template)]
+#[template(path = "xml/main.xml")]
+struct MainXml<'a> {
+    v: &'a MainPage,
+}
+
+impl Page for MainPage {
+    fn html(&self, c: &Chrome) -> askama::Result<String> {
+        MainHtml { c, v: self }.render()
+    }
+    fn xml(&self) -> askama::Result<String> {
+        MainXml { v: self }.render()
+    }
+}
+
+/// GET /callc/main
+pub async fn show(ctx: Ctx, user: CurrentUser, store: web::Data<Store>) -> AppResult<HttpResponse> {
+    // A session whose user has since been removed is no session.
+    let account = store
+        .account(user.id)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let tz = time::zone(&account.time_zone);
+    let (day_start, month_start) = time::day_and_month_start(time::now(), tz);
+    let stats = store.main_stats(user.id, day_start, month_start).await?;
+    let decimals = account.currency_decimals as u32;
+    let page = MainPage {
+        pagename: "Main page",
+        username: account.display_name(),
+        userid: account.id,
+        language: ctx.lang.code(),
+        missed_today: stats.missed_today,
+        missed_total: stats.missed_total,
+        calls: vec![
+            PeriodCalls {
+                period: "Month",
+                call_counts: stats.month_calls,
+                call_duration: time::format_duration(stats.month_seconds),
+                seconds: stats.month_seconds,
+            },
+            PeriodCalls {
+                period: "Day",
+                call_counts: stats.day_calls,
+                call_duration: time::format_duration(stats.day_seconds),
+                seconds: stats.day_seconds,
+            },
+        ],
+        account: if account.account_type == "postpaid" {
+            "Postpaid"
+        } else {
+            "Prepaid"
+        },
+        balance: Money(account.balance_micros).with_currency(decimals, &account.currency),
+        credit: match account.credit_limit_micros {
+            None => "No Limit".to_string(),
+            Some(limit) => Money(limit).with_currency(decimals, &account.currency),
+        },
+    };
+    respond(&ctx, &page)
+}

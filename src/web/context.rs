@@ -1,0 +1,158 @@
+//! The per-request context (format, language, who is logged in) and the one place where an
+//! `AppError` becomes a response in the request's format.
+
+use std::collections::HashMap;
+use std::future::{ready, Ready};
+
+use actix_session::SessionExt;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse};
+
+use super::format::Format;
+use super::render::{render_error_page, respond_action, Chrome};
+use super::session::{self, SessionKind};
+use crate::error::AppError;
+use crate::i18n::Lang;
+
+#[derive(Clone, Debug)]
+pub struct Ctx {
+    pub format: Format,
+    /// `?format=` was given: routes with a fixed default honour it.
+    pub explicit_format: bool,
+    pub lang: Lang,
+    pub user_id: Option<i64>,
+    pub legacy: bool,
+    /// The request path without the query, for links back to the same page.
+    pub path: String,
+}
+
+impl Ctx {
+    pub fn chrome(&self) -> Chrome {
+        Chrome {
+            lang: self.lang,
+            logged_in: self.user_id.is_some(),
+            path: self.path.clone(),
+        }
+    }
+}
+
+impl FromRequest for Ctx {
+    type Error = AppError;
+    type Future = Ready<Result<Ctx, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        ready(
+            req.extensions().get::<Ctx>().cloned().ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!("context middleware not installed"))
+            }),
+        )
+    }
+}
+
+/// Middleware: builds the `Ctx`, applies `?lang=`, and renders errors in the chosen format.
+pub async fn context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let session = req.get_session();
+    let query: HashMap<String, String> =
+        actix_web::web::Query::<HashMap<String, String>>::from_query(req.query_string())
+            .map(|q| q.into_inner())
+            .unwrap_or_default();
+
+    if let Some(lang) = query.get("lang").and_then(|c| Lang::parse(c)) {
+        session::set_lang(&session, lang).map_err(AppError::from)?;
+    }
+    let lang = session::lang(&session)
+        .or_else(|| header_str(&req, header::ACCEPT_LANGUAGE).and_then(Lang::from_accept_language))
+        .unwrap_or_default();
+    let legacy =
+        session::kind(&session) == Some(SessionKind::Legacy) || req.path().starts_with("/api/");
+    let explicit = query.get("format").map(String::as_str);
+    let negotiated = Format::negotiate(explicit, legacy, header_str(&req, header::ACCEPT));
+
+    let ctx = Ctx {
+        format: negotiated.clone().unwrap_or(Format::Html),
+        explicit_format: explicit.is_some(),
+        lang,
+        user_id: session::user_id(&session),
+        legacy,
+        path: req.path().to_string(),
+    };
+    req.extensions_mut().insert(ctx.clone());
+
+    if let Err(msg) = negotiated {
+        let (http_req, _) = req.into_parts();
+        let resp = error_response(&ctx, None, &AppError::BadInput(msg));
+        return Ok(ServiceResponse::new(http_req, resp));
+    }
+
+    let res = next.call(req).await?;
+    let status = res.status();
+    let replacement = match res.response().error() {
+        Some(err) => match err.as_error::<AppError>() {
+            Some(app) => Some(error_response(&ctx, res.request().match_name(), app)),
+            // actix's own extractor and payload errors: say what was wrong, in the page's format.
+            None if status.is_client_error() => {
+                let app = AppError::BadInput(err.to_string());
+                Some(with_status(
+                    error_response(&ctx, res.request().match_name(), &app),
+                    status,
+                ))
+            }
+            None => {
+                tracing::error!(error = %err, "unhandled error");
+                let app = AppError::Internal(anyhow::anyhow!("{err}"));
+                Some(error_response(&ctx, res.request().match_name(), &app))
+            }
+        },
+        None => None,
+    };
+    Ok(match replacement {
+        Some(resp) => {
+            let (http_req, _) = res.into_parts();
+            ServiceResponse::new(http_req, resp)
+        }
+        None => res.map_into_boxed_body(),
+    })
+}
+
+fn header_str(req: &ServiceRequest, name: header::HeaderName) -> Option<&str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+fn with_status(mut resp: HttpResponse, status: StatusCode) -> HttpResponse {
+    *resp.status_mut() = status;
+    resp
+}
+
+/// Renders an error: a redirect to the login page for browsers without a session, the seed's
+/// failed `<action>` for XML, `{"error": …}` for JSON, an error page for HTML.
+/// `action` is the route's name, which is also the XML action name.
+pub fn error_response(ctx: &Ctx, action: Option<&str>, err: &AppError) -> HttpResponse {
+    use actix_web::ResponseError;
+    match err {
+        AppError::Internal(cause) => tracing::error!(error = ?cause, "internal error"),
+        AppError::Unavailable(cause) => tracing::warn!(error = ?cause, "service unavailable"),
+        _ => {}
+    }
+    let status = err.status_code();
+    let message = match err {
+        AppError::Unauthenticated => ctx.lang.t("login.required").to_string(),
+        AppError::NotFound => ctx.lang.t("error.not_found").to_string(),
+        other => other.public_message(),
+    };
+    match ctx.format {
+        Format::Xml => respond_action(Format::Xml, status, action.unwrap_or("error"), &message),
+        Format::Json => HttpResponse::build(status).json(serde_json::json!({ "error": message })),
+        _ if matches!(err, AppError::Unauthenticated) => HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/callc/login"))
+            .finish(),
+        _ => HttpResponse::build(status)
+            .content_type(Format::Html.content_type())
+            .body(render_error_page(&ctx.chrome(), &message)),
+    }
+}

@@ -1,0 +1,180 @@
+//! Application assembly: middleware, routes, the HTTP server.
+
+pub mod auth;
+pub mod context;
+pub mod format;
+pub mod log;
+pub mod render;
+pub mod session;
+
+use std::net::TcpListener;
+
+use actix_session::storage::CookieSessionStore;
+use actix_session::SessionMiddleware;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, DefaultHeaders};
+use actix_web::{web, App, HttpResponse, HttpServer};
+use anyhow::Context as _;
+
+pub use auth::CurrentUser;
+pub use context::Ctx;
+pub use format::Format;
+pub use render::{respond, respond_action, respond_as, Chrome, Page};
+
+use crate::config::Settings;
+use crate::error::AppError;
+use crate::pages;
+use crate::store::Store;
+
+pub const SESSION_COOKIE: &str = "selfcare_session";
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Connects to the database, migrates it, and binds the listener (port 0 picks a free one).
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let store = Store::connect(&settings.database_url).await?;
+        store.migrate().await?;
+        Application::build_with_store(settings, store)
+    }
+
+    pub fn build_with_store(settings: Settings, store: Store) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(settings.bind)
+            .with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let key = session_key(&settings)?;
+        let store = web::Data::new(store);
+        let static_dir = settings.static_dir.clone();
+        let secure = settings.cookie_secure;
+        let server = HttpServer::new(move || {
+            let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
+                .cookie_name(SESSION_COOKIE.to_string())
+                .cookie_http_only(true)
+                .cookie_same_site(SameSite::Lax)
+                .cookie_secure(secure)
+                .build();
+            App::new()
+                .app_data(store.clone())
+                .app_data(input_errors())
+                .app_data(query_errors())
+                .app_data(path_errors())
+                // The last `wrap` runs first: log → headers → session → context → handler.
+                .wrap(from_fn(context::context))
+                .wrap(sessions)
+                .wrap(security_headers())
+                .wrap(from_fn(log::log_request))
+                .configure(routes)
+                .service(actix_files::Files::new("/static", &static_dir))
+                .default_service(web::to(|| async {
+                    Err::<HttpResponse, _>(AppError::NotFound)
+                }))
+        })
+        .listen(listener)?
+        .run();
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Every route of the portal. A route's name is the XML action name its errors are reported under.
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/",
+        web::get().to(|| async {
+            HttpResponse::SeeOther()
+                .insert_header(("Location", "/callc/main"))
+                .finish()
+        }),
+    )
+    .service(
+        web::resource("/callc/login")
+            .name("login")
+            .route(web::get().to(pages::login::form))
+            .route(web::post().to(pages::login::submit)),
+    )
+    .service(
+        web::resource("/api/login")
+            .name("login")
+            .route(web::get().to(pages::login::legacy))
+            .route(web::post().to(pages::login::legacy)),
+    )
+    .service(
+        web::resource("/callc/logout")
+            .name("logout")
+            .route(web::post().to(pages::login::logout)),
+    )
+    .service(
+        web::resource("/callc/main")
+            .name("main")
+            .route(web::get().to(pages::main_page::show)),
+    );
+}
+
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Referrer-Policy", "same-origin"))
+        .add(("X-Frame-Options", "DENY"))
+        .add((
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; \
+             frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ))
+}
+
+fn input_errors() -> web::FormConfig {
+    web::FormConfig::default()
+        .error_handler(|err, _| AppError::bad_input(format!("Invalid form: {err}")).into())
+}
+
+fn query_errors() -> web::QueryConfig {
+    web::QueryConfig::default()
+        .error_handler(|err, _| AppError::bad_input(format!("Invalid parameters: {err}")).into())
+}
+
+fn path_errors() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into())
+}
+
+/// The cookie signing and encryption key: read from the data directory, or generated and
+/// stored there (readable by the owner only) on first start. Never a key written in the code.
+fn session_key(settings: &Settings) -> anyhow::Result<Key> {
+    let path = settings.session_key_path();
+    if let Ok(bytes) = std::fs::read(&path) {
+        return Key::try_from(bytes.as_slice()).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: not a valid session key ({e}); delete it to make a new one",
+                path.display()
+            )
+        });
+    }
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("cannot create {}", settings.data_dir.display()))?;
+    let key = Key::generate();
+    write_private(&path, key.master())?;
+    Ok(key)
+}
+
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    f.write_all(bytes)?;
+    Ok(())
+}
