@@ -17,6 +17,9 @@ pub enum AppError {
     /// A missing id and another user's id look the same.
     #[error("Not found")]
     NotFound,
+    /// A request refused as it stands (a missing or wrong CSRF token).
+    #[error("{0}")]
+    Forbidden(String),
     /// Input that cannot be accepted; the message is shown to the user as it is.
     #[error("{0}")]
     BadInput(String),
@@ -76,6 +79,7 @@ impl ResponseError for AppError {
         match self {
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
             AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::BadInput(_) => StatusCode::BAD_REQUEST,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

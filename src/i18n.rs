@@ -41,7 +41,7 @@ impl Lang {
     }
 
     /// The translated text for `key`; a missing key shows itself, so it is noticed.
-    pub fn t<'a>(self, key: &'a str) -> &'a str {
+    pub fn t(self, key: &str) -> &str {
         let table = match self {
             Lang::En => tables().0.get(key),
             Lang::Ru => tables().1.get(key),

@@ -53,10 +53,11 @@ mod tests {
     #[test]
     fn is_a_pdf_with_a_consistent_xref() {
         let pdf = super::render(&["Fax from 4420 (test)".to_string()]);
-        let text = String::from_utf8_lossy(&pdf);
-        assert!(text.starts_with("%PDF-1.4"));
-        assert!(text.trim_end().ends_with("%%EOF"));
-        let xref_at: usize = text
+        assert!(pdf.starts_with(b"%PDF-1.4"));
+        assert!(pdf.ends_with(b"%%EOF\n"));
+        // Offsets are byte positions: read them on the bytes, not on a lossy string.
+        let tail = String::from_utf8_lossy(&pdf[pdf.len() - 40..]).to_string();
+        let xref_at: usize = tail
             .rsplit("startxref\n")
             .next()
             .unwrap()
@@ -65,7 +66,14 @@ mod tests {
             .unwrap()
             .parse()
             .unwrap();
-        assert!(text[xref_at..].starts_with("xref"));
-        assert!(text.contains("(Fax from 4420 \\(test\\)) Tj"));
+        assert!(pdf[xref_at..].starts_with(b"xref"));
+        let first_obj: usize = String::from_utf8_lossy(&pdf[xref_at..])
+            .lines()
+            .nth(3)
+            .unwrap()[..10]
+            .parse()
+            .unwrap();
+        assert!(pdf[first_obj..].starts_with(b"1 0 obj"));
+        assert!(String::from_utf8_lossy(&pdf).contains("(Fax from 4420 \\(test\\)) Tj"));
     }
 }

@@ -245,7 +245,7 @@ pub async fn fill(store: &Store, data_dir: &Path, opts: &DemoOptions) -> anyhow:
         for (i, (service, _)) in service_ids
             .iter()
             .enumerate()
-            .filter(|(i, _)| (*i as u32 + n) % 2 == 0)
+            .filter(|(i, _)| (*i as u32 + n).is_multiple_of(2))
         {
             let start = now - (300 + 30 * i as i64) * 86_400;
             seed::insert_subscription(c, id, *service, start, start, None).await?;
@@ -551,10 +551,10 @@ async fn write_calls(
         }
         seed::insert_calls(&mut tx, &batch).await?;
         written += n;
-        if written % 100_000 == 0 || written == count {
+        if written.is_multiple_of(100_000) || written == count {
             tx.commit().await?;
             tx = store.pool().begin().await?;
-            if written % 1_000_000 == 0 {
+            if written.is_multiple_of(1_000_000) {
                 let rate = written as f64 / started.elapsed().as_secs_f64();
                 eprintln!("  {written} calls written ({rate:.0} calls/s)");
             }

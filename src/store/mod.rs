@@ -4,6 +4,7 @@
 //! Every function that reads a subscriber's data takes the user's id, so a handler cannot ask
 //! for another user's rows by accident.
 
+pub mod access;
 pub mod calls;
 pub mod seed;
 pub mod users;

@@ -27,6 +27,8 @@ pub struct Ctx {
     pub legacy: bool,
     /// The request path without the query, for links back to the same page.
     pub path: String,
+    /// The session's CSRF token for the forms of an HTML page (empty for other formats).
+    pub csrf: String,
 }
 
 impl Ctx {
@@ -35,6 +37,7 @@ impl Ctx {
             lang: self.lang,
             logged_in: self.user_id.is_some(),
             path: self.path.clone(),
+            csrf: self.csrf.clone(),
         }
     }
 }
@@ -74,13 +77,19 @@ pub async fn context(
     let explicit = query.get("format").map(String::as_str);
     let negotiated = Format::negotiate(explicit, legacy, header_str(&req, header::ACCEPT));
 
+    let format = negotiated.clone().unwrap_or(Format::Html);
     let ctx = Ctx {
-        format: negotiated.clone().unwrap_or(Format::Html),
+        format,
         explicit_format: explicit.is_some(),
         lang,
         user_id: session::user_id(&session),
         legacy,
         path: req.path().to_string(),
+        csrf: if format == Format::Html {
+            super::csrf::token(&session)
+        } else {
+            String::new()
+        },
     };
     req.extensions_mut().insert(ctx.clone());
 

@@ -1,7 +1,9 @@
 //! Application assembly: middleware, routes, the HTTP server.
 
+pub mod access;
 pub mod auth;
 pub mod context;
+pub mod csrf;
 pub mod format;
 pub mod log;
 pub mod render;
@@ -17,6 +19,7 @@ use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use anyhow::Context as _;
 
+pub use access::{require, OwnUserId};
 pub use auth::CurrentUser;
 pub use context::Ctx;
 pub use format::Format;
@@ -62,7 +65,8 @@ impl Application {
                 .app_data(input_errors())
                 .app_data(query_errors())
                 .app_data(path_errors())
-                // The last `wrap` runs first: log → headers → session → context → handler.
+                // The last `wrap` runs first: log → headers → session → context → CSRF → handler.
+                .wrap(from_fn(csrf::guard))
                 .wrap(from_fn(context::context))
                 .wrap(sessions)
                 .wrap(security_headers())

@@ -16,6 +16,8 @@ pub struct Chrome {
     pub lang: Lang,
     pub logged_in: bool,
     pub path: String,
+    /// Goes into every form as the hidden field `csrf_token`.
+    pub csrf: String,
 }
 
 impl Chrome {

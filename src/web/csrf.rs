@@ -1,0 +1,98 @@
+//! CSRF protection for browser sessions: every state-changing request carries the session's
+//! token, in the form field `csrf_token` or the `X-CSRF-Token` header.
+//!
+//! Legacy XML clients (sessions opened through `/api/login`, and `/api/…` URLs) need no token:
+//! their session cookie is SameSite=Lax, so a cross-site form cannot send it, and those clients
+//! are programs, not browsers holding ambient credentials for other sites' pages.
+
+use std::collections::HashMap;
+
+use actix_session::{Session, SessionExt};
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage};
+use rand::RngCore;
+
+use super::context::Ctx;
+use crate::error::AppError;
+
+const KEY: &str = "csrf";
+pub const FIELD: &str = "csrf_token";
+pub const HEADER: &str = "X-CSRF-Token";
+
+/// The session's token, created on first use.
+pub fn token(s: &Session) -> String {
+    if let Ok(Some(t)) = s.get::<String>(KEY) {
+        return t;
+    }
+    let mut bytes = [0_u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let t: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    // A session that cannot store the token gets none, and its forms are refused: safe.
+    let _ = s.insert(KEY, &t);
+    t
+}
+
+/// Middleware: refuses a browser's state-changing request without the session's token (403).
+pub async fn guard(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let legacy = req.extensions().get::<Ctx>().is_some_and(|c| c.legacy);
+    if safe || legacy {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
+    let expected = req.get_session().get::<String>(KEY).ok().flatten();
+    let mut given = req
+        .headers()
+        .get(HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+
+    let mut req = req;
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if given.is_none() && is_form {
+        // Read the form to find the token, then hand the same bytes on to the handler.
+        let (http_req, mut payload) = req.into_parts();
+        let bytes = match actix_web::web::Bytes::from_request(&http_req, &mut payload).await {
+            Ok(b) => b,
+            Err(e) => {
+                let r = ServiceRequest::from_parts(http_req, Payload::None);
+                return Ok(r.error_response(AppError::bad_input(format!("Invalid form: {e}"))));
+            }
+        };
+        let fields: HashMap<String, String> =
+            serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+        given = fields.get(FIELD).cloned();
+        req = ServiceRequest::from_parts(http_req, Payload::from(bytes));
+    }
+    match (expected, given) {
+        (Some(e), Some(g)) if constant_time_eq(e.as_bytes(), g.as_bytes()) => {
+            Ok(next.call(req).await?.map_into_boxed_body())
+        }
+        _ => Ok(req.error_response(AppError::Forbidden(
+            "The form has expired or did not come from this site. Please reload the page and try again.".into(),
+        ))),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0_u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn compares_whole_tokens() {
+        assert!(super::constant_time_eq(b"abc", b"abc"));
+        assert!(!super::constant_time_eq(b"abc", b"abd"));
+        assert!(!super::constant_time_eq(b"abc", b"ab"));
+    }
+}

@@ -1,0 +1,251 @@
+//! `spawn_app`: a fresh database and a running portal for one test.
+
+use std::path::PathBuf;
+
+use selfcare::demo::{self, DemoOptions};
+use selfcare::store::Store;
+use selfcare::{Application, Settings};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs a test body once on SQLite and once on PostgreSQL, as two test functions.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::common::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if $crate::common::postgres_server().is_some() {
+                    super::$name($crate::common::Backend::Postgres).await
+                }
+            }
+        }
+    };
+}
+
+/// The PostgreSQL server the tests may use. When the variable is set, a server that cannot be
+/// reached fails the tests (it never skips them).
+pub fn postgres_server() -> Option<String> {
+    std::env::var("SELFCARE_TEST_POSTGRES")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub store: Store,
+    pub client: reqwest::Client,
+    pub data_dir: PathBuf,
+    _dir: tempfile::TempDir,
+    pg_database: Option<(String, String)>,
+}
+
+pub const DEMO_CALLS: u64 = 3_000;
+
+/// A running portal on an empty, migrated database.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data_dir = dir.path().join("data");
+    let (url, pg_database) = match backend {
+        Backend::Sqlite => (selfcare::config::default_sqlite_url(&data_dir), None),
+        Backend::Postgres => {
+            let server = postgres_server().expect("SELFCARE_TEST_POSTGRES");
+            let name = format!("selfcare_test_{:016x}", rand::random::<u64>());
+            let admin = Store::connect(&server).await.unwrap_or_else(|e| {
+                panic!("SELFCARE_TEST_POSTGRES is set but the server cannot be reached: {e:#}")
+            });
+            sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+                .execute(admin.pool())
+                .await
+                .expect("create test database");
+            admin.close().await;
+            (database_url(&server, &name), Some((server, name)))
+        }
+    };
+    let mut settings =
+        Settings::new("127.0.0.1:0", Some(url.clone()), data_dir.clone()).expect("settings");
+    settings.static_dir = PathBuf::from("static");
+    let app = Application::build(settings).await.expect("application");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let store = Store::connect(&url).await.expect("test connection");
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    TestApp {
+        address,
+        store,
+        client,
+        data_dir,
+        _dir: dir,
+        pg_database,
+    }
+}
+
+/// A running portal with the demo data (a few thousand calls).
+pub async fn spawn_demo_app(backend: Backend) -> TestApp {
+    let app = spawn_app(backend).await;
+    let opts = DemoOptions {
+        users: 3,
+        calls: DEMO_CALLS,
+        seed: 7,
+    };
+    demo::fill(&app.store, &app.data_dir, &opts)
+        .await
+        .expect("demo data");
+    app
+}
+
+/// The server URL with its database name replaced.
+fn database_url(server: &str, db: &str) -> String {
+    let (base, query) = match server.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (server, None),
+    };
+    let after_scheme = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match base[after_scheme..].find('/') {
+        Some(slash) => &base[..after_scheme + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{db}?{q}"),
+        None => format!("{base}/{db}"),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn get_xml(&self, path: &str) -> (u16, String) {
+        let r = self
+            .client
+            .get(self.url(path))
+            .header("Accept", "application/xml")
+            .send()
+            .await
+            .expect("GET");
+        let status = r.status().as_u16();
+        (status, r.text().await.expect("body"))
+    }
+
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// The session's CSRF token, read from a page's form as a browser would.
+    pub async fn csrf_token(&self) -> String {
+        let html = self
+            .get("/callc/login")
+            .await
+            .text()
+            .await
+            .expect("login page");
+        let marker = "name=\"csrf_token\" value=\"";
+        let start = html.find(marker).expect("a csrf_token field") + marker.len();
+        html[start..start + 64].to_string()
+    }
+
+    /// Posts a browser form with the session's CSRF token, as the page's own form would.
+    pub async fn submit_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let token = self.csrf_token().await;
+        let mut fields: Vec<(&str, &str)> = form.to_vec();
+        fields.push(("csrf_token", &token));
+        self.post_form(path, &fields).await
+    }
+
+    pub async fn legacy_login(&self, user: &str, password: &str) -> (u16, String) {
+        let r = self
+            .client
+            .get(self.url("/api/login"))
+            .query(&[("u", user), ("p", password)])
+            .send()
+            .await
+            .expect("login");
+        let status = r.status().as_u16();
+        (status, r.text().await.expect("body"))
+    }
+
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        let (n,): (i64,) = sqlx::query_as(sql)
+            .fetch_one(self.store.pool())
+            .await
+            .expect(sql);
+        n
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some((server, name)) = self.pg_database.take() {
+            // Dropping runs outside the test's runtime, on a thread of its own.
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(async {
+                    if let Ok(admin) = Store::connect(&server).await {
+                        let _ = sqlx::query(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
+                        .execute(admin.pool())
+                        .await;
+                        admin.close().await;
+                    }
+                });
+            })
+            .join()
+            .ok();
+        }
+    }
+}
+
+/// The element structure of an XML document, one line per element, indented by depth:
+/// names only, so it can be compared with the seed's examples.
+pub fn structure(xml: &str) -> String {
+    let doc = roxmltree::Document::parse(xml)
+        .unwrap_or_else(|e| panic!("not well-formed XML ({e}):\n{xml}"));
+    let mut out = String::new();
+    fn walk(node: roxmltree::Node, depth: usize, out: &mut String) {
+        for child in node.children().filter(|n| n.is_element()) {
+            out.push_str(&"  ".repeat(depth));
+            out.push_str(child.tag_name().name());
+            out.push('\n');
+            walk(child, depth + 1, out);
+        }
+    }
+    walk(doc.root(), 0, &mut out);
+    out
+}
+
+/// The text of the first element called `name`.
+pub fn text_of(xml: &str, name: &str) -> String {
+    let doc = roxmltree::Document::parse(xml).expect("XML");
+    doc.descendants()
+        .find(|n| n.has_tag_name(name))
+        .unwrap_or_else(|| panic!("no <{name}> in\n{xml}"))
+        .text()
+        .unwrap_or("")
+        .to_string()
+}

@@ -1,0 +1,113 @@
+use crate::common::{spawn_demo_app, Backend, DEMO_CALLS};
+use crate::on_both_databases;
+
+async fn demo_data_has_what_the_pages_need(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM users").await, 3);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM calls").await,
+        DEMO_CALLS as i64
+    );
+    assert!(app.scalar("SELECT COUNT(*) FROM destination_groups").await >= 200);
+    assert!(
+        app.scalar("SELECT COUNT(DISTINCT group_id) FROM rates WHERE rate_type = 'FIX'")
+            .await
+            >= 200
+    );
+    assert!(
+        app.scalar("SELECT COUNT(DISTINCT group_id) FROM rates WHERE rate_type = 'MOB'")
+            .await
+            >= 200
+    );
+    assert!(app.scalar("SELECT COUNT(*) FROM currencies").await >= 2);
+    assert!(app.scalar("SELECT COUNT(*) FROM exchange_rates").await >= 2);
+    for table in [
+        "payments",
+        "invoices",
+        "invoice_lines",
+        "subscriptions",
+        "phonebook_entries",
+        "clis",
+    ] {
+        assert!(
+            app.scalar(&format!("SELECT COUNT(*) FROM {table}")).await > 0,
+            "{table}"
+        );
+    }
+    assert!(
+        app.scalar("SELECT COUNT(DISTINCT device_type) FROM devices")
+            .await
+            >= 3
+    );
+    assert!(
+        app.scalar("SELECT COUNT(*) FROM devices WHERE device_type = 'FAX'")
+            .await
+            >= 1
+    );
+    // Every disposition in both directions, all within the last 90 days.
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM (SELECT DISTINCT direction, disposition FROM calls) x")
+            .await,
+        8
+    );
+    let now = chrono::Utc::now().timestamp();
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM calls WHERE started_at < {} OR started_at > {now}",
+            now - 91 * 86_400
+        ))
+        .await,
+        0
+    );
+    // Outgoing answered calls are priced; invoices are numbered without gaps.
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM calls WHERE direction = 'out' AND disposition = 'ANSWERED' AND price_micros <= 0").await, 0);
+    let invoices = app.scalar("SELECT COUNT(*) FROM invoices").await;
+    let numbers: Vec<(String,)> = sqlx::query_as("SELECT number FROM invoices ORDER BY id")
+        .fetch_all(app.store.pool())
+        .await
+        .unwrap();
+    let seqs: Vec<i64> = numbers
+        .iter()
+        .map(|(n,)| n.rsplit('-').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=invoices).collect::<Vec<_>>());
+
+    // Fax files are real PDFs on disk.
+    let paths: Vec<(String,)> = sqlx::query_as("SELECT file_path FROM faxes")
+        .fetch_all(app.store.pool())
+        .await
+        .unwrap();
+    assert!(!paths.is_empty());
+    for (p,) in paths {
+        let bytes = std::fs::read(app.data_dir.join(&p)).unwrap();
+        assert!(
+            bytes.starts_with(b"%PDF-1.4") && bytes.ends_with(b"%%EOF\n"),
+            "{p}"
+        );
+    }
+}
+on_both_databases!(demo_data_has_what_the_pages_need);
+
+#[tokio::test]
+async fn the_same_seed_gives_the_same_data() {
+    async fn fingerprint(seed: u64) -> Vec<(String, String, i64, i64)> {
+        let app = crate::common::spawn_app(Backend::Sqlite).await;
+        let opts = selfcare::demo::DemoOptions {
+            users: 2,
+            calls: 500,
+            seed,
+        };
+        selfcare::demo::fill(&app.store, &app.data_dir, &opts)
+            .await
+            .unwrap();
+        sqlx::query_as(
+            "SELECT src, dst, billsec, COALESCE(price_micros, -1) FROM calls ORDER BY id",
+        )
+        .fetch_all(app.store.pool())
+        .await
+        .unwrap()
+    }
+    let a = fingerprint(42).await;
+    assert_eq!(a, fingerprint(42).await);
+    assert_ne!(a, fingerprint(43).await);
+}

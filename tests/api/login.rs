@@ -1,0 +1,224 @@
+use crate::common::{spawn_demo_app, structure, text_of, Backend};
+use crate::on_both_databases;
+
+/// The seed's login answer, element by element.
+const ACTION: &str = "action\n  name\n  status\n  status_message\n";
+
+async fn legacy_login_answers_the_seed_action(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+
+    let (status, ok) = app.legacy_login("demo", "demo").await;
+    assert_eq!(status, 200);
+    assert_eq!(structure(&ok), ACTION);
+    assert_eq!(text_of(&ok, "name"), "login");
+    assert_eq!(text_of(&ok, "status"), "ok");
+
+    let (status, wrong) = app.legacy_login("demo", "not the password").await;
+    assert_eq!(status, 401);
+    assert_eq!(structure(&wrong), ACTION);
+    assert_eq!(text_of(&wrong, "status"), "failed");
+
+    // An unknown user looks exactly like a wrong password.
+    let (status, unknown) = app.legacy_login("nobody", "demo").await;
+    assert_eq!(status, 401);
+    assert_eq!(unknown, wrong);
+
+    // POST with a form body works too.
+    let r = app
+        .post_form("/api/login", &[("u", "demo2"), ("p", "demo2")])
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(text_of(&r.text().await.unwrap(), "status"), "ok");
+}
+on_both_databases!(legacy_login_answers_the_seed_action);
+
+async fn login_page_is_the_seed_page_in_xml(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    let (status, xml) = app.get_xml("/callc/login").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        structure(&xml),
+        "page\n  pagename\n  language\n  error_msg\n  aval_languages\n    language\n    language\n"
+    );
+    assert_eq!(text_of(&xml, "pagename"), "Login page");
+}
+on_both_databases!(login_page_is_the_seed_page_in_xml);
+
+async fn browser_login_renews_the_session_and_logout_ends_it(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+
+    // A session exists before login (the language choice is kept in it).
+    let before = app.get("/callc/login?lang=ru").await;
+    let cookie_before = session_cookie(&before).expect("a session cookie before login");
+    assert!(before.text().await.unwrap().contains("Войти"));
+
+    let wrong = app
+        .submit_form(
+            "/callc/login",
+            &[("username", "demo"), ("password", "nope")],
+        )
+        .await;
+    assert_eq!(wrong.status().as_u16(), 401);
+    let page = wrong.text().await.unwrap();
+    assert!(
+        page.contains("Неверное имя пользователя или пароль"),
+        "{page}"
+    );
+    assert!(
+        page.contains("value=\"demo\""),
+        "the form keeps the user name"
+    );
+
+    let ok = app
+        .submit_form(
+            "/callc/login",
+            &[("username", "demo"), ("password", "demo")],
+        )
+        .await;
+    assert_eq!(ok.status().as_u16(), 303);
+    assert_eq!(ok.headers()["location"], "/callc/main");
+    let cookie_after = session_cookie(&ok).expect("a new session cookie at login");
+    assert_ne!(cookie_before, cookie_after);
+    let cookie_header = ok.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(
+        cookie_header.contains("httponly") && cookie_header.contains("samesite=lax"),
+        "{cookie_header}"
+    );
+
+    let main = app.get("/callc/main").await;
+    assert_eq!(main.status().as_u16(), 200);
+    let html = main.text().await.unwrap();
+    assert!(
+        html.contains("John Smith") && html.contains("100.00 USD"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Без ограничений"),
+        "the language chosen before login stays"
+    );
+
+    let out = app.submit_form("/callc/logout", &[]).await;
+    assert_eq!(out.status().as_u16(), 303);
+    let after = app.get("/callc/main").await;
+    assert_eq!(after.status().as_u16(), 303);
+    assert_eq!(after.headers()["location"], "/callc/login");
+}
+on_both_databases!(browser_login_renews_the_session_and_logout_ends_it);
+
+async fn without_a_session_pages_redirect_or_answer_401(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    let html = app.get("/callc/main").await;
+    assert_eq!(html.status().as_u16(), 303);
+    assert_eq!(html.headers()["location"], "/callc/login");
+
+    let (status, xml) = app.get_xml("/callc/main").await;
+    assert_eq!(status, 401);
+    assert_eq!(structure(&xml), ACTION);
+    assert_eq!(text_of(&xml, "status"), "failed");
+
+    let json = app.get("/callc/main?format=json").await;
+    assert_eq!(json.status().as_u16(), 401);
+    let body: serde_json::Value = json.json().await.unwrap();
+    assert!(body["error"].is_string());
+}
+on_both_databases!(without_a_session_pages_redirect_or_answer_401);
+
+async fn bad_input_is_a_clear_answer_never_a_500(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    let cases: &[(&str, &str, u16)] = &[
+        ("GET", "/callc/main?format=exe", 400),
+        ("GET", "/no/such/page", 404),
+        ("GET", "/callc/logout", 405),
+        ("POST", "/callc/login", 403),
+        ("GET", "/api/login", 401),
+        ("GET", "/api/login?u=%00%ff&p=", 401),
+    ];
+    for (method, path, expected) in cases {
+        let r = match *method {
+            "GET" => app.get(path).await,
+            _ => app
+                .client
+                .post(app.url(path))
+                .body("garbage=%%%")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .send()
+                .await
+                .unwrap(),
+        };
+        assert_eq!(r.status().as_u16(), *expected, "{method} {path}");
+    }
+    let too_long = "x".repeat(5000);
+    let (status, xml) = app.legacy_login(&too_long, &too_long).await;
+    assert_eq!(status, 401);
+    assert_eq!(text_of(&xml, "status"), "failed");
+}
+on_both_databases!(bad_input_is_a_clear_answer_never_a_500);
+
+fn session_cookie(r: &reqwest::Response) -> Option<String> {
+    r.cookies()
+        .find(|c| c.name() == "selfcare_session")
+        .map(|c| c.value().to_string())
+}
+
+async fn forged_posts_without_the_token_change_nothing(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    // A cross-site form cannot know the token: login and logout without it are refused.
+    let forged = app
+        .post_form(
+            "/callc/login",
+            &[("username", "demo"), ("password", "demo")],
+        )
+        .await;
+    assert_eq!(forged.status().as_u16(), 403);
+    assert!(forged.text().await.unwrap().contains("reload the page"));
+    assert_eq!(
+        app.get("/callc/main").await.status().as_u16(),
+        303,
+        "still logged out"
+    );
+
+    let ok = app
+        .submit_form(
+            "/callc/login",
+            &[("username", "demo"), ("password", "demo")],
+        )
+        .await;
+    assert_eq!(ok.status().as_u16(), 303);
+    let wrong_token = app
+        .post_form("/callc/logout", &[("csrf_token", &"0".repeat(64))])
+        .await;
+    assert_eq!(wrong_token.status().as_u16(), 403);
+    let no_token = app.post_form("/callc/logout", &[]).await;
+    assert_eq!(no_token.status().as_u16(), 403);
+    assert_eq!(
+        app.get("/callc/main").await.status().as_u16(),
+        200,
+        "still logged in"
+    );
+
+    // The token in a header works as well (for pages that post with scripts).
+    let token = app.csrf_token().await;
+    let out = app
+        .client
+        .post(app.url("/callc/logout"))
+        .header("X-CSRF-Token", token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status().as_u16(), 303);
+    assert_eq!(app.get("/callc/main").await.status().as_u16(), 303);
+
+    // Legacy XML sessions post without tokens.
+    let (status, _) = app.legacy_login("demo", "demo").await;
+    assert_eq!(status, 200);
+    let r = app.post_form("/callc/logout", &[]).await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        crate::common::text_of(&r.text().await.unwrap(), "status"),
+        "ok"
+    );
+}
+on_both_databases!(forged_posts_without_the_token_change_nothing);

@@ -1,0 +1,8 @@
+//! Integration tests: the real application on a free port, a real database per test (SQLite
+//! always; PostgreSQL when SELFCARE_TEST_POSTGRES names a server), spoken to over HTTP.
+
+mod cli;
+mod common;
+mod demo_data;
+mod login;
+mod main_page;

@@ -1,0 +1,180 @@
+use crate::common::{spawn_demo_app, structure, text_of, Backend};
+use crate::on_both_databases;
+
+/// The seed's main page, element by element.
+const MAIN: &str = "\
+page
+  pagename
+  username
+  userid
+  language
+  stats
+    missed_calls
+      missed_today
+      missed_total
+    call_history
+      calls
+        call_counts
+        period
+        call_duration
+      calls
+        call_counts
+        period
+        call_duration
+    finances
+      account
+      balance
+      credit
+";
+
+async fn main_page_xml_is_the_seed_filled_from_the_database(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    app.legacy_login("demo", "demo").await;
+    // A legacy session gets XML without asking.
+    let r = app.get("/callc/main").await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/xml"));
+    let xml = r.text().await.unwrap();
+    assert_eq!(structure(&xml), MAIN);
+
+    let user = app
+        .scalar("SELECT id FROM users WHERE username = 'demo'")
+        .await;
+    let missed_total = app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM calls WHERE user_id = {user} AND direction = 'in'
+               AND disposition IN ('NO ANSWER', 'BUSY', 'FAILED') AND processed = 0"
+        ))
+        .await;
+    assert!(missed_total > 0);
+    assert_eq!(text_of(&xml, "userid"), user.to_string());
+    assert_eq!(text_of(&xml, "missed_total"), missed_total.to_string());
+    assert_eq!(text_of(&xml, "username"), "John Smith");
+    assert_eq!(text_of(&xml, "balance"), "100.00 USD");
+    assert_eq!(text_of(&xml, "credit"), "No Limit");
+    assert_eq!(text_of(&xml, "account"), "Postpaid");
+
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let periods: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("period"))
+        .map(|n| n.text().unwrap())
+        .collect();
+    assert_eq!(periods, ["Month", "Day"]);
+    let month_calls: i64 = doc
+        .descendants()
+        .find(|n| n.has_tag_name("call_counts"))
+        .unwrap()
+        .text()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(month_calls > 0, "demo calls this month");
+
+    // demo2 has a credit limit in euros.
+    let other = crate::common::spawn_demo_app(backend).await;
+    other.legacy_login("demo2", "demo2").await;
+    let xml = other.get("/callc/main").await.text().await.unwrap();
+    assert_eq!(text_of(&xml, "credit"), "10.00 EUR");
+    assert_eq!(text_of(&xml, "balance"), "25.50 EUR");
+    assert_eq!(text_of(&xml, "language"), "ru");
+}
+on_both_databases!(main_page_xml_is_the_seed_filled_from_the_database);
+
+async fn month_and_day_figures_match_the_database(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    let user = app
+        .scalar("SELECT id FROM users WHERE username = 'demo'")
+        .await;
+    // Three calls of this user now: answered 61 s out, busy in, answered 3599 s in.
+    let now = chrono::Utc::now().timestamp();
+    sqlx::query("DELETE FROM calls WHERE user_id = $1")
+        .bind(user)
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    for (dir, disp, secs) in [
+        ("out", "ANSWERED", 61),
+        ("in", "BUSY", 0),
+        ("in", "ANSWERED", 3599),
+    ] {
+        sqlx::query(
+            "INSERT INTO calls (user_id, started_at, src, dst, direction, disposition, duration_s, billsec)
+             VALUES ($1, $2, '1', '2', $3, $4, $5, $5)",
+        )
+        .bind(user)
+        .bind(now - 5)
+        .bind(dir)
+        .bind(disp)
+        .bind(secs as i64)
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    }
+    app.legacy_login("demo", "demo").await;
+    let json: serde_json::Value = app
+        .get("/callc/main?format=json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(json["missed_today"], 1);
+    assert_eq!(json["missed_total"], 1);
+    for period in json["calls"].as_array().unwrap() {
+        assert_eq!(period["call_counts"], 3);
+        assert_eq!(period["call_duration"], "01:01:00");
+    }
+}
+on_both_databases!(month_and_day_figures_match_the_database);
+
+async fn names_with_markup_are_escaped_in_every_format(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    let nasty = "<b>Tom</b> & \"Jerry\" 'O'";
+    sqlx::query("UPDATE users SET first_name = $1, last_name = '' WHERE username = 'demo'")
+        .bind(nasty)
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    app.submit_form(
+        "/callc/login",
+        &[("username", "demo"), ("password", "demo")],
+    )
+    .await;
+    let (_, xml) = app.get_xml("/callc/main").await;
+    assert_eq!(text_of(&xml, "username"), nasty);
+    let html = app.get("/callc/main").await.text().await.unwrap();
+    assert!(!html.contains("<b>Tom</b>"), "HTML is escaped");
+    assert!(html.contains("&#60;b&#62;Tom&#60;/b&#62;"), "{html}");
+    let json: serde_json::Value = app
+        .get("/callc/main?format=json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(json["username"], nasty);
+}
+on_both_databases!(names_with_markup_are_escaped_in_every_format);
+
+async fn security_headers_are_on_every_answer(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    for path in [
+        "/callc/login",
+        "/callc/main",
+        "/nope",
+        "/static/css/selfcare.css",
+    ] {
+        let r = app.get(path).await;
+        let h = r.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"),
+            "{path}: {csp}"
+        );
+        assert!(h.contains_key("referrer-policy"), "{path}");
+    }
+}
+on_both_databases!(security_headers_are_on_every_answer);
