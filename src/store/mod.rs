@@ -5,6 +5,7 @@
 //! for another user's rows by accident.
 
 pub mod access;
+pub mod audit;
 pub mod calls;
 pub mod seed;
 pub mod users;

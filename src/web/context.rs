@@ -29,6 +29,8 @@ pub struct Ctx {
     pub path: String,
     /// The session's CSRF token for the forms of an HTML page (empty for other formats).
     pub csrf: String,
+    /// The client's address as this server sees it (the peer of the TCP connection).
+    pub address: String,
 }
 
 impl Ctx {
@@ -90,6 +92,10 @@ pub async fn context(
         } else {
             String::new()
         },
+        address: req
+            .peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default(),
     };
     req.extensions_mut().insert(ctx.clone());
 

@@ -1,0 +1,25 @@
+//! The activity log: what happened to an account, shown to its owner.
+
+use super::Store;
+
+impl Store {
+    /// Records an event. `user_id` is None for events of no known account (a failed login of an
+    /// unknown name). `detail` is shown to the subscriber: never a password or a token.
+    pub async fn audit(
+        &self,
+        user_id: Option<i64>,
+        action: &str,
+        detail: &str,
+        address: &str,
+    ) -> sqlx::Result<()> {
+        sqlx::query("INSERT INTO audit_log (user_id, at, action, detail, address) VALUES ($1, $2, $3, $4, $5)")
+            .bind(user_id)
+            .bind(crate::time::now())
+            .bind(action)
+            .bind(detail)
+            .bind(address)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+}
