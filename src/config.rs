@@ -18,6 +18,8 @@ pub struct Settings {
     pub static_dir: PathBuf,
     /// Mark the session cookie `Secure` (set when the portal is served over TLS).
     pub cookie_secure: bool,
+    /// Brute-force protection of the login.
+    pub login: crate::login_guard::LoginPolicy,
 }
 
 impl Settings {
@@ -53,6 +55,7 @@ impl Settings {
             data_dir,
             static_dir: PathBuf::from("static"),
             cookie_secure: false,
+            login: Default::default(),
         })
     }
 

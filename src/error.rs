@@ -20,6 +20,9 @@ pub enum AppError {
     /// A request refused as it stands (a missing or wrong CSRF token).
     #[error("{0}")]
     Forbidden(String),
+    /// Too many failed attempts: try again after the given number of seconds.
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after_s: i64 },
     /// Input that cannot be accepted; the message is shown to the user as it is.
     #[error("{0}")]
     BadInput(String),
@@ -80,6 +83,7 @@ impl ResponseError for AppError {
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::BadInput(_) => StatusCode::BAD_REQUEST,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -9,11 +9,13 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod i18n;
+pub mod login_guard;
 pub mod money;
 pub mod pages;
 pub mod password;
 pub mod store;
 pub mod time;
+pub mod tokens;
 pub mod web;
 
 pub use config::Settings;

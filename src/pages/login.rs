@@ -6,8 +6,10 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::{Deserialize, Serialize};
 
-use crate::error::AppResult;
+use crate::config::Settings;
+use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
+use crate::login_guard::{LoginPolicy, Verdict};
 use crate::password;
 use crate::store::Store;
 use crate::web::session::{self, SessionKind};
@@ -86,21 +88,23 @@ pub async fn submit(
     ctx: Ctx,
     session: Session,
     store: web::Data<Store>,
+    settings: web::Data<Settings>,
     form: web::Form<LoginForm>,
 ) -> AppResult<HttpResponse> {
     let LoginForm { username, password } = form.into_inner();
-    match authenticate(&store, &username, password).await? {
+    match authenticate(&store, &settings.login, &ctx, &username, password).await? {
         Some((user_id, lang)) => {
             let lang = session::lang(&session).unwrap_or(lang);
-            session::log_in(&session, user_id, SessionKind::Web, lang)?;
-            tracing::info!(user_id, "login");
+            let sid = store
+                .start_session(user_id, SessionKind::Web.as_str(), &ctx.address)
+                .await?;
+            session::log_in(&session, user_id, &sid, SessionKind::Web, lang)?;
             Ok(match ctx.format {
                 Format::Html => see_other("/callc/main"),
                 f => respond_action(f, StatusCode::OK, "login", "Successfully logged in"),
             })
         }
         None => {
-            tracing::info!("login failed");
             let message = ctx.lang.t("login.failed");
             match ctx.format {
                 Format::Html => {
@@ -125,6 +129,7 @@ pub async fn legacy(
     ctx: Ctx,
     session: Session,
     store: web::Data<Store>,
+    settings: web::Data<Settings>,
     query: web::Query<LegacyLogin>,
     body: Option<web::Form<LegacyLogin>>,
 ) -> AppResult<HttpResponse> {
@@ -138,10 +143,12 @@ pub async fn legacy(
     } else {
         Format::Xml
     };
-    match authenticate(&store, &username, password).await? {
+    match authenticate(&store, &settings.login, &ctx, &username, password).await? {
         Some((user_id, lang)) => {
-            session::log_in(&session, user_id, SessionKind::Legacy, lang)?;
-            tracing::info!(user_id, "legacy login");
+            let sid = store
+                .start_session(user_id, SessionKind::Legacy.as_str(), &ctx.address)
+                .await?;
+            session::log_in(&session, user_id, &sid, SessionKind::Legacy, lang)?;
             Ok(respond_action(
                 format,
                 StatusCode::OK,
@@ -149,48 +156,96 @@ pub async fn legacy(
                 "Successfully logged in",
             ))
         }
-        None => {
-            tracing::info!("legacy login failed");
-            Ok(respond_action(
-                format,
-                StatusCode::UNAUTHORIZED,
-                "login",
-                Lang::En.t("login.failed"),
-            ))
-        }
+        None => Ok(respond_action(
+            format,
+            StatusCode::UNAUTHORIZED,
+            "login",
+            Lang::En.t("login.failed"),
+        )),
     }
 }
 
-/// POST /callc/logout
-pub async fn logout(ctx: Ctx, session: Session) -> HttpResponse {
+/// POST /callc/logout: ends the session here and in the database, so a copy of the cookie is dead too.
+pub async fn logout(
+    ctx: Ctx,
+    session: Session,
+    store: web::Data<Store>,
+) -> AppResult<HttpResponse> {
+    if let Some(sid) = session::session_id(&session) {
+        store.end_session(&sid).await?;
+    }
+    if let Some(user_id) = ctx.user_id {
+        store
+            .audit(Some(user_id), "logout", "", &ctx.address)
+            .await?;
+    }
     session::log_out(&session);
-    match ctx.format {
+    Ok(match ctx.format {
         Format::Html => see_other("/callc/login"),
         f => respond_action(f, StatusCode::OK, "logout", "Successfully logged out"),
-    }
+    })
 }
 
 /// The user's id and language when the password is right. An unknown user, a blocked user and
-/// a wrong password are the same answer, in about the same time (`password::verify`).
+/// a wrong password are the same answer, in about the same time (`password::verify`). Failed
+/// attempts are counted in the database and answered ever more slowly, then locked
+/// (`login_guard`).
 async fn authenticate(
     store: &Store,
+    policy: &LoginPolicy,
+    ctx: &Ctx,
     username: &str,
     password: String,
 ) -> AppResult<Option<(i64, Lang)>> {
     let username = username.trim();
-    let creds = if username.is_empty() || username.len() > 100 {
-        None
-    } else {
-        store.credentials(username).await?
+    // No account has such a name (and PostgreSQL text cannot even hold a NUL): a plain failure.
+    if username.is_empty() || username.len() > 100 || username.chars().any(char::is_control) {
+        return Ok(None);
+    }
+    let failures = store.login_failures(username, &ctx.address, policy).await?;
+    let delay = match policy.decide(&failures, crate::time::now()) {
+        Verdict::Locked { retry_after_s } => {
+            tracing::warn!(retry_after_s, "login locked");
+            let minutes = (retry_after_s + 59) / 60;
+            return Err(AppError::TooManyRequests {
+                message: ctx
+                    .lang
+                    .t("login.locked")
+                    .replace("{minutes}", &minutes.to_string()),
+                retry_after_s,
+            });
+        }
+        Verdict::Allow { delay_on_failure } => delay_on_failure,
     };
+    let creds = store.credentials(username).await?;
     let stored = creds.as_ref().map(|c| c.password_hash.clone());
     let ok = web::block(move || password::verify(&password, stored.as_deref())).await?;
-    Ok(match creds {
+    let known_id = creds.as_ref().map(|c| c.id);
+    let user = match creds {
         Some(c) if ok && c.blocked == 0 => {
             Some((c.id, Lang::parse(&c.language).unwrap_or_default()))
         }
         _ => None,
-    })
+    };
+    store
+        .record_login_attempt(username, &ctx.address, user.is_some())
+        .await?;
+    match user {
+        Some((id, _)) => {
+            tracing::info!(user_id = id, "login");
+            store.audit(Some(id), "login", "", &ctx.address).await?;
+        }
+        None => {
+            tracing::info!("login failed");
+            if let Some(id) = known_id {
+                store
+                    .audit(Some(id), "login_failed", "", &ctx.address)
+                    .await?;
+            }
+            tokio::time::sleep(delay).await;
+        }
+    }
+    Ok(user)
 }
 
 fn see_other(location: &str) -> HttpResponse {

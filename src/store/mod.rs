@@ -7,7 +7,9 @@
 pub mod access;
 pub mod audit;
 pub mod calls;
+pub mod login_attempts;
 pub mod seed;
+pub mod sessions;
 pub mod users;
 
 use std::str::FromStr;

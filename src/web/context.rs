@@ -16,6 +16,7 @@ use super::render::{render_error_page, respond_action, Chrome};
 use super::session::{self, SessionKind};
 use crate::error::AppError;
 use crate::i18n::Lang;
+use crate::store::Store;
 
 #[derive(Clone, Debug)]
 pub struct Ctx {
@@ -40,6 +41,22 @@ impl Ctx {
             logged_in: self.user_id.is_some(),
             path: self.path.clone(),
             csrf: self.csrf.clone(),
+        }
+    }
+}
+
+impl Ctx {
+    /// A context for answering before the real one could be built (HTML, no user).
+    fn fallback(req: &ServiceRequest) -> Ctx {
+        Ctx {
+            format: Format::Html,
+            explicit_format: false,
+            lang: Lang::default(),
+            user_id: None,
+            legacy: false,
+            path: req.path().to_string(),
+            csrf: String::new(),
+            address: String::new(),
         }
     }
 }
@@ -71,11 +88,29 @@ pub async fn context(
     if let Some(lang) = query.get("lang").and_then(|c| Lang::parse(c)) {
         session::set_lang(&session, lang).map_err(AppError::from)?;
     }
+    // A session counts only while the database says it is alive (logout and password changes
+    // end it there, for every portal process and whatever the session store).
+    let user_id = match session::login(&session) {
+        Some((uid, sid)) => match live_session_user(&req, &sid).await {
+            Ok(Some(owner)) if owner == uid => Some(uid),
+            Ok(_) => {
+                session::forget(&session);
+                None
+            }
+            Err(e) => {
+                let ctx = Ctx::fallback(&req);
+                let (http_req, _) = req.into_parts();
+                let resp = error_response(&ctx, None, &e);
+                return Ok(ServiceResponse::new(http_req, resp));
+            }
+        },
+        None => None,
+    };
     let lang = session::lang(&session)
         .or_else(|| header_str(&req, header::ACCEPT_LANGUAGE).and_then(Lang::from_accept_language))
         .unwrap_or_default();
-    let legacy =
-        session::kind(&session) == Some(SessionKind::Legacy) || req.path().starts_with("/api/");
+    let legacy = (user_id.is_some() && session::kind(&session) == Some(SessionKind::Legacy))
+        || req.path().starts_with("/api/");
     let explicit = query.get("format").map(String::as_str);
     let negotiated = Format::negotiate(explicit, legacy, header_str(&req, header::ACCEPT));
 
@@ -84,7 +119,7 @@ pub async fn context(
         format,
         explicit_format: explicit.is_some(),
         lang,
-        user_id: session::user_id(&session),
+        user_id,
         legacy,
         path: req.path().to_string(),
         csrf: if format == Format::Html {
@@ -135,6 +170,13 @@ pub async fn context(
     })
 }
 
+async fn live_session_user(req: &ServiceRequest, sid: &str) -> Result<Option<i64>, AppError> {
+    match req.app_data::<actix_web::web::Data<Store>>() {
+        Some(store) => Ok(store.session_user(sid).await?),
+        None => Err(AppError::Internal(anyhow::anyhow!("no store in app data"))),
+    }
+}
+
 fn header_str(req: &ServiceRequest, name: header::HeaderName) -> Option<&str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
@@ -160,7 +202,7 @@ pub fn error_response(ctx: &Ctx, action: Option<&str>, err: &AppError) -> HttpRe
         AppError::NotFound => ctx.lang.t("error.not_found").to_string(),
         other => other.public_message(),
     };
-    match ctx.format {
+    let mut resp = match ctx.format {
         Format::Xml => respond_action(Format::Xml, status, action.unwrap_or("error"), &message),
         Format::Json => HttpResponse::build(status).json(serde_json::json!({ "error": message })),
         _ if matches!(err, AppError::Unauthenticated) => HttpResponse::SeeOther()
@@ -169,5 +211,11 @@ pub fn error_response(ctx: &Ctx, action: Option<&str>, err: &AppError) -> HttpRe
         _ => HttpResponse::build(status)
             .content_type(Format::Html.content_type())
             .body(render_error_page(&ctx.chrome(), &message)),
+    };
+    if let AppError::TooManyRequests { retry_after_s, .. } = err {
+        if let Ok(v) = header::HeaderValue::from_str(&retry_after_s.to_string()) {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
     }
+    resp
 }

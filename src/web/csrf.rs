@@ -13,7 +13,6 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage};
-use rand::RngCore;
 
 use super::context::Ctx;
 use crate::error::AppError;
@@ -27,9 +26,7 @@ pub fn token(s: &Session) -> String {
     if let Ok(Some(t)) = s.get::<String>(KEY) {
         return t;
     }
-    let mut bytes = [0_u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    let t: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let t = crate::tokens::random_token();
     // A session that cannot store the token gets none, and its forms are refused: safe.
     let _ = s.insert(KEY, &t);
     t
@@ -74,25 +71,11 @@ pub async fn guard(
         req = ServiceRequest::from_parts(http_req, Payload::from(bytes));
     }
     match (expected, given) {
-        (Some(e), Some(g)) if constant_time_eq(e.as_bytes(), g.as_bytes()) => {
+        (Some(e), Some(g)) if crate::tokens::constant_time_eq(e.as_bytes(), g.as_bytes()) => {
             Ok(next.call(req).await?.map_into_boxed_body())
         }
         _ => Ok(req.error_response(AppError::Forbidden(
             "The form has expired or did not come from this site. Please reload the page and try again.".into(),
         ))),
-    }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0_u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn compares_whole_tokens() {
-        assert!(super::constant_time_eq(b"abc", b"abc"));
-        assert!(!super::constant_time_eq(b"abc", b"abd"));
-        assert!(!super::constant_time_eq(b"abc", b"ab"));
     }
 }

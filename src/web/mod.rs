@@ -51,6 +51,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let key = session_key(&settings)?;
         let store = web::Data::new(store);
+        let shared_settings = web::Data::new(settings.clone());
         let static_dir = settings.static_dir.clone();
         let secure = settings.cookie_secure;
         let server = HttpServer::new(move || {
@@ -62,6 +63,7 @@ impl Application {
                 .build();
             App::new()
                 .app_data(store.clone())
+                .app_data(shared_settings.clone())
                 .app_data(input_errors())
                 .app_data(query_errors())
                 .app_data(path_errors())

@@ -1,10 +1,12 @@
-//! What the portal keeps in a session, in one place.
+//! What the portal keeps in a session, in one place. The session (cookie or Redis) holds the
+//! user id and a session id; `user_sessions` in the database says whether that id is still alive.
 
 use actix_session::Session;
 
 use crate::i18n::Lang;
 
 const USER_ID: &str = "uid";
+const SESSION_ID: &str = "sid";
 const KIND: &str = "kind";
 const LANG: &str = "lang";
 
@@ -15,8 +17,24 @@ pub enum SessionKind {
     Legacy,
 }
 
-pub fn user_id(s: &Session) -> Option<i64> {
-    s.get::<i64>(USER_ID).ok().flatten()
+impl SessionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionKind::Web => "web",
+            SessionKind::Legacy => "api",
+        }
+    }
+}
+
+/// The user id and session id of a logged-in session (not yet checked against the database).
+pub fn login(s: &Session) -> Option<(i64, String)> {
+    let uid = s.get::<i64>(USER_ID).ok().flatten()?;
+    let sid = s.get::<String>(SESSION_ID).ok().flatten()?;
+    Some((uid, sid))
+}
+
+pub fn session_id(s: &Session) -> Option<String> {
+    s.get::<String>(SESSION_ID).ok().flatten()
 }
 
 pub fn kind(s: &Session) -> Option<SessionKind> {
@@ -38,10 +56,11 @@ pub fn set_lang(s: &Session, lang: Lang) -> Result<(), actix_session::SessionIns
     s.insert(LANG, lang.code())
 }
 
-/// Starts a fresh session for a user: a new session id, so a cookie planted before login is useless.
+/// Starts a fresh session for a user: a new session key, so a cookie planted before login is useless.
 pub fn log_in(
     s: &Session,
     user_id: i64,
+    session_id: &str,
     kind: SessionKind,
     lang: Lang,
 ) -> Result<(), actix_session::SessionInsertError> {
@@ -49,15 +68,18 @@ pub fn log_in(
     s.clear();
     s.renew();
     s.insert(USER_ID, user_id)?;
-    s.insert(
-        KIND,
-        if kind == SessionKind::Legacy {
-            "api"
-        } else {
-            "web"
-        },
-    )?;
+    s.insert(SESSION_ID, session_id)?;
+    s.insert(KIND, kind.as_str())?;
     s.insert(LANG, lang.code())
+}
+
+/// Forgets the login but keeps the language choice (a dead or ended session).
+pub fn forget(s: &Session) {
+    let lang = lang(s);
+    s.clear();
+    if let Some(l) = lang {
+        let _ = set_lang(s, l);
+    }
 }
 
 pub fn log_out(s: &Session) {

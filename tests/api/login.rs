@@ -222,3 +222,67 @@ async fn forged_posts_without_the_token_change_nothing(backend: Backend) {
     );
 }
 on_both_databases!(forged_posts_without_the_token_change_nothing);
+
+async fn failed_logins_slow_down_then_lock_and_the_lock_lifts(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    // Five wrong passwords for demo from this address lock demo here (the first ones are slowed).
+    for _ in 0..5 {
+        let (status, _) = app.legacy_login("demo", "wrong").await;
+        assert_eq!(status, 401);
+    }
+    let (status, xml) = app.legacy_login("demo", "demo").await;
+    assert_eq!(status, 429, "locked even with the right password");
+    assert_eq!(text_of(&xml, "status"), "failed");
+    assert!(text_of(&xml, "status_message").contains("Too many failed attempts"));
+
+    // The browser form says so too, with a Retry-After header.
+    let r = app
+        .submit_form(
+            "/callc/login",
+            &[("username", "demo"), ("password", "demo")],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    assert!(r.text().await.unwrap().contains("Too many failed attempts"));
+
+    // The counters are in the database: age them past the window and the lock lifts.
+    sqlx::query("UPDATE login_attempts SET at = at - 3600")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    let (status, _) = app.legacy_login("demo", "demo").await;
+    assert_eq!(status, 200);
+    let failed = app
+        .scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'login_failed'")
+        .await;
+    assert_eq!(failed, 5, "failed logins are in the activity log");
+}
+on_both_databases!(failed_logins_slow_down_then_lock_and_the_lock_lifts);
+
+async fn a_copied_session_cookie_is_dead_after_logout(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    let r = app
+        .submit_form(
+            "/callc/login",
+            &[("username", "demo"), ("password", "demo")],
+        )
+        .await;
+    let cookie = session_cookie(&r).unwrap();
+    // A second client (an attacker with a copy of the cookie) is logged in too…
+    let thief = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let steal = || {
+        thief
+            .get(app.url("/callc/main"))
+            .header("cookie", format!("selfcare_session={cookie}"))
+            .send()
+    };
+    assert_eq!(steal().await.unwrap().status().as_u16(), 200);
+    // …until the owner logs out: the session ends in the database, for every copy.
+    app.submit_form("/callc/logout", &[]).await;
+    assert_eq!(steal().await.unwrap().status().as_u16(), 303);
+}
+on_both_databases!(a_copied_session_cookie_is_dead_after_logout);
