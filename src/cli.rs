@@ -63,6 +63,65 @@ pub struct ServeArgs {
     /// Mark the session cookie Secure (when the portal is served over HTTPS)
     #[arg(long, env = "SELFCARE_COOKIE_SECURE")]
     pub cookie_secure: bool,
+    /// The portal's address as users reach it, for links in mail [default: http://BIND]
+    #[arg(long, env = "SELFCARE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    #[command(flatten)]
+    pub mail: MailArgs,
+}
+
+#[derive(Args)]
+pub struct MailArgs {
+    /// SMTP server for outgoing mail; without it, mail is written as .eml files into --mail-dir
+    #[arg(long, env = "SELFCARE_SMTP_HOST")]
+    pub smtp_host: Option<String>,
+    #[arg(long, env = "SELFCARE_SMTP_PORT", default_value_t = 587)]
+    pub smtp_port: u16,
+    /// How to secure the SMTP connection
+    #[arg(
+        long,
+        env = "SELFCARE_SMTP_TLS",
+        value_enum,
+        default_value = "starttls"
+    )]
+    pub smtp_tls: crate::mail::TlsMode,
+    #[arg(long, env = "SELFCARE_SMTP_USER")]
+    pub smtp_user: Option<String>,
+    /// (better given in the environment than on the command line)
+    #[arg(long, env = "SELFCARE_SMTP_PASSWORD", hide_env_values = true)]
+    pub smtp_password: Option<String>,
+    /// Sender address of the portal's mail
+    #[arg(long, env = "SELFCARE_MAIL_FROM", default_value = "selfcare@localhost")]
+    pub mail_from: String,
+    /// Folder for .eml files when no SMTP server is set [default: DATA_DIR/mail]
+    #[arg(long, env = "SELFCARE_MAIL_DIR")]
+    pub mail_dir: Option<PathBuf>,
+}
+
+impl MailArgs {
+    fn apply(self, settings: &mut Settings) -> anyhow::Result<()> {
+        settings.mail.from = self.mail_from;
+        anyhow::ensure!(
+            settings.mail.from.parse::<lettre::Address>().is_ok(),
+            "SELFCARE_MAIL_FROM / --mail-from: {:?} is not an e-mail address",
+            settings.mail.from
+        );
+        settings.mail.transport = match self.smtp_host {
+            Some(host) => crate::mail::Transport::Smtp {
+                host,
+                port: self.smtp_port,
+                tls: self.smtp_tls,
+                credentials: self
+                    .smtp_user
+                    .map(|u| (u, self.smtp_password.unwrap_or_default())),
+            },
+            None => crate::mail::Transport::Folder(
+                self.mail_dir
+                    .unwrap_or_else(|| settings.data_dir.join("mail")),
+            ),
+        };
+        Ok(())
+    }
 }
 
 #[derive(Args)]
@@ -99,6 +158,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut settings = Settings::new(&args.bind, database_url, data_dir)?;
             settings.static_dir = args.static_dir;
             settings.cookie_secure = args.cookie_secure;
+            if let Some(url) = args.public_url {
+                settings.public_url = url;
+            }
+            args.mail.apply(&mut settings)?;
             let store = open(&settings).await?;
             if args.demo {
                 if store.user_count().await? == 0 {

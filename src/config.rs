@@ -20,6 +20,10 @@ pub struct Settings {
     pub cookie_secure: bool,
     /// Brute-force protection of the login.
     pub login: crate::login_guard::LoginPolicy,
+    /// Outgoing mail (password resets).
+    pub mail: crate::mail::MailSettings,
+    /// The portal's address as users reach it, for links in mail (`https://portal.example.com`).
+    pub public_url: String,
 }
 
 impl Settings {
@@ -52,10 +56,16 @@ impl Settings {
         Ok(Settings {
             bind,
             database_url,
-            data_dir,
+            data_dir: data_dir.clone(),
             static_dir: PathBuf::from("static"),
             cookie_secure: false,
             login: Default::default(),
+            mail: crate::mail::MailSettings {
+                transport: crate::mail::Transport::Folder(data_dir.join("mail")),
+                from: "selfcare@localhost".to_string(),
+                poll: std::time::Duration::from_secs(30),
+            },
+            public_url: format!("http://{bind}"),
         })
     }
 

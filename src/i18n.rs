@@ -42,11 +42,16 @@ impl Lang {
 
     /// The translated text for `key`; a missing key shows itself, so it is noticed.
     pub fn t(self, key: &str) -> &str {
+        self.lookup(key).unwrap_or(key)
+    }
+
+    /// The translated text for `key`, if there is one.
+    pub fn lookup(self, key: &str) -> Option<&'static str> {
         let table = match self {
-            Lang::En => tables().0.get(key),
-            Lang::Ru => tables().1.get(key),
+            Lang::En => &tables().0,
+            Lang::Ru => &tables().1,
         };
-        table.map(String::as_str).unwrap_or(key)
+        table.get(key).map(String::as_str)
     }
 }
 

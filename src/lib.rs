@@ -10,6 +10,7 @@ pub mod demo;
 pub mod error;
 pub mod i18n;
 pub mod login_guard;
+pub mod mail;
 pub mod money;
 pub mod pages;
 pub mod password;

@@ -38,6 +38,48 @@ pub fn verify(password: &str, stored: Option<&str>) -> bool {
     ok && known
 }
 
+/// Why a new password is refused; `key` names the message in `locales/`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Weak {
+    pub key: &'static str,
+}
+
+pub const MIN_LENGTH: usize = 12;
+pub const MAX_LENGTH: usize = 128;
+
+/// The password policy (OWASP ASVS 2.1): at least 12 characters, at most 128, not the user
+/// name, not a well-known password, not one character repeated.
+pub fn check_policy(new: &str, username: &str) -> Result<(), Weak> {
+    let len = new.chars().count();
+    let lower = new.to_lowercase();
+    if len < MIN_LENGTH {
+        return Err(Weak {
+            key: "password.too_short",
+        });
+    }
+    if len > MAX_LENGTH {
+        return Err(Weak {
+            key: "password.too_long",
+        });
+    }
+    if lower.contains(&username.to_lowercase()) && !username.is_empty() {
+        return Err(Weak {
+            key: "password.has_username",
+        });
+    }
+    let first = lower.chars().next();
+    let common = include_str!("common_passwords.txt")
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .any(|l| l.trim() == lower);
+    if common || lower.chars().all(|c| Some(c) == first) {
+        return Err(Weak {
+            key: "password.common",
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,5 +92,31 @@ mod tests {
         assert!(!verify("wrong horse", Some(&h)));
         assert!(!verify("correct horse", None));
         assert!(!verify("x", Some("not a hash")));
+    }
+
+    #[test]
+    fn the_policy_refuses_short_named_and_common_passwords() {
+        assert_eq!(
+            check_policy("short", "demo").unwrap_err().key,
+            "password.too_short"
+        );
+        assert_eq!(
+            check_policy("my demo account!", "demo").unwrap_err().key,
+            "password.has_username"
+        );
+        assert_eq!(
+            check_policy("Password1234", "demo").unwrap_err().key,
+            "password.common"
+        );
+        assert_eq!(
+            check_policy("zzzzzzzzzzzzzz", "demo").unwrap_err().key,
+            "password.common"
+        );
+        assert_eq!(
+            check_policy(&"x1".repeat(65), "demo").unwrap_err().key,
+            "password.too_long"
+        );
+        assert_eq!(check_policy("plum orbit seventy", "demo"), Ok(()));
+        assert_eq!(check_policy("пароль для кабинета", "demo"), Ok(()));
     }
 }

@@ -1,8 +1,10 @@
 //! One module per portal section: its view models and handlers. Templates mirror these
 //! modules: `templates/pages/<page>.html` and `templates/xml/<page>.xml`.
 
+pub mod activity;
 pub mod login;
 pub mod main_page;
+pub mod password;
 
 use crate::i18n::Lang;
 

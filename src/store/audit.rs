@@ -23,3 +23,24 @@ impl Store {
         Ok(())
     }
 }
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct Event {
+    pub at: i64,
+    pub action: String,
+    pub detail: String,
+    pub address: String,
+}
+
+impl Store {
+    /// The user's latest events, newest first.
+    pub async fn recent_activity(&self, user_id: i64, limit: i64) -> sqlx::Result<Vec<Event>> {
+        sqlx::query_as(
+            "SELECT at, action, detail, address FROM audit_log WHERE user_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
+        )
+        .bind(user_id)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await
+    }
+}

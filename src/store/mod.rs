@@ -8,6 +8,8 @@ pub mod access;
 pub mod audit;
 pub mod calls;
 pub mod login_attempts;
+pub mod mail;
+pub mod passwords;
 pub mod seed;
 pub mod sessions;
 pub mod users;

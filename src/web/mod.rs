@@ -52,6 +52,10 @@ impl Application {
         let key = session_key(&settings)?;
         let store = web::Data::new(store);
         let shared_settings = web::Data::new(settings.clone());
+        let outbox = web::Data::new(crate::mail::Outbox::spawn(
+            store.get_ref().clone(),
+            settings.mail.clone(),
+        ));
         let static_dir = settings.static_dir.clone();
         let secure = settings.cookie_secure;
         let server = HttpServer::new(move || {
@@ -64,6 +68,7 @@ impl Application {
             App::new()
                 .app_data(store.clone())
                 .app_data(shared_settings.clone())
+                .app_data(outbox.clone())
                 .app_data(input_errors())
                 .app_data(query_errors())
                 .app_data(path_errors())
@@ -124,7 +129,9 @@ fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/callc/main")
             .name("main")
             .route(web::get().to(pages::main_page::show)),
-    );
+    )
+    .configure(pages::password::routes)
+    .configure(pages::activity::routes);
 }
 
 fn security_headers() -> DefaultHeaders {

@@ -52,6 +52,14 @@ pub const DEMO_CALLS: u64 = 3_000;
 
 /// A running portal on an empty, migrated database.
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with_settings(backend, |_| {}).await
+}
+
+/// Like `spawn_app`, with settings adjusted by `adjust` before the portal starts.
+pub async fn spawn_app_with_settings(
+    backend: Backend,
+    adjust: impl FnOnce(&mut Settings),
+) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let data_dir = dir.path().join("data");
     let (url, pg_database) = match backend {
@@ -73,6 +81,9 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     let mut settings =
         Settings::new("127.0.0.1:0", Some(url.clone()), data_dir.clone()).expect("settings");
     settings.static_dir = PathBuf::from("static");
+    // Mail is sent at once in tests (the outbox is woken on every new message anyway).
+    settings.mail.poll = std::time::Duration::from_millis(200);
+    adjust(&mut settings);
     let app = Application::build(settings).await.expect("application");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
@@ -94,7 +105,14 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// A running portal with the demo data (a few thousand calls).
 pub async fn spawn_demo_app(backend: Backend) -> TestApp {
-    let app = spawn_app(backend).await;
+    spawn_demo_app_with_settings(backend, |_| {}).await
+}
+
+pub async fn spawn_demo_app_with_settings(
+    backend: Backend,
+    adjust: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let app = spawn_app_with_settings(backend, adjust).await;
     let opts = DemoOptions {
         users: 3,
         calls: DEMO_CALLS,
