@@ -1,8 +1,13 @@
 //! One module per portal section: its view models and handlers. Templates mirror these
 //! modules: `templates/pages/<page>.html` and `templates/xml/<page>.xml`.
 
+pub mod destinations;
+pub mod invoices;
 pub mod login;
 pub mod main_page;
+pub mod payments;
+pub mod rates;
+pub mod subscriptions;
 
 use crate::i18n::Lang;
 

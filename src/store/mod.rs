@@ -7,7 +7,11 @@
 pub mod access;
 pub mod audit;
 pub mod calls;
+pub mod invoices;
+pub mod payments;
+pub mod rates;
 pub mod seed;
+pub mod subscriptions;
 pub mod users;
 
 use std::str::FromStr;

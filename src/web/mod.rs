@@ -122,7 +122,12 @@ fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/callc/main")
             .name("main")
             .route(web::get().to(pages::main_page::show)),
-    );
+    )
+    .configure(pages::rates::routes)
+    .configure(pages::destinations::routes)
+    .configure(pages::payments::routes)
+    .configure(pages::invoices::routes)
+    .configure(pages::subscriptions::routes);
 }
 
 fn security_headers() -> DefaultHeaders {
