@@ -65,6 +65,92 @@ impl Money {
     }
 }
 
+/// An exchange rate as the `exchange_rates` table holds it: units of a currency per one unit of
+/// the base currency, times 10^6. The base currency's own rate is 10^6 by definition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct ExchangeRate(i64);
+
+impl ExchangeRate {
+    pub const BASE: ExchangeRate = ExchangeRate(MICROS);
+
+    /// A stored rate; zero or negative rates are not rates.
+    pub fn from_micros(micros: i64) -> Option<ExchangeRate> {
+        (micros > 0).then_some(ExchangeRate(micros))
+    }
+
+    pub fn micros(self) -> i64 {
+        self.0
+    }
+}
+
+impl Money {
+    /// Converts from the currency whose rate is `from` into the one whose rate is `to` (through
+    /// the base currency: `amount / from × to`), adds `vat_bp` hundredths of a percent of VAT,
+    /// and rounds ONCE, by the rule of this module, to `decimals` places. The whole fraction
+    /// `micros × to × (10000 + vat) / (from × 10000)` is kept in integers until that rounding, so
+    /// nothing is lost on the way. `None` when the figures overflow (absurd stored rates).
+    pub fn exchange(
+        self,
+        from: ExchangeRate,
+        to: ExchangeRate,
+        vat_bp: i64,
+        decimals: u32,
+    ) -> Option<Money> {
+        let decimals = decimals.min(6);
+        let step = 10_i128.pow(6 - decimals);
+        let vat_factor = 10_000_i128
+            .checked_add(vat_bp as i128)
+            .filter(|f| *f >= 0)?;
+        let num = (self.0 as i128)
+            .checked_mul(to.0 as i128)?
+            .checked_mul(vat_factor)?;
+        let den = (from.0 as i128).checked_mul(10_000)?.checked_mul(step)?;
+        let units = div_round(num, den)?;
+        i64::try_from(units.checked_mul(step)?).ok().map(Money)
+    }
+}
+
+/// `num / den` rounded half away from zero (`den` > 0).
+fn div_round(num: i128, den: i128) -> Option<i128> {
+    if den <= 0 {
+        return None;
+    }
+    let (q, r) = (
+        num.unsigned_abs() / den as u128,
+        num.unsigned_abs() % den as u128,
+    );
+    let q = if r >= den as u128 - r { q + 1 } else { q };
+    let q = i128::try_from(q).ok()?;
+    Some(if num < 0 { -q } else { q })
+}
+
+/// An ISO 4217 code as a client may send it (`eur`, ` USD `): three ASCII letters, kept upper-case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct CurrencyCode(String);
+
+impl CurrencyCode {
+    pub fn parse(s: &str) -> Result<CurrencyCode, String> {
+        let t = s.trim();
+        if t.len() == 3 && t.bytes().all(|b| b.is_ascii_alphabetic()) {
+            Ok(CurrencyCode(t.to_ascii_uppercase()))
+        } else {
+            Err("A currency is a three-letter code such as USD or EUR".to_string())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for CurrencyCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 impl std::ops::Add for Money {
     type Output = Money;
     fn add(self, o: Money) -> Money {
@@ -80,6 +166,16 @@ pub fn format_percent(bp: i64) -> String {
         format!("{whole}.{}", frac / 10)
     } else {
         format!("{whole}.{frac:02}")
+    }
+}
+
+/// A percentage without a needless fraction (`20`, `15.5`), the form of the rates page's
+/// `vat_percent`.
+pub fn format_percent_short(bp: i64) -> String {
+    if bp % 100 == 0 {
+        (bp / 100).to_string()
+    } else {
+        format_percent(bp)
     }
 }
 
@@ -105,11 +201,81 @@ mod tests {
         assert_eq!(Money(1).convert(500_000), Money(1)); // half rounds away from zero
     }
 
+    const EUR_092: ExchangeRate = ExchangeRate(920_000);
+
+    #[test]
+    fn exchanges_through_the_base_currency_with_one_rounding() {
+        // 0.0200 USD/min at 0.92 EUR per USD = 0.0184 EUR; with 20 % VAT 0.02208 → 0.0221.
+        let p = Money(20_000);
+        let base = ExchangeRate::BASE;
+        assert_eq!(p.exchange(base, EUR_092, 0, 4), Some(Money(18_400)));
+        assert_eq!(p.exchange(base, EUR_092, 2000, 4), Some(Money(22_100)));
+        assert_eq!(p.exchange(base, EUR_092, 2000, 6), Some(Money(22_080)));
+        // EUR → RUB through USD: 0.0500 EUR at 0.90 EUR/USD and 92.5 RUB/USD
+        // = 0.05 / 0.9 × 92.5 = 5.13888… → 5.1389; with 20 % VAT 6.16666… → 6.1667.
+        let eur = ExchangeRate(900_000);
+        let rub = ExchangeRate(92_500_000);
+        assert_eq!(
+            Money(50_000).exchange(eur, rub, 0, 4),
+            Some(Money(5_138_900))
+        );
+        assert_eq!(
+            Money(50_000).exchange(eur, rub, 2000, 4),
+            Some(Money(6_166_700))
+        );
+        // The same currency is unchanged; half a step rounds away from zero.
+        assert_eq!(Money(12_345).exchange(eur, eur, 0, 6), Some(Money(12_345)));
+        assert_eq!(Money(12_350).exchange(eur, eur, 0, 4), Some(Money(12_400)));
+        assert_eq!(
+            Money(-12_350).exchange(eur, eur, 0, 4),
+            Some(Money(-12_400))
+        );
+        assert_eq!(Money(12_349).exchange(eur, eur, 0, 4), Some(Money(12_300)));
+    }
+
+    #[test]
+    fn one_rounding_is_not_two() {
+        // 0.00045 at 3.000001 per base unit = 0.000149999950…: to micro-units that is 0.000150,
+        // and rounding that again to 4 decimals would give 0.0002; rounded once it is 0.0001.
+        let r = ExchangeRate(3_000_001);
+        assert_eq!(
+            Money(450).exchange(r, ExchangeRate::BASE, 0, 6),
+            Some(Money(150))
+        );
+        assert_eq!(
+            Money(450).exchange(r, ExchangeRate::BASE, 0, 4),
+            Some(Money(100))
+        );
+    }
+
+    #[test]
+    fn absurd_figures_do_not_panic() {
+        let huge = ExchangeRate(i64::MAX);
+        assert_eq!(
+            Money(i64::MAX).exchange(ExchangeRate(1), huge, 2000, 4),
+            None
+        );
+        assert_eq!(Money(10).exchange(huge, huge, -20_000, 4), None);
+        assert!(ExchangeRate::from_micros(0).is_none());
+        assert!(ExchangeRate::from_micros(-5).is_none());
+    }
+
+    #[test]
+    fn currency_codes() {
+        assert_eq!(CurrencyCode::parse(" eur ").unwrap().as_str(), "EUR");
+        for bad in ["", "US", "USDT", "U$D", "ЕВР", "<b>"] {
+            assert!(CurrencyCode::parse(bad).is_err(), "{bad}");
+        }
+    }
+
     #[test]
     fn percents() {
         assert_eq!(format_percent(1800), "18.0");
         assert_eq!(format_percent(1550), "15.5");
         assert_eq!(format_percent(1525), "15.25");
         assert_eq!(format_percent(0), "0.0");
+        assert_eq!(format_percent_short(2000), "20");
+        assert_eq!(format_percent_short(1550), "15.5");
+        assert_eq!(format_percent_short(0), "0");
     }
 }

@@ -2,9 +2,14 @@
 //! modules: `templates/pages/<page>.html` and `templates/xml/<page>.xml`.
 
 pub mod activity;
+pub mod destinations;
+pub mod invoices;
 pub mod login;
 pub mod main_page;
 pub mod password;
+pub mod payments;
+pub mod rates;
+pub mod subscriptions;
 
 use crate::i18n::Lang;
 

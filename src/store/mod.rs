@@ -7,11 +7,15 @@
 pub mod access;
 pub mod audit;
 pub mod calls;
+pub mod invoices;
 pub mod login_attempts;
 pub mod mail;
 pub mod passwords;
+pub mod payments;
+pub mod rates;
 pub mod seed;
 pub mod sessions;
+pub mod subscriptions;
 pub mod users;
 
 use std::str::FromStr;

@@ -131,7 +131,12 @@ fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(pages::main_page::show)),
     )
     .configure(pages::password::routes)
-    .configure(pages::activity::routes);
+    .configure(pages::activity::routes)
+    .configure(pages::rates::routes)
+    .configure(pages::destinations::routes)
+    .configure(pages::payments::routes)
+    .configure(pages::invoices::routes)
+    .configure(pages::subscriptions::routes);
 }
 
 fn security_headers() -> DefaultHeaders {

@@ -7,3 +7,4 @@ mod demo_data;
 mod login;
 mod main_page;
 mod passwords;
+mod money;

@@ -1,0 +1,60 @@
+//! A subscriber's payments, newest first, and their totals per currency.
+
+use sqlx::FromRow;
+
+use super::Store;
+
+#[derive(Clone, Debug, FromRow)]
+pub struct Payment {
+    pub id: i64,
+    pub paid_at: i64,
+    pub confirmed_at: Option<i64>,
+    pub payment_type: String,
+    pub amount_micros: i64,
+    pub vat_percent_bp: i64,
+    pub amount_vat_micros: i64,
+    pub currency: String,
+    pub decimals: i64,
+    pub completed: i64,
+}
+
+/// The sum of the completed payments in one currency.
+#[derive(Clone, Debug, FromRow)]
+pub struct PaymentTotal {
+    pub currency: String,
+    pub decimals: i64,
+    pub count: i64,
+    pub amount_micros: i64,
+    pub amount_vat_micros: i64,
+}
+
+impl Store {
+    pub async fn payments(&self, user_id: i64) -> sqlx::Result<Vec<Payment>> {
+        sqlx::query_as(
+            "SELECT p.id, p.paid_at, p.confirmed_at, p.payment_type, p.amount_micros, p.vat_percent_bp,
+                    p.amount_vat_micros, p.currency, c.decimals, p.completed
+             FROM payments p JOIN currencies c ON c.code = p.currency
+             WHERE p.user_id = $1
+             ORDER BY p.paid_at DESC, p.id DESC",
+        )
+        .bind(user_id)
+        .fetch_all(self.pool())
+        .await
+    }
+
+    /// Completed payments summed per currency (pending ones are not money received yet).
+    pub async fn payment_totals(&self, user_id: i64) -> sqlx::Result<Vec<PaymentTotal>> {
+        sqlx::query_as(
+            "SELECT p.currency, c.decimals, COUNT(*) AS count,
+                    CAST(COALESCE(SUM(p.amount_micros), 0) AS BIGINT) AS amount_micros,
+                    CAST(COALESCE(SUM(p.amount_vat_micros), 0) AS BIGINT) AS amount_vat_micros
+             FROM payments p JOIN currencies c ON c.code = p.currency
+             WHERE p.user_id = $1 AND p.completed = 1
+             GROUP BY p.currency, c.decimals
+             ORDER BY p.currency",
+        )
+        .bind(user_id)
+        .fetch_all(self.pool())
+        .await
+    }
+}

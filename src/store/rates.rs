@@ -1,0 +1,213 @@
+//! Tariffs, destination groups and exchange rates as the rates and destinations pages read them.
+//! A rate in force is the newest of its (tariff, group, type) whose `effective_from` has come;
+//! an exchange rate in force is the newest of its currency whose `valid_from` has come.
+
+use sqlx::FromRow;
+
+use super::Store;
+
+/// What the rates page needs to know about the user: their currency, VAT and tariff.
+#[derive(Clone, Debug, FromRow)]
+pub struct RateSettings {
+    pub user_currency: String,
+    pub vat_percent_bp: i64,
+    /// `None` when the user has no tariff.
+    pub tariff_currency: Option<String>,
+}
+
+/// A currency with the exchange rate in force (units per one base unit × 10^6).
+#[derive(Clone, Debug, FromRow)]
+pub struct CurrencyRate {
+    pub code: String,
+    pub decimals: i64,
+    pub is_base: i64,
+    /// `None`: no rate in force (a base currency needs none).
+    pub rate_micros: Option<i64>,
+}
+
+/// One rate of the user's tariff: a destination group and a type (FIX, MOB…), per minute, in
+/// the tariff's currency.
+#[derive(Clone, Debug, FromRow)]
+pub struct UserRate {
+    pub group_id: i64,
+    pub group_name: String,
+    pub flag: String,
+    pub rate_type: String,
+    pub price_micros: i64,
+}
+
+/// A search of the rates page, already made into SQL patterns by `RateSearch::new`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RateSearch {
+    /// `%text%` for a case-insensitive match on the group's name, LIKE wildcards escaped;
+    /// empty for no search.
+    name_pattern: String,
+    /// The digits of the query when it is a number (a prefix, or a whole dialled number whose
+    /// group is wanted); empty otherwise.
+    digits: String,
+}
+
+impl RateSearch {
+    /// A search for `q` ("united", "4420", "+44 20 7946 0000"); blank means everything.
+    pub fn new(q: &str) -> RateSearch {
+        let q = q.trim();
+        if q.is_empty() {
+            return RateSearch::default();
+        }
+        let mut name_pattern = String::with_capacity(q.len() + 2);
+        name_pattern.push('%');
+        for ch in q.to_lowercase().chars() {
+            if matches!(ch, '%' | '_' | '\\') {
+                name_pattern.push('\\');
+            }
+            name_pattern.push(ch);
+        }
+        name_pattern.push('%');
+        let number = q.strip_prefix('+').unwrap_or(q);
+        let digits: String = number
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
+            .collect();
+        let digits = if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            digits
+        } else {
+            String::new()
+        };
+        RateSearch {
+            name_pattern,
+            digits,
+        }
+    }
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct DestinationGroup {
+    pub id: i64,
+    pub name: String,
+    pub flag: String,
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct Destination {
+    pub prefix: String,
+    pub details: String,
+    pub dir_code: String,
+}
+
+impl Store {
+    pub async fn rate_settings(&self, user_id: i64) -> sqlx::Result<Option<RateSettings>> {
+        sqlx::query_as(
+            "SELECT u.currency AS user_currency, u.vat_percent_bp, t.currency AS tariff_currency
+             FROM users u LEFT JOIN tariffs t ON t.id = u.tariff_id
+             WHERE u.id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(self.pool())
+        .await
+    }
+
+    /// Every currency with the exchange rate in force at `at`, the base currency first.
+    pub async fn currency_rates(&self, at: i64) -> sqlx::Result<Vec<CurrencyRate>> {
+        sqlx::query_as(
+            "SELECT c.code, c.decimals, c.is_base,
+                    (SELECT e.rate_micros FROM exchange_rates e
+                      WHERE e.currency = c.code AND e.valid_from <= $1
+                      ORDER BY e.valid_from DESC LIMIT 1) AS rate_micros
+             FROM currencies c
+             ORDER BY c.is_base DESC, c.code",
+        )
+        .bind(at)
+        .fetch_all(self.pool())
+        .await
+    }
+
+    /// The rates of the user's tariff in force at `at`, by group name and type, filtered by
+    /// `search` (a group's name, one of its prefixes, or a number one of its prefixes begins).
+    pub async fn user_rates(
+        &self,
+        user_id: i64,
+        at: i64,
+        search: &RateSearch,
+    ) -> sqlx::Result<Vec<UserRate>> {
+        sqlx::query_as(
+            "SELECT g.id AS group_id, g.name AS group_name, g.flag, r.rate_type, r.price_micros
+             FROM users u
+             JOIN rates r ON r.tariff_id = u.tariff_id
+             JOIN destination_groups g ON g.id = r.group_id
+             WHERE u.id = $1 AND r.effective_from <= $2
+               AND NOT EXISTS (
+                   SELECT 1 FROM rates n
+                   WHERE n.tariff_id = r.tariff_id AND n.group_id = r.group_id
+                     AND n.rate_type = r.rate_type
+                     AND n.effective_from > r.effective_from AND n.effective_from <= $2)
+               AND ($3 = ''
+                    OR LOWER(g.name) LIKE $3 ESCAPE '\\'
+                    OR ($4 <> '' AND EXISTS (
+                        SELECT 1 FROM destinations d
+                        WHERE d.group_id = g.id
+                          AND (d.prefix LIKE ($4 || '%') OR $4 LIKE (d.prefix || '%')))))
+             ORDER BY g.name, g.id, r.rate_type",
+        )
+        .bind(user_id)
+        .bind(at)
+        .bind(search.name_pattern.as_str())
+        .bind(search.digits.as_str())
+        .fetch_all(self.pool())
+        .await
+    }
+
+    /// A destination group of the user's tariff (`None` for any other group).
+    pub async fn user_destination_group(
+        &self,
+        user_id: i64,
+        group_id: i64,
+    ) -> sqlx::Result<Option<DestinationGroup>> {
+        sqlx::query_as(
+            "SELECT g.id, g.name, g.flag FROM destination_groups g
+             WHERE g.id = $1 AND EXISTS (
+                 SELECT 1 FROM rates r JOIN users u ON u.tariff_id = r.tariff_id
+                 WHERE r.group_id = g.id AND u.id = $2)",
+        )
+        .bind(group_id)
+        .bind(user_id)
+        .fetch_optional(self.pool())
+        .await
+    }
+
+    /// The prefixes of a group of the user's tariff, by type and prefix.
+    pub async fn user_destinations(
+        &self,
+        user_id: i64,
+        group_id: i64,
+    ) -> sqlx::Result<Vec<Destination>> {
+        sqlx::query_as(
+            "SELECT d.prefix, d.details, d.dir_code FROM destinations d
+             WHERE d.group_id = $1 AND EXISTS (
+                 SELECT 1 FROM rates r JOIN users u ON u.tariff_id = r.tariff_id
+                 WHERE r.group_id = d.group_id AND u.id = $2)
+             ORDER BY d.dir_code, d.prefix",
+        )
+        .bind(group_id)
+        .bind(user_id)
+        .fetch_all(self.pool())
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RateSearch;
+
+    #[test]
+    fn searches_become_patterns() {
+        assert_eq!(RateSearch::new("  "), RateSearch::default());
+        let s = RateSearch::new("United");
+        assert_eq!(s.name_pattern, "%united%");
+        assert_eq!(s.digits, "");
+        let s = RateSearch::new("+44 (20) 7946-0000");
+        assert_eq!(s.digits, "442079460000");
+        // Wildcards are searched for as themselves.
+        assert_eq!(RateSearch::new("50%_\\").name_pattern, "%50\\%\\_\\\\%");
+        assert_eq!(RateSearch::new("50%").digits, "");
+    }
+}
