@@ -63,6 +63,9 @@ pub struct ServeArgs {
     /// Mark the session cookie Secure (when the portal is served over HTTPS)
     #[arg(long, env = "SELFCARE_COOKIE_SECURE")]
     pub cookie_secure: bool,
+    /// Keep sessions in Redis (redis://HOST:PORT) so every portal process shares them
+    #[arg(long, env = "SELFCARE_REDIS_URL")]
+    pub redis_url: Option<String>,
     /// The portal's address as users reach it, for links in mail [default: http://BIND]
     #[arg(long, env = "SELFCARE_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -158,6 +161,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut settings = Settings::new(&args.bind, database_url, data_dir)?;
             settings.static_dir = args.static_dir;
             settings.cookie_secure = args.cookie_secure;
+            settings.redis_url = args.redis_url.filter(|u| !u.trim().is_empty());
             if let Some(url) = args.public_url {
                 settings.public_url = url;
             }
@@ -172,7 +176,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     println!("The database already has users; demo data not added.");
                 }
             }
-            let app = Application::build_with_store(settings.clone(), store)?;
+            let app = Application::build_with_store(settings.clone(), store).await?;
             println!(
                 "selfcare listening on http://{}:{}",
                 settings.bind.ip(),

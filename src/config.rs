@@ -22,6 +22,8 @@ pub struct Settings {
     pub login: crate::login_guard::LoginPolicy,
     /// Outgoing mail (password resets).
     pub mail: crate::mail::MailSettings,
+    /// Keep sessions in Redis (shared by every portal process) instead of in the cookie.
+    pub redis_url: Option<String>,
     /// The portal's address as users reach it, for links in mail (`https://portal.example.com`).
     pub public_url: String,
 }
@@ -66,6 +68,7 @@ impl Settings {
                 poll: std::time::Duration::from_secs(30),
             },
             public_url: format!("http://{bind}"),
+            redis_url: None,
         })
     }
 

@@ -8,10 +8,10 @@ pub mod format;
 pub mod log;
 pub mod render;
 pub mod session;
+pub mod session_store;
 
 use std::net::TcpListener;
 
-use actix_session::storage::CookieSessionStore;
 use actix_session::SessionMiddleware;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::Server;
@@ -42,10 +42,11 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let store = Store::connect(&settings.database_url).await?;
         store.migrate().await?;
-        Application::build_with_store(settings, store)
+        Application::build_with_store(settings, store).await
     }
 
-    pub fn build_with_store(settings: Settings, store: Store) -> anyhow::Result<Application> {
+    pub async fn build_with_store(settings: Settings, store: Store) -> anyhow::Result<Application> {
+        let session_store = session_store::Store::open(settings.redis_url.as_deref()).await?;
         let listener = TcpListener::bind(settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
@@ -59,7 +60,7 @@ impl Application {
         let static_dir = settings.static_dir.clone();
         let secure = settings.cookie_secure;
         let server = HttpServer::new(move || {
-            let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
+            let sessions = SessionMiddleware::builder(session_store.clone(), key.clone())
                 .cookie_name(SESSION_COOKIE.to_string())
                 .cookie_http_only(true)
                 .cookie_same_site(SameSite::Lax)

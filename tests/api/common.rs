@@ -44,6 +44,7 @@ pub struct TestApp {
     pub store: Store,
     pub client: reqwest::Client,
     pub data_dir: PathBuf,
+    pub database_url: String,
     _dir: tempfile::TempDir,
     pg_database: Option<(String, String)>,
 }
@@ -98,6 +99,7 @@ pub async fn spawn_app_with_settings(
         store,
         client,
         data_dir,
+        database_url: url,
         _dir: dir,
         pg_database,
     }
@@ -139,6 +141,30 @@ fn database_url(server: &str, db: &str) -> String {
         Some(q) => format!("{base}/{db}?{q}"),
         None => format!("{base}/{db}"),
     }
+}
+
+/// Another portal process on the same database and data folder (so the same session key):
+/// returns its address. It runs until the test ends.
+pub async fn spawn_second_process(app: &TestApp, adjust: impl FnOnce(&mut Settings)) -> String {
+    let mut settings = Settings::new(
+        "127.0.0.1:0",
+        Some(app.database_url.clone()),
+        app.data_dir.clone(),
+    )
+    .expect("settings");
+    settings.static_dir = PathBuf::from("static");
+    adjust(&mut settings);
+    let second = Application::build(settings).await.expect("second process");
+    let address = format!("http://127.0.0.1:{}", second.port());
+    tokio::spawn(second.run_until_stopped());
+    address
+}
+
+/// The Redis server the tests may use; like PostgreSQL, set means required.
+pub fn redis_server() -> Option<String> {
+    std::env::var("SELFCARE_TEST_REDIS")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
 }
 
 impl TestApp {

@@ -6,5 +6,6 @@ mod common;
 mod demo_data;
 mod login;
 mod main_page;
-mod passwords;
 mod money;
+mod passwords;
+mod sessions;
