@@ -1,8 +1,13 @@
 //! One module per portal section: its view models and handlers. Templates mirror these
 //! modules: `templates/pages/<page>.html` and `templates/xml/<page>.xml`.
 
+pub mod clis;
+pub mod devices;
 pub mod login;
 pub mod main_page;
+pub mod notice;
+pub mod personal_details;
+pub mod phonebook;
 
 use crate::i18n::Lang;
 

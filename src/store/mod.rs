@@ -7,6 +7,9 @@
 pub mod access;
 pub mod audit;
 pub mod calls;
+pub mod details;
+pub mod devices;
+pub mod phonebook;
 pub mod seed;
 pub mod users;
 
