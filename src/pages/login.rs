@@ -178,11 +178,13 @@ async fn authenticate(
     password: String,
 ) -> AppResult<Option<(i64, Lang)>> {
     let username = username.trim();
-    let creds = if username.is_empty() || username.len() > 100 {
-        None
-    } else {
-        store.credentials(username).await?
-    };
+    // No user name has control characters; PostgreSQL refuses a NUL in text outright.
+    let creds =
+        if username.is_empty() || username.len() > 100 || username.chars().any(char::is_control) {
+            None
+        } else {
+            store.credentials(username).await?
+        };
     let stored = creds.as_ref().map(|c| c.password_hash.clone());
     let ok = web::block(move || password::verify(&password, stored.as_deref())).await?;
     Ok(match creds {

@@ -216,15 +216,13 @@ pub async fn add(
         ..AddForm::default()
     };
     let mut problems: Vec<String> = Vec::new();
-    let number = PhoneNumber::parse(&fields.number).map_err(|e| {
+    let number = PhoneNumber::parse(&fields.number).inspect_err(|&e| {
         problems.push(format!("number: {e}"));
         form.number_error = Some(e.message(ctx.lang));
-        e
     });
-    let name = input::required_text(&fields.name, NAME_MAX).map_err(|e| {
+    let name = input::required_text(&fields.name, NAME_MAX).inspect_err(|&e| {
         problems.push(format!("name: {e}"));
         form.name_error = Some(e.message(ctx.lang));
-        e
     });
 
     let summary = match (&number, &name) {

@@ -177,14 +177,9 @@ impl Store {
         change: &DetailsChange,
         address: &str,
     ) -> sqlx::Result<Vec<DetailField>> {
-        let mut tx = self.pool().begin().await?;
-        let current: Option<PersonalDetails> = sqlx::query_as(&format!(
-            "SELECT {DETAILS_COLUMNS} FROM users u JOIN currencies c ON c.code = u.currency WHERE u.id = $1"
-        ))
-        .bind(user_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(current) = current else {
+        // Read before the transaction: on SQLite a transaction that reads and then writes can
+        // fail to take the write lock under concurrent writers; one that writes first waits.
+        let Some(current) = self.personal_details(user_id).await? else {
             return Ok(Vec::new());
         };
         let changed: Vec<DetailField> = DetailField::ALL
@@ -206,6 +201,7 @@ impl Store {
             sets.join(", "),
             DetailField::ALL.len() + 1
         );
+        let mut tx = self.pool().begin().await?;
         let mut q = sqlx::query(&sql);
         for f in DetailField::ALL {
             q = q.bind(change.get(f).map(str::to_string));
@@ -213,7 +209,7 @@ impl Store {
         q.bind(user_id).execute(&mut *tx).await?;
         let names: Vec<&str> = changed.iter().map(|f| f.key()).collect();
         audit::record(
-            &mut *tx,
+            &mut tx,
             Some(user_id),
             "personal_details_changed",
             &format!("Changed: {}", names.join(", ")),

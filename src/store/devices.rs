@@ -126,7 +126,7 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?;
         audit::record(
-            &mut *tx,
+            &mut tx,
             Some(user_id),
             "cli_added",
             &format!("{cli} on {device}"),
@@ -152,7 +152,7 @@ impl Store {
         let Some((cli,)) = deleted else {
             return Ok(false);
         };
-        audit::record(&mut *tx, Some(user_id), "cli_deleted", &cli, address).await?;
+        audit::record(&mut tx, Some(user_id), "cli_deleted", &cli, address).await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -112,7 +112,7 @@ impl Store {
             Err(e) => return Err(e),
         };
         audit::record(
-            &mut *tx,
+            &mut tx,
             Some(user_id),
             "phonebook_entry_added",
             &format!("{number} {name}"),
@@ -142,7 +142,7 @@ impl Store {
             return Ok(false);
         };
         audit::record(
-            &mut *tx,
+            &mut tx,
             Some(user_id),
             "phonebook_entry_deleted",
             &format!("{number} {name}"),

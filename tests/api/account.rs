@@ -7,6 +7,9 @@ use chrono::TimeZone;
 use crate::common::{spawn_demo_app, structure, text_of, Backend, TestApp};
 use crate::on_both_databases;
 
+/// (form fields, expected HTTP status, words the message must contain)
+type Case<'a> = (Vec<(&'a str, &'a str)>, u16, &'a str);
+
 const ACTION: &str = "action\n  name\n  status\n  status_message\n";
 
 /// The seed's personal details page, element by element.
@@ -354,6 +357,7 @@ async fn bad_details_save_nothing_and_say_why(backend: Backend) {
             vec![("reg_address", "line 1\nline 2")],
             "control characters",
         ),
+        (vec![("reg_city", "Lon\u{0}don")], "control characters"),
         (
             vec![("reg_postcode", "123456789012345678901")],
             "At most 20",
@@ -744,7 +748,7 @@ async fn adding_and_deleting_caller_ids_in_xml(backend: Backend) {
 
     let long_description = "d".repeat(101);
     // (fields, expected status, words of the message)
-    let cases: Vec<(Vec<(&str, &str)>, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             vec![("device_id", &device), ("cli", "441615550101")],
             400,
@@ -1059,6 +1063,10 @@ async fn phonebook_actions_in_xml(backend: Backend) {
         ),
         (
             vec![("number", "12125550125"), ("name", "tab\there")],
+            "control characters",
+        ),
+        (
+            vec![("number", "12125550125"), ("name", "nul\u{0}")],
             "control characters",
         ),
     ];
