@@ -9,6 +9,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod i18n;
+pub mod input;
 pub mod login_guard;
 pub mod mail;
 pub mod money;

@@ -2,12 +2,17 @@
 //! modules: `templates/pages/<page>.html` and `templates/xml/<page>.xml`.
 
 pub mod activity;
+pub mod clis;
 pub mod destinations;
+pub mod devices;
 pub mod invoices;
 pub mod login;
 pub mod main_page;
+pub mod notice;
 pub mod password;
 pub mod payments;
+pub mod personal_details;
+pub mod phonebook;
 pub mod rates;
 pub mod subscriptions;
 

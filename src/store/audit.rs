@@ -1,5 +1,7 @@
 //! The activity log: what happened to an account, shown to its owner.
 
+use sqlx::AnyConnection;
+
 use super::Store;
 
 impl Store {
@@ -12,16 +14,30 @@ impl Store {
         detail: &str,
         address: &str,
     ) -> sqlx::Result<()> {
-        sqlx::query("INSERT INTO audit_log (user_id, at, action, detail, address) VALUES ($1, $2, $3, $4, $5)")
-            .bind(user_id)
-            .bind(crate::time::now())
-            .bind(action)
-            .bind(detail)
-            .bind(address)
-            .execute(self.pool())
-            .await?;
-        Ok(())
+        let mut conn = self.pool().acquire().await?;
+        record(&mut conn, user_id, action, detail, address).await
     }
+}
+
+/// `Store::audit` on a given connection, so a change and its event commit (or not) together.
+pub async fn record(
+    conn: &mut AnyConnection,
+    user_id: Option<i64>,
+    action: &str,
+    detail: &str,
+    address: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (user_id, at, action, detail, address) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(user_id)
+    .bind(crate::time::now())
+    .bind(action)
+    .bind(detail)
+    .bind(address)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 #[derive(Debug, sqlx::FromRow)]

@@ -7,11 +7,14 @@
 pub mod access;
 pub mod audit;
 pub mod calls;
+pub mod details;
+pub mod devices;
 pub mod invoices;
 pub mod login_attempts;
 pub mod mail;
 pub mod passwords;
 pub mod payments;
+pub mod phonebook;
 pub mod rates;
 pub mod seed;
 pub mod sessions;

@@ -360,11 +360,12 @@ pub async fn insert_phonebook_entry(
     added_at: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO phonebook_entries (user_id, number, name, added_at) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO phonebook_entries (user_id, number, name, name_key, added_at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(user_id)
     .bind(number)
     .bind(name)
+    .bind(super::phonebook::search_key(name))
     .bind(added_at)
     .execute(c)
     .await?;

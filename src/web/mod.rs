@@ -4,6 +4,7 @@ pub mod access;
 pub mod auth;
 pub mod context;
 pub mod csrf;
+pub mod form;
 pub mod format;
 pub mod log;
 pub mod render;
@@ -22,6 +23,7 @@ use anyhow::Context as _;
 pub use access::{require, OwnUserId};
 pub use auth::CurrentUser;
 pub use context::Ctx;
+pub use form::{StrictForm, StrictQuery};
 pub use format::Format;
 pub use render::{respond, respond_action, respond_as, Chrome, Page};
 
@@ -137,7 +139,11 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .configure(pages::destinations::routes)
     .configure(pages::payments::routes)
     .configure(pages::invoices::routes)
-    .configure(pages::subscriptions::routes);
+    .configure(pages::subscriptions::routes)
+    .configure(pages::personal_details::routes)
+    .configure(pages::devices::routes)
+    .configure(pages::clis::routes)
+    .configure(pages::phonebook::routes);
 }
 
 fn security_headers() -> DefaultHeaders {

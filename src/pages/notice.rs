@@ -1,0 +1,37 @@
+//! The one-line notice after a browser action (POST-redirect-GET): the action answers 303 to its
+//! page with `?done=<code>`, and the page shows the text of that code. Only codes a page knows
+//! are shown, so a crafted link cannot put words on the page.
+
+use actix_web::http::header;
+use actix_web::HttpResponse;
+
+use crate::i18n::Lang;
+
+/// 303 to `page` with the notice `code`.
+pub fn redirect(page: &str, code: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("{page}?done={code}")))
+        .finish()
+}
+
+/// The text of `done` when it is one of `known`: the translation of `<prefix>.done.<code>`.
+pub fn text(lang: Lang, prefix: &str, known: &[&str], done: Option<&str>) -> Option<String> {
+    let code = done?;
+    known
+        .contains(&code)
+        .then(|| lang.t(&format!("{prefix}.done.{code}")).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_known_codes_are_shown() {
+        use crate::i18n::Lang;
+        assert_eq!(
+            super::text(Lang::En, "x", &["added"], Some("<b>hi</b>")),
+            None
+        );
+        assert_eq!(super::text(Lang::En, "x", &["added"], None), None);
+        assert!(super::text(Lang::En, "phonebook", &["added"], Some("added")).is_some());
+    }
+}

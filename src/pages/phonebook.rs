@@ -1,0 +1,298 @@
+//! The phonebook: the subscriber's numbers with names, searchable by either. The XML carries
+//! each entry's id as an extra `<entry_id>` so a client can delete it (`/phonebooks/destroy/ID`).
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::{Deserialize, Serialize};
+
+use super::notice;
+use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
+use crate::input::{self, FieldError, PhoneNumber};
+use crate::store::access::Resource;
+use crate::store::phonebook::AddEntry;
+use crate::store::Store;
+use crate::time;
+use crate::web::{
+    require, respond, respond_action, Chrome, Ctx, CurrentUser, Format, OwnUserId, Page,
+    StrictForm, StrictQuery,
+};
+
+const NAME_MAX: usize = 100;
+const SEARCH_MAX: usize = 100;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/phonebooks/list")
+            .name("phonebook_own")
+            .route(web::get().to(own_list)),
+    )
+    .service(
+        web::resource("/phonebooks/list/{userid}")
+            .name("phonebook")
+            .route(web::get().to(show)),
+    )
+    .service(
+        web::resource("/phonebooks/add_new/{userid}")
+            .name("add_phonebook_entry")
+            .route(web::post().to(add)),
+    )
+    .service(
+        web::resource("/phonebooks/destroy/{entryid}")
+            .name("delete_phonebook_entry")
+            .route(web::post().to(destroy)),
+    );
+}
+
+fn list_url(user_id: i64) -> String {
+    format!("/phonebooks/list/{user_id}")
+}
+
+#[derive(Serialize)]
+pub struct PhonebookPage {
+    pub pagename: &'static str,
+    pub language: &'static str,
+    pub userid: i64,
+    pub entries: Vec<EntryView>,
+    /// The search the entries are filtered by (empty: all).
+    pub search: String,
+    /// How many entries the phonebook has, whatever the search.
+    #[serde(skip)]
+    pub total: i64,
+    #[serde(skip)]
+    pub notice: Option<String>,
+    #[serde(skip)]
+    pub form: AddForm,
+}
+
+#[derive(Serialize)]
+pub struct EntryView {
+    pub entry_number: String,
+    pub entry_name: String,
+    /// `YYYY-MM-DD HH:MM:SS` in the subscriber's time zone.
+    pub entry_added: String,
+    /// Not in the contract's example: what `/phonebooks/destroy/{entryid}` needs.
+    pub entry_id: i64,
+}
+
+#[derive(Default)]
+pub struct AddForm {
+    pub number: String,
+    pub name: String,
+    pub number_error: Option<String>,
+    pub name_error: Option<String>,
+}
+
+impl AddForm {
+    fn has_errors(&self) -> bool {
+        self.number_error.is_some() || self.name_error.is_some()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "pages/phonebook.html")]
+struct PhonebookHtml<'a> {
+    c: &'a Chrome,
+    v: &'a PhonebookPage,
+}
+
+#[derive(Template)]
+#[template(path = "xml/phonebook.xml")]
+struct PhonebookXml<'a> {
+    v: &'a PhonebookPage,
+}
+
+impl Page for PhonebookPage {
+    fn html(&self, c: &Chrome) -> askama::Result<String> {
+        PhonebookHtml { c, v: self }.render()
+    }
+    fn xml(&self) -> askama::Result<String> {
+        PhonebookXml { v: self }.render()
+    }
+}
+
+impl PhonebookPage {
+    async fn load(
+        store: &Store,
+        lang: Lang,
+        user: CurrentUser,
+        search: String,
+        form: AddForm,
+    ) -> AppResult<Self> {
+        let account = store
+            .account(user.id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let tz = time::zone(&account.time_zone);
+        let entries = store
+            .phonebook(user.id, Some(&search))
+            .await?
+            .into_iter()
+            .map(|e| EntryView {
+                entry_number: e.number,
+                entry_name: e.name,
+                entry_added: time::format_instant(e.added_at, tz),
+                entry_id: e.id,
+            })
+            .collect();
+        Ok(PhonebookPage {
+            pagename: "Phonebook",
+            language: lang.code(),
+            userid: user.id,
+            entries,
+            search,
+            total: store.phonebook_size(user.id).await?,
+            notice: None,
+            form,
+        })
+    }
+
+    /// "No entries match …" for the page.
+    pub fn no_match(&self, lang: &Lang) -> String {
+        lang.t("phonebook.no_match").replace("{q}", &self.search)
+    }
+
+    pub fn count(&self, lang: &Lang) -> String {
+        lang.t("phonebook.count")
+            .replace("{n}", &self.entries.len().to_string())
+            .replace("{total}", &self.total.to_string())
+    }
+}
+
+/// GET /phonebooks/list: the logged-in user's own list, at its canonical URL.
+pub async fn own_list(user: CurrentUser) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, list_url(user.id)))
+        .finish()
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    done: Option<String>,
+}
+
+/// GET /phonebooks/list/{userid}[?q=…]
+pub async fn show(
+    ctx: Ctx,
+    OwnUserId(user): OwnUserId,
+    store: web::Data<Store>,
+    query: StrictQuery<ListQuery>,
+) -> AppResult<HttpResponse> {
+    let query = query.0;
+    let search = input::text(&query.q, SEARCH_MAX)
+        .map_err(|e| AppError::bad_input(format!("Search: {e}")))?;
+    let mut page = PhonebookPage::load(&store, ctx.lang, user, search, AddForm::default()).await?;
+    page.notice = notice::text(
+        ctx.lang,
+        "phonebook",
+        &["added", "deleted"],
+        query.done.as_deref(),
+    );
+    respond(&ctx, &page)
+}
+
+#[derive(Deserialize)]
+pub struct AddFields {
+    #[serde(default)]
+    number: String,
+    #[serde(default)]
+    name: String,
+}
+
+/// POST /phonebooks/add_new/{userid} (`number`, `name`)
+pub async fn add(
+    ctx: Ctx,
+    OwnUserId(user): OwnUserId,
+    store: web::Data<Store>,
+    form: StrictForm<AddFields>,
+) -> AppResult<HttpResponse> {
+    let fields = form.into_inner();
+    let mut form = AddForm {
+        number: fields.number.clone(),
+        name: fields.name.clone(),
+        ..AddForm::default()
+    };
+    let mut problems: Vec<String> = Vec::new();
+    let number = PhoneNumber::parse(&fields.number).inspect_err(|&e| {
+        problems.push(format!("number: {e}"));
+        form.number_error = Some(e.message(ctx.lang));
+    });
+    let name = input::required_text(&fields.name, NAME_MAX).inspect_err(|&e| {
+        problems.push(format!("name: {e}"));
+        form.name_error = Some(e.message(ctx.lang));
+    });
+
+    let summary = match (&number, &name) {
+        (Ok(number), Ok(name)) => {
+            match store
+                .add_phonebook_entry(user.id, number.as_str(), name, &ctx.address)
+                .await?
+            {
+                AddEntry::Added(_) => {
+                    return Ok(match ctx.format {
+                        Format::Html => notice::redirect(&list_url(user.id), "added"),
+                        f => {
+                            respond_action(f, StatusCode::OK, "add_phonebook_entry", "Record added")
+                        }
+                    });
+                }
+                AddEntry::Duplicate { name: existing } => {
+                    form.number_error = Some(
+                        ctx.lang
+                            .t("phonebook.duplicate")
+                            .replace("{name}", &existing),
+                    );
+                    format!(
+                        "Record not added: {} is already in the phonebook as “{existing}”",
+                        number.as_str()
+                    )
+                }
+            }
+        }
+        // The contract's own message when a field is missing.
+        (Err(FieldError::Required), _) | (_, Err(FieldError::Required)) => {
+            format!("Please fill all fields. {}", problems.join("; "))
+        }
+        _ => format!("Record not added. {}", problems.join("; ")),
+    };
+
+    debug_assert!(form.has_errors());
+    Ok(match ctx.format {
+        Format::Html => {
+            let page = PhonebookPage::load(&store, ctx.lang, user, String::new(), form).await?;
+            let mut resp = respond(&ctx, &page)?;
+            *resp.status_mut() = StatusCode::BAD_REQUEST;
+            resp
+        }
+        f => respond_action(f, StatusCode::BAD_REQUEST, "add_phonebook_entry", &summary),
+    })
+}
+
+/// POST /phonebooks/destroy/{entryid}
+pub async fn destroy(
+    ctx: Ctx,
+    user: CurrentUser,
+    store: web::Data<Store>,
+    path: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let entry_id = path.into_inner();
+    require(&store, user, Resource::PhonebookEntry, entry_id).await?;
+    if !store
+        .delete_phonebook_entry(user.id, entry_id, &ctx.address)
+        .await?
+    {
+        return Err(AppError::NotFound);
+    }
+    Ok(match ctx.format {
+        Format::Html => notice::redirect(&list_url(user.id), "deleted"),
+        f => respond_action(
+            f,
+            StatusCode::OK,
+            "delete_phonebook_entry",
+            "Record deleted",
+        ),
+    })
+}

@@ -1,0 +1,155 @@
+//! The subscriber's phonebook: numbers with names, one entry per number and user.
+
+use sqlx::FromRow;
+
+use super::audit;
+use super::devices::is_unique_violation;
+use super::Store;
+use crate::input::like_pattern;
+
+#[derive(Clone, Debug, FromRow)]
+pub struct PhonebookEntry {
+    pub id: i64,
+    pub number: String,
+    pub name: String,
+    pub added_at: i64,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum AddEntry {
+    Added(i64),
+    /// The user already has this number, under `name`.
+    Duplicate {
+        name: String,
+    },
+}
+
+/// The case-folded form of a name that search compares with (`name_key`).
+pub fn search_key(name: &str) -> String {
+    name.to_lowercase()
+}
+
+impl Store {
+    /// The user's entries by name; with `search`, those whose name contains it (any case) or,
+    /// when it looks like a number, whose number contains its digits.
+    pub async fn phonebook(
+        &self,
+        user_id: i64,
+        search: Option<&str>,
+    ) -> sqlx::Result<Vec<PhonebookEntry>> {
+        let term = search.map(str::trim).unwrap_or("");
+        let name_pattern = like_pattern(&search_key(term));
+        let looks_like_number = term.chars().any(|c| c.is_ascii_digit())
+            && term
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-'));
+        let number_pattern = if looks_like_number {
+            like_pattern(
+                &term
+                    .chars()
+                    .filter(char::is_ascii_digit)
+                    .collect::<String>(),
+            )
+        } else {
+            String::new()
+        };
+        sqlx::query_as(
+            "SELECT id, number, name, added_at FROM phonebook_entries
+             WHERE user_id = $1
+               AND ($2 = '' OR name_key LIKE $3 ESCAPE '\\' OR ($4 <> '' AND number LIKE $4 ESCAPE '\\'))
+             ORDER BY name_key, number",
+        )
+        .bind(user_id)
+        .bind(term)
+        .bind(name_pattern)
+        .bind(number_pattern)
+        .fetch_all(self.pool())
+        .await
+    }
+
+    pub async fn phonebook_size(&self, user_id: i64) -> sqlx::Result<i64> {
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM phonebook_entries WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_one(self.pool())
+                .await?;
+        Ok(n)
+    }
+
+    /// Adds `number` (digits) under `name`, with its activity-log event.
+    pub async fn add_phonebook_entry(
+        &self,
+        user_id: i64,
+        number: &str,
+        name: &str,
+        address: &str,
+    ) -> sqlx::Result<AddEntry> {
+        let mut tx = self.pool().begin().await?;
+        let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
+            "INSERT INTO phonebook_entries (user_id, number, name, name_key, added_at)
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(user_id)
+        .bind(number)
+        .bind(name)
+        .bind(search_key(name))
+        .bind(crate::time::now())
+        .fetch_one(&mut *tx)
+        .await;
+        let id = match inserted {
+            Ok((id,)) => id,
+            Err(e) if is_unique_violation(&e) => {
+                drop(tx);
+                let (name,): (String,) = sqlx::query_as(
+                    "SELECT name FROM phonebook_entries WHERE user_id = $1 AND number = $2",
+                )
+                .bind(user_id)
+                .bind(number)
+                .fetch_one(self.pool())
+                .await?;
+                return Ok(AddEntry::Duplicate { name });
+            }
+            Err(e) => return Err(e),
+        };
+        audit::record(
+            &mut tx,
+            Some(user_id),
+            "phonebook_entry_added",
+            &format!("{number} {name}"),
+            address,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(AddEntry::Added(id))
+    }
+
+    /// Deletes one of the user's entries; false when it is not theirs (nothing deleted).
+    pub async fn delete_phonebook_entry(
+        &self,
+        user_id: i64,
+        entry_id: i64,
+        address: &str,
+    ) -> sqlx::Result<bool> {
+        let mut tx = self.pool().begin().await?;
+        let deleted: Option<(String, String)> = sqlx::query_as(
+            "DELETE FROM phonebook_entries WHERE id = $1 AND user_id = $2 RETURNING number, name",
+        )
+        .bind(entry_id)
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((number, name)) = deleted else {
+            return Ok(false);
+        };
+        audit::record(
+            &mut tx,
+            Some(user_id),
+            "phonebook_entry_deleted",
+            &format!("{number} {name}"),
+            address,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
