@@ -12,6 +12,8 @@ pub mod i18n;
 pub mod money;
 pub mod pages;
 pub mod password;
+pub mod pbx;
+pub mod period;
 pub mod store;
 pub mod time;
 pub mod web;

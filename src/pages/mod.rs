@@ -1,6 +1,8 @@
 //! One module per portal section: its view models and handlers. Templates mirror these
 //! modules: `templates/pages/<page>.html` and `templates/xml/<page>.xml`.
 
+pub mod callback;
+pub mod faxes;
 pub mod login;
 pub mod main_page;
 

@@ -6,7 +6,9 @@
 
 pub mod access;
 pub mod audit;
+pub mod callbacks;
 pub mod calls;
+pub mod faxes;
 pub mod seed;
 pub mod users;
 

@@ -10,6 +10,7 @@ pub mod render;
 pub mod session;
 
 use std::net::TcpListener;
+use std::path::PathBuf;
 
 use actix_session::storage::CookieSessionStore;
 use actix_session::SessionMiddleware;
@@ -28,9 +29,15 @@ pub use render::{respond, respond_action, respond_as, Chrome, Page};
 use crate::config::Settings;
 use crate::error::AppError;
 use crate::pages;
+use crate::pbx::Pbx;
 use crate::store::Store;
 
 pub const SESSION_COOKIE: &str = "selfcare_session";
+
+/// The data directory (`Settings::data_dir`) as handlers receive it: stored files such as
+/// faxes are named relative to it.
+#[derive(Clone, Debug)]
+pub struct DataDir(pub PathBuf);
 
 pub struct Application {
     port: u16,
@@ -51,6 +58,8 @@ impl Application {
         let port = listener.local_addr()?.port();
         let key = session_key(&settings)?;
         let store = web::Data::new(store);
+        let data_dir = web::Data::new(DataDir(settings.data_dir.clone()));
+        let pbx = web::Data::new(Pbx::new(settings.ami.clone()));
         let static_dir = settings.static_dir.clone();
         let secure = settings.cookie_secure;
         let server = HttpServer::new(move || {
@@ -62,6 +71,8 @@ impl Application {
                 .build();
             App::new()
                 .app_data(store.clone())
+                .app_data(data_dir.clone())
+                .app_data(pbx.clone())
                 .app_data(input_errors())
                 .app_data(query_errors())
                 .app_data(path_errors())
@@ -122,7 +133,9 @@ fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/callc/main")
             .name("main")
             .route(web::get().to(pages::main_page::show)),
-    );
+    )
+    .configure(pages::faxes::routes)
+    .configure(pages::callback::routes);
 }
 
 fn security_headers() -> DefaultHeaders {

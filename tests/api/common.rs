@@ -52,6 +52,11 @@ pub const DEMO_CALLS: u64 = 3_000;
 
 /// A running portal on an empty, migrated database.
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// `spawn_app` with settings changed by `configure` before the portal starts.
+pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let data_dir = dir.path().join("data");
     let (url, pg_database) = match backend {
@@ -73,6 +78,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     let mut settings =
         Settings::new("127.0.0.1:0", Some(url.clone()), data_dir.clone()).expect("settings");
     settings.static_dir = PathBuf::from("static");
+    configure(&mut settings);
     let app = Application::build(settings).await.expect("application");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
@@ -94,7 +100,15 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// A running portal with the demo data (a few thousand calls).
 pub async fn spawn_demo_app(backend: Backend) -> TestApp {
-    let app = spawn_app(backend).await;
+    spawn_demo_app_with(backend, |_| {}).await
+}
+
+/// `spawn_demo_app` with settings changed by `configure` before the portal starts.
+pub async fn spawn_demo_app_with(
+    backend: Backend,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let app = spawn_app_with(backend, configure).await;
     let opts = DemoOptions {
         users: 3,
         calls: DEMO_CALLS,

@@ -6,3 +6,4 @@ mod common;
 mod demo_data;
 mod login;
 mod main_page;
+mod pbx;
