@@ -178,7 +178,8 @@ async fn authenticate(
     password: String,
 ) -> AppResult<Option<(i64, Lang)>> {
     let username = username.trim();
-    let creds = if username.is_empty() || username.len() > 100 {
+    // PostgreSQL refuses text with a NUL byte: such a name is no user's, not a database error.
+    let creds = if username.is_empty() || username.len() > 100 || username.contains('\0') {
         None
     } else {
         store.credentials(username).await?
