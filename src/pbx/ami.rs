@@ -7,6 +7,7 @@
 //! unless asked for. Every read and write has a deadline, so a PBX that stops answering ends
 //! in a timeout, never in a task that waits forever.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -192,7 +193,12 @@ pub struct Connection {
     timeouts: Timeouts,
     /// The banner, e.g. `Asterisk Call Manager/5.0.1`.
     pub banner: String,
+    /// Events that arrived while a response was awaited, newest last, for `originate_result`.
+    events: VecDeque<Message>,
 }
+
+/// How many skipped events a connection keeps.
+const KEPT_EVENTS: usize = 256;
 
 impl Connection {
     pub async fn open(host: &str, port: u16, timeouts: Timeouts) -> Result<Connection, AmiError> {
@@ -213,6 +219,7 @@ impl Connection {
             decoder: Decoder::default(),
             timeouts,
             banner: String::new(),
+            events: VecDeque::new(),
         };
         let deadline = Instant::now() + timeouts.answer;
         conn.banner = loop {
@@ -255,6 +262,12 @@ impl Connection {
             let m = self.next(deadline).await?;
             if m.is_response() && (m.action_id_is(action_id) || m.get("ActionID").is_none()) {
                 return Ok(m);
+            }
+            if m.get("Event").is_some() {
+                if self.events.len() == KEPT_EVENTS {
+                    self.events.pop_front();
+                }
+                self.events.push_back(m);
             }
         }
     }
@@ -335,9 +348,15 @@ impl Connection {
         action_id: &str,
         deadline: Instant,
     ) -> Result<OriginateResult, AmiError> {
+        let wanted = |m: &Message| m.is_event("OriginateResponse") && m.action_id_is(action_id);
+        // A call that fails at once may be reported before the originate's own response.
+        if let Some(i) = self.events.iter().position(wanted) {
+            let m = self.events.remove(i).unwrap_or_default();
+            return Ok(OriginateResult::from_event(&m));
+        }
         loop {
             let m = self.next(deadline).await?;
-            if m.is_event("OriginateResponse") && m.action_id_is(action_id) {
+            if wanted(&m) {
                 return Ok(OriginateResult::from_event(&m));
             }
         }
@@ -482,6 +501,76 @@ mod tests {
         d.banner().unwrap();
         d.feed(&b"Key: value\r\n".repeat(MAX_MESSAGE / 10));
         assert_eq!(d.message(), Err(FrameError::TooLong));
+    }
+
+    /// A manager that reports the call's end before it answers the originate.
+    #[tokio::test]
+    async fn an_early_originate_result_is_not_lost() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            s.write_all(b"Asterisk Call Manager/5.0.1\r\n")
+                .await
+                .unwrap();
+            let mut got = Vec::new();
+            while !got.ends_with(b"\r\n\r\n") {
+                let mut b = [0_u8; 256];
+                let n = s.read(&mut b).await.unwrap();
+                got.extend_from_slice(&b[..n]);
+            }
+            s.write_all(
+                b"Event: OriginateResponse\r\nActionID: cb-1\r\nResponse: Failure\r\nReason: 8\r\n\r\n\
+                  Response: Success\r\nActionID: cb-1\r\nMessage: Originate successfully queued\r\n\r\n",
+            )
+            .await
+            .unwrap();
+            String::from_utf8(got).unwrap()
+        });
+        let mut conn = Connection::open("127.0.0.1", port, Timeouts::default())
+            .await
+            .unwrap();
+        assert_eq!(conn.banner, "Asterisk Call Manager/5.0.1");
+        let o = Originate {
+            action_id: "cb-1",
+            channel: "Local/4477009001@from-internal",
+            context: "from-internal",
+            exten: "4420794600",
+            caller_id: "\"John\" <101>",
+            account: "",
+            ring_timeout: Duration::from_secs(30),
+        };
+        conn.originate(&o).await.unwrap();
+        let result = conn
+            .originate_result("cb-1", Instant::now() + Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(result, OriginateResult::Failed("congestion".into()));
+        let sent = server.await.unwrap();
+        assert!(
+            sent.starts_with("Action: Originate\r\nActionID: cb-1\r\n"),
+            "{sent}"
+        );
+        assert!(!sent.contains("Account:"), "no empty account code: {sent}");
+    }
+
+    #[tokio::test]
+    async fn a_port_that_is_not_a_manager_is_named() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            s.write_all(b"SSH-2.0-OpenSSH_9.2\r\n").await.unwrap();
+        });
+        let err = Connection::open("127.0.0.1", port, Timeouts::default())
+            .await
+            .err()
+            .unwrap();
+        assert!(matches!(err, AmiError::Protocol(_)), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "the PBX does not speak the Asterisk manager protocol"
+        );
     }
 
     #[test]
