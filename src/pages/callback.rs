@@ -44,15 +44,22 @@ pub struct CallbackPage {
     pub pbx_configured: bool,
     pub aval_devices: Vec<DeviceOption>,
     pub callbacks: Vec<CallbackView>,
+    // The HTML form's state, not part of the page's data (XML and JSON leave it out).
     /// The form's values: as typed after a refused request.
+    #[serde(skip)]
     pub src: String,
+    #[serde(skip)]
     pub dst: String,
+    #[serde(skip)]
     pub acc: String,
     /// The i18n keys of what is wrong with the typed values.
+    #[serde(skip)]
     pub errors: Vec<&'static str>,
     /// A request was just recorded (after the redirect).
+    #[serde(skip)]
     pub requested: bool,
     /// Reload the HTML page by itself: a recent request is still on its way.
+    #[serde(skip)]
     pub refresh: bool,
 }
 
