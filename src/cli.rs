@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::Settings;
+use crate::config::{AmiSettings, Settings};
 use crate::demo::{self, DemoOptions};
 use crate::store::users::NewUser;
 use crate::store::Store;
@@ -71,6 +71,8 @@ pub struct ServeArgs {
     pub public_url: Option<String>,
     #[command(flatten)]
     pub mail: MailArgs,
+    #[command(flatten)]
+    pub ami: AmiArgs,
 }
 
 #[derive(Args)]
@@ -127,6 +129,26 @@ impl MailArgs {
     }
 }
 
+/// The Asterisk Manager Interface that places callbacks (none given: callbacks stay queued).
+#[derive(Args)]
+pub struct AmiArgs {
+    /// Asterisk manager host that places callbacks [default: none, callbacks are only queued]
+    #[arg(long, env = "SELFCARE_AMI_HOST")]
+    pub ami_host: Option<String>,
+    /// Asterisk manager port
+    #[arg(long, env = "SELFCARE_AMI_PORT", default_value_t = AmiSettings::DEFAULT_PORT)]
+    pub ami_port: u16,
+    /// Asterisk manager user (manager.conf), needs the originate and call permissions
+    #[arg(long, env = "SELFCARE_AMI_USER")]
+    pub ami_user: Option<String>,
+    /// Asterisk manager secret (prefer the environment variable: flags show in `ps`)
+    #[arg(long, env = "SELFCARE_AMI_SECRET", hide_env_values = true)]
+    pub ami_secret: Option<String>,
+    /// Dialplan context callbacks are placed in
+    #[arg(long, env = "SELFCARE_AMI_CONTEXT", default_value = AmiSettings::DEFAULT_CONTEXT)]
+    pub ami_context: String,
+}
+
 #[derive(Args)]
 pub struct DemoArgs {
     /// Number of subscribers (at least 2: demo and demo2; the others are user3, user4, …)
@@ -166,6 +188,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 settings.public_url = url;
             }
             args.mail.apply(&mut settings)?;
+            settings.ami = AmiSettings::new(
+                args.ami.ami_host,
+                args.ami.ami_port,
+                args.ami.ami_user,
+                args.ami.ami_secret,
+                args.ami.ami_context,
+            )?;
             let store = open(&settings).await?;
             if args.demo {
                 if store.user_count().await? == 0 {

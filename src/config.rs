@@ -26,6 +26,8 @@ pub struct Settings {
     pub redis_url: Option<String>,
     /// The portal's address as users reach it, for links in mail (`https://portal.example.com`).
     pub public_url: String,
+    /// The Asterisk Manager Interface that places callbacks; None: no PBX configured.
+    pub ami: Option<AmiSettings>,
 }
 
 impl Settings {
@@ -69,6 +71,7 @@ impl Settings {
             },
             public_url: format!("http://{bind}"),
             redis_url: None,
+            ami: None,
         })
     }
 
@@ -82,4 +85,136 @@ pub fn default_sqlite_url(data_dir: &Path) -> String {
         "sqlite://{}?mode=rwc",
         data_dir.join("selfcare.db").display()
     )
+}
+
+/// Where and as whom the portal logs in to the Asterisk Manager Interface.
+#[derive(Clone, Debug)]
+pub struct AmiSettings {
+    pub host: String,
+    pub port: u16,
+    pub username: String,
+    pub secret: Secret,
+    /// The dialplan context both legs of a callback are placed in.
+    pub context: String,
+}
+
+impl AmiSettings {
+    pub const DEFAULT_PORT: u16 = 5038;
+    pub const DEFAULT_CONTEXT: &'static str = "from-internal";
+
+    /// None when no manager host is given; an error when the host is given without a user
+    /// and secret, or a value would break the manager protocol's line framing.
+    pub fn new(
+        host: Option<String>,
+        port: u16,
+        username: Option<String>,
+        secret: Option<String>,
+        context: String,
+    ) -> anyhow::Result<Option<AmiSettings>> {
+        let given = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+        let (host, username, secret) = (given(host), given(username), given(secret));
+        let Some(host) = host else {
+            anyhow::ensure!(
+                username.is_none() && secret.is_none(),
+                "SELFCARE_AMI_USER / SELFCARE_AMI_SECRET are set but SELFCARE_AMI_HOST / --ami-host is not: \
+                 name the Asterisk manager's host too, or unset them"
+            );
+            return Ok(None);
+        };
+        let username = username.context(
+            "SELFCARE_AMI_HOST is set: SELFCARE_AMI_USER / --ami-user must name the manager user too",
+        )?;
+        let secret = secret.context(
+            "SELFCARE_AMI_HOST is set: SELFCARE_AMI_SECRET / --ami-secret must give the manager secret too",
+        )?;
+        anyhow::ensure!(port != 0, "SELFCARE_AMI_PORT / --ami-port: 0 is not a port");
+        for (name, value) in [
+            ("SELFCARE_AMI_HOST", host.as_str()),
+            ("SELFCARE_AMI_USER", username.as_str()),
+            ("SELFCARE_AMI_SECRET", secret.as_str()),
+            ("SELFCARE_AMI_CONTEXT", context.as_str()),
+        ] {
+            anyhow::ensure!(
+                !value.chars().any(char::is_control),
+                "{name}: control characters (line breaks) are not allowed"
+            );
+        }
+        anyhow::ensure!(
+            !context.trim().is_empty(),
+            "SELFCARE_AMI_CONTEXT / --ami-context: name a dialplan context (default {})",
+            Self::DEFAULT_CONTEXT
+        );
+        Ok(Some(AmiSettings {
+            host: host.trim().to_string(),
+            port,
+            username,
+            secret: Secret(secret),
+            context: context.trim().to_string(),
+        }))
+    }
+}
+
+/// A password kept out of logs: `Debug` shows stars.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ami(
+        host: Option<&str>,
+        user: Option<&str>,
+        secret: Option<&str>,
+    ) -> anyhow::Result<Option<AmiSettings>> {
+        AmiSettings::new(
+            host.map(str::to_string),
+            5038,
+            user.map(str::to_string),
+            secret.map(str::to_string),
+            "from-internal".to_string(),
+        )
+    }
+
+    #[test]
+    fn no_host_is_no_pbx() {
+        assert!(ami(None, None, None).unwrap().is_none());
+        assert!(ami(Some(" "), None, None).unwrap().is_none());
+        assert!(ami(None, Some("portal"), None).is_err());
+    }
+
+    #[test]
+    fn a_host_needs_a_user_and_a_secret() {
+        assert!(ami(Some("pbx"), None, Some("s")).is_err());
+        assert!(ami(Some("pbx"), Some("portal"), None).is_err());
+        let ok = ami(Some("pbx"), Some("portal"), Some("s3cret"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(ok.secret.expose(), "s3cret");
+        assert!(!format!("{ok:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn line_breaks_are_refused() {
+        let err = ami(Some("pbx"), Some("portal"), Some("x\r\nAction: Command"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("SELFCARE_AMI_SECRET"), "{err}");
+    }
 }

@@ -32,6 +32,10 @@ pub enum AppError {
     /// The database cannot be reached right now.
     #[error("The service is temporarily unavailable, please try again shortly")]
     Unavailable(#[source] anyhow::Error),
+    /// A record exists but what it points to does not (a stored file): 404 with a message
+    /// that says which.
+    #[error("{0}")]
+    Missing(String),
 }
 
 impl AppError {
@@ -81,7 +85,7 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::NotFound | AppError::Missing(_) => StatusCode::NOT_FOUND,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::BadInput(_) => StatusCode::BAD_REQUEST,

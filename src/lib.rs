@@ -15,6 +15,8 @@ pub mod mail;
 pub mod money;
 pub mod pages;
 pub mod password;
+pub mod pbx;
+pub mod period;
 pub mod store;
 pub mod time;
 pub mod tokens;

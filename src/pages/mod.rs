@@ -2,9 +2,11 @@
 //! modules: `templates/pages/<page>.html` and `templates/xml/<page>.xml`.
 
 pub mod activity;
+pub mod callback;
 pub mod clis;
 pub mod destinations;
 pub mod devices;
+pub mod faxes;
 pub mod invoices;
 pub mod login;
 pub mod main_page;

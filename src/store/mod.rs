@@ -6,9 +6,11 @@
 
 pub mod access;
 pub mod audit;
+pub mod callbacks;
 pub mod calls;
 pub mod details;
 pub mod devices;
+pub mod faxes;
 pub mod invoices;
 pub mod login_attempts;
 pub mod mail;

@@ -12,6 +12,7 @@ pub mod session;
 pub mod session_store;
 
 use std::net::TcpListener;
+use std::path::PathBuf;
 
 use actix_session::SessionMiddleware;
 use actix_web::cookie::{Key, SameSite};
@@ -30,9 +31,15 @@ pub use render::{respond, respond_action, respond_as, Chrome, Page};
 use crate::config::Settings;
 use crate::error::AppError;
 use crate::pages;
+use crate::pbx::Pbx;
 use crate::store::Store;
 
 pub const SESSION_COOKIE: &str = "selfcare_session";
+
+/// The data directory (`Settings::data_dir`) as handlers receive it: stored files such as
+/// faxes are named relative to it.
+#[derive(Clone, Debug)]
+pub struct DataDir(pub PathBuf);
 
 pub struct Application {
     port: u16,
@@ -59,6 +66,8 @@ impl Application {
             store.get_ref().clone(),
             settings.mail.clone(),
         ));
+        let data_dir = web::Data::new(DataDir(settings.data_dir.clone()));
+        let pbx = web::Data::new(Pbx::new(settings.ami.clone()));
         let static_dir = settings.static_dir.clone();
         let secure = settings.cookie_secure;
         let server = HttpServer::new(move || {
@@ -72,6 +81,8 @@ impl Application {
                 .app_data(store.clone())
                 .app_data(shared_settings.clone())
                 .app_data(outbox.clone())
+                .app_data(data_dir.clone())
+                .app_data(pbx.clone())
                 .app_data(input_errors())
                 .app_data(query_errors())
                 .app_data(path_errors())
@@ -143,7 +154,9 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .configure(pages::personal_details::routes)
     .configure(pages::devices::routes)
     .configure(pages::clis::routes)
-    .configure(pages::phonebook::routes);
+    .configure(pages::phonebook::routes)
+    .configure(pages::faxes::routes)
+    .configure(pages::callback::routes);
 }
 
 fn security_headers() -> DefaultHeaders {

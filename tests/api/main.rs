@@ -10,3 +10,4 @@ mod main_page;
 mod money;
 mod passwords;
 mod sessions;
+mod pbx;
