@@ -39,7 +39,7 @@ pub struct DbArgs {
 #[derive(Subcommand)]
 pub enum Command {
     /// Run the portal (creates and migrates the database on start)
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create or update the database schema, then exit
     Migrate,
     /// Fill an empty database with demo data
