@@ -231,7 +231,7 @@ pub async fn activate(
     store
         .audit(
             Some(user.id),
-            "callback requested",
+            "callback_requested",
             &format!("{} → {} ({})", request.src, request.dst, device.label()),
             &ctx.address,
         )

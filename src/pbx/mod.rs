@@ -132,7 +132,7 @@ async fn finish(store: &Store, job: &CallbackJob, result: Result<OriginateResult
         "" => format!("{} → {}", job.src, job.dst),
         why => format!("{} → {}: {why}", job.src, job.dst),
     };
-    let action = format!("callback {}", status.as_str());
+    let action = format!("callback_{}", status.as_str());
     if let Err(e) = store.audit(Some(job.user_id), &action, &detail, "").await {
         tracing::error!(request = job.request_id, error = %e, "cannot record the callback outcome in the activity log");
     }

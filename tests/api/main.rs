@@ -1,6 +1,7 @@
 //! Integration tests: the real application on a free port, a real database per test (SQLite
 //! always; PostgreSQL when SELFCARE_TEST_POSTGRES names a server), spoken to over HTTP.
 
+mod access;
 mod account;
 mod cli;
 mod common;
@@ -9,5 +10,5 @@ mod login;
 mod main_page;
 mod money;
 mod passwords;
-mod sessions;
 mod pbx;
+mod sessions;

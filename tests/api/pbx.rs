@@ -9,7 +9,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-use crate::common::{spawn_demo_app, spawn_demo_app_with_settings, structure, text_of, Backend, TestApp};
+use crate::common::{
+    spawn_demo_app, spawn_demo_app_with_settings, structure, text_of, Backend, TestApp,
+};
 use crate::on_both_databases;
 
 /// The seed's faxes page down to `<faxes>`, then one `FAX` block per fax, then nothing.
@@ -607,7 +609,7 @@ async fn callback_without_a_pbx_is_recorded_as_queued(backend: Backend) {
     );
     assert_eq!(
         app.scalar(&format!(
-            "SELECT COUNT(*) FROM audit_log WHERE user_id = {me} AND action = 'callback requested'"
+            "SELECT COUNT(*) FROM audit_log WHERE user_id = {me} AND action = 'callback_requested'"
         ))
         .await,
         1
