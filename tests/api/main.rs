@@ -6,6 +6,7 @@ mod account;
 mod cli;
 mod common;
 mod demo_data;
+mod fuzz;
 mod login;
 mod main_page;
 mod money;
