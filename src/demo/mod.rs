@@ -530,7 +530,12 @@ async fn write_calls(
     let mut totals = MonthTotals::new();
     let mut batch = Vec::with_capacity(seed::CALL_BATCH);
     let mut written = 0_u64;
+    // PostgreSQL loads through COPY on a connection of its own; SQLite through multi-row INSERTs.
+    let mut pg = store.postgres_connection().await?;
     let mut tx = store.pool().begin().await?;
+    if let Some(pg) = pg.as_mut() {
+        sqlx::query("BEGIN").execute(&mut *pg).await?;
+    }
     let started = Instant::now();
     while written < count {
         batch.clear();
@@ -549,16 +554,30 @@ async fn write_calls(
             }
             batch.push(call);
         }
-        seed::insert_calls(&mut tx, &batch).await?;
+        match pg.as_mut() {
+            Some(pg) => seed::copy_calls(pg, &batch).await?,
+            None => seed::insert_calls(&mut tx, &batch).await?,
+        }
         written += n;
         if written.is_multiple_of(100_000) || written == count {
-            tx.commit().await?;
-            tx = store.pool().begin().await?;
+            match pg.as_mut() {
+                Some(pg) => {
+                    sqlx::query("COMMIT").execute(&mut *pg).await?;
+                    sqlx::query("BEGIN").execute(&mut *pg).await?;
+                }
+                None => {
+                    tx.commit().await?;
+                    tx = store.pool().begin().await?;
+                }
+            }
             if written.is_multiple_of(1_000_000) {
                 let rate = written as f64 / started.elapsed().as_secs_f64();
                 eprintln!("  {written} calls written ({rate:.0} calls/s)");
             }
         }
+    }
+    if let Some(pg) = pg.as_mut() {
+        sqlx::query("COMMIT").execute(&mut *pg).await?;
     }
     tx.commit().await?;
     Ok(totals)

@@ -42,6 +42,8 @@ pub enum Backend {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    /// Kept for the bulk loader, which speaks PostgreSQL's COPY on a connection of its own.
+    url: String,
     backend: Backend,
 }
 
@@ -80,7 +82,11 @@ impl Store {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot connect to the database at {}", redact(url)))?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            url: url.to_string(),
+        })
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
@@ -97,6 +103,15 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// A PostgreSQL connection of its own, for COPY (None on SQLite).
+    pub async fn postgres_connection(&self) -> sqlx::Result<Option<sqlx::PgConnection>> {
+        use sqlx::Connection;
+        match self.backend {
+            Backend::Postgres => Ok(Some(sqlx::PgConnection::connect(&self.url).await?)),
+            Backend::Sqlite => Ok(None),
+        }
     }
 
     pub fn pool(&self) -> &AnyPool {

@@ -474,3 +474,41 @@ pub async fn insert_calls(c: &mut AnyConnection, calls: &[NewCall]) -> sqlx::Res
     q.execute(c).await?;
     Ok(())
 }
+
+/// Writes calls through PostgreSQL's COPY, many times faster than INSERT for bulk loads.
+/// The caller owns the transaction (`BEGIN`/`COMMIT` on the same connection).
+pub async fn copy_calls(conn: &mut sqlx::PgConnection, calls: &[NewCall]) -> sqlx::Result<()> {
+    use std::fmt::Write;
+    // CSV without quotes: every text column here is digits or a fixed word; an empty field is NULL.
+    let mut data = String::with_capacity(calls.len() * 96);
+    for c in calls {
+        let opt = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
+        let _ = writeln!(
+            data,
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            c.user_id,
+            opt(c.device_id),
+            c.started_at,
+            c.src,
+            c.dst,
+            opt(c.destination_id),
+            c.direction,
+            c.disposition,
+            c.duration_s,
+            c.billsec,
+            opt(c.price_micros),
+            c.unique_id.as_deref().unwrap_or(""),
+            c.processed as i64,
+            c.seen as i64
+        );
+    }
+    let mut copy = conn
+        .copy_in_raw(
+            "COPY calls (user_id, device_id, started_at, src, dst, destination_id, direction, disposition,
+                         duration_s, billsec, price_micros, unique_id, processed, seen) FROM STDIN WITH (FORMAT csv)",
+        )
+        .await?;
+    copy.send(data.into_bytes()).await?;
+    copy.finish().await?;
+    Ok(())
+}

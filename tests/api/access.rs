@@ -7,7 +7,11 @@ use crate::on_both_databases;
 /// (method, path, form fields) with `{user}`, `{device}`, `{fax_device}`, `{cli}`, `{entry}`,
 /// `{invoice}`, `{fax}`, `{call}` standing for demo2's ids.
 /// (method, path, form fields)
-type Route = (&'static str, &'static str, &'static [(&'static str, &'static str)]);
+type Route = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
 
 const ROUTES: &[Route] = &[
     ("GET", "/phonebooks/list/{user}", &[]),
