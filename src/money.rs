@@ -65,6 +65,24 @@ impl Money {
     }
 }
 
+impl Money {
+    /// This amount in another currency, given each currency's exchange rate (units per unit of
+    /// the base currency, × 10^6): × `to_rate` / `from_rate`, rounded half away from zero.
+    pub fn exchange(self, from_rate_micros: i64, to_rate_micros: i64) -> Money {
+        if from_rate_micros == to_rate_micros || from_rate_micros <= 0 {
+            return self;
+        }
+        let v = self.0 as i128 * to_rate_micros as i128;
+        let d = from_rate_micros as i128;
+        let r = if v >= 0 {
+            (v + d / 2) / d
+        } else {
+            -((-v + d / 2) / d)
+        };
+        Money(r as i64)
+    }
+}
+
 impl std::ops::Add for Money {
     type Output = Money;
     fn add(self, o: Money) -> Money {
@@ -103,6 +121,20 @@ mod tests {
         // 10 USD at 0.92 EUR per USD.
         assert_eq!(Money(10 * MICROS).convert(920_000), Money(9_200_000));
         assert_eq!(Money(1).convert(500_000), Money(1)); // half rounds away from zero
+    }
+
+    #[test]
+    fn exchanges_between_two_currencies_exactly() {
+        // 1.00 EUR (0.92 per USD) in RUB (92.5 per USD): 92.5 / 0.92 = 100.5434…
+        assert_eq!(
+            Money(MICROS).exchange(920_000, 92_500_000),
+            Money(100_543_478)
+        );
+        // Into the base currency and back.
+        assert_eq!(Money(920_000).exchange(920_000, MICROS), Money(MICROS));
+        assert_eq!(Money(3).exchange(2 * MICROS, MICROS), Money(2)); // 1.5 rounds up
+        assert_eq!(Money(-3).exchange(2 * MICROS, MICROS), Money(-2));
+        assert_eq!(Money(5).exchange(MICROS, MICROS), Money(5));
     }
 
     #[test]

@@ -6,7 +6,9 @@
 
 pub mod access;
 pub mod audit;
+pub mod billing;
 pub mod calls;
+pub mod cdrs;
 pub mod seed;
 pub mod users;
 

@@ -41,6 +41,8 @@ pub fn postgres_server() -> Option<String> {
 
 pub struct TestApp {
     pub address: String,
+    /// The database's URL, for running the command line against it.
+    pub database_url: String,
     pub store: Store,
     pub client: reqwest::Client,
     pub data_dir: PathBuf,
@@ -84,6 +86,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         .expect("client");
     TestApp {
         address,
+        database_url: url,
         store,
         client,
         data_dir,

@@ -4,5 +4,6 @@
 mod cli;
 mod common;
 mod demo_data;
+mod import;
 mod login;
 mod main_page;
