@@ -42,6 +42,7 @@ pub async fn insert_new_calls(
     if calls.is_empty() {
         return Ok(Vec::new());
     }
+    let sqlite = is_sqlite(c);
     let mut sql = String::with_capacity(200 + calls.len() * IMPORT_COLUMNS * 7);
     sql.push_str(
         "INSERT INTO calls (user_id, device_id, started_at, src, dst, destination_id, direction,
@@ -54,8 +55,7 @@ pub async fn insert_new_calls(
             if j > 0 {
                 sql.push(',');
             }
-            sql.push('$');
-            sql.push_str(&(i * IMPORT_COLUMNS + j + 1).to_string());
+            placeholder(&mut sql, sqlite, i * IMPORT_COLUMNS + j + 1);
         }
         sql.push(')');
     }
@@ -136,23 +136,25 @@ pub async fn update_ratings(c: &mut AnyConnection, rows: &[RatingUpdate]) -> sql
     if rows.is_empty() {
         return Ok(0);
     }
+    let sqlite = is_sqlite(c);
     let mut sql = String::with_capacity(200 + rows.len() * 90);
     sql.push_str(
         "UPDATE calls SET destination_id = v.column2, price_micros = v.column3, rating_status = v.column4
          FROM (VALUES ",
     );
     for i in 0..rows.len() {
-        let n = i * 4;
-        if i > 0 {
-            sql.push(',');
+        sql.push_str(if i == 0 { "(" } else { ",(" });
+        for (j, ty) in ["BIGINT", "BIGINT", "BIGINT", "TEXT"].iter().enumerate() {
+            if j > 0 {
+                sql.push(',');
+            }
+            sql.push_str("CAST(");
+            placeholder(&mut sql, sqlite, i * 4 + j + 1);
+            sql.push_str(" AS ");
+            sql.push_str(ty);
+            sql.push(')');
         }
-        sql.push_str(&format!(
-            "(CAST(${} AS BIGINT), CAST(${} AS BIGINT), CAST(${} AS BIGINT), CAST(${} AS TEXT))",
-            n + 1,
-            n + 2,
-            n + 3,
-            n + 4
-        ));
+        sql.push(')');
     }
     sql.push_str(") AS v WHERE calls.id = v.column1");
     let mut q = sqlx::query(&sql);
@@ -160,6 +162,22 @@ pub async fn update_ratings(c: &mut AnyConnection, rows: &[RatingUpdate]) -> sql
         q = q.bind(*id).bind(*dest).bind(*price).bind(*status);
     }
     Ok(q.execute(c).await?.rows_affected())
+}
+
+fn is_sqlite(c: &AnyConnection) -> bool {
+    c.backend_name().eq_ignore_ascii_case("sqlite")
+}
+
+/// Parameter `n` (1-based): `$n` on PostgreSQL, `?` on SQLite, where a statement with thousands
+/// of `$n` parameters binds in quadratic time (each name is looked up by a linear scan). Only
+/// for statements whose parameters are all in order.
+fn placeholder(sql: &mut String, sqlite: bool, n: usize) {
+    if sqlite {
+        sql.push('?');
+    } else {
+        sql.push('$');
+        sql.push_str(&n.to_string());
+    }
 }
 
 impl Store {
