@@ -86,6 +86,7 @@ pub async fn run(store: &Store, opts: &BenchOptions) -> anyhow::Result<()> {
     );
 
     reset_peak_memory();
+    let cpu = cpu_seconds();
     let summary = import::import_cdrs(
         store,
         ImportOptions {
@@ -101,10 +102,11 @@ pub async fn run(store: &Store, opts: &BenchOptions) -> anyhow::Result<()> {
     .await?;
     println!("{summary}");
     println!(
-        "IMPORT: {} records in {:.1} s = {:.0} records/s; peak memory {}",
+        "IMPORT: {} records in {:.1} s = {:.0} records/s; this process's CPU {:.1} s; peak memory {}",
         thousands(summary.records),
         summary.seconds,
         summary.records as f64 / summary.seconds,
+        cpu_seconds() - cpu,
         peak_memory()
     );
     anyhow::ensure!(
@@ -114,14 +116,16 @@ pub async fn run(store: &Store, opts: &BenchOptions) -> anyhow::Result<()> {
 
     deck::import_deck(store, "Bench", Some("USD"), &deck2).await?;
     reset_peak_memory();
+    let cpu = cpu_seconds();
     let r = rerate::rerate(store, i64::MIN, i64::MAX, Dialing::default(), true).await?;
     println!("{r}");
     println!(
-        "RE-RATE (read, rate, write changed): {} calls in {:.1} s = {:.0} calls/s, {} changed; peak memory {}",
+        "RE-RATE (read, rate, write changed): {} calls in {:.1} s = {:.0} calls/s, {} changed; this process's CPU {:.1} s; peak memory {}",
         thousands(r.calls),
         r.seconds,
         r.calls as f64 / r.seconds,
         thousands(r.changed),
+        cpu_seconds() - cpu,
         peak_memory()
     );
 
@@ -315,6 +319,21 @@ fn write_master_csv(
     }
     w.flush()?;
     Ok(())
+}
+
+/// User + system CPU seconds this process has used (Linux; 0 elsewhere). With SQLite that is
+/// all the work; a PostgreSQL server's share is not in it.
+fn cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the command name (which is in parentheses and may hold spaces).
+            let rest = &s[s.rfind(')')? + 2..];
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+            Some(ticks / 100.0) // USER_HZ is 100 on Linux
+        })
+        .unwrap_or(0.0)
 }
 
 /// Resets the resident-memory high-water mark (Linux; elsewhere a no-op).

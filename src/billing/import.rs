@@ -204,24 +204,24 @@ pub async fn import_cdrs(store: &Store, opts: ImportOptions) -> anyhow::Result<I
     let mut last_report = Instant::now();
     let mut db_error = None;
     while let Some(Msg::Batch(batch)) = rx.recv().await {
-        let inserted = match cdrs::insert_new_calls(&mut db, &batch).await {
+        let inserted = match insert_batch(&mut db, &batch).await {
             Ok(rows) => rows,
             Err(e) => {
                 db_error = Some(e);
                 break;
             }
         };
-        summary.duplicates += (batch.len() - inserted.len()) as u64;
+        summary.duplicates += batch.len() as u64 - inserted.len() as u64;
         summary.imported += inserted.len() as u64;
-        for (user, at, status) in &inserted {
-            match status.as_str() {
+        for (user, at, status) in inserted {
+            match status {
                 "rated" => summary.rated += 1,
                 "unmatched" => summary.unmatched += 1,
                 _ => summary.no_rate += 1,
             }
             if invoiced
-                .get(user)
-                .is_some_and(|ps| ps.iter().any(|(s, e)| (*s..=*e).contains(at)))
+                .get(&user)
+                .is_some_and(|ps| ps.iter().any(|(s, e)| (*s..=*e).contains(&at)))
             {
                 summary.in_invoiced_periods += 1;
             }
@@ -273,6 +273,38 @@ pub async fn import_cdrs(store: &Store, opts: ImportOptions) -> anyhow::Result<I
     }
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// Inserts a batch; returns (user id, started at, rating status) of the calls that were new.
+/// Usually a batch is all new or all known; only a batch that is both (a file that grew since
+/// its last import) costs a query to tell which.
+async fn insert_batch(
+    db: &mut sqlx::AnyConnection,
+    batch: &[ImportedCall],
+) -> sqlx::Result<Vec<(i64, i64, &'static str)>> {
+    let before = cdrs::max_call_id(db).await?;
+    let n = cdrs::insert_new_calls(db, batch).await? as usize;
+    if n == batch.len() {
+        return Ok(batch
+            .iter()
+            .map(|c| (c.user_id, c.started_at, c.rating_status))
+            .collect());
+    }
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let rows = cdrs::calls_after(db, before).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(user, at, status)| {
+            let status = match status.as_deref() {
+                Some("rated") => "rated",
+                Some("unmatched") => "unmatched",
+                _ => "no_rate",
+            };
+            (user, at, status)
+        })
+        .collect())
 }
 
 #[allow(clippy::too_many_arguments)]

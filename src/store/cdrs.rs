@@ -34,13 +34,10 @@ pub const IMPORT_BATCH: usize = 2000;
 pub type DeviceKey = (i64, i64, String, String);
 
 /// Inserts up to [`IMPORT_BATCH`] calls in one statement; a call whose `unique_id` is already
-/// stored is left out. Returns (user id, started at, rating status) of the calls inserted.
-pub async fn insert_new_calls(
-    c: &mut AnyConnection,
-    calls: &[ImportedCall],
-) -> sqlx::Result<Vec<(i64, i64, String)>> {
+/// stored is left out. Returns how many were inserted.
+pub async fn insert_new_calls(c: &mut AnyConnection, calls: &[ImportedCall]) -> sqlx::Result<u64> {
     if calls.is_empty() {
-        return Ok(Vec::new());
+        return Ok(0);
     }
     let sqlite = is_sqlite(c);
     let mut sql = String::with_capacity(200 + calls.len() * IMPORT_COLUMNS * 7);
@@ -62,7 +59,7 @@ pub async fn insert_new_calls(
     sql.push_str(
         " ON CONFLICT (unique_id) DO NOTHING RETURNING user_id, started_at, rating_status",
     );
-    let mut q = sqlx::query_as(&sql);
+    let mut q = sqlx::query(&sql);
     for call in calls {
         q = q
             .bind(call.user_id)
@@ -80,7 +77,27 @@ pub async fn insert_new_calls(
             .bind(call.unique_id.as_str())
             .bind(call.seen as i64);
     }
-    q.fetch_all(c).await
+    Ok(q.execute(c).await?.rows_affected())
+}
+
+/// The highest call id (0 for none).
+pub async fn max_call_id(c: &mut AnyConnection) -> sqlx::Result<i64> {
+    let (n,): (i64,) = sqlx::query_as("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM calls")
+        .fetch_one(c)
+        .await?;
+    Ok(n)
+}
+
+/// (user id, started at, rating status) of the calls with an id above `id`: what a batch that
+/// was partly made of known calls inserted, when `id` was the highest before it.
+pub async fn calls_after(
+    c: &mut AnyConnection,
+    id: i64,
+) -> sqlx::Result<Vec<(i64, i64, Option<String>)>> {
+    sqlx::query_as("SELECT user_id, started_at, rating_status FROM calls WHERE id > $1")
+        .bind(id)
+        .fetch_all(c)
+        .await
 }
 
 /// A call as the re-rater reads it.
@@ -107,16 +124,16 @@ pub async fn calls_to_rate(
     limit: i64,
 ) -> sqlx::Result<Vec<CallToRate>> {
     sqlx::query_as(
+        // The range starts at the keyset, so each chunk is one index range scan (no rescanning).
         "SELECT id, started_at, dst, direction, billsec, destination_id, price_micros, rating_status
          FROM calls
-         WHERE user_id = $1 AND started_at <= $3
-           AND (started_at > $4 OR (started_at = $4 AND id > $5))
-           AND started_at >= $2
+         WHERE user_id = $1 AND started_at >= $2 AND started_at <= $3
+           AND (started_at > $4 OR id > $5)
          ORDER BY started_at, id
          LIMIT $6",
     )
     .bind(user_id)
-    .bind(from)
+    .bind(from.max(after.0))
     .bind(to)
     .bind(after.0)
     .bind(after.1)
