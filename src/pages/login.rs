@@ -178,7 +178,8 @@ async fn authenticate(
     password: String,
 ) -> AppResult<Option<(i64, Lang)>> {
     let username = username.trim();
-    let creds = if username.is_empty() || username.len() > 100 {
+    // No user name holds a NUL (PostgreSQL text cannot), and PostgreSQL refuses one in a query.
+    let creds = if username.is_empty() || username.len() > 100 || username.contains('\0') {
         None
     } else {
         store.credentials(username).await?

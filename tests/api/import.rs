@@ -896,3 +896,38 @@ fn the_new_commands_have_help() {
         );
     }
 }
+
+/// The benchmark runs end to end (tiny, untimed: this checks it works, not how fast).
+#[test]
+fn the_benchmark_runs_on_a_small_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_selfcare"))
+        .args([
+            "bench",
+            "import",
+            "--records",
+            "500",
+            "--users",
+            "3",
+            "--work-dir",
+        ])
+        .arg(dir.path())
+        .env_remove("SELFCARE_DATABASE_URL")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for phase in [
+        "IMPORT: 500 records",
+        "RE-RATE",
+        "RATING in memory",
+        "peak memory",
+    ] {
+        assert!(text.contains(phase), "{phase}: {text}");
+    }
+    assert!(!dir.path().join("bench-Master.csv").exists());
+}
