@@ -931,3 +931,23 @@ fn the_benchmark_runs_on_a_small_file() {
     }
     assert!(!dir.path().join("bench-Master.csv").exists());
 }
+
+async fn billing_numbers_on_after_the_demo_invoices(backend: Backend) {
+    let app = crate::common::spawn_demo_app(backend).await;
+    let before = app.scalar("SELECT COUNT(*) FROM invoices").await;
+    assert!(before > 0);
+    // Four months ago: before the demo's invoiced months, with the demo's monthly subscriptions.
+    let month = chrono::Utc::now().date_naive() - chrono::Months::new(4);
+    let period = month.format("%Y-%m").to_string();
+    let out = ok(&app, &["bill", "--period", &period]);
+    let issued = app.scalar("SELECT COUNT(*) FROM invoices").await - before;
+    assert!(issued > 0, "{out}");
+    let first = format!("INV-{}-{:06}", &period[..4], before + 1);
+    assert!(out.contains(&first), "{out}");
+    assert_eq!(
+        app.scalar("SELECT value FROM counters WHERE name = 'invoice'")
+            .await,
+        before + issued
+    );
+}
+on_both_databases!(billing_numbers_on_after_the_demo_invoices);
