@@ -1,5 +1,6 @@
-//! The command line: `serve`, `migrate`, `demo`, `user add|passwd`. A stable contract that
-//! operators and scripts rely on; every flag has a `SELFCARE_*` variable where it makes sense.
+//! The command line: `serve`, `migrate`, `demo`, `user add|passwd|tariff`, `device add`,
+//! `import cdrs|rates`, `rate`, `bill`, `bench import`. A stable contract that operators and
+//! scripts rely on; every flag has a `SELFCARE_*` variable where it makes sense.
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -7,6 +8,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
+use crate::billing::{self, cdr::Format, import::ImportOptions, invoice::Period, number::Dialing};
 use crate::config::{AmiSettings, Settings};
 use crate::demo::{self, DemoOptions};
 use crate::store::users::NewUser;
@@ -47,6 +49,19 @@ pub enum Command {
     /// Manage subscribers
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage subscribers' devices (the names call records are matched by)
+    #[command(subcommand)]
+    Device(DeviceCommand),
+    /// Import call records or a rate deck
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Price stored calls again with the current rates (after a rate change)
+    Rate(RateArgs),
+    /// Make the invoices of a month from rated calls and subscriptions
+    Bill(BillArgs),
+    /// Measure the import and rating speed on synthetic data
+    #[command(subcommand)]
+    Bench(BenchCommand),
 }
 
 #[derive(Args)]
@@ -173,6 +188,156 @@ pub enum UserCommand {
     },
     /// Set a subscriber's password, read from standard input (one line)
     Passwd { name: String },
+    /// Set the tariff a subscriber's calls are priced with
+    Tariff { name: String, tariff: String },
+}
+
+#[derive(Subcommand)]
+pub enum DeviceCommand {
+    /// Give a subscriber a device; CDRs name it by NAME (accountcode or channel, e.g. SIP/NAME-0000002a)
+    Add {
+        /// The subscriber's user name
+        user: String,
+        /// Device type: SIP, PJSIP, IAX2, FAX, …
+        #[arg(value_name = "TYPE")]
+        device_type: String,
+        /// The device's name on the PBX (its peer/endpoint name)
+        name: String,
+        /// Extension number [default: NAME]
+        #[arg(long)]
+        extension: Option<String>,
+        /// Caller ID shown for the device
+        #[arg(long, default_value = "")]
+        caller_id: String,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ImportCommand {
+    /// Import call records (CDR CSV files); idempotent, all-or-nothing unless --skip-bad
+    Cdrs(ImportCdrsArgs),
+    /// Import a rate deck CSV into a tariff (created when missing; re-importing updates it)
+    #[command(
+        long_about = "Import a rate deck CSV into a tariff (created when missing; re-importing updates it).\n\n\
+        Columns: prefix, destination name, rate per minute, connection fee, billing increment (s), \
+        minimum seconds, effective date (YYYY-MM-DD, UTC; empty = always), and optionally the type \
+        (FIX, MOB, …; default from the name). A header row is allowed. Each destination name becomes \
+        a destination group of the rates page; each prefix a destination of it."
+    )]
+    Rates(ImportRatesArgs),
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum CdrFormat {
+    /// Asterisk cdr-csv Master.csv
+    Asterisk,
+    /// FreeSWITCH mod_cdr_csv, default template
+    Freeswitch,
+}
+
+/// How subscribers dial: used to bring dialled numbers to the international form of the deck.
+#[derive(Args)]
+pub struct DialingArgs {
+    /// Prefix dialled before a country code (00 is always recognised, as is +)
+    #[arg(long, env = "SELFCARE_INTERNATIONAL_PREFIX", default_value = "00")]
+    pub international_prefix: String,
+    /// Prefix dialled before a national number (e.g. 0); needs --country-code
+    #[arg(long, env = "SELFCARE_NATIONAL_PREFIX")]
+    pub national_prefix: Option<String>,
+    /// Country code that replaces the national prefix (e.g. 44)
+    #[arg(long, env = "SELFCARE_COUNTRY_CODE")]
+    pub country_code: Option<String>,
+}
+
+impl DialingArgs {
+    fn dialing(&self) -> anyhow::Result<Dialing> {
+        Dialing::new(
+            &self.international_prefix,
+            self.national_prefix.as_deref(),
+            self.country_code.as_deref(),
+        )
+        .map_err(anyhow::Error::msg)
+    }
+}
+
+#[derive(Args)]
+pub struct ImportCdrsArgs {
+    /// The PBX that wrote the files
+    #[arg(long, value_enum)]
+    pub format: CdrFormat,
+    /// Import the good records and set the bad ones aside in the reject file
+    #[arg(long)]
+    pub skip_bad: bool,
+    /// Where --skip-bad writes bad records [default: the first FILE + .rejected]
+    #[arg(long)]
+    pub reject_file: Option<PathBuf>,
+    /// Time zone of the times in the files (the PBX's; UTC if it logs with usegmtime)
+    #[arg(long, env = "SELFCARE_PBX_TIME_ZONE", default_value = "UTC")]
+    pub time_zone: String,
+    /// Print no progress lines
+    #[arg(long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub dialing: DialingArgs,
+    /// CSV files, imported in one transaction
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct ImportRatesArgs {
+    /// The tariff to fill
+    #[arg(long)]
+    pub tariff: String,
+    /// Currency of a new tariff [default: the base currency]; created if the database lacks it
+    #[arg(long)]
+    pub currency: Option<String>,
+    /// The rate deck CSV
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+#[derive(Args)]
+pub struct RateArgs {
+    /// First day of calls to rate (YYYY-MM-DD, UTC) [default: the first call]
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Last day of calls to rate (YYYY-MM-DD, UTC, included) [default: the last call]
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Print no progress lines
+    #[arg(long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub dialing: DialingArgs,
+}
+
+#[derive(Args)]
+pub struct BillArgs {
+    /// The month to bill: YYYY-MM (UTC calendar month; it must have ended)
+    #[arg(long)]
+    pub period: String,
+}
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Import N synthetic Master.csv records into an EMPTY database, re-rate them, rate in memory
+    Import {
+        /// Number of call records
+        #[arg(long, default_value_t = 1_000_000)]
+        records: u64,
+        /// Number of subscribers (one SIP device each)
+        #[arg(long, default_value_t = 1000)]
+        users: u32,
+        /// Folder for the generated files (and the SQLite database when no --database-url is given)
+        #[arg(long, default_value = "bench")]
+        work_dir: PathBuf,
+        /// Keep the generated files
+        #[arg(long)]
+        keep_files: bool,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -233,6 +398,197 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;
             let store = open(&settings).await?;
             user_command(&store, cmd).await?;
+        }
+        Command::Device(cmd) => {
+            let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;
+            let store = open(&settings).await?;
+            device_command(&store, cmd).await?;
+        }
+        Command::Import(cmd) => {
+            let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;
+            let store = open(&settings).await?;
+            import_command(&store, cmd).await?;
+        }
+        Command::Rate(args) => {
+            let dialing = args.dialing.dialing()?;
+            let from = match &args.from {
+                Some(d) => day_start(d)?,
+                None => i64::MIN,
+            };
+            let to = match &args.to {
+                Some(d) => day_start(d)? + 86_399,
+                None => i64::MAX,
+            };
+            anyhow::ensure!(from <= to, "--from is after --to");
+            let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;
+            let store = open(&settings).await?;
+            let summary = billing::rerate::rerate(&store, from, to, dialing, !args.quiet).await?;
+            println!("{summary}");
+        }
+        Command::Bill(args) => {
+            let period = Period::parse(&args.period).map_err(anyhow::Error::msg)?;
+            let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;
+            let store = open(&settings).await?;
+            let summary = billing::invoice::bill(&store, period, crate::time::now()).await?;
+            println!("Period {period}: {summary}");
+            anyhow::ensure!(
+                summary.not_billed.is_empty(),
+                "{} subscriber(s) not billed for {period} (see above)",
+                summary.not_billed.len()
+            );
+        }
+        Command::Bench(BenchCommand::Import {
+            records,
+            users,
+            work_dir,
+            keep_files,
+        }) => {
+            let url = match database_url {
+                Some(url) => url,
+                None => {
+                    let db = work_dir.join("bench.db");
+                    for suffix in ["", "-wal", "-shm"] {
+                        let mut p = db.clone().into_os_string();
+                        p.push(suffix);
+                        let _ = std::fs::remove_file(p);
+                    }
+                    format!("sqlite://{}?mode=rwc", db.display())
+                }
+            };
+            let settings = Settings::new(Settings::DEFAULT_BIND, Some(url), data_dir)?;
+            let store = open(&settings).await?;
+            let opts = billing::bench::BenchOptions {
+                records,
+                users,
+                work_dir,
+                keep_files,
+            };
+            billing::bench::run(&store, &opts).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The first second (UTC) of a `YYYY-MM-DD` day.
+fn day_start(s: &str) -> anyhow::Result<i64> {
+    let d = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .with_context(|| format!("{s:?} is not a date like 2024-03-01"))?;
+    Ok(d.and_hms_opt(0, 0, 0)
+        .unwrap_or_default()
+        .and_utc()
+        .timestamp())
+}
+
+async fn import_command(store: &Store, cmd: ImportCommand) -> anyhow::Result<()> {
+    match cmd {
+        ImportCommand::Cdrs(args) => {
+            let time_zone: chrono_tz::Tz = args.time_zone.parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "--time-zone {:?} is not a zone like Europe/London",
+                    args.time_zone
+                )
+            })?;
+            let opts = ImportOptions {
+                format: match args.format {
+                    CdrFormat::Asterisk => Format::Asterisk,
+                    CdrFormat::Freeswitch => Format::FreeSwitch,
+                },
+                files: args.files,
+                skip_bad: args.skip_bad,
+                reject_file: args.reject_file,
+                time_zone,
+                dialing: args.dialing.dialing()?,
+                progress: !args.quiet,
+            };
+            let summary = billing::import::import_cdrs(store, opts).await?;
+            println!("{summary}");
+        }
+        ImportCommand::Rates(args) => {
+            let summary = billing::deck::import_deck(
+                store,
+                &args.tariff,
+                args.currency.as_deref(),
+                &args.file,
+            )
+            .await?;
+            println!("{summary}");
+        }
+    }
+    Ok(())
+}
+
+async fn device_command(store: &Store, cmd: DeviceCommand) -> anyhow::Result<()> {
+    match cmd {
+        DeviceCommand::Add {
+            user,
+            device_type,
+            name,
+            extension,
+            caller_id,
+            description,
+        } => {
+            let device_type = device_type.trim().to_ascii_uppercase();
+            anyhow::ensure!(
+                !device_type.is_empty()
+                    && device_type.len() <= 10
+                    && device_type.bytes().all(|b| b.is_ascii_alphanumeric()),
+                "a device type is a word like SIP, PJSIP, IAX2 or FAX"
+            );
+            let name = name.trim().to_string();
+            let extension = extension
+                .map(|e| e.trim().to_string())
+                .unwrap_or_else(|| name.clone());
+            for (what, v) in [("name", &name), ("extension", &extension)] {
+                anyhow::ensure!(
+                    !v.is_empty()
+                        && v.len() <= 80
+                        && !v.chars().any(|c| c.is_whitespace() || c == '/'),
+                    "a device {what} is 1 to 80 characters without spaces or /"
+                );
+            }
+            let user_id = store
+                .user_id_by_name(&user)
+                .await?
+                .with_context(|| format!("no user {user:?}"))?;
+            for v in [&name, &extension] {
+                anyhow::ensure!(
+                    !store.device_name_taken(v).await?,
+                    "a device named {v:?} already exists"
+                );
+            }
+            let secret: String = {
+                use rand::seq::SliceRandom;
+                let mut rng = rand::thread_rng();
+                (0..16)
+                    .map(|_| {
+                        *b"abcdefghjkmnpqrstuvwxyz23456789"
+                            .choose(&mut rng)
+                            .unwrap_or(&b'x') as char
+                    })
+                    .collect()
+            };
+            let id = store
+                .insert_device(&crate::store::seed::NewDevice {
+                    user_id,
+                    device_type: &device_type,
+                    description: &description,
+                    extension: &extension,
+                    username: &name,
+                    secret: &secret,
+                    caller_id: &caller_id,
+                    last_registered_at: None,
+                    created_at: crate::time::now(),
+                })
+                .await?;
+            store
+                .audit(
+                    Some(user_id),
+                    "device_added",
+                    &format!("{device_type}/{name} by the operator"),
+                    "",
+                )
+                .await?;
+            println!("Device {device_type}/{name} (extension {extension}) added to {user} (id {id}); its secret is {secret}");
         }
     }
     Ok(())
@@ -305,6 +661,20 @@ async fn user_command(store: &Store, cmd: UserCommand) -> anyhow::Result<()> {
             let hash = hash_password(read_password()?).await?;
             store.set_password_hash(&name, &hash).await?;
             println!("Password of {name} changed.");
+        }
+        UserCommand::Tariff { name, tariff } => {
+            let user_id = store
+                .user_id_by_name(&name)
+                .await?
+                .with_context(|| format!("no user {name:?}"))?;
+            let (tariff_id, currency) =
+                store.tariff_by_name(&tariff).await?.with_context(|| {
+                    format!(
+                        "no tariff {tariff:?} (create it with `selfcare import rates --tariff`)"
+                    )
+                })?;
+            store.set_user_tariff(user_id, tariff_id).await?;
+            println!("{name} now pays tariff {tariff} ({currency}); run `selfcare rate` to price stored calls with it.");
         }
     }
     Ok(())

@@ -111,6 +111,18 @@ impl Money {
     }
 }
 
+impl Money {
+    /// Between two currencies by their stored rates (units per base unit × 10^6), rounded once
+    /// to the micro-unit. Stored rates are positive (a CHECK in the schema); anything else
+    /// leaves the amount as it is.
+    pub fn convert_between(self, from_rate_micros: i64, to_rate_micros: i64) -> Money {
+        match (ExchangeRate::from_micros(from_rate_micros), ExchangeRate::from_micros(to_rate_micros)) {
+            (Some(from), Some(to)) => self.exchange(from, to, 0, 6).unwrap_or(self),
+            _ => self,
+        }
+    }
+}
+
 /// `num / den` rounded half away from zero (`den` > 0).
 fn div_round(num: i128, den: i128) -> Option<i128> {
     if den <= 0 {
@@ -266,6 +278,20 @@ mod tests {
         for bad in ["", "US", "USDT", "U$D", "ЕВР", "<b>"] {
             assert!(CurrencyCode::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn exchanges_between_two_currencies_exactly() {
+        // 1.00 EUR (0.92 per USD) in RUB (92.5 per USD): 92.5 / 0.92 = 100.5434…
+        assert_eq!(
+            Money(MICROS).convert_between(920_000, 92_500_000),
+            Money(100_543_478)
+        );
+        // Into the base currency and back.
+        assert_eq!(Money(920_000).convert_between(920_000, MICROS), Money(MICROS));
+        assert_eq!(Money(3).convert_between(2 * MICROS, MICROS), Money(2)); // 1.5 rounds up
+        assert_eq!(Money(-3).convert_between(2 * MICROS, MICROS), Money(-2));
+        assert_eq!(Money(5).convert_between(MICROS, MICROS), Money(5));
     }
 
     #[test]

@@ -1,4 +1,18 @@
 //! Rating: what a call costs. The one rounding rule for call prices is written down here.
+//!
+//! The operator's data comes in through the modules below: call records (`cdr`, `import`), rate
+//! decks (`deck`), re-rating (`rater`, `rerate`, with `number` and `prefix` for the lookup) and
+//! invoices (`invoice`); `bench` measures them.
+
+pub mod bench;
+pub mod cdr;
+pub mod deck;
+pub mod import;
+pub mod invoice;
+pub mod number;
+pub mod prefix;
+pub mod rater;
+pub mod rerate;
 
 use crate::money::Money;
 

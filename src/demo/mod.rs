@@ -315,7 +315,7 @@ fn country_mobile(c: &Country) -> Vec<(String, String)> {
 }
 
 fn with_vat(amount: i64, vat_bp: i64) -> i64 {
-    amount + Money(amount).convert(vat_bp * 100).micros()
+    amount + billing::invoice::vat(Money(amount), vat_bp).micros()
 }
 
 /// The personal data of demo user number `n` (1 = demo, 2 = demo2).
@@ -728,6 +728,8 @@ async fn write_invoices(
             .await?;
         }
     }
+    // `selfcare bill` numbers on from here.
+    crate::store::billing::set_invoice_counter(&mut tx, number).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -6,8 +6,10 @@
 
 pub mod access;
 pub mod audit;
+pub mod billing;
 pub mod callbacks;
 pub mod calls;
+pub mod cdrs;
 pub mod details;
 pub mod devices;
 pub mod faxes;

@@ -41,10 +41,11 @@ pub fn postgres_server() -> Option<String> {
 
 pub struct TestApp {
     pub address: String,
+    /// The database's URL, for running the command line against it.
+    pub database_url: String,
     pub store: Store,
     pub client: reqwest::Client,
     pub data_dir: PathBuf,
-    pub database_url: String,
     _dir: tempfile::TempDir,
     pg_database: Option<(String, String)>,
 }
@@ -96,10 +97,10 @@ pub async fn spawn_app_with_settings(
         .expect("client");
     TestApp {
         address,
+        database_url: url,
         store,
         client,
         data_dir,
-        database_url: url,
         _dir: dir,
         pg_database,
     }

@@ -7,6 +7,7 @@ mod cli;
 mod common;
 mod demo_data;
 mod fuzz;
+mod import;
 mod login;
 mod main_page;
 mod money;

@@ -1,0 +1,573 @@
+//! `selfcare import cdrs`: call records from PBX files into `calls`, matched to devices and rated.
+//!
+//! The files are streamed: a reader thread parses, matches and rates records and hands batches of
+//! 2,000 calls to the database side through a short queue, so memory stays flat whatever the
+//! file size and parsing overlaps the inserts. All the files of one run go in ONE transaction:
+//! a bad record (without `--skip-bad`) or any failure leaves the database as it was. With
+//! `--skip-bad` the bad records are written to a reject file (CSV, quoted as Asterisk quotes, so
+//! it can be fixed and imported again) and their reasons to `<reject file>.errors`.
+//!
+//! Matching a record to a device (and so to its owner): the accountcode names a device (the call
+//! is incoming when the destination channel is that device and the channel is not); else the
+//! calling device (Asterisk's channel, FreeSWITCH's caller id number) makes it outgoing; else the
+//! called device (Asterisk's destination channel, or the dialled number as a device name or as
+//! one of a device's CLIs) makes it incoming. A record that names no device belongs to nobody
+//! and is counted, not stored: importing it again after `selfcare device add` picks it up.
+//! Imported calls that started more than a day ago are marked seen (as the demo data is), so a
+//! history import does not flood the subscriber's new calls.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use chrono_tz::Tz;
+
+use super::cdr::{self, Cdr, Format};
+use super::number::Dialing;
+use super::rater::Rater;
+use crate::store::cdrs::{self, ImportedCall, IMPORT_BATCH};
+use crate::store::Store;
+
+pub struct ImportOptions {
+    pub format: Format,
+    pub files: Vec<PathBuf>,
+    pub skip_bad: bool,
+    /// Where bad records go with `skip_bad` [default: the first file's path + `.rejected`].
+    pub reject_file: Option<PathBuf>,
+    /// The zone the PBX wrote its times in.
+    pub time_zone: Tz,
+    pub dialing: Dialing,
+    /// Print a progress line to standard error every few seconds.
+    pub progress: bool,
+}
+
+/// What an import did.
+#[derive(Debug, Default)]
+pub struct ImportSummary {
+    pub records: u64,
+    pub imported: u64,
+    pub duplicates: u64,
+    pub bad: u64,
+    pub no_device: u64,
+    pub rated: u64,
+    pub unmatched: u64,
+    pub no_rate: u64,
+    /// New calls in a period that already has an invoice (they are not on it).
+    pub in_invoiced_periods: u64,
+    pub seconds: f64,
+    /// Device names seen in records that matched no device, most frequent first (at most 5).
+    pub unknown_devices: Vec<(String, u64)>,
+    /// The first bad records: `file:line: reason`.
+    pub errors: Vec<String>,
+    pub reject_file: Option<PathBuf>,
+}
+
+/// How many bad records are named in the error message or summary.
+const ERRORS_SHOWN: usize = 20;
+
+/// Looks devices up by the names CDRs use.
+pub struct DeviceMatcher {
+    by_name: HashMap<String, (i64, i64)>,
+    by_cli: HashMap<String, (i64, i64)>,
+    dialing: Dialing,
+}
+
+impl DeviceMatcher {
+    /// From (device id, user id, username, extension) and (device id, user id, cli) rows.
+    pub fn new(
+        devices: Vec<cdrs::DeviceKey>,
+        clis: Vec<(i64, i64, String)>,
+        dialing: Dialing,
+    ) -> Self {
+        let mut by_name = HashMap::new();
+        for (id, user, username, extension) in devices {
+            by_name.insert(extension, (id, user));
+            by_name.insert(username, (id, user));
+        }
+        let mut by_cli = HashMap::new();
+        for (id, user, cli) in clis {
+            if let Some(n) = dialing.normalise(&cli) {
+                by_cli.insert(n, (id, user));
+            }
+            by_cli.insert(cli, (id, user));
+        }
+        DeviceMatcher {
+            by_name,
+            by_cli,
+            dialing,
+        }
+    }
+
+    fn name(&self, s: &str) -> Option<(i64, i64)> {
+        if s.is_empty() {
+            None
+        } else {
+            self.by_name.get(s).copied()
+        }
+    }
+
+    /// (device id, user id, outgoing) of the record, or None when it names no device.
+    pub fn find(&self, cdr: &Cdr) -> Option<(i64, i64, bool)> {
+        if let Some((device, user)) = self.name(&cdr.accountcode) {
+            // Incoming only when the call went to this device and did not come from it.
+            let to_it = self.name(&cdr.to_device).map(|d| d.0) == Some(device);
+            let from_it = self.name(&cdr.from_device).map(|d| d.0) == Some(device);
+            return Some((device, user, from_it || !to_it));
+        }
+        if let Some((device, user)) = self.name(&cdr.from_device) {
+            return Some((device, user, true));
+        }
+        let to = self
+            .name(&cdr.to_device)
+            .or_else(|| self.name(&cdr.dst))
+            .or_else(|| self.by_cli.get(cdr.dst.as_str()).copied())
+            .or_else(|| {
+                self.dialing
+                    .normalise(&cdr.dst)
+                    .and_then(|n| self.by_cli.get(&n).copied())
+            });
+        to.map(|(device, user)| (device, user, false))
+    }
+}
+
+/// Counts the reader thread keeps.
+#[derive(Default)]
+struct ReaderTotals {
+    bad: u64,
+    no_device: u64,
+    unknown_devices: HashMap<String, u64>,
+    errors: Vec<String>,
+}
+
+enum Msg {
+    Batch(Vec<ImportedCall>),
+}
+
+/// Imports the files; see the module documentation.
+pub async fn import_cdrs(store: &Store, opts: ImportOptions) -> anyhow::Result<ImportSummary> {
+    anyhow::ensure!(!opts.files.is_empty(), "no file to import");
+    for f in &opts.files {
+        anyhow::ensure!(f.is_file(), "{} is not a readable file", f.display());
+    }
+    let started = Instant::now();
+    let rater = Rater::new(store.rating_data().await?, opts.dialing.clone());
+    let matcher = DeviceMatcher::new(
+        store.devices_for_matching().await?,
+        store.clis_for_matching().await?,
+        opts.dialing.clone(),
+    );
+    let mut invoiced: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
+    for (user, start, end) in store.invoiced_periods().await? {
+        invoiced.entry(user).or_default().push((start, end));
+    }
+    let reject_path = opts.reject_file.clone().unwrap_or_else(|| {
+        let mut p = opts.files[0].clone().into_os_string();
+        p.push(".rejected");
+        PathBuf::from(p)
+    });
+
+    let read = Arc::new(AtomicU64::new(0));
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Msg>(4);
+    let reader = {
+        let read = read.clone();
+        let files = opts.files.clone();
+        let (format, tz, skip_bad) = (opts.format, opts.time_zone, opts.skip_bad);
+        let reject_path = reject_path.clone();
+        tokio::task::spawn_blocking(move || {
+            read_files(
+                &files,
+                format,
+                tz,
+                skip_bad,
+                &reject_path,
+                &rater,
+                &matcher,
+                &read,
+                &tx,
+            )
+        })
+    };
+
+    let mut summary = ImportSummary::default();
+    let mut db = store.pool().begin().await?;
+    if store.backend() == crate::store::Backend::Sqlite {
+        // A bigger page cache for the call indexes while this connection writes them.
+        sqlx::query("PRAGMA cache_size = -65536")
+            .execute(&mut *db)
+            .await?;
+    }
+    let mut last_report = Instant::now();
+    let mut db_error = None;
+    while let Some(Msg::Batch(batch)) = rx.recv().await {
+        let inserted = match insert_batch(&mut db, &batch).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                db_error = Some(e);
+                break;
+            }
+        };
+        summary.duplicates += batch.len() as u64 - inserted.len() as u64;
+        summary.imported += inserted.len() as u64;
+        for (user, at, status) in inserted {
+            match status {
+                "rated" => summary.rated += 1,
+                "unmatched" => summary.unmatched += 1,
+                _ => summary.no_rate += 1,
+            }
+            if invoiced
+                .get(&user)
+                .is_some_and(|ps| ps.iter().any(|(s, e)| (*s..=*e).contains(&at)))
+            {
+                summary.in_invoiced_periods += 1;
+            }
+        }
+        if opts.progress && last_report.elapsed().as_secs() >= 2 {
+            last_report = Instant::now();
+            let n = read.load(Ordering::Relaxed);
+            eprintln!(
+                "  {} records read, {} new calls ({:.0} records/s)",
+                thousands(n),
+                thousands(summary.imported),
+                n as f64 / started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    drop(rx); // a reader still sending stops at its next batch
+    let totals = reader.await.context("the reader thread failed")?;
+    if let Some(e) = db_error {
+        return Err(anyhow::Error::new(e).context("writing calls; nothing was imported"));
+    }
+    let totals = totals?;
+    summary.records = read.load(Ordering::Relaxed);
+    summary.bad = totals.bad;
+    summary.no_device = totals.no_device;
+    summary.errors = totals.errors;
+    let mut unknown: Vec<(String, u64)> = totals.unknown_devices.into_iter().collect();
+    unknown.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    unknown.truncate(5);
+    summary.unknown_devices = unknown;
+    if summary.bad > 0 && !opts.skip_bad {
+        db.rollback().await?;
+        let more = if summary.bad as usize > summary.errors.len() {
+            format!(
+                "\n… and {} more",
+                summary.bad as usize - summary.errors.len()
+            )
+        } else {
+            String::new()
+        };
+        anyhow::bail!(
+            "{} bad record(s); nothing was imported (fix them, or import with --skip-bad to set them aside):\n{}{more}",
+            summary.bad,
+            summary.errors.join("\n")
+        );
+    }
+    db.commit().await?;
+    if summary.bad > 0 {
+        summary.reject_file = Some(reject_path);
+    }
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// Inserts a batch; returns (user id, started at, rating status) of the calls that were new.
+/// Usually a batch is all new or all known; only a batch that is both (a file that grew since
+/// its last import) costs a query to tell which.
+async fn insert_batch(
+    db: &mut sqlx::AnyConnection,
+    batch: &[ImportedCall],
+) -> sqlx::Result<Vec<(i64, i64, &'static str)>> {
+    let before = cdrs::max_call_id(db).await?;
+    let n = cdrs::insert_new_calls(db, batch).await? as usize;
+    if n == batch.len() {
+        return Ok(batch
+            .iter()
+            .map(|c| (c.user_id, c.started_at, c.rating_status))
+            .collect());
+    }
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let rows = cdrs::calls_after(db, before).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(user, at, status)| {
+            let status = match status.as_deref() {
+                Some("rated") => "rated",
+                Some("unmatched") => "unmatched",
+                _ => "no_rate",
+            };
+            (user, at, status)
+        })
+        .collect())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn read_files(
+    files: &[PathBuf],
+    format: Format,
+    tz: Tz,
+    skip_bad: bool,
+    reject_path: &Path,
+    rater: &Rater,
+    matcher: &DeviceMatcher,
+    read: &AtomicU64,
+    tx: &tokio::sync::mpsc::Sender<Msg>,
+) -> anyhow::Result<ReaderTotals> {
+    let mut totals = ReaderTotals::default();
+    let mut rejects: Option<(csv::Writer<File>, BufWriter<File>)> = None;
+    let mut batch = Vec::with_capacity(IMPORT_BATCH);
+    let seen_before = crate::time::now() - 86_400;
+    let mut sending = true;
+    for path in files {
+        let name = path.display().to_string();
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .buffer_capacity(1 << 16)
+            .from_path(path)
+            .with_context(|| format!("cannot read {name}"))?;
+        let mut rec = csv::ByteRecord::new();
+        loop {
+            if !reader
+                .read_byte_record(&mut rec)
+                .with_context(|| format!("reading {name}"))?
+            {
+                break;
+            }
+            read.fetch_add(1, Ordering::Relaxed);
+            let line = rec.position().map(|p| p.line()).unwrap_or(0);
+            let cdr = match cdr::parse(format, &rec, tz) {
+                Ok(c) => c,
+                Err(reason) => {
+                    totals.bad += 1;
+                    let message = format!("{name}:{line}: {reason}");
+                    if skip_bad {
+                        let (w, why) = match &mut rejects {
+                            Some(r) => r,
+                            None => rejects.insert(open_rejects(reject_path)?),
+                        };
+                        w.write_byte_record(&rec)?;
+                        writeln!(why, "{message}")?;
+                    } else {
+                        // Nothing will be written: stop feeding the database, keep naming lines.
+                        sending = false;
+                    }
+                    if totals.errors.len() < ERRORS_SHOWN {
+                        totals.errors.push(message);
+                    }
+                    continue;
+                }
+            };
+            if !sending {
+                continue;
+            }
+            let Some((device_id, user_id, outgoing)) = matcher.find(&cdr) else {
+                totals.no_device += 1;
+                let who = if cdr.from_device.is_empty() {
+                    &cdr.accountcode
+                } else {
+                    &cdr.from_device
+                };
+                if totals.unknown_devices.len() < 1000 || totals.unknown_devices.contains_key(who) {
+                    *totals.unknown_devices.entry(who.clone()).or_default() += 1;
+                }
+                continue;
+            };
+            let (destination_id, price_micros, rating_status) = rater
+                .rate(user_id, outgoing, cdr.started_at, &cdr.dst, cdr.billsec)
+                .columns();
+            batch.push(ImportedCall {
+                user_id,
+                device_id,
+                started_at: cdr.started_at,
+                seen: cdr.started_at < seen_before,
+                src: cdr.src,
+                dst: cdr.dst,
+                destination_id,
+                direction: if outgoing { "out" } else { "in" },
+                disposition: cdr.disposition.as_str(),
+                duration_s: cdr.duration_s,
+                billsec: cdr.billsec,
+                price_micros,
+                rating_status,
+                unique_id: cdr.key,
+            });
+            if batch.len() == IMPORT_BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(IMPORT_BATCH));
+                if tx.blocking_send(Msg::Batch(full)).is_err() {
+                    return Ok(totals); // the database side stopped; it reports why
+                }
+            }
+        }
+    }
+    if sending && !batch.is_empty() {
+        let _ = tx.blocking_send(Msg::Batch(batch));
+    }
+    if let Some((mut w, mut why)) = rejects {
+        w.flush()?;
+        why.flush()?;
+    }
+    Ok(totals)
+}
+
+fn open_rejects(path: &Path) -> anyhow::Result<(csv::Writer<File>, BufWriter<File>)> {
+    let w = csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::Always)
+        .flexible(true)
+        .from_path(path)
+        .with_context(|| format!("cannot write the reject file {}", path.display()))?;
+    let mut errors = path.to_path_buf().into_os_string();
+    errors.push(".errors");
+    let why = File::create(&errors)
+        .with_context(|| format!("cannot write {}", PathBuf::from(&errors).display()))?;
+    Ok((w, BufWriter::new(why)))
+}
+
+/// 1234567 → `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl std::fmt::Display for ImportSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let t = thousands;
+        writeln!(
+            f,
+            "Imported {} records in {:.1} s ({:.0} records/s):",
+            t(self.records),
+            self.seconds,
+            self.records as f64 / self.seconds.max(1e-9)
+        )?;
+        writeln!(
+            f,
+            "  new calls         {:>12}  (rated {}, unmatched number {}, no rate {})",
+            t(self.imported),
+            t(self.rated),
+            t(self.unmatched),
+            t(self.no_rate)
+        )?;
+        writeln!(f, "  already imported  {:>12}", t(self.duplicates))?;
+        write!(f, "  no device         {:>12}", t(self.no_device))?;
+        if !self.unknown_devices.is_empty() {
+            let names: Vec<String> = self
+                .unknown_devices
+                .iter()
+                .map(|(n, c)| format!("{n:?} × {}", t(*c)))
+                .collect();
+            write!(
+                f,
+                "  (e.g. {}; add them with `selfcare device add`)",
+                names.join(", ")
+            )?;
+        }
+        writeln!(f)?;
+        write!(f, "  bad records       {:>12}", t(self.bad))?;
+        if let Some(p) = &self.reject_file {
+            write!(
+                f,
+                "  (set aside in {}, reasons in {}.errors)",
+                p.display(),
+                p.display()
+            )?;
+        }
+        for e in &self.errors {
+            write!(f, "\n    {e}")?;
+        }
+        if self.in_invoiced_periods > 0 {
+            write!(
+                f,
+                "\nWarning: {} new calls fall in periods already invoiced; they are not on those invoices.",
+                t(self.in_invoiced_periods)
+            )?;
+        }
+        if self.unmatched + self.no_rate > 0 {
+            write!(
+                f,
+                "\nCalls without a price are flagged (calls.rating_status); fix the rates and run `selfcare rate`."
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    fn cdr(accountcode: &str, from: &str, to: &str, dst: &str) -> Cdr {
+        Cdr {
+            accountcode: accountcode.into(),
+            src: String::new(),
+            dst: dst.into(),
+            from_device: from.into(),
+            to_device: to.into(),
+            started_at: 0,
+            duration_s: 0,
+            billsec: 0,
+            disposition: cdr::Disposition::Answered,
+            key: String::new(),
+        }
+    }
+
+    #[test]
+    fn devices_are_found_by_accountcode_then_channel_then_destination() {
+        let m = DeviceMatcher::new(
+            vec![
+                (1, 10, "101".into(), "101".into()),
+                (2, 20, "bob-phone".into(), "201".into()),
+            ],
+            vec![(2, 20, "+44 20 7946 0201".into())],
+            Dialing::default(),
+        );
+        // Outgoing from a device's channel.
+        assert_eq!(
+            m.find(&cdr("", "101", "trunk", "0044207")),
+            Some((1, 10, true))
+        );
+        // Incoming to a device's destination channel.
+        assert_eq!(
+            m.find(&cdr("", "trunk", "bob-phone", "s")),
+            Some((2, 20, false))
+        );
+        // The accountcode wins over the channel, and decides by the destination channel.
+        assert_eq!(
+            m.find(&cdr("bob-phone", "101", "", "0044")),
+            Some((2, 20, true))
+        );
+        assert_eq!(
+            m.find(&cdr("bob-phone", "trunk", "201", "s")),
+            Some((2, 20, false))
+        );
+        // The dialled number as an extension or a CLI (FreeSWITCH has no destination channel).
+        assert_eq!(m.find(&cdr("", "4420111", "", "201")), Some((2, 20, false)));
+        assert_eq!(
+            m.find(&cdr("", "4420111", "", "00442079460201")),
+            Some((2, 20, false))
+        );
+        // Nobody's.
+        assert_eq!(m.find(&cdr("", "trunk", "trunk2", "123")), None);
+        assert_eq!(m.find(&cdr("unknown", "", "", "")), None);
+    }
+}
