@@ -4,6 +4,7 @@
 //! integration tests can build the same application on a free port.
 
 pub mod billing;
+pub mod call_filter;
 pub mod cli;
 pub mod config;
 pub mod demo;
@@ -12,6 +13,7 @@ pub mod i18n;
 pub mod money;
 pub mod pages;
 pub mod password;
+pub mod period;
 pub mod store;
 pub mod time;
 pub mod web;

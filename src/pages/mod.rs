@@ -1,8 +1,12 @@
 //! One module per portal section: its view models and handlers. Templates mirror these
 //! modules: `templates/pages/<page>.html` and `templates/xml/<page>.xml`.
 
+pub mod calls;
+pub mod charts;
 pub mod login;
 pub mod main_page;
+pub mod missed_calls;
+pub mod user_stats;
 
 use crate::i18n::Lang;
 

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod call_list;
 pub mod calls;
 pub mod seed;
 pub mod users;

@@ -122,7 +122,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/callc/main")
             .name("main")
             .route(web::get().to(pages::main_page::show)),
-    );
+    )
+    .configure(pages::calls::routes)
+    .configure(pages::missed_calls::routes)
+    .configure(pages::user_stats::routes);
 }
 
 fn security_headers() -> DefaultHeaders {

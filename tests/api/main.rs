@@ -1,6 +1,7 @@
 //! Integration tests: the real application on a free port, a real database per test (SQLite
 //! always; PostgreSQL when SELFCARE_TEST_POSTGRES names a server), spoken to over HTTP.
 
+mod calls;
 mod cli;
 mod common;
 mod demo_data;
