@@ -137,6 +137,12 @@ impl DeviceChoice {
     }
 }
 
+/// A field as typed, fit to be shown back (in a form, in XML): control characters, which XML
+/// cannot carry, are dropped, and the length is capped.
+pub fn echo(typed: &str) -> String {
+    typed.chars().filter(|c| !c.is_control()).take(64).collect()
+}
+
 /// The filter's fields as they arrive, from a query string or a form. Unknown fields (the
 /// CSRF token, `format`, `lang`, paging) are ignored here.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -397,6 +403,12 @@ mod tests {
             parse(&[("userid", "8")]),
             Err(FilterError::UserId("8".into()))
         );
+    }
+
+    #[test]
+    fn typed_text_is_echoed_without_control_characters() {
+        assert_eq!(echo("2024-06-01\u{0}\u{1b}x"), "2024-06-01x");
+        assert_eq!(echo(&"9".repeat(100)).len(), 64);
     }
 
     #[test]

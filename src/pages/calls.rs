@@ -26,7 +26,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::call_filter::{
-    CallFilter, CallFilterParams, DeviceChoice, Direction, FilterError, Status,
+    echo, CallFilter, CallFilterParams, DeviceChoice, Direction, FilterError, Status,
 };
 use crate::error::{AppError, AppResult};
 use crate::money::Money;
@@ -247,15 +247,11 @@ impl FilterForm {
     }
 
     pub fn typed(p: &CallFilterParams) -> FilterForm {
-        let s = |v: &Option<String>| v.clone().unwrap_or_default();
+        let s = |v: &Option<String>| echo(v.as_deref().unwrap_or_default());
         FilterForm {
             period_start: s(&p.period_start),
             period_end: s(&p.period_end),
-            direction: p
-                .direction
-                .clone()
-                .or_else(|| p.calltype.clone())
-                .unwrap_or_default(),
+            direction: s(&p.direction.clone().or_else(|| p.calltype.clone())),
             status: s(&p.status),
             device: s(&p.device),
         }
@@ -438,8 +434,8 @@ async fn list(
         username: account.display_name(),
         currency: account.currency.clone(),
         aval_languages: super::available_languages(),
-        period_start: params.filter.period_start.clone().unwrap_or_default(),
-        period_end: params.filter.period_end.clone().unwrap_or_default(),
+        period_start: echo(params.filter.period_start.as_deref().unwrap_or_default()),
+        period_end: echo(params.filter.period_end.as_deref().unwrap_or_default()),
         calls: Vec::new(),
         total_duration: time::format_duration(0),
         total_seconds: 0,

@@ -15,7 +15,7 @@ use askama::Template;
 use serde::{Deserialize, Serialize};
 
 use super::calls::{account_of, call_price_decimals, checked_filter, refused, CallView, PAGE_SIZE};
-use crate::call_filter::{CallFilter, CallFilterParams};
+use crate::call_filter::{echo, CallFilter, CallFilterParams};
 use crate::error::AppResult;
 use crate::store::access::Resource;
 use crate::store::call_list::{Cursor, Key};
@@ -243,15 +243,15 @@ async fn show(
         unprocessed: 0,
         username: account.display_name(),
         aval_languages: super::available_languages(),
-        period_start: params.period_start.clone().unwrap_or_default(),
-        period_end: params.period_end.clone().unwrap_or_default(),
+        period_start: echo(params.period_start.as_deref().unwrap_or_default()),
+        period_end: echo(params.period_end.as_deref().unwrap_or_default()),
         calls: Vec::new(),
         newer_url: None,
         older_url: None,
         page_query: params.same_page_query(),
         marked: params.marked.as_deref().and_then(|m| m.trim().parse().ok()),
-        form_start: params.period_start.clone().unwrap_or_default(),
-        form_end: params.period_end.clone().unwrap_or_default(),
+        form_start: echo(params.period_start.as_deref().unwrap_or_default()),
+        form_end: echo(params.period_end.as_deref().unwrap_or_default()),
     };
     let filter = checked_filter(store, user, &params.filter_params(), tz).await?;
     let (period, cursor) = match (filter, params.cursor()) {

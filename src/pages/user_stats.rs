@@ -25,9 +25,10 @@ use serde::{Deserialize, Serialize};
 
 use super::calls::account_of;
 use super::charts::{Column, ColumnChart, StripChart};
-use crate::call_filter::{CallFilter, CallFilterParams, FilterError};
+use crate::call_filter::{echo, CallFilter, CallFilterParams, FilterError};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
+use crate::period::Period;
 use crate::store::call_list::DayCalls;
 use crate::store::Store;
 use crate::time;
@@ -385,8 +386,8 @@ async fn show(
         total_calls: 0,
         total_minutes: minutes(0, 1),
         error_msg: String::new(),
-        form_start: params.period_start.clone().unwrap_or_default(),
-        form_end: params.period_end.clone().unwrap_or_default(),
+        form_start: echo(params.period_start.as_deref().unwrap_or_default()),
+        form_end: echo(params.period_end.as_deref().unwrap_or_default()),
         all_days: Vec::new(),
     };
     let period = match CallFilter::parse(&fields, user.id, tz, now) {
@@ -402,11 +403,14 @@ async fn show(
         Ok(f) => f.period,
     };
 
-    let (day_start, month_start) = time::day_and_month_start(now, tz);
     let today = crate::period::local_date(now, tz);
-    let tomorrow = time::local_midnight(today.succ_opt().unwrap_or(today), tz);
+    let month_start = today.with_day(1).unwrap_or(today);
     let counters = store
-        .call_counters(user.id, day_start, month_start, tomorrow)
+        .call_counters(
+            user.id,
+            &Period::days(today, today, tz),
+            &Period::days(month_start, today, tz),
+        )
         .await?;
     let rows = store.calls_by_day(user.id, &period, tz).await?;
     let target = counters.daily_call_target;

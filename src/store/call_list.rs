@@ -174,14 +174,22 @@ impl Where {
         self.sql.push_str(sql);
     }
 
-    fn period(&mut self, p: &Period) {
-        let from = self.bind(p.from());
-        let until = self.bind(p.until());
+    /// `started_at` in `[from, until)`.
+    fn range(&mut self, from: i64, until: i64) {
+        let from = self.bind(from);
+        let until = self.bind(until);
         self.and(&format!("started_at >= {from} AND started_at < {until}"));
     }
 
-    fn filter(&mut self, f: &CallFilter) {
-        self.period(&f.period);
+    /// `hour` in `[h0, h1)` (call_hours).
+    fn hours(&mut self, h0: i64, h1: i64) {
+        let h0 = self.bind(h0);
+        let h1 = self.bind(h1);
+        self.and(&format!("hour >= {h0} AND hour < {h1}"));
+    }
+
+    /// The filter's columns but the period; the same names in calls and call_hours.
+    fn columns(&mut self, f: &CallFilter) {
         if let Some(d) = f.direction.column_value() {
             // A literal from a closed enum, never user text.
             self.and(&format!("direction = '{d}'"));
@@ -200,24 +208,27 @@ impl Where {
         }
     }
 
-    fn cursor(&mut self, c: Cursor) {
+    /// The filter from a page position on. The position narrows the period's range instead of
+    /// adding a second bound, so that both engines scan the index from the key (SQLite keeps
+    /// only one upper and one lower bound of a column as the range of its index scan).
+    fn filter_from(&mut self, f: &CallFilter, c: Cursor) {
+        let (from, until) = (f.period.from(), f.period.until());
         match c {
-            Cursor::First => {}
+            Cursor::First => self.range(from, until),
             Cursor::Before(k) => {
+                self.range(from, until.min(k.started_at.saturating_add(1)));
                 let t = self.bind(k.started_at);
                 let id = self.bind(k.id);
-                self.and(&format!(
-                    "started_at <= {t} AND (started_at < {t} OR id < {id})"
-                ));
+                self.and(&format!("(started_at < {t} OR id < {id})"));
             }
             Cursor::After(k) => {
+                self.range(from.max(k.started_at), until);
                 let t = self.bind(k.started_at);
                 let id = self.bind(k.id);
-                self.and(&format!(
-                    "started_at >= {t} AND (started_at > {t} OR id > {id})"
-                ));
+                self.and(&format!("(started_at > {t} OR id > {id})"));
             }
         }
+        self.columns(f);
     }
 }
 
@@ -245,8 +256,7 @@ impl Store {
     ) -> sqlx::Result<CallPage> {
         let limit = limit.clamp(1, 1000) as i64;
         let mut w = Where::new(user_id);
-        w.filter(filter);
-        w.cursor(cursor);
+        w.filter_from(filter, cursor);
         // Walking towards newer calls reads the index forwards, then the page is turned round.
         let (inner, outer) = match cursor {
             Cursor::After(_) => ("started_at ASC, id ASC", "c.started_at ASC, c.id ASC"),
@@ -298,23 +308,40 @@ impl Store {
         Ok(page)
     }
 
-    /// Count, talk time and price of all calls of the filter.
+    /// Count, talk time and price of all calls of the filter: whole hours from `call_hours`,
+    /// the partial hours at the period's edges from `calls`.
     pub async fn call_totals(&self, user_id: i64, filter: &CallFilter) -> sqlx::Result<CallTotals> {
-        let mut w = Where::new(user_id);
-        w.filter(filter);
-        let sql = format!(
-            "SELECT COUNT(*) AS calls,
-                    CAST(COALESCE(SUM(billsec), 0) AS BIGINT) AS billsec,
-                    CAST(COALESCE(SUM(price_micros), 0) AS BIGINT) AS price_micros,
-                    COUNT(*) - COUNT(price_micros) AS unrated
-             FROM calls WHERE {}",
-            w.sql
-        );
-        let mut q = sqlx::query_as::<_, CallTotals>(&sql);
-        for b in &w.binds {
-            q = q.bind(*b);
+        let split = HourSplit::of(filter.period.from(), filter.period.until());
+        let mut total = CallTotals::default();
+        if let Some((h0, h1)) = split.hours {
+            let mut w = Where::new(user_id);
+            w.hours(h0, h1);
+            w.columns(filter);
+            let sql = format!(
+                "SELECT CAST(COALESCE(SUM(calls), 0) AS BIGINT) AS calls,
+                        CAST(COALESCE(SUM(billsec), 0) AS BIGINT) AS billsec,
+                        CAST(COALESCE(SUM(price_micros), 0) AS BIGINT) AS price_micros,
+                        CAST(COALESCE(SUM(unpriced), 0) AS BIGINT) AS unrated
+                 FROM call_hours WHERE {}",
+                w.sql
+            );
+            total.add(w.fetch_one(&sql, self).await?);
         }
-        q.fetch_one(self.pool()).await
+        for (from, until) in split.edges {
+            let mut w = Where::new(user_id);
+            w.range(from, until);
+            w.columns(filter);
+            let sql = format!(
+                "SELECT COUNT(*) AS calls,
+                        CAST(COALESCE(SUM(billsec), 0) AS BIGINT) AS billsec,
+                        CAST(COALESCE(SUM(price_micros), 0) AS BIGINT) AS price_micros,
+                        COUNT(*) - COUNT(price_micros) AS unrated
+                 FROM calls WHERE {}",
+                w.sql
+            );
+            total.add(w.fetch_one(&sql, self).await?);
+        }
+        Ok(total)
     }
 
     /// Marks calls as seen by their owner; ids of other users' calls are ignored. Returns how
@@ -362,19 +389,24 @@ impl Store {
         Ok((rows, total))
     }
 
-    /// Missed calls of a period, and how many of them are not processed yet.
+    /// Missed calls of a period, and how many of them are not processed yet (read from the
+    /// partial index `calls_missed`, which holds only those).
     pub async fn missed_counts(&self, user_id: i64, period: &Period) -> sqlx::Result<(i64, i64)> {
-        let mut w = Where::new(user_id);
-        w.filter(&CallFilter::missed(period.clone()));
-        let sql = format!(
-            "SELECT COUNT(*), CAST(COALESCE(SUM(1 - processed), 0) AS BIGINT) FROM calls WHERE {}",
-            w.sql
-        );
-        let mut q = sqlx::query_as::<_, (i64, i64)>(&sql);
-        for b in &w.binds {
-            q = q.bind(*b);
-        }
-        q.fetch_one(self.pool()).await
+        let total = self
+            .call_totals(user_id, &CallFilter::missed(period.clone()))
+            .await?
+            .calls;
+        let (open,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM calls
+             WHERE user_id = $1 AND started_at >= $2 AND started_at < $3
+               AND direction = 'in' AND disposition <> 'ANSWERED' AND processed = 0",
+        )
+        .bind(user_id)
+        .bind(period.from())
+        .bind(period.until())
+        .fetch_one(self.pool())
+        .await?;
+        Ok((total, open))
     }
 
     /// Marks one of the user's missed calls processed. False when the call is not a missed
@@ -392,7 +424,10 @@ impl Store {
     }
 
     /// Calls of a period per local day, direction and disposition, days in the zone `tz`.
-    /// One grouped index-only scan per DST segment of the period (see `Period::day_segments`).
+    /// Per DST segment of the period (see `Period::day_segments`): the whole hours from
+    /// `call_hours` grouped by local day with one integer expression, the partial hours from
+    /// `calls`. A zone whose offset is not whole hours (India, Nepal) cannot group hours into its
+    /// days, and reads `calls` only.
     pub async fn calls_by_day(
         &self,
         user_id: i64,
@@ -401,82 +436,226 @@ impl Store {
     ) -> sqlx::Result<Vec<DayCalls>> {
         let mut out = Vec::new();
         for seg in period.day_segments(tz) {
-            match seg.day {
-                DayOf::Shift(shift) => {
-                    let rows: Vec<DayRow> = sqlx::query_as(
-                        "SELECT (started_at + $4) / 86400 AS day, direction, disposition,
-                                COUNT(*) AS calls, CAST(COALESCE(SUM(billsec), 0) AS BIGINT) AS billsec
-                         FROM calls WHERE user_id = $1 AND started_at >= $2 AND started_at < $3
-                         GROUP BY (started_at + $4) / 86400, direction, disposition",
-                    )
-                    .bind(user_id)
-                    .bind(seg.from)
-                    .bind(seg.until)
-                    .bind(shift)
-                    .fetch_all(self.pool())
-                    .await?;
-                    out.extend(rows.into_iter().map(|r| DayCalls {
-                        day: DayOf::date_of(r.day),
-                        direction: r.direction,
-                        disposition: r.disposition,
-                        calls: r.calls,
-                        billsec: r.billsec,
-                    }));
+            let whole_hours = match seg.day {
+                DayOf::Shift(shift) => shift % 3600 == 0,
+                DayOf::Day(_) => true,
+            };
+            let split = if whole_hours {
+                HourSplit::of(seg.from, seg.until)
+            } else {
+                HourSplit {
+                    hours: None,
+                    edges: vec![(seg.from, seg.until)],
                 }
-                DayOf::Day(day) => {
-                    let rows: Vec<GroupRow> = sqlx::query_as(
-                        "SELECT direction, disposition,
-                                COUNT(*) AS calls, CAST(COALESCE(SUM(billsec), 0) AS BIGINT) AS billsec
-                         FROM calls WHERE user_id = $1 AND started_at >= $2 AND started_at < $3
-                         GROUP BY direction, disposition",
-                    )
-                    .bind(user_id)
-                    .bind(seg.from)
-                    .bind(seg.until)
-                    .fetch_all(self.pool())
+            };
+            if let Some((h0, h1)) = split.hours {
+                self.group_by_day(user_id, seg.day, Source::Hours(h0, h1), &mut out)
                     .await?;
-                    out.extend(rows.into_iter().map(|r| DayCalls {
-                        day,
-                        direction: r.direction,
-                        disposition: r.disposition,
-                        calls: r.calls,
-                        billsec: r.billsec,
-                    }));
-                }
+            }
+            for (from, until) in split.edges {
+                self.group_by_day(user_id, seg.day, Source::Calls(from, until), &mut out)
+                    .await?;
             }
         }
         Ok(out)
     }
 
-    /// Calls today and this month (the instants given), calls not seen yet, and the user's
-    /// daily call target: the statistics page's "normative" figures.
+    async fn group_by_day(
+        &self,
+        user_id: i64,
+        day: DayOf,
+        source: Source,
+        out: &mut Vec<DayCalls>,
+    ) -> sqlx::Result<()> {
+        let (table, instant, count, range) = match source {
+            Source::Hours(h0, h1) => ("call_hours", "hour * 3600", "SUM(calls)", (h0, h1)),
+            Source::Calls(a, b) => ("calls", "started_at", "COUNT(*)", (a, b)),
+        };
+        let column = if table == "call_hours" {
+            "hour"
+        } else {
+            "started_at"
+        };
+        let totals = format!(
+            "direction, disposition, CAST(COALESCE({count}, 0) AS BIGINT) AS calls,
+             CAST(COALESCE(SUM(billsec), 0) AS BIGINT) AS billsec
+             FROM {table} WHERE user_id = $1 AND {column} >= $2 AND {column} < $3"
+        );
+        match day {
+            DayOf::Shift(shift) => {
+                let sql = format!(
+                    "SELECT ({instant} + $4) / 86400 AS day, {totals}
+                     GROUP BY ({instant} + $4) / 86400, direction, disposition"
+                );
+                let rows: Vec<DayRow> = sqlx::query_as(&sql)
+                    .bind(user_id)
+                    .bind(range.0)
+                    .bind(range.1)
+                    .bind(shift)
+                    .fetch_all(self.pool())
+                    .await?;
+                out.extend(rows.into_iter().map(|r| DayCalls {
+                    day: DayOf::date_of(r.day),
+                    direction: r.direction,
+                    disposition: r.disposition,
+                    calls: r.calls,
+                    billsec: r.billsec,
+                }));
+            }
+            DayOf::Day(date) => {
+                let sql = format!("SELECT {totals} GROUP BY direction, disposition");
+                let rows: Vec<GroupRow> = sqlx::query_as(&sql)
+                    .bind(user_id)
+                    .bind(range.0)
+                    .bind(range.1)
+                    .fetch_all(self.pool())
+                    .await?;
+                out.extend(rows.into_iter().map(|r| DayCalls {
+                    day: date,
+                    direction: r.direction,
+                    disposition: r.disposition,
+                    calls: r.calls,
+                    billsec: r.billsec,
+                }));
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls today and this month (the periods given), calls not seen yet, and the user's daily
+    /// call target: the statistics page's "normative" figures.
     pub async fn call_counters(
         &self,
         user_id: i64,
-        day_start: i64,
-        month_start: i64,
-        until: i64,
+        today: &Period,
+        month: &Period,
     ) -> sqlx::Result<CallCounters> {
-        sqlx::query_as(
-            "SELECT
-               (SELECT COUNT(*) FROM calls WHERE user_id = $1 AND started_at >= $2 AND started_at < $4) AS today,
-               (SELECT COUNT(*) FROM calls WHERE user_id = $1 AND started_at >= $3 AND started_at < $4) AS month,
-               (SELECT COUNT(*) FROM calls WHERE user_id = $1 AND seen = 0) AS unseen,
-               u.daily_call_target
+        let today = self
+            .call_totals(user_id, &CallFilter::period(today.clone()))
+            .await?
+            .calls;
+        let month = self
+            .call_totals(user_id, &CallFilter::period(month.clone()))
+            .await?
+            .calls;
+        let (unseen, daily_call_target): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM calls WHERE user_id = $1 AND seen = 0), u.daily_call_target
              FROM users u WHERE u.id = $1",
         )
         .bind(user_id)
-        .bind(day_start)
-        .bind(month_start)
-        .bind(until)
         .fetch_one(self.pool())
-        .await
+        .await?;
+        Ok(CallCounters {
+            today,
+            month,
+            unseen,
+            daily_call_target,
+        })
+    }
+}
+
+/// Where the rows of a per-day query come from: whole hours `[h0, h1)` of `call_hours`, or
+/// the instants `[from, until)` of `calls`.
+#[derive(Clone, Copy, Debug)]
+enum Source {
+    Hours(i64, i64),
+    Calls(i64, i64),
+}
+
+/// A range of instants cut into the whole UTC hours inside it and the partial hours at its
+/// edges.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct HourSplit {
+    /// `[h0, h1)` in hours since the epoch, when at least one whole hour is inside.
+    hours: Option<(i64, i64)>,
+    /// The instants outside those hours, at most two ranges.
+    edges: Vec<(i64, i64)>,
+}
+
+impl HourSplit {
+    fn of(from: i64, until: i64) -> HourSplit {
+        let h0 = from.div_euclid(3600) + i64::from(from.rem_euclid(3600) != 0);
+        let h1 = until.div_euclid(3600);
+        if from >= until {
+            return HourSplit {
+                hours: None,
+                edges: vec![],
+            };
+        }
+        if h0 >= h1 {
+            return HourSplit {
+                hours: None,
+                edges: vec![(from, until)],
+            };
+        }
+        let mut edges = Vec::new();
+        if from < h0 * 3600 {
+            edges.push((from, h0 * 3600));
+        }
+        if h1 * 3600 < until {
+            edges.push((h1 * 3600, until));
+        }
+        HourSplit {
+            hours: Some((h0, h1)),
+            edges,
+        }
+    }
+}
+
+impl CallTotals {
+    fn add(&mut self, o: CallTotals) {
+        self.calls += o.calls;
+        self.billsec += o.billsec;
+        self.price_micros += o.price_micros;
+        self.unrated += o.unrated;
+    }
+}
+
+impl Where {
+    async fn fetch_one(&self, sql: &str, store: &Store) -> sqlx::Result<CallTotals> {
+        let mut q = sqlx::query_as::<_, CallTotals>(sql);
+        for b in &self.binds {
+            q = q.bind(*b);
+        }
+        q.fetch_one(store.pool()).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn periods_split_into_whole_hours_and_edges() {
+        assert_eq!(
+            HourSplit::of(7200, 18000),
+            HourSplit {
+                hours: Some((2, 5)),
+                edges: vec![]
+            }
+        );
+        assert_eq!(
+            HourSplit::of(7000, 18001),
+            HourSplit {
+                hours: Some((2, 5)),
+                edges: vec![(7000, 7200), (18000, 18001)]
+            }
+        );
+        assert_eq!(
+            HourSplit::of(7201, 10000),
+            HourSplit {
+                hours: None,
+                edges: vec![(7201, 10000)]
+            }
+        );
+        assert_eq!(
+            HourSplit::of(10, 10),
+            HourSplit {
+                hours: None,
+                edges: vec![]
+            }
+        );
+    }
 
     #[test]
     fn keys_round_trip_through_links() {
