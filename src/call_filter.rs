@@ -15,6 +15,14 @@
 //! hangup filter, set with `status` (`all`, `answered`, `unanswered`, `no_answer`, `busy`,
 //! `failed`).
 //!
+//! An export of the call list takes the same `CallFilter` and walks every call of it with
+//! `Store::call_page` in batches (up to 1,000 a query): `Cursor::Before(page.older)` until
+//! `older` is None for newest first; for oldest first, `Cursor::After` from
+//! `Key { started_at: i64::MIN, id: 0 }` then `page.newer`, each batch read in reverse (pages
+//! list their rows newest first). Each batch is one index range scan, so memory stays flat and no
+//! transaction is held open however many calls the filter has; totals come from
+//! `Store::call_totals` with the same filter.
+//!
 //! A device is named by id; `CallFilter::parse` only checks that it is a number. Whether it is
 //! the subscriber's own is a question for the database: the page calls
 //! `web::require(…, Resource::Device, id)` before using the filter.

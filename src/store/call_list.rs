@@ -1,18 +1,43 @@
 //! Call records as lists and figures: the call list, new calls, missed calls, statistics.
 //!
-//! Sized for a subscriber with 1,000,000 calls in a table of 10,000,000 (migration 0005 says
-//! which index serves which query, with the plans):
+//! Sized for a subscriber with 1,000,000 calls in a table of 10,000,000 (`selfcare demo --users
+//! 10 --calls 10000000`: 1,000,000 calls a user over 90 days, rows in random time order).
 //!
-//! - Pages are keyset pages on `(started_at, id)`, newest first, never `OFFSET`: page *n* costs
-//!   what page 1 costs, and calls arriving between two fetches neither repeat nor hide a row.
-//! - A page is found in two steps: the ids of the page's rows from the covering index alone
-//!   (the filter's columns are in it, so a selective filter skips rows without touching the
-//!   table), then those rows, joined to their destination.
-//! - Totals and per-day figures read only the covering index (an index-only scan).
+//! - **Pages** are keyset pages on `(started_at, id)`, newest first, never `OFFSET`: page *n*
+//!   costs what page 1 costs, and calls arriving between two fetches neither repeat nor hide a
+//!   row. A page is found in two steps: the ids of its rows from the covering index
+//!   `calls_user_time_cover` alone (the filter's columns are in it, so a selective filter skips
+//!   rows without touching the table), then those rows by primary key with their destination.
+//!   The page position narrows the scanned range rather than adding a second bound (SQLite uses
+//!   only one upper bound per column for an index range).
+//! - **Totals and per-day figures** read the hourly roll-up `call_hours` (kept by triggers,
+//!   migration 0005) for the whole UTC hours of the period and `calls` for the partial hours at
+//!   its edges. Local days are whole hours in every zone with a whole-hour offset, so per-day
+//!   figures group roll-up hours with one integer expression per DST segment; zones with
+//!   half-hour offsets read `calls`.
+//! - **Unseen and unprocessed** calls are counted on the partial indexes `calls_unseen` and
+//!   `calls_missed`, which hold only those.
+//!
+//! Plans on PostgreSQL for that user (EXPLAIN ANALYZE, machine under load):
+//!
+//! | query | before (0001's `calls_user_time`) | now |
+//! | --- | --- | --- |
+//! | totals of 30 days (333,000 calls) | Bitmap Heap Scan, 160,000 heap pages: 5,960 ms | covering index, Index Only Scan: 1,030 ms; `call_hours` (11,500 rows): 4 ms |
+//! | totals of 365 days (1,000,000 calls) | — | Index Only Scan: 2,340 ms; `call_hours` (34,600 rows): 20–26 ms |
+//! | per day, 365 days | — | HashAggregate over Index Only Scan: 1,076 ms; over `call_hours`: 25 ms |
+//! | page 60 days deep, incoming + busy | Index Scan + heap filter | Index Only Scan Backward, filter on included columns, 1,444 rows skipped: 0.7 ms |
+//! | first page of this month | Index Only Scan Backward, LIMIT 51, 51 PK lookups: 0.6 ms | same |
+//! | unprocessed missed, 365 days | — | Index Only Scan on `calls_missed` (42,700): 16 ms |
+//!
+//! SQLite picks the same indexes ("SEARCH calls USING COVERING INDEX calls_user_time_cover",
+//! "SEARCH call_hours USING PRIMARY KEY") once it has statistics (migration 0005 runs
+//! `ANALYZE`). The cost of the roll-up is on writes: a bulk insert of 500,000 calls took 22 s
+//! instead of 15 s on PostgreSQL (statement-level triggers, one grouped upsert per statement)
+//! and 13 s instead of 7.5 s on SQLite (a row trigger).
 //!
 //! Filters become SQL here and nowhere else: direction and status are closed enums written as
-//! SQL literals (so the partial index for missed calls matches the query's `WHERE` on both
-//! engines, and PostgreSQL plans them as constants); every other value is a bound parameter.
+//! SQL literals (so partial indexes match the query's `WHERE` on both engines, and PostgreSQL
+//! plans them as constants); every other value is a bound parameter.
 
 use serde::Serialize;
 use sqlx::FromRow;
