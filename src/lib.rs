@@ -4,10 +4,12 @@
 //! integration tests can build the same application on a free port.
 
 pub mod billing;
+pub mod call_filter;
 pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod fax_period;
 pub mod i18n;
 pub mod input;
 pub mod login_guard;

@@ -116,7 +116,10 @@ impl Money {
     /// to the micro-unit. Stored rates are positive (a CHECK in the schema); anything else
     /// leaves the amount as it is.
     pub fn convert_between(self, from_rate_micros: i64, to_rate_micros: i64) -> Money {
-        match (ExchangeRate::from_micros(from_rate_micros), ExchangeRate::from_micros(to_rate_micros)) {
+        match (
+            ExchangeRate::from_micros(from_rate_micros),
+            ExchangeRate::from_micros(to_rate_micros),
+        ) {
             (Some(from), Some(to)) => self.exchange(from, to, 0, 6).unwrap_or(self),
             _ => self,
         }
@@ -288,7 +291,10 @@ mod tests {
             Money(100_543_478)
         );
         // Into the base currency and back.
-        assert_eq!(Money(920_000).convert_between(920_000, MICROS), Money(MICROS));
+        assert_eq!(
+            Money(920_000).convert_between(920_000, MICROS),
+            Money(MICROS)
+        );
         assert_eq!(Money(3).convert_between(2 * MICROS, MICROS), Money(2)); // 1.5 rounds up
         assert_eq!(Money(-3).convert_between(2 * MICROS, MICROS), Money(-2));
         assert_eq!(Money(5).convert_between(MICROS, MICROS), Money(5));

@@ -3,10 +3,10 @@
 
 use chrono_tz::Tz;
 use proptest::prelude::*;
+use selfcare::fax_period::Period;
 use selfcare::i18n::Lang;
 use selfcare::input::{Email, PhoneNumber};
 use selfcare::pbx::number::DialNumber;
-use selfcare::period::Period;
 use selfcare::web::Format;
 
 fn default_period() -> Period {

@@ -16,7 +16,7 @@ use askama::Template;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppResult};
-use crate::period::Period;
+use crate::fax_period::Period;
 use crate::store::access::Resource;
 use crate::store::faxes::{FaxFilter, FaxRow};
 use crate::store::Store;

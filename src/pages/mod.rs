@@ -3,6 +3,8 @@
 
 pub mod activity;
 pub mod callback;
+pub mod calls;
+pub mod charts;
 pub mod clis;
 pub mod destinations;
 pub mod devices;
@@ -10,6 +12,7 @@ pub mod faxes;
 pub mod invoices;
 pub mod login;
 pub mod main_page;
+pub mod missed_calls;
 pub mod notice;
 pub mod password;
 pub mod payments;
@@ -17,6 +20,7 @@ pub mod personal_details;
 pub mod phonebook;
 pub mod rates;
 pub mod subscriptions;
+pub mod user_stats;
 
 use crate::i18n::Lang;
 

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod audit;
 pub mod billing;
+pub mod call_list;
 pub mod callbacks;
 pub mod calls;
 pub mod cdrs;

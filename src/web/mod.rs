@@ -156,7 +156,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .configure(pages::clis::routes)
     .configure(pages::phonebook::routes)
     .configure(pages::faxes::routes)
-    .configure(pages::callback::routes);
+    .configure(pages::callback::routes)
+    .configure(pages::calls::routes)
+    .configure(pages::missed_calls::routes)
+    .configure(pages::user_stats::routes);
 }
 
 fn security_headers() -> DefaultHeaders {

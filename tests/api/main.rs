@@ -3,6 +3,7 @@
 
 mod access;
 mod account;
+mod calls;
 mod cli;
 mod common;
 mod demo_data;

@@ -1,0 +1,624 @@
+//! The call list (`/stats/call_list`) and the new calls (`/stats/new_calls_list`).
+//!
+//! The call list reads every filter field into one `CallFilter` (`crate::call_filter`), from the
+//! query string on GET and from the form on POST, so a filtered view is a URL. Pages are keyset
+//! pages of 50 calls, newest first (`older`/`newer` links carry the filter and a key); totals
+//! cover the whole filter, not the page.
+//!
+//! What the call pages show of a call: `duration` is its talk time (billed seconds, the time
+//! that is priced, as on the main page); `price` is the call's price in the account's currency
+//! with `max(3, currency decimals)` decimals, since call prices are often fractions of a cent
+//! (the seed shows `0.049`); totals are shown with the currency's own decimals. A call without a
+//! price (not rated yet) shows an empty price and is counted apart. `destination` is the matched
+//! destination's details, or the dialled number when none matched (incoming calls).
+//!
+//! **Seen and new calls.** A call is *new* until a page has listed it to its subscriber. The
+//! calls listed on a page of the call list or of the new calls, in any format (an HTML page, or
+//! the XML or JSON a client fetched), are marked seen when the page is answered; only the rows
+//! of that page, never the rest of the filter. Counts, statistics and exports do not mark calls
+//! seen. The new-calls page lists the 50 newest unseen calls, with the number of unseen calls
+//! before this visit; the next visit shows the next 50 older ones, if any.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::call_filter::{
+    echo, CallFilter, CallFilterParams, DeviceChoice, Direction, FilterError, Status,
+};
+use crate::error::{AppError, AppResult};
+use crate::money::Money;
+use crate::store::access::Resource;
+use crate::store::call_list::{CallRow, Cursor, Key};
+use crate::store::users::Account;
+use crate::store::Store;
+use crate::time;
+use crate::web::{require, respond, Chrome, Ctx, CurrentUser, Page};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/stats/call_list")
+            .name("call_list")
+            .route(web::get().to(list_get))
+            .route(web::post().to(list_post)),
+    )
+    .service(
+        web::resource("/stats/new_calls_list")
+            .name("new_calls_list")
+            .route(web::get().to(new_calls)),
+    );
+}
+
+pub const PAGE_SIZE: u32 = 50;
+const MAX_PAGE_SIZE: u32 = 500;
+
+/// One call as the lists show it; the seed's fields plus raw values for JSON.
+#[derive(Clone, Debug, Serialize)]
+pub struct CallView {
+    pub call_id: i64,
+    /// `YYYY-MM-DD HH:MM:SS` in the subscriber's zone.
+    pub date: String,
+    pub called_from: String,
+    pub called_to: String,
+    pub destination: String,
+    /// `HH:MM:SS`.
+    pub duration: String,
+    pub seconds: i64,
+    /// `Answered`, `No Answer`, `Busy` or `Failed`, as the seed spells them.
+    pub hangup_cause: &'static str,
+    /// `outgoing` or `incoming`.
+    pub direction: &'static str,
+    /// Empty when the call has no price yet.
+    pub price: String,
+    pub processed: i64,
+    /// Not seen before this page showed it.
+    pub new: bool,
+}
+
+impl CallView {
+    /// `ring_time`: show the whole duration (missed calls) rather than the talk time.
+    pub fn of(row: &CallRow, tz: Tz, price_decimals: u32, ring_time: bool) -> CallView {
+        let seconds = if ring_time {
+            row.duration_s
+        } else {
+            row.billsec
+        };
+        CallView {
+            call_id: row.id,
+            date: time::format_instant(row.started_at, tz),
+            called_from: row.src.clone(),
+            called_to: row.dst.clone(),
+            destination: row.destination.clone().unwrap_or_else(|| row.dst.clone()),
+            duration: time::format_duration(seconds),
+            seconds,
+            hangup_cause: hangup_cause(&row.disposition),
+            direction: if row.direction == "in" {
+                "incoming"
+            } else {
+                "outgoing"
+            },
+            price: row
+                .price_micros
+                .map(|p| Money(p).format(price_decimals))
+                .unwrap_or_default(),
+            processed: row.processed,
+            new: row.seen == 0,
+        }
+    }
+
+    /// The locale key of the hangup cause, for HTML.
+    pub fn cause_key(&self) -> &'static str {
+        match self.hangup_cause {
+            "Answered" => "calls.status.answered",
+            "No Answer" => "calls.status.no_answer",
+            "Busy" => "calls.status.busy",
+            _ => "calls.status.failed",
+        }
+    }
+
+    /// The CSS class of the hangup cause.
+    pub fn cause_class(&self) -> &'static str {
+        match self.hangup_cause {
+            "Answered" => "answered",
+            "No Answer" => "no_answer",
+            "Busy" => "busy",
+            _ => "failed",
+        }
+    }
+
+    pub fn direction_key(&self) -> &'static str {
+        if self.is_incoming() {
+            "calls.direction.incoming"
+        } else {
+            "calls.direction.outgoing"
+        }
+    }
+
+    pub fn is_incoming(&self) -> bool {
+        self.direction == "incoming"
+    }
+}
+
+/// The seed's spelling of a stored disposition.
+pub fn hangup_cause(disposition: &str) -> &'static str {
+    match disposition {
+        "ANSWERED" => "Answered",
+        "NO ANSWER" => "No Answer",
+        "BUSY" => "Busy",
+        _ => "Failed",
+    }
+}
+
+/// Decimals of a single call's price: at least 3 (see the module doc).
+pub fn call_price_decimals(account: &Account) -> u32 {
+    (account.currency_decimals.clamp(0, 6) as u32).max(3)
+}
+
+/// The account of the session, or no session at all.
+pub async fn account_of(store: &Store, user: CurrentUser) -> AppResult<Account> {
+    store
+        .account(user.id)
+        .await?
+        .ok_or(AppError::Unauthenticated)
+}
+
+/// Reads a filter, answering another user's `userid` and device with 404.
+pub async fn checked_filter(
+    store: &Store,
+    user: CurrentUser,
+    params: &CallFilterParams,
+    tz: Tz,
+) -> AppResult<Result<CallFilter, FilterError>> {
+    match CallFilter::parse(params, user.id, tz, time::now()) {
+        Err(FilterError::UserId(_)) => Err(AppError::NotFound),
+        Ok(f) => {
+            if let DeviceChoice::One(id) = f.device {
+                require(store, user, Resource::Device, id).await?;
+            }
+            Ok(Ok(f))
+        }
+        Err(e) => Ok(Err(e)),
+    }
+}
+
+/// The page's fields: the filter, a page position and a page size.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct ListParams {
+    #[serde(flatten)]
+    pub filter: CallFilterParams,
+    /// `STARTED_AT.ID`: the page of calls older than this.
+    #[serde(default)]
+    pub before: Option<String>,
+    /// `STARTED_AT.ID`: the page of calls newer than this.
+    #[serde(default)]
+    pub after: Option<String>,
+    #[serde(default)]
+    pub per_page: Option<String>,
+}
+
+impl ListParams {
+    pub fn cursor(&self) -> Result<Cursor, String> {
+        let read = |v: &Option<String>| match v.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(s) => Key::parse(s)
+                .map(Some)
+                .ok_or_else(|| format!("Unknown page position {s:?}")),
+        };
+        Ok(match (read(&self.before)?, read(&self.after)?) {
+            (Some(k), _) => Cursor::Before(k),
+            (None, Some(k)) => Cursor::After(k),
+            (None, None) => Cursor::First,
+        })
+    }
+
+    pub fn page_size(&self) -> Result<u32, String> {
+        match self.per_page.as_deref().map(str::trim) {
+            None | Some("") => Ok(PAGE_SIZE),
+            Some(s) => s
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
+                .ok_or_else(|| format!("per_page must be a number from 1 to {MAX_PAGE_SIZE}")),
+        }
+    }
+}
+
+/// The filter form's fields as the subscriber typed them, so a refused form keeps them.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FilterForm {
+    pub period_start: String,
+    pub period_end: String,
+    pub direction: String,
+    pub status: String,
+    pub device: String,
+}
+
+impl FilterForm {
+    pub fn of(f: &CallFilter) -> FilterForm {
+        FilterForm {
+            period_start: f.period.start_param(),
+            period_end: f.period.end_param(),
+            direction: f.direction.code().to_string(),
+            status: f.status.code().to_string(),
+            device: f.device.code(),
+        }
+    }
+
+    pub fn typed(p: &CallFilterParams) -> FilterForm {
+        let s = |v: &Option<String>| echo(v.as_deref().unwrap_or_default());
+        FilterForm {
+            period_start: s(&p.period_start),
+            period_end: s(&p.period_end),
+            direction: s(&p.direction.clone().or_else(|| p.calltype.clone())),
+            status: s(&p.status),
+            device: s(&p.device),
+        }
+    }
+
+    pub fn direction_is(&self, code: &str) -> bool {
+        Direction::parse(&self.direction).map(Direction::code) == Some(code)
+    }
+
+    pub fn status_is(&self, code: &str) -> bool {
+        Status::parse(&self.status).map(Status::code) == Some(code)
+    }
+
+    pub fn device_is(&self, id: &str) -> bool {
+        self.device == id
+    }
+
+    /// `date` when both fields hold plain dates (or nothing), else `text`: a date input
+    /// cannot show a time of day or a mistyped value.
+    pub fn input_type(&self) -> &'static str {
+        let plain = |v: &str| v.is_empty() || (v.len() == 10 && v.as_bytes()[4] == b'-');
+        if plain(&self.period_start) && plain(&self.period_end) {
+            "date"
+        } else {
+            "text"
+        }
+    }
+}
+
+/// A device the filter can choose.
+#[derive(Clone, Debug, Serialize)]
+pub struct DeviceOption {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Serialize)]
+pub struct CallListPage {
+    pub pagename: &'static str,
+    pub language: &'static str,
+    pub error_msg: String,
+    pub userid: i64,
+    /// `all` or a device id.
+    pub show_device: String,
+    /// The hangup filter: `all`, `answered`, …
+    pub status: String,
+    /// `all`, `outgoing` or `incoming`.
+    pub direction: String,
+    pub total_calls: i64,
+    pub username: String,
+    pub currency: String,
+    pub aval_languages: Vec<&'static str>,
+    pub period_start: String,
+    pub period_end: String,
+    pub calls: Vec<CallView>,
+    /// Talk time of all calls of the filter, `HH:MM:SS`.
+    pub total_duration: String,
+    pub total_seconds: i64,
+    /// Price of all calls of the filter, with the currency's decimals.
+    pub total_price: String,
+    pub unrated_calls: i64,
+    /// Links to the neighbouring pages (path and query), when they exist.
+    pub newer_url: Option<String>,
+    pub older_url: Option<String>,
+    /// The filter as a query string, for links that keep it.
+    pub filter_query: String,
+    #[serde(skip)]
+    pub form: FilterForm,
+    #[serde(skip)]
+    pub devices: Vec<DeviceOption>,
+}
+
+#[derive(Template)]
+#[template(path = "pages/call_list.html")]
+struct CallListHtml<'a> {
+    c: &'a Chrome,
+    v: &'a CallListPage,
+}
+
+#[derive(Template)]
+#[template(path = "xml/call_list.xml")]
+struct CallListXml<'a> {
+    v: &'a CallListPage,
+}
+
+impl Page for CallListPage {
+    fn html(&self, c: &Chrome) -> askama::Result<String> {
+        CallListHtml { c, v: self }.render()
+    }
+    fn xml(&self) -> askama::Result<String> {
+        CallListXml { v: self }.render()
+    }
+}
+
+impl CallListPage {
+    /// The direction choices: (value, locale key).
+    pub fn directions() -> [(&'static str, &'static str); 3] {
+        [
+            (Direction::All.code(), "calls.direction.all"),
+            (Direction::Outgoing.code(), "calls.direction.outgoing"),
+            (Direction::Incoming.code(), "calls.direction.incoming"),
+        ]
+    }
+
+    /// The result choices: (value, locale key).
+    pub fn statuses() -> [(&'static str, &'static str); 6] {
+        Status::ALL.map(|s| {
+            (
+                s.code(),
+                match s {
+                    Status::All => "calls.status.all",
+                    Status::Answered => "calls.status.answered",
+                    Status::Unanswered => "calls.status.unanswered",
+                    Status::NoAnswer => "calls.status.no_answer",
+                    Status::Busy => "calls.status.busy",
+                    Status::Failed => "calls.status.failed",
+                },
+            )
+        })
+    }
+}
+
+/// The devices of the filter's device list, `Type/extension – description`.
+pub async fn device_options(store: &Store, user_id: i64) -> AppResult<Vec<DeviceOption>> {
+    Ok(store
+        .device_choices(user_id)
+        .await?
+        .into_iter()
+        .map(|d| DeviceOption {
+            id: d.id.to_string(),
+            name: if d.description.is_empty() {
+                format!("{}/{}", d.device_type, d.extension)
+            } else {
+                format!("{}/{} – {}", d.device_type, d.extension, d.description)
+            },
+        })
+        .collect())
+}
+
+/// GET /stats/call_list
+pub async fn list_get(
+    ctx: Ctx,
+    user: CurrentUser,
+    store: web::Data<Store>,
+    query: web::Query<ListParams>,
+) -> AppResult<HttpResponse> {
+    list(ctx, user, &store, query.into_inner()).await
+}
+
+/// POST /stats/call_list: the seed's "change period"; the same fields in a form.
+pub async fn list_post(
+    ctx: Ctx,
+    user: CurrentUser,
+    store: web::Data<Store>,
+    query: web::Query<ListParams>,
+    form: Option<web::Form<ListParams>>,
+) -> AppResult<HttpResponse> {
+    let params = form.map(|f| f.into_inner()).unwrap_or(query.into_inner());
+    list(ctx, user, &store, params).await
+}
+
+async fn list(
+    ctx: Ctx,
+    user: CurrentUser,
+    store: &Store,
+    params: ListParams,
+) -> AppResult<HttpResponse> {
+    let account = account_of(store, user).await?;
+    let tz = time::zone(&account.time_zone);
+    let devices = device_options(store, user.id).await?;
+    let mut page = CallListPage {
+        pagename: "Calls",
+        language: ctx.lang.code(),
+        error_msg: String::new(),
+        userid: user.id,
+        show_device: "all".into(),
+        status: "all".into(),
+        direction: "all".into(),
+        total_calls: 0,
+        username: account.display_name(),
+        currency: account.currency.clone(),
+        aval_languages: super::available_languages(),
+        period_start: echo(params.filter.period_start.as_deref().unwrap_or_default()),
+        period_end: echo(params.filter.period_end.as_deref().unwrap_or_default()),
+        calls: Vec::new(),
+        total_duration: time::format_duration(0),
+        total_seconds: 0,
+        total_price: Money(0).format(account.currency_decimals as u32),
+        unrated_calls: 0,
+        newer_url: None,
+        older_url: None,
+        filter_query: String::new(),
+        form: FilterForm::typed(&params.filter),
+        devices,
+    };
+    let filter = checked_filter(store, user, &params.filter, tz).await?;
+    let paging = params.cursor().and_then(|c| Ok((c, params.page_size()?)));
+    let (filter, (cursor, size)) = match (filter, paging) {
+        (Ok(f), Ok(p)) => (f, p),
+        (Err(e), _) => return refused(&ctx, &page_with_error(page, e.message())),
+        (_, Err(msg)) => return refused(&ctx, &page_with_error(page, msg)),
+    };
+    let result = store.call_page(user.id, &filter, cursor, size).await?;
+    let totals = store.call_totals(user.id, &filter).await?;
+    let unseen: Vec<i64> = result
+        .rows
+        .iter()
+        .filter(|r| r.seen == 0)
+        .map(|r| r.id)
+        .collect();
+    store.mark_seen(user.id, &unseen).await?;
+
+    let price_decimals = call_price_decimals(&account);
+    let query = filter.query_string();
+    let size_param = if size == PAGE_SIZE {
+        String::new()
+    } else {
+        format!("&per_page={size}")
+    };
+    let link =
+        |dir: &str, k: Key| format!("/stats/call_list?{query}{size_param}&{dir}={}", k.param());
+    page.show_device = filter.device.code();
+    page.status = filter.status.code().into();
+    page.direction = filter.direction.code().into();
+    page.total_calls = totals.calls;
+    page.period_start = filter.period.start_text();
+    page.period_end = filter.period.end_text();
+    page.calls = result
+        .rows
+        .iter()
+        .map(|r| CallView::of(r, tz, price_decimals, false))
+        .collect();
+    page.total_duration = time::format_duration(totals.billsec);
+    page.total_seconds = totals.billsec;
+    page.total_price = Money(totals.price_micros).format(account.currency_decimals as u32);
+    page.unrated_calls = totals.unrated;
+    page.newer_url = result.newer.map(|k| link("after", k));
+    page.older_url = result.older.map(|k| link("before", k));
+    page.filter_query = query;
+    page.form = FilterForm::of(&filter);
+    respond(&ctx, &page)
+}
+
+fn page_with_error(mut page: CallListPage, message: String) -> CallListPage {
+    page.error_msg = message;
+    page
+}
+
+/// A page refused for its input: the page itself with `error_msg`, as 400.
+pub fn refused<P: Page>(ctx: &Ctx, page: &P) -> AppResult<HttpResponse> {
+    let mut resp = respond(ctx, page)?;
+    *resp.status_mut() = StatusCode::BAD_REQUEST;
+    Ok(resp)
+}
+
+#[derive(Serialize)]
+pub struct NewCallsPage {
+    pub pagename: &'static str,
+    pub language: &'static str,
+    pub error_msg: String,
+    pub userid: i64,
+    /// Unseen calls before this page marked its own calls seen.
+    pub total_calls: i64,
+    pub calls: Vec<CallView>,
+    pub currency: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/new_calls.html")]
+struct NewCallsHtml<'a> {
+    c: &'a Chrome,
+    v: &'a NewCallsPage,
+}
+
+#[derive(Template)]
+#[template(path = "xml/new_calls.xml")]
+struct NewCallsXml<'a> {
+    v: &'a NewCallsPage,
+}
+
+impl Page for NewCallsPage {
+    fn html(&self, c: &Chrome) -> askama::Result<String> {
+        NewCallsHtml { c, v: self }.render()
+    }
+    fn xml(&self) -> askama::Result<String> {
+        NewCallsXml { v: self }.render()
+    }
+}
+
+impl NewCallsPage {
+    /// Unseen calls this page did not show.
+    pub fn remaining(&self) -> i64 {
+        (self.total_calls - self.calls.len() as i64).max(0)
+    }
+}
+
+/// GET /stats/new_calls_list
+pub async fn new_calls(
+    ctx: Ctx,
+    user: CurrentUser,
+    store: web::Data<Store>,
+) -> AppResult<HttpResponse> {
+    let account = account_of(&store, user).await?;
+    let tz = time::zone(&account.time_zone);
+    let (rows, total) = store.unseen_calls(user.id, PAGE_SIZE).await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    store.mark_seen(user.id, &ids).await?;
+    let price_decimals = call_price_decimals(&account);
+    let page = NewCallsPage {
+        pagename: "Calls",
+        language: ctx.lang.code(),
+        error_msg: String::new(),
+        userid: user.id,
+        total_calls: total,
+        calls: rows
+            .iter()
+            .map(|r| CallView::of(r, tz, price_decimals, false))
+            .collect(),
+        currency: account.currency,
+    };
+    respond(&ctx, &page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paging_fields_are_checked() {
+        let p: ListParams =
+            serde_urlencoded::from_str("before=1720000000.5&per_page=20&direction=in").unwrap();
+        assert_eq!(
+            p.cursor(),
+            Ok(Cursor::Before(Key {
+                started_at: 1_720_000_000,
+                id: 5
+            }))
+        );
+        assert_eq!(p.page_size(), Ok(20));
+        assert_eq!(p.filter.direction.as_deref(), Some("in"));
+        let p: ListParams = serde_urlencoded::from_str("after=x&per_page=0").unwrap();
+        assert!(p.cursor().is_err());
+        assert!(p.page_size().is_err());
+        let p: ListParams = serde_urlencoded::from_str("").unwrap();
+        assert_eq!(
+            (p.cursor(), p.page_size()),
+            (Ok(Cursor::First), Ok(PAGE_SIZE))
+        );
+    }
+
+    #[test]
+    fn dispositions_read_as_the_seed_spells_them() {
+        assert_eq!(hangup_cause("ANSWERED"), "Answered");
+        assert_eq!(hangup_cause("NO ANSWER"), "No Answer");
+        assert_eq!(hangup_cause("BUSY"), "Busy");
+        assert_eq!(hangup_cause("FAILED"), "Failed");
+    }
+
+    #[test]
+    fn the_form_uses_date_inputs_for_plain_dates_only() {
+        let mut f = FilterForm::default();
+        assert_eq!(f.input_type(), "date");
+        f.period_start = "2024-06-01".into();
+        assert_eq!(f.input_type(), "date");
+        f.period_end = "2024-06-01 10:00:00".into();
+        assert_eq!(f.input_type(), "text");
+        f.period_end = "junk".into();
+        assert_eq!(f.input_type(), "text");
+    }
+}

@@ -1,0 +1,298 @@
+//! Missed calls (`/stats/missed_calls`): incoming calls that were not answered (no answer, busy,
+//! failed — the main page's definition), in a period, newest first, with the subscriber's
+//! "processed" mark.
+//!
+//! `missed_total` counts the missed calls of the period, processed or not (the list shows both,
+//! with `processed` 0 or 1); the HTML page also shows how many are still to process. `duration`
+//! here is how long the call lasted before it ended (it rang), since a missed call has no talk
+//! time. Marking a call processed is a POST with `processed` = the call's id: only the
+//! subscriber's own missed calls can be marked (another user's id is 404, an answered or
+//! outgoing call is refused), and every mark is written to the activity log.
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::{Deserialize, Serialize};
+
+use super::calls::{account_of, call_price_decimals, checked_filter, refused, CallView, PAGE_SIZE};
+use crate::call_filter::{echo, CallFilter, CallFilterParams};
+use crate::error::AppResult;
+use crate::store::access::Resource;
+use crate::store::call_list::{Cursor, Key};
+use crate::store::Store;
+use crate::time;
+use crate::web::{require, respond, Chrome, Ctx, CurrentUser, Format, Page};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/stats/missed_calls")
+            .name("missed_calls")
+            .route(web::get().to(show_get))
+            .route(web::post().to(show_post)),
+    );
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct MissedParams {
+    #[serde(default)]
+    pub userid: Option<String>,
+    #[serde(default)]
+    pub search_on: Option<String>,
+    #[serde(default)]
+    pub period_start: Option<String>,
+    #[serde(default)]
+    pub period_end: Option<String>,
+    /// A call id to mark processed (POST only).
+    #[serde(default)]
+    pub processed: Option<String>,
+    #[serde(default)]
+    pub before: Option<String>,
+    #[serde(default)]
+    pub after: Option<String>,
+    /// Set by the redirect after a mark: the call that was marked, for the notice.
+    #[serde(default)]
+    pub marked: Option<String>,
+}
+
+impl MissedParams {
+    /// Fields of the form, and of the query where the form has none.
+    fn or(self, q: MissedParams) -> MissedParams {
+        MissedParams {
+            userid: self.userid.or(q.userid),
+            search_on: self.search_on.or(q.search_on),
+            period_start: self.period_start.or(q.period_start),
+            period_end: self.period_end.or(q.period_end),
+            processed: self.processed.or(q.processed),
+            before: self.before.or(q.before),
+            after: self.after.or(q.after),
+            marked: self.marked.or(q.marked),
+        }
+    }
+
+    fn filter_params(&self) -> CallFilterParams {
+        CallFilterParams {
+            userid: self.userid.clone(),
+            period_start: self.period_start.clone(),
+            period_end: self.period_end.clone(),
+            ..CallFilterParams::default()
+        }
+    }
+
+    fn cursor(&self) -> Result<Cursor, String> {
+        let read = |v: &Option<String>| match v.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(s) => Key::parse(s)
+                .map(Some)
+                .ok_or_else(|| format!("Unknown page position {s:?}")),
+        };
+        Ok(match (read(&self.before)?, read(&self.after)?) {
+            (Some(k), _) => Cursor::Before(k),
+            (None, Some(k)) => Cursor::After(k),
+            (None, None) => Cursor::First,
+        })
+    }
+
+    /// The query that shows the same page again (filter and position).
+    fn same_page_query(&self) -> String {
+        let mut pairs: Vec<(&str, &str)> = Vec::new();
+        for (name, v) in [
+            ("period_start", &self.period_start),
+            ("period_end", &self.period_end),
+            ("before", &self.before),
+            ("after", &self.after),
+        ] {
+            if let Some(v) = v.as_deref().filter(|v| !v.trim().is_empty()) {
+                pairs.push((name, v));
+            }
+        }
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    }
+}
+
+#[derive(Serialize)]
+pub struct MissedPage {
+    pub pagename: &'static str,
+    pub language: &'static str,
+    pub error_msg: String,
+    pub userid: i64,
+    /// Missed calls in the period, processed or not.
+    pub missed_total: i64,
+    /// Of those, not processed yet.
+    pub unprocessed: i64,
+    pub username: String,
+    pub aval_languages: Vec<&'static str>,
+    pub period_start: String,
+    pub period_end: String,
+    pub calls: Vec<CallView>,
+    pub newer_url: Option<String>,
+    pub older_url: Option<String>,
+    /// The period and page position as a query string: the mark forms post to it.
+    pub page_query: String,
+    /// The call just marked processed (after the redirect), for the notice.
+    pub marked: Option<i64>,
+    #[serde(skip)]
+    pub form_start: String,
+    #[serde(skip)]
+    pub form_end: String,
+}
+
+impl MissedPage {
+    pub fn input_type(&self) -> &'static str {
+        let plain = |v: &str| v.is_empty() || (v.len() == 10 && v.as_bytes()[4] == b'-');
+        if plain(&self.form_start) && plain(&self.form_end) {
+            "date"
+        } else {
+            "text"
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "pages/missed_calls.html")]
+struct MissedHtml<'a> {
+    c: &'a Chrome,
+    v: &'a MissedPage,
+}
+
+#[derive(Template)]
+#[template(path = "xml/missed_calls.xml")]
+struct MissedXml<'a> {
+    v: &'a MissedPage,
+}
+
+impl Page for MissedPage {
+    fn html(&self, c: &Chrome) -> askama::Result<String> {
+        MissedHtml { c, v: self }.render()
+    }
+    fn xml(&self) -> askama::Result<String> {
+        MissedXml { v: self }.render()
+    }
+}
+
+/// GET /stats/missed_calls
+pub async fn show_get(
+    ctx: Ctx,
+    user: CurrentUser,
+    store: web::Data<Store>,
+    query: web::Query<MissedParams>,
+) -> AppResult<HttpResponse> {
+    show(ctx, user, &store, query.into_inner(), None).await
+}
+
+/// POST /stats/missed_calls: a new period, or `processed` = a call to mark processed.
+pub async fn show_post(
+    ctx: Ctx,
+    user: CurrentUser,
+    store: web::Data<Store>,
+    query: web::Query<MissedParams>,
+    form: Option<web::Form<MissedParams>>,
+) -> AppResult<HttpResponse> {
+    let params = match form {
+        Some(f) => f.into_inner().or(query.into_inner()),
+        None => query.into_inner(),
+    };
+    let mut problem = None;
+    if let Some(raw) = params
+        .processed
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        // Not a number is not an id of the user's: the same 404 as another user's call.
+        let id: i64 = raw.parse().map_err(|_| crate::error::AppError::NotFound)?;
+        require(&store, user, Resource::Call, id).await?;
+        if store.mark_processed(user.id, id).await? {
+            store
+                .audit(
+                    Some(user.id),
+                    "call_processed",
+                    &format!("call {id}"),
+                    &ctx.address,
+                )
+                .await?;
+            if ctx.format == Format::Html {
+                let mut q = params.same_page_query();
+                q.push_str(if q.is_empty() { "marked=" } else { "&marked=" });
+                q.push_str(&id.to_string());
+                return Ok(HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, format!("/stats/missed_calls?{q}")))
+                    .finish());
+            }
+        } else {
+            problem = Some(format!("Call {id} is not a missed call"));
+        }
+    }
+    show(ctx, user, &store, params, problem).await
+}
+
+async fn show(
+    ctx: Ctx,
+    user: CurrentUser,
+    store: &Store,
+    params: MissedParams,
+    problem: Option<String>,
+) -> AppResult<HttpResponse> {
+    let account = account_of(store, user).await?;
+    let tz = time::zone(&account.time_zone);
+    let mut page = MissedPage {
+        pagename: "Missed calls",
+        language: ctx.lang.code(),
+        error_msg: String::new(),
+        userid: user.id,
+        missed_total: 0,
+        unprocessed: 0,
+        username: account.display_name(),
+        aval_languages: super::available_languages(),
+        period_start: echo(params.period_start.as_deref().unwrap_or_default()),
+        period_end: echo(params.period_end.as_deref().unwrap_or_default()),
+        calls: Vec::new(),
+        newer_url: None,
+        older_url: None,
+        page_query: params.same_page_query(),
+        marked: params.marked.as_deref().and_then(|m| m.trim().parse().ok()),
+        form_start: echo(params.period_start.as_deref().unwrap_or_default()),
+        form_end: echo(params.period_end.as_deref().unwrap_or_default()),
+    };
+    let filter = checked_filter(store, user, &params.filter_params(), tz).await?;
+    let (period, cursor) = match (filter, params.cursor()) {
+        (Ok(f), Ok(c)) => (f.period, c),
+        (Err(e), _) => {
+            page.error_msg = e.message();
+            return refused(&ctx, &page);
+        }
+        (_, Err(msg)) => {
+            page.error_msg = msg;
+            return refused(&ctx, &page);
+        }
+    };
+    let filter = CallFilter::missed(period);
+    let result = store.call_page(user.id, &filter, cursor, PAGE_SIZE).await?;
+    let (total, unprocessed) = store.missed_counts(user.id, &filter.period).await?;
+    let price_decimals = call_price_decimals(&account);
+    let query = serde_urlencoded::to_string([
+        ("period_start", filter.period.start_param()),
+        ("period_end", filter.period.end_param()),
+    ])
+    .unwrap_or_default();
+    let link = |dir: &str, k: Key| format!("/stats/missed_calls?{query}&{dir}={}", k.param());
+    page.missed_total = total;
+    page.unprocessed = unprocessed;
+    page.period_start = filter.period.start_text();
+    page.period_end = filter.period.end_text();
+    page.calls = result
+        .rows
+        .iter()
+        .map(|r| CallView::of(r, tz, price_decimals, true))
+        .collect();
+    page.newer_url = result.newer.map(|k| link("after", k));
+    page.older_url = result.older.map(|k| link("before", k));
+    page.form_start = filter.period.start_param();
+    page.form_end = filter.period.end_param();
+    match problem {
+        Some(msg) => {
+            page.error_msg = msg;
+            refused(&ctx, &page)
+        }
+        None => respond(&ctx, &page),
+    }
+}

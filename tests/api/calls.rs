@@ -1,0 +1,1230 @@
+//! The call pages: call list, new calls, missed calls, detailed statistics. Figures are checked
+//! against counts computed here in SQL, from local-day boundaries computed here with chrono-tz.
+
+use std::collections::HashSet;
+
+use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde_json::Value;
+
+use crate::common::{spawn_demo_app, structure, text_of, Backend, TestApp};
+use crate::on_both_databases;
+
+/// The seed's call list with one call, element by element.
+const CALL_LIST: &str = "\
+page
+  pagename
+  language
+  error_msg
+  userid
+  show_device
+  status
+  direction
+  total_calls
+  username
+  currency
+  aval_languages
+    language
+    language
+  calls_stat
+    period
+      period_start
+      period_end
+    calls
+      call
+        date
+        called_from
+        called_to
+        destination
+        duration
+        hangup_cause
+        price
+";
+
+const NEW_CALLS_HEAD: &str = "\
+page
+  pagename
+  language
+  error_msg
+  userid
+  calls_stat
+    total_calls
+    calls
+";
+
+const NEW_CALL: &str = concat!(
+    "      call\n",
+    "        date\n",
+    "        called_from\n",
+    "        called_to\n",
+    "        duration\n",
+    "        hangup_cause\n",
+);
+
+const MISSED: &str = "\
+page
+  pagename
+  language
+  error_msg
+  userid
+  missed_total
+  username
+  aval_languages
+    language
+    language
+  calls_stat
+    period
+      period_start
+      period_end
+    calls
+      call
+        call_id
+        date
+        called_from
+        called_to
+        duration
+        hangup_cause
+        processed
+";
+
+/// The seed's statistics page with two days.
+const USER_STATS: &str = "\
+page
+  pagename
+  language
+  userid
+  start_date
+  end_date
+  details
+    main_details
+      todays_normative
+      months_normative
+      new_calls
+    calls
+      incoming
+        answered
+        no_answer
+        busy
+        failed
+      outgoing
+        answered
+        no_answer
+        busy
+        failed
+    detailed_by_date
+      call_by_date
+        date
+        calls_count
+        duration
+        avg_time
+        calls_normative
+      call_by_date
+        date
+        calls_count
+        duration
+        avg_time
+        calls_normative
+";
+
+const LONDON: Tz = chrono_tz::Europe::London;
+
+/// The demo user's id; demo lives in Europe/London.
+async fn demo_id(app: &TestApp) -> i64 {
+    app.scalar("SELECT id FROM users WHERE username = 'demo'")
+        .await
+}
+
+fn today_in(tz: Tz) -> NaiveDate {
+    Utc::now().with_timezone(&tz).date_naive()
+}
+
+/// The UTC instant of a local midnight, computed independently of the portal's code.
+fn midnight(day: NaiveDate, tz: Tz) -> i64 {
+    tz.from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap())
+        .earliest()
+        .unwrap()
+        .timestamp()
+}
+
+async fn json(app: &TestApp, path: &str) -> (u16, Value) {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let r = app.get(&format!("{path}{sep}format=json")).await;
+    let status = r.status().as_u16();
+    let body = r.text().await.unwrap();
+    let v = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    (status, v)
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    app.scalar(sql).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_call(
+    app: &TestApp,
+    user: i64,
+    started_at: i64,
+    direction: &str,
+    disposition: &str,
+    billsec: i64,
+    seen: i64,
+    destination_id: Option<i64>,
+) -> i64 {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO calls (user_id, started_at, src, dst, destination_id, direction, disposition,
+                            duration_s, billsec, price_micros, seen)
+         VALUES ($1, $2, '442079460000', '12125550100', $3, $4, $5, $6, $6, $7, $8) RETURNING id",
+    )
+    .bind(user)
+    .bind(started_at)
+    .bind(destination_id)
+    .bind(direction)
+    .bind(disposition)
+    .bind(billsec)
+    .bind(billsec * 1000)
+    .bind(seen)
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    id
+}
+
+fn calls_of(v: &Value) -> &Vec<Value> {
+    v["calls"].as_array().expect("calls")
+}
+
+async fn call_list_xml_is_the_seed(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    app.legacy_login("demo", "demo").await;
+    let user = demo_id(&app).await;
+    let start = today_in(LONDON) - Duration::days(100);
+    let path = format!("/stats/call_list?period_start={start}&per_page=1");
+    let xml = app.get(&path).await.text().await.unwrap();
+    assert_eq!(structure(&xml), CALL_LIST);
+    assert_eq!(text_of(&xml, "pagename"), "Calls");
+    assert_eq!(text_of(&xml, "userid"), user.to_string());
+    assert_eq!(text_of(&xml, "error_msg"), "");
+    assert_eq!(text_of(&xml, "show_device"), "all");
+    assert_eq!(text_of(&xml, "status"), "all");
+    assert_eq!(text_of(&xml, "direction"), "all");
+    assert_eq!(text_of(&xml, "currency"), "USD");
+    assert_eq!(text_of(&xml, "username"), "John Smith");
+    assert_eq!(text_of(&xml, "period_start"), format!("{start} 00:00:00"));
+    let from = midnight(start, LONDON);
+    let all = count(
+        &app,
+        &format!("SELECT COUNT(*) FROM calls WHERE user_id = {user} AND started_at >= {from}"),
+    )
+    .await;
+    assert!(all > 100);
+    assert_eq!(text_of(&xml, "total_calls"), all.to_string());
+    // The newest call, as the seed shows it.
+    let (t, billsec, price): (i64, i64, Option<i64>) = sqlx::query_as(
+        "SELECT started_at, billsec, price_micros FROM calls WHERE user_id = $1 ORDER BY started_at DESC, id DESC LIMIT 1",
+    )
+    .bind(user)
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    let local = Utc.timestamp_opt(t, 0).unwrap().with_timezone(&LONDON);
+    assert_eq!(
+        text_of(&xml, "date"),
+        local.format("%Y-%m-%d %H:%M:%S").to_string()
+    );
+    assert_eq!(
+        text_of(&xml, "duration"),
+        format!(
+            "{:02}:{:02}:{:02}",
+            billsec / 3600,
+            billsec / 60 % 60,
+            billsec % 60
+        )
+    );
+    let price = price.unwrap();
+    // Call prices have three decimals for USD, rounded half away from zero.
+    assert_eq!(
+        text_of(&xml, "price"),
+        format!(
+            "{}.{:03}",
+            price / 1_000_000,
+            (price % 1_000_000 + 500) / 1000
+        )
+    );
+    assert!(["Answered", "No Answer", "Busy", "Failed"]
+        .contains(&text_of(&xml, "hangup_cause").as_str()));
+
+    // POST with the seed's seven fields answers the same page.
+    let r = app
+        .post_form(
+            "/stats/call_list",
+            &[
+                ("userid", &user.to_string()),
+                ("search_on", "1"),
+                ("period_start", &start.to_string()),
+                ("period_end", ""),
+                ("direction", "all"),
+                ("calltype", "all"),
+                ("device", "all"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    let posted = r.text().await.unwrap();
+    assert_eq!(text_of(&posted, "total_calls"), all.to_string());
+}
+on_both_databases!(call_list_xml_is_the_seed);
+
+async fn filters_match_counts_computed_in_sql(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    app.legacy_login("demo", "demo").await;
+    let user = demo_id(&app).await;
+    let device = app
+        .scalar(&format!(
+            "SELECT MIN(device_id) FROM calls WHERE user_id = {user}"
+        ))
+        .await;
+    let first = today_in(LONDON) - Duration::days(60);
+    let last = today_in(LONDON) - Duration::days(20);
+    let (from, until) = (
+        midnight(first, LONDON),
+        midnight(last + Duration::days(1), LONDON),
+    );
+    let base = format!("user_id = {user} AND started_at >= {from} AND started_at < {until}");
+    let cases: Vec<(String, String)> = vec![
+        (String::new(), String::new()),
+        ("&direction=incoming".into(), "AND direction = 'in'".into()),
+        ("&calltype=outgoing".into(), "AND direction = 'out'".into()),
+        (
+            "&call_type=outgoing&direction=all".into(),
+            "AND direction = 'out'".into(),
+        ),
+        (
+            "&status=answered".into(),
+            "AND disposition = 'ANSWERED'".into(),
+        ),
+        (
+            "&status=unanswered&direction=in".into(),
+            "AND direction = 'in' AND disposition IN ('NO ANSWER', 'BUSY', 'FAILED')".into(),
+        ),
+        (
+            "&status=busy&direction=outgoing".into(),
+            "AND direction = 'out' AND disposition = 'BUSY'".into(),
+        ),
+        (
+            "&status=no_answer".into(),
+            "AND disposition = 'NO ANSWER'".into(),
+        ),
+        ("&status=failed".into(), "AND disposition = 'FAILED'".into()),
+        (
+            format!("&device={device}"),
+            format!("AND device_id = {device}"),
+        ),
+        (
+            format!("&device={device}&direction=out&status=answered"),
+            format!("AND device_id = {device} AND direction = 'out' AND disposition = 'ANSWERED'"),
+        ),
+    ];
+    for (query, sql) in cases {
+        let where_ = format!("{base} {sql}");
+        let n = count(&app, &format!("SELECT COUNT(*) FROM calls WHERE {where_}")).await;
+        let secs = count(
+            &app,
+            &format!("SELECT CAST(COALESCE(SUM(billsec), 0) AS BIGINT) FROM calls WHERE {where_}"),
+        )
+        .await;
+        let price = count(
+            &app,
+            &format!(
+                "SELECT CAST(COALESCE(SUM(price_micros), 0) AS BIGINT) FROM calls WHERE {where_}"
+            ),
+        )
+        .await;
+        let path = format!("/stats/call_list?period_start={first}&period_end={last}{query}");
+        let (status, v) = json(&app, &path).await;
+        assert_eq!(status, 200, "{path}: {v}");
+        assert_eq!(v["total_calls"], n, "{path}");
+        assert_eq!(v["total_seconds"], secs, "{path}");
+        assert_eq!(
+            v["total_price"],
+            format!(
+                "{}.{:02}",
+                price / 1_000_000,
+                (price % 1_000_000 + 5_000) / 10_000
+            ),
+            "{path}"
+        );
+        let shown = calls_of(&v);
+        assert_eq!(shown.len() as i64, n.min(50), "{path}");
+        // Newest first, inside the period.
+        let dates: Vec<&str> = shown.iter().map(|c| c["date"].as_str().unwrap()).collect();
+        let mut sorted = dates.clone();
+        sorted.sort_by(|a, b| b.cmp(a));
+        assert_eq!(dates, sorted, "{path}");
+        if let Some(d) = dates.last() {
+            assert!(
+                *d >= format!("{first} 00:00:00").as_str()
+                    && *dates.first().unwrap() <= format!("{last} 23:59:59").as_str()
+            );
+        }
+        // The XML says the same.
+        let xml = app
+            .get(&path.replace("format=json", ""))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(text_of(&xml, "total_calls"), n.to_string(), "{path}");
+    }
+    // A period typed to the second.
+    let t0 = from + 7 * 86_400 + 3_600;
+    let t1 = t0 + 3 * 86_400;
+    let fmt = |t: i64| {
+        Utc.timestamp_opt(t, 0)
+            .unwrap()
+            .with_timezone(&LONDON)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    };
+    let n = count(&app, &format!("SELECT COUNT(*) FROM calls WHERE user_id = {user} AND started_at >= {t0} AND started_at <= {t1}")).await;
+    let q =
+        serde_urlencoded::to_string([("period_start", fmt(t0)), ("period_end", fmt(t1))]).unwrap();
+    let (_, v) = json(&app, &format!("/stats/call_list?{q}")).await;
+    assert_eq!(v["total_calls"], n);
+    assert_eq!(v["period_start"], fmt(t0));
+    assert_eq!(v["period_end"], fmt(t1));
+}
+on_both_databases!(filters_match_counts_computed_in_sql);
+
+async fn keyset_pages_return_every_call_once_while_calls_arrive(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    app.legacy_login("demo", "demo").await;
+    let user = demo_id(&app).await;
+    let first = today_in(LONDON) - Duration::days(30);
+    let last = today_in(LONDON) - Duration::days(10);
+    let (from, until) = (
+        midnight(first, LONDON),
+        midnight(last + Duration::days(1), LONDON),
+    );
+    // Ten calls at the same second: more than a page, so a page boundary falls among them.
+    let tie = from + 5 * 86_400;
+    for _ in 0..10 {
+        insert_call(&app, user, tie, "out", "ANSWERED", 30, 1, None).await;
+    }
+    let ids = |sql: String| {
+        let pool = app.store.pool().clone();
+        async move {
+            let rows: Vec<(i64,)> = sqlx::query_as(&sql).fetch_all(&pool).await.unwrap();
+            rows.into_iter().map(|r| r.0).collect::<HashSet<i64>>()
+        }
+    };
+    let before: HashSet<i64> = ids(format!(
+        "SELECT id FROM calls WHERE user_id = {user} AND started_at >= {from} AND started_at < {until}"
+    ))
+    .await;
+    assert!(before.len() > 50, "{}", before.len());
+
+    let mut path = Some(format!(
+        "/stats/call_list?period_start={first}&period_end={last}&per_page=7"
+    ));
+    let mut seen: Vec<i64> = Vec::new();
+    let mut last_path = String::new();
+    let mut pages = 0;
+    while let Some(p) = path {
+        let (status, v) = json(&app, &p).await;
+        assert_eq!(status, 200, "{p}");
+        let page: Vec<i64> = calls_of(&v)
+            .iter()
+            .map(|c| c["call_id"].as_i64().unwrap())
+            .collect();
+        assert!(page.len() <= 7);
+        seen.extend(&page);
+        pages += 1;
+        // New calls arrive between fetches: the newest, one among the pages already read, one
+        // further down the history, one at the tie's second.
+        let oldest_shown = page.last().copied().unwrap_or(0);
+        let (t_oldest,): (i64,) = sqlx::query_as("SELECT started_at FROM calls WHERE id = $1")
+            .bind(oldest_shown)
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+        insert_call(&app, user, until - 1, "in", "ANSWERED", 5, 0, None).await;
+        insert_call(&app, user, t_oldest + 1, "out", "BUSY", 0, 0, None).await;
+        insert_call(
+            &app,
+            user,
+            from + (t_oldest - from) / 2,
+            "in",
+            "FAILED",
+            0,
+            0,
+            None,
+        )
+        .await;
+        insert_call(&app, user, tie, "out", "ANSWERED", 1, 0, None).await;
+        last_path = p;
+        path = v["older_url"].as_str().map(str::to_string);
+    }
+    assert!(pages > 5);
+    let unique: HashSet<i64> = seen.iter().copied().collect();
+    assert_eq!(unique.len(), seen.len(), "no call twice");
+    let missing: Vec<_> = before.difference(&unique).collect();
+    assert!(
+        missing.is_empty(),
+        "every call of the period: missing {missing:?}"
+    );
+    let after: HashSet<i64> = ids(format!(
+        "SELECT id FROM calls WHERE user_id = {user} AND started_at >= {from} AND started_at < {until}"
+    ))
+    .await;
+    assert!(unique.is_subset(&after), "only calls of the period");
+
+    // And back again through the newer links: still no call twice.
+    let mut path = Some(last_path);
+    let mut back: Vec<i64> = Vec::new();
+    while let Some(p) = path {
+        let (_, v) = json(&app, &p).await;
+        back.extend(calls_of(&v).iter().map(|c| c["call_id"].as_i64().unwrap()));
+        path = v["newer_url"].as_str().map(str::to_string);
+    }
+    let back_unique: HashSet<i64> = back.iter().copied().collect();
+    assert_eq!(back_unique.len(), back.len());
+    assert!(before.is_subset(&back_unique));
+}
+on_both_databases!(keyset_pages_return_every_call_once_while_calls_arrive);
+
+async fn new_calls_are_shown_once(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    app.legacy_login("demo", "demo").await;
+    let user = demo_id(&app).await;
+    let now = Utc::now().timestamp();
+    for i in 0..60 {
+        insert_call(&app, user, now - 600 - i, "in", "NO ANSWER", 0, 0, None).await;
+    }
+    let unseen_sql = format!("SELECT COUNT(*) FROM calls WHERE user_id = {user} AND seen = 0");
+    let unseen = count(&app, &unseen_sql).await;
+    assert!(unseen >= 60);
+
+    let xml = app.get("/stats/new_calls_list").await.text().await.unwrap();
+    let s = structure(&xml);
+    assert!(s.starts_with(NEW_CALLS_HEAD), "{s}");
+    assert_eq!(s, format!("{NEW_CALLS_HEAD}{}", NEW_CALL.repeat(50)));
+    assert_eq!(text_of(&xml, "total_calls"), unseen.to_string());
+    assert_eq!(
+        count(&app, &unseen_sql).await,
+        unseen - 50,
+        "the 50 shown are seen now"
+    );
+
+    let xml = app.get("/stats/new_calls_list").await.text().await.unwrap();
+    assert_eq!(text_of(&xml, "total_calls"), (unseen - 50).to_string());
+    let left = (unseen - 50).min(50);
+    assert_eq!(
+        structure(&xml),
+        format!("{NEW_CALLS_HEAD}{}", NEW_CALL.repeat(left as usize))
+    );
+
+    // The call list shows (and so marks seen) the calls of its page only.
+    let other = insert_call(&app, user, now - 60, "out", "ANSWERED", 10, 0, None).await;
+    let old = insert_call(
+        &app,
+        user,
+        now - 80 * 86_400,
+        "out",
+        "ANSWERED",
+        10,
+        0,
+        None,
+    )
+    .await;
+    let (_, v) = json(&app, "/stats/call_list?per_page=5").await;
+    assert!(calls_of(&v)
+        .iter()
+        .any(|c| c["call_id"] == other && c["new"] == true));
+    let seen_of = |id: i64| format!("SELECT seen FROM calls WHERE id = {id}");
+    assert_eq!(count(&app, &seen_of(other)).await, 1);
+    assert_eq!(
+        count(&app, &seen_of(old)).await,
+        0,
+        "a call not on the page stays new"
+    );
+
+    // Counted down to nothing, the page says so.
+    while count(&app, &unseen_sql).await > 0 {
+        app.get("/stats/new_calls_list").await;
+    }
+    let xml = app.get("/stats/new_calls_list").await.text().await.unwrap();
+    assert_eq!(structure(&xml), NEW_CALLS_HEAD);
+    assert_eq!(text_of(&xml, "total_calls"), "0");
+
+    let browser = spawn_demo_app(backend).await;
+    browser
+        .submit_form(
+            "/callc/login",
+            &[("username", "demo"), ("password", "demo")],
+        )
+        .await;
+    let html = browser
+        .get("/stats/new_calls_list")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<table class=\"calls\">"));
+    let mut guard = 0;
+    while browser.scalar(&unseen_sql).await > 0 && guard < 100 {
+        browser.get("/stats/new_calls_list").await;
+        guard += 1;
+    }
+    let html = browser
+        .get("/stats/new_calls_list?lang=ru")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Новых звонков нет"), "{html}");
+}
+on_both_databases!(new_calls_are_shown_once);
+
+async fn missed_calls_list_and_processing(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    app.legacy_login("demo", "demo").await;
+    let user = demo_id(&app).await;
+    let first = today_in(LONDON) - Duration::days(80);
+    let from = midnight(first, LONDON);
+    let missed_where = format!(
+        "user_id = {user} AND started_at >= {from} AND direction = 'in' AND disposition <> 'ANSWERED'"
+    );
+    let total = count(
+        &app,
+        &format!("SELECT COUNT(*) FROM calls WHERE {missed_where}"),
+    )
+    .await;
+    assert!(total > 10);
+    let xml = app
+        .get(&format!(
+            "/stats/missed_calls?period_start={first}&period_end={}",
+            today_in(LONDON)
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let rows = total.min(50) as usize;
+    let one_call = MISSED.split_once("      call\n").unwrap();
+    let expected = format!(
+        "{}{}",
+        one_call.0,
+        format!("      call\n{}", one_call.1).repeat(rows)
+    );
+    assert_eq!(structure(&xml), expected);
+    assert_eq!(text_of(&xml, "pagename"), "Missed calls");
+    assert_eq!(text_of(&xml, "missed_total"), total.to_string());
+
+    // Mark the newest unprocessed missed call (XML client: the page comes back).
+    let (call,): (i64,) = sqlx::query_as(&format!(
+        "SELECT id FROM calls WHERE {missed_where} AND processed = 0 ORDER BY started_at DESC LIMIT 1"
+    ))
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    let r = app
+        .post_form(
+            "/stats/missed_calls",
+            &[
+                ("processed", &call.to_string()),
+                ("period_start", &first.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    let xml = r.text().await.unwrap();
+    assert_eq!(text_of(&xml, "missed_total"), total.to_string());
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let marked = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("call"))
+        .find(|n| {
+            n.children()
+                .any(|c| c.has_tag_name("call_id") && c.text() == Some(&call.to_string()))
+        })
+        .expect("the marked call is listed");
+    let processed = marked
+        .children()
+        .find(|c| c.has_tag_name("processed"))
+        .unwrap();
+    assert_eq!(processed.text(), Some("1"));
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT processed FROM calls WHERE id = {call}")
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(&app, &format!("SELECT COUNT(*) FROM audit_log WHERE user_id = {user} AND action = 'call_processed'")).await,
+        1
+    );
+
+    // Another user's call: 404, and it stays as it was.
+    let theirs = app
+        .scalar("SELECT MIN(c.id) FROM calls c JOIN users u ON u.id = c.user_id
+                 WHERE u.username = 'demo2' AND c.direction = 'in' AND c.disposition <> 'ANSWERED' AND c.processed = 0")
+        .await;
+    let r = app
+        .post_form("/stats/missed_calls", &[("processed", &theirs.to_string())])
+        .await;
+    assert_eq!(r.status().as_u16(), 404);
+    assert_eq!(text_of(&r.text().await.unwrap(), "status"), "failed");
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT processed FROM calls WHERE id = {theirs}")
+        )
+        .await,
+        0
+    );
+    for junk in ["abc", "99999999"] {
+        let r = app
+            .post_form("/stats/missed_calls", &[("processed", junk)])
+            .await;
+        assert_eq!(r.status().as_u16(), 404, "{junk}");
+    }
+    // An answered call of one's own is not a missed call.
+    let answered = app
+        .scalar(&format!(
+            "SELECT MIN(id) FROM calls WHERE user_id = {user} AND disposition = 'ANSWERED'"
+        ))
+        .await;
+    let r = app
+        .post_form(
+            "/stats/missed_calls",
+            &[("processed", &answered.to_string())],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(text_of(&r.text().await.unwrap(), "error_msg").contains("not a missed call"));
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT processed FROM calls WHERE id = {answered}")
+        )
+        .await,
+        0
+    );
+
+    // A browser: the form needs its CSRF token, then redirects back to the same view.
+    let browser = spawn_demo_app(backend).await;
+    browser
+        .submit_form(
+            "/callc/login",
+            &[("username", "demo"), ("password", "demo")],
+        )
+        .await;
+    let buser = demo_id(&browser).await;
+    let target = browser
+        .scalar(&format!(
+            "SELECT MAX(id) FROM calls WHERE user_id = {buser} AND direction = 'in' AND disposition <> 'ANSWERED' AND processed = 0"
+        ))
+        .await;
+    let forged = browser
+        .post_form("/stats/missed_calls", &[("processed", &target.to_string())])
+        .await;
+    assert_eq!(forged.status().as_u16(), 403);
+    assert_eq!(
+        browser
+            .scalar(&format!("SELECT processed FROM calls WHERE id = {target}"))
+            .await,
+        0
+    );
+    let html = browser
+        .get("/stats/missed_calls")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("name=\"processed\""), "a mark form");
+    let r = browser
+        .submit_form(
+            &format!("/stats/missed_calls?period_start={first}"),
+            &[("processed", &target.to_string())],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 303);
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(
+        location,
+        format!("/stats/missed_calls?period_start={first}&marked={target}")
+    );
+    assert_eq!(
+        browser
+            .scalar(&format!("SELECT processed FROM calls WHERE id = {target}"))
+            .await,
+        1
+    );
+    let html = browser.get(&location).await.text().await.unwrap();
+    assert!(html.contains("The call is marked as processed"));
+}
+on_both_databases!(missed_calls_list_and_processing);
+
+async fn statistics_match_the_database(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    app.legacy_login("demo", "demo").await;
+    let user = demo_id(&app).await;
+    sqlx::query("UPDATE users SET daily_call_target = 4 WHERE id = $1")
+        .bind(user)
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    // Two days with known calls, well in the past.
+    let d1 = today_in(LONDON) - Duration::days(200);
+    let d2 = d1 + Duration::days(1);
+    let at = |d: NaiveDate, h: i64| midnight(d, LONDON) + h * 3600;
+    insert_call(&app, user, at(d1, 9), "in", "ANSWERED", 90, 1, None).await;
+    insert_call(&app, user, at(d1, 23), "out", "NO ANSWER", 0, 1, None).await;
+    insert_call(&app, user, at(d2, 0), "out", "ANSWERED", 60, 1, None).await;
+    insert_call(&app, user, at(d2, 1), "out", "ANSWERED", 120, 1, None).await;
+    insert_call(&app, user, at(d2, 2), "in", "BUSY", 0, 1, None).await;
+    insert_call(&app, user, at(d2, 3), "out", "FAILED", 0, 1, None).await;
+
+    let xml = app
+        .get(&format!(
+            "/stats/user_stats?period_start={d1}&period_end={d2}"
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(structure(&xml), USER_STATS);
+    assert_eq!(text_of(&xml, "pagename"), "Detailed statistics");
+    assert_eq!(text_of(&xml, "start_date"), d1.to_string());
+    assert_eq!(text_of(&xml, "end_date"), d2.to_string());
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let figures = |parent: &str| -> Vec<String> {
+        let p = doc.descendants().find(|n| n.has_tag_name(parent)).unwrap();
+        p.children()
+            .filter(|c| c.is_element())
+            .map(|c| c.text().unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(figures("incoming"), ["1", "0", "1", "0"]);
+    assert_eq!(figures("outgoing"), ["2", "1", "0", "1"]);
+    let days: Vec<Vec<String>> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("call_by_date"))
+        .map(|n| {
+            n.children()
+                .filter(|c| c.is_element())
+                .map(|c| c.text().unwrap_or("").to_string())
+                .collect()
+        })
+        .collect();
+    // Newest first: date, calls, talk minutes, minutes per answered call, % of the target of 4.
+    assert_eq!(
+        days[0],
+        [
+            d2.to_string(),
+            "4".into(),
+            "3.0".into(),
+            "1.5".into(),
+            "100".into()
+        ]
+    );
+    assert_eq!(
+        days[1],
+        [
+            d1.to_string(),
+            "2".into(),
+            "1.5".into(),
+            "1.5".into(),
+            "50".into()
+        ]
+    );
+    let unseen = count(
+        &app,
+        &format!("SELECT COUNT(*) FROM calls WHERE user_id = {user} AND seen = 0"),
+    )
+    .await;
+    assert_eq!(text_of(&xml, "new_calls"), unseen.to_string());
+
+    // Today's and this month's normative against counts made here, before and after the page
+    // (a day may turn between the two).
+    let today_counts = || async {
+        let today = today_in(LONDON);
+        let month = today.with_day0(0).unwrap();
+        let tomorrow = midnight(today + Duration::days(1), LONDON);
+        let t = count(&app, &format!("SELECT COUNT(*) FROM calls WHERE user_id = {user} AND started_at >= {} AND started_at < {tomorrow}", midnight(today, LONDON))).await;
+        let m = count(&app, &format!("SELECT COUNT(*) FROM calls WHERE user_id = {user} AND started_at >= {} AND started_at < {tomorrow}", midnight(month, LONDON))).await;
+        let days = today.day0() as i64 + 1;
+        ((t * 200 + 4) / 8, (m * 200 + 4 * days) / (8 * days))
+    };
+    let before = today_counts().await;
+    let (_, v) = json(&app, "/stats/user_stats").await;
+    let after = today_counts().await;
+    let got = (
+        v["todays_normative"].as_i64().unwrap(),
+        v["months_normative"].as_i64().unwrap(),
+    );
+    assert!(
+        got == before || got == after,
+        "{got:?} {before:?} {after:?}"
+    );
+    // The default period is this month, and its days add up to the calls of the month.
+    let month_calls: i64 = v["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["calls_count"].as_i64().unwrap())
+        .sum();
+    assert_eq!(month_calls, v["total_calls"].as_i64().unwrap());
+
+    // The seed's POST routes.
+    for route in ["/stats/user_stats", "/billing/stats/user_stats"] {
+        let r = app
+            .post_form(
+                route,
+                &[
+                    ("period_start", &d1.to_string()),
+                    ("period_end", &d2.to_string()),
+                ],
+            )
+            .await;
+        assert_eq!(r.status().as_u16(), 200, "{route}");
+        assert_eq!(structure(&r.text().await.unwrap()), USER_STATS, "{route}");
+    }
+
+    // In a browser: the charts are SVG that parses as XML, styled by classes only.
+    let browser = spawn_demo_app(backend).await;
+    browser
+        .submit_form(
+            "/callc/login",
+            &[("username", "demo"), ("password", "demo")],
+        )
+        .await;
+    let html = browser
+        .get(&format!(
+            "/stats/user_stats?period_start={}&period_end={}",
+            today_in(LONDON) - Duration::days(89),
+            today_in(LONDON)
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let mut svgs = 0;
+    let mut rest = html.as_str();
+    while let Some(start) = rest.find("<svg") {
+        let end = rest[start..].find("</svg>").expect("closed svg") + start + "</svg>".len();
+        let svg = &rest[start..end];
+        let doc = roxmltree::Document::parse(svg).unwrap_or_else(|e| panic!("{e}: {svg}"));
+        assert_eq!(
+            doc.root_element().tag_name().namespace(),
+            Some("http://www.w3.org/2000/svg")
+        );
+        assert!(
+            doc.descendants().any(|n| n.has_tag_name("rect")),
+            "bars are drawn"
+        );
+        svgs += 1;
+        rest = &rest[end..];
+    }
+    assert_eq!(svgs, 4, "calls per day, talk time, incoming, outgoing");
+    assert!(!html.contains("style="), "no inline styles under the CSP");
+    assert!(!html.contains("<script"));
+    let ru = browser
+        .get("/stats/user_stats?lang=ru")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(ru.contains("Подробная статистика") && ru.contains("Звонков в день"));
+}
+on_both_databases!(statistics_match_the_database);
+
+async fn bad_dates_are_answered_in_the_pages_format(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    app.legacy_login("demo", "demo").await;
+    let bad = [
+        ("period_start=2024-02-30", "not a date"),
+        ("period_start=yesterday", "not a date"),
+        ("period_start=%00%01%3C", "not a date"),
+        ("period_end=2024-13-01", "not a date"),
+        (
+            "period_start=2024-06-02&period_end=2024-06-01",
+            "ends before it starts",
+        ),
+        (
+            "period_start=2024-06-01%2010:00:01&period_end=2024-06-01%2010:00:00",
+            "ends before it starts",
+        ),
+    ];
+    for (query, message) in bad {
+        for page in ["/stats/call_list", "/stats/missed_calls"] {
+            let r = app.get(&format!("{page}?{query}")).await;
+            assert_eq!(r.status().as_u16(), 400, "{page}?{query}");
+            let xml = r.text().await.unwrap();
+            assert!(
+                text_of(&xml, "error_msg").contains(message),
+                "{page}?{query}: {xml}"
+            );
+            assert!(structure(&xml).starts_with("page\n  pagename\n  language\n  error_msg\n"));
+            let (status, v) = json(&app, &format!("{page}?{query}")).await;
+            assert_eq!(status, 400);
+            assert!(v["error_msg"].as_str().unwrap().contains(message));
+        }
+        let r = app.get(&format!("/stats/user_stats?{query}")).await;
+        assert_eq!(r.status().as_u16(), 400);
+        let xml = r.text().await.unwrap();
+        assert_eq!(text_of(&xml, "status"), "failed");
+        assert_eq!(text_of(&xml, "name"), "user_stats");
+        assert!(text_of(&xml, "status_message").contains(message));
+    }
+    // Other fields of the call list.
+    for (query, message) in [
+        ("direction=sideways", "Unknown direction"),
+        ("direction=in&calltype=outgoing", "different calls"),
+        ("status=ringing", "Unknown call status"),
+        ("device=phone", "Unknown device"),
+        ("before=yesterday", "Unknown page position"),
+        ("per_page=100000", "per_page"),
+    ] {
+        let r = app.get(&format!("/stats/call_list?{query}")).await;
+        assert_eq!(r.status().as_u16(), 400, "{query}");
+        assert!(
+            text_of(&r.text().await.unwrap(), "error_msg").contains(message),
+            "{query}"
+        );
+    }
+
+    // A browser sees the form again with its values and the message.
+    let browser = spawn_demo_app(backend).await;
+    browser
+        .submit_form(
+            "/callc/login",
+            &[("username", "demo"), ("password", "demo")],
+        )
+        .await;
+    for page in [
+        "/stats/call_list",
+        "/stats/missed_calls",
+        "/stats/user_stats",
+    ] {
+        let r = browser
+            .get(&format!(
+                "{page}?period_start=2024-06-02&period_end=2024-06-01"
+            ))
+            .await;
+        assert_eq!(r.status().as_u16(), 400, "{page}");
+        let html = r.text().await.unwrap();
+        assert!(html.contains("class=\"alert\""), "{page}");
+        assert!(html.contains("The period ends before it starts"), "{page}");
+        assert!(
+            html.contains("value=\"2024-06-02\""),
+            "{page}: the typed value stays"
+        );
+    }
+    let r = browser
+        .get("/stats/call_list?period_start=%3Cscript%3E")
+        .await;
+    let html = r.text().await.unwrap();
+    assert!(!html.contains("<script>") && html.contains("&#60;script&#62;"));
+}
+on_both_databases!(bad_dates_are_answered_in_the_pages_format);
+
+async fn other_users_ids_are_not_found(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    app.legacy_login("demo", "demo").await;
+    let user = demo_id(&app).await;
+    let other = app
+        .scalar("SELECT id FROM users WHERE username = 'demo2'")
+        .await;
+    let their_device = app
+        .scalar(&format!(
+            "SELECT MIN(id) FROM devices WHERE user_id = {other}"
+        ))
+        .await;
+    let my_device = app
+        .scalar(&format!(
+            "SELECT MIN(id) FROM devices WHERE user_id = {user}"
+        ))
+        .await;
+    for path in [
+        format!("/stats/call_list?device={their_device}"),
+        "/stats/call_list?device=99999999".to_string(),
+        format!("/stats/call_list?userid={other}"),
+        format!("/stats/missed_calls?userid={other}"),
+        format!("/stats/user_stats?userid={other}"),
+    ] {
+        let r = app.get(&path).await;
+        assert_eq!(r.status().as_u16(), 404, "{path}");
+        assert_eq!(
+            text_of(&r.text().await.unwrap(), "status"),
+            "failed",
+            "{path}"
+        );
+    }
+    let r = app
+        .post_form("/stats/call_list", &[("device", &their_device.to_string())])
+        .await;
+    assert_eq!(r.status().as_u16(), 404);
+    let r = app
+        .get(&format!(
+            "/stats/call_list?device={my_device}&userid={user}"
+        ))
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        text_of(&r.text().await.unwrap(), "show_device"),
+        my_device.to_string()
+    );
+    // Pages need a session.
+    let anonymous = reqwest::Client::new();
+    for path in [
+        "/stats/call_list",
+        "/stats/new_calls_list",
+        "/stats/missed_calls",
+        "/stats/user_stats",
+    ] {
+        let r = anonymous
+            .get(app.url(path))
+            .header("Accept", "application/xml")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401, "{path}");
+    }
+}
+on_both_databases!(other_users_ids_are_not_found);
+
+async fn html_pages_work_and_escape(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    let user = demo_id(&app).await;
+    let group = app.scalar("SELECT MIN(id) FROM destination_groups").await;
+    let nasty = "O'Brien <&> \"Sales\"";
+    let (dest,): (i64,) = sqlx::query_as(
+        "INSERT INTO destinations (group_id, prefix, details, dir_code) VALUES ($1, '999777', $2, 'FIX') RETURNING id",
+    )
+    .bind(group)
+    .bind(nasty)
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    insert_call(
+        &app,
+        user,
+        Utc::now().timestamp() - 30,
+        "out",
+        "ANSWERED",
+        42,
+        1,
+        Some(dest),
+    )
+    .await;
+
+    app.submit_form(
+        "/callc/login",
+        &[("username", "demo"), ("password", "demo")],
+    )
+    .await;
+    for path in [
+        "/stats/call_list",
+        "/stats/new_calls_list",
+        "/stats/missed_calls",
+        "/stats/user_stats",
+    ] {
+        for lang in ["en", "ru"] {
+            let r = app.get(&format!("{path}?lang={lang}")).await;
+            assert_eq!(r.status().as_u16(), 200, "{path}");
+            let html = r.text().await.unwrap();
+            assert!(
+                html.contains("aria-current=\"page\""),
+                "{path}: its nav link is current"
+            );
+            assert!(!html.contains("style="), "{path}");
+        }
+    }
+    let html = app
+        .get("/stats/call_list?lang=en")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("O&#39;Brien &#60;&#38;&#62; &#34;Sales&#34;"),
+        "{html}"
+    );
+    assert!(html.contains("00:00:42"));
+    let (_, xml) = app.get_xml("/stats/call_list").await;
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    assert!(doc
+        .descendants()
+        .any(|n| n.has_tag_name("destination") && n.text() == Some(nasty)));
+
+    // Empty states: a period with no calls.
+    let html = app
+        .get("/stats/call_list?period_start=2001-01-01&period_end=2001-01-31")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("No calls match this filter."));
+    let html = app
+        .get("/stats/missed_calls?period_start=2001-01-01&period_end=2001-01-31&lang=ru")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("пропущенных звонков нет"));
+    let html = app
+        .get("/stats/user_stats?period_start=2001-01-01&period_end=2001-01-31&lang=en")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("No calls in this period."));
+    let (_, xml) = app
+        .get_xml("/stats/call_list?period_start=2001-01-01&period_end=2001-01-31")
+        .await;
+    assert_eq!(text_of(&xml, "total_calls"), "0");
+    assert!(!structure(&xml).contains("call\n"));
+}
+on_both_databases!(html_pages_work_and_escape);
+
+async fn the_hourly_roll_up_follows_every_change(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    type Row = (i64, i64, i64, String, String, i64, i64, i64, i64);
+    let rolled = || async {
+        sqlx::query_as::<_, Row>(
+            "SELECT user_id, hour, device_id, direction, disposition, calls, billsec, price_micros, unpriced
+             FROM call_hours WHERE calls <> 0 ORDER BY 1, 2, 3, 4, 5",
+        )
+        .fetch_all(app.store.pool())
+        .await
+        .unwrap()
+    };
+    let computed = || async {
+        sqlx::query_as::<_, Row>(
+            "SELECT user_id, started_at / 3600, COALESCE(device_id, 0), direction, disposition, COUNT(*),
+                    CAST(SUM(billsec) AS BIGINT), CAST(COALESCE(SUM(price_micros), 0) AS BIGINT),
+                    COUNT(*) - COUNT(price_micros)
+             FROM calls GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5",
+        )
+        .fetch_all(app.store.pool())
+        .await
+        .unwrap()
+    };
+    let first = rolled().await;
+    assert!(first.len() > 100);
+    assert_eq!(first, computed().await, "after the demo's bulk inserts");
+    for sql in [
+        "UPDATE calls SET price_micros = NULL WHERE id % 7 = 0",
+        "UPDATE calls SET started_at = started_at + 7200, disposition = 'BUSY', billsec = 0 WHERE id % 11 = 0",
+        "UPDATE calls SET device_id = NULL WHERE id % 17 = 0",
+        "UPDATE calls SET seen = 1, processed = 1 WHERE id % 5 = 0",
+        "DELETE FROM calls WHERE id % 13 = 0",
+    ] {
+        sqlx::query(sql).execute(app.store.pool()).await.unwrap();
+        assert_eq!(rolled().await, computed().await, "after {sql}");
+    }
+}
+on_both_databases!(the_hourly_roll_up_follows_every_change);
