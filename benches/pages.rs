@@ -240,7 +240,9 @@ async fn main() {
     let mut settings =
         Settings::new("127.0.0.1:0", Some(o.database_url.clone()), dir.clone()).unwrap();
     settings.static_dir = "static".into();
-    let app = Application::build_with_store(settings, store.clone()).await.expect("portal");
+    let app = Application::build_with_store(settings, store.clone())
+        .await
+        .expect("portal");
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder()

@@ -78,7 +78,11 @@ async fn demo2_ids(app: &TestApp) -> Ids {
         entry: first(app, &format!("SELECT MIN(id) FROM phonebook_entries WHERE user_id = {user}")).await,
         invoice: first(app, &format!("SELECT MIN(id) FROM invoices WHERE user_id = {user}")).await,
         fax: first(app, &format!("SELECT MIN(id) FROM faxes WHERE user_id = {user}")).await,
-        call: first(app, &format!("SELECT MIN(id) FROM calls WHERE user_id = {user}")).await,
+        call: first(
+            app,
+            &format!("SELECT MIN(id) FROM calls WHERE user_id = {user} AND direction = 'in' AND disposition <> 'ANSWERED' AND processed = 0"),
+        )
+        .await,
     }
 }
 

@@ -9,6 +9,13 @@ use crate::on_both_databases;
 /// (method, path) of the pages; parameters are added at random.
 const PAGES: &[(&str, &str)] = &[
     ("GET", "/callc/main"),
+    ("GET", "/stats/call_list"),
+    ("POST", "/stats/call_list"),
+    ("GET", "/stats/new_calls_list"),
+    ("GET", "/stats/missed_calls"),
+    ("POST", "/stats/missed_calls"),
+    ("GET", "/stats/user_stats"),
+    ("POST", "/billing/stats/user_stats"),
     ("GET", "/users/personal_details"),
     ("POST", "/users/update_personal_details/1"),
     ("GET", "/devices/user_devices"),
