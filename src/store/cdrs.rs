@@ -181,14 +181,14 @@ pub async fn update_ratings(c: &mut AnyConnection, rows: &[RatingUpdate]) -> sql
     Ok(q.execute(c).await?.rows_affected())
 }
 
-fn is_sqlite(c: &AnyConnection) -> bool {
+pub(super) fn is_sqlite(c: &AnyConnection) -> bool {
     c.backend_name().eq_ignore_ascii_case("sqlite")
 }
 
 /// Parameter `n` (1-based): `$n` on PostgreSQL, `?` on SQLite, where a statement with thousands
 /// of `$n` parameters binds in quadratic time (each name is looked up by a linear scan). Only
 /// for statements whose parameters are all in order.
-fn placeholder(sql: &mut String, sqlite: bool, n: usize) {
+pub(super) fn placeholder(sql: &mut String, sqlite: bool, n: usize) {
     if sqlite {
         sql.push('?');
     } else {

@@ -430,9 +430,7 @@ pub async fn insert_calls(c: &mut AnyConnection, calls: &[NewCall]) -> sqlx::Res
     if calls.is_empty() {
         return Ok(());
     }
-    // SQLite looks a `$N` parameter's name up by a linear scan, so a statement with thousands of
-    // `$N` placeholders binds in quadratic time; anonymous `?` placeholders bind in linear time.
-    let sqlite = c.backend_name().eq_ignore_ascii_case("sqlite");
+    let sqlite = super::cdrs::is_sqlite(c);
     let mut sql = String::with_capacity(64 + calls.len() * CALL_COLUMNS * 7);
     sql.push_str(
         "INSERT INTO calls (user_id, device_id, started_at, src, dst, destination_id, direction, disposition,
@@ -444,12 +442,7 @@ pub async fn insert_calls(c: &mut AnyConnection, calls: &[NewCall]) -> sqlx::Res
             if j > 0 {
                 sql.push(',');
             }
-            if sqlite {
-                sql.push('?');
-            } else {
-                sql.push('$');
-                sql.push_str(&(i * CALL_COLUMNS + j + 1).to_string());
-            }
+            super::cdrs::placeholder(&mut sql, sqlite, i * CALL_COLUMNS + j + 1);
         }
         sql.push(')');
     }
