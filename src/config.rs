@@ -24,11 +24,50 @@ pub struct Settings {
     pub mail: crate::mail::MailSettings,
     /// The portal's address as users reach it, for links in mail (`https://portal.example.com`).
     pub public_url: String,
+    /// Exports: the most rows a PDF is made of; longer lists are offered as CSV instead.
+    pub pdf_max_rows: usize,
+    /// The operator as its invoices name it (the seller).
+    pub operator: Operator,
+}
+
+/// The operator's details printed on invoices.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Operator {
+    pub name: String,
+    /// Address lines.
+    pub address: Vec<String>,
+    pub vat_number: String,
+    pub email: String,
+    pub phone: String,
+}
+
+impl Default for Operator {
+    fn default() -> Self {
+        Operator {
+            name: "VoIP operator".to_string(),
+            address: Vec::new(),
+            vat_number: String::new(),
+            email: String::new(),
+            phone: String::new(),
+        }
+    }
+}
+
+impl Operator {
+    /// Address lines from one setting: `;` or a line break separates them, blanks are dropped.
+    pub fn address_lines(text: &str) -> Vec<String> {
+        text.split([';', '\n'])
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
 }
 
 impl Settings {
     pub const DEFAULT_BIND: &'static str = "127.0.0.1:8080";
     pub const DEFAULT_DATA_DIR: &'static str = "data";
+    pub const DEFAULT_PDF_MAX_ROWS: usize = 10_000;
 
     /// Builds settings from raw values; `database_url` defaults to a SQLite file in `data_dir`.
     pub fn new(
@@ -66,6 +105,8 @@ impl Settings {
                 poll: std::time::Duration::from_secs(30),
             },
             public_url: format!("http://{bind}"),
+            pdf_max_rows: Settings::DEFAULT_PDF_MAX_ROWS,
+            operator: Operator::default(),
         })
     }
 

@@ -4,7 +4,8 @@
 mod cli;
 mod common;
 mod demo_data;
+mod export;
 mod login;
 mod main_page;
-mod passwords;
 mod money;
+mod passwords;
