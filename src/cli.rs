@@ -36,6 +36,8 @@ pub struct DbArgs {
     pub data_dir: PathBuf,
 }
 
+// Parsed once at start: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum Command {
     /// Run the portal (creates and migrates the database on start)

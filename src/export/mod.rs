@@ -117,8 +117,10 @@ pub struct Export {
     pub facts: Vec<(String, String)>,
     pub columns: Vec<Column>,
     pub rows: Vec<Vec<String>>,
-    /// PDF only: label and value pairs after the table, the last one in bold.
+    /// PDF only: label and value pairs after the table.
     pub totals: Vec<(String, String)>,
+    /// PDF only: the last of `totals` is the grand total (an invoice's), set in bold.
+    pub grand_total: bool,
     /// PDF only: said where the table would be when it has no rows.
     pub empty: String,
 }
@@ -136,6 +138,7 @@ impl Export {
             columns: R::columns(lang),
             rows: rows.iter().map(ExportRow::cells).collect(),
             totals: Vec::new(),
+            grand_total: false,
             empty: lang.t("export.empty").to_string(),
         }
     }

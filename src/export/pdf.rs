@@ -540,7 +540,7 @@ impl Layout<'_> {
         let last = totals.len() - 1;
         for (i, (label, value)) in totals.iter().enumerate() {
             self.y -= LINE_H;
-            let bold = i == last && totals.len() > 1;
+            let bold = i == last && self.export.grand_total;
             let face = self.fonts.face(bold);
             let label = fit(face, label, TEXT_SIZE, label_right - self.left());
             let lx = label_right - face.width(&label, TEXT_SIZE);
@@ -763,6 +763,7 @@ mod tests {
                 })
                 .collect(),
             totals: vec![("Total".into(), "12.00 EUR".into())],
+            grand_total: true,
             empty: "Nothing".into(),
         }
     }

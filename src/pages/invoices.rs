@@ -172,8 +172,8 @@ impl ExportRow for InvoiceView {
     fn columns(lang: Lang) -> Vec<Column> {
         vec![
             Column::text("inv_number", lang.t("invoices.number")),
-            Column::date_time("period_start", lang.t("invoices.period")),
-            Column::date_time("period_end", "…"),
+            Column::date_time("period_start", lang.t("export.period.start")),
+            Column::date_time("period_end", lang.t("export.period.end")),
             Column::date_time("issue_date", lang.t("invoices.issued")),
             Column::number("price", lang.t("money.amount")),
             Column::number("vat", format!("{} %", lang.t("money.vat"))),
@@ -407,6 +407,7 @@ impl Page for InvoicePage {
                 format!("{} {cur}", i.price_vat),
             ),
         ];
+        e.grand_total = true;
         e.empty = lang.t("invoice.no_lines").to_string();
         Some(e)
     }

@@ -584,6 +584,18 @@ async fn an_invoice_pdf_names_seller_and_buyer_with_the_pages_figures(backend: B
         .lines()
         .any(|l| l.contains("Итого") && l.contains(&s(&inv["price_vat"]))));
 
+    // Its lines as CSV are the page's lines.
+    let d = download(&app, &format!("{path}?format=csv")).await;
+    let (headers, rows) = csv_rows(&d.body);
+    assert_eq!(headers, ["description", "quantity", "duration", "amount"]);
+    let lines = page["lines"].as_array().unwrap();
+    assert_eq!(rows.len(), lines.len());
+    for (row, line) in rows.iter().zip(lines) {
+        for key in &headers {
+            assert_eq!(row[key], s(&line[key]), "{key}");
+        }
+    }
+
     // The same figures as the XML.
     let (status, xml) = app.get_xml(&path).await;
     assert_eq!(status, 200);
