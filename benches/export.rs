@@ -95,7 +95,9 @@ fn pdf_bench() {
     };
     let text_bytes: usize = export.rows.iter().flatten().map(String::len).sum();
     // One warm-up (fonts parsed), then timed runs.
+    let before = peak_rss_mb();
     let _ = pdf::render(&export).expect("PDF");
+    let peak = peak_rss_mb();
     let runs = 3;
     let started = Instant::now();
     let mut size = 0;
@@ -106,7 +108,7 @@ fn pdf_bench() {
     let pages = pdf::page_count(&export);
     println!(
         "PDF: {rows} rows × {} columns ({:.1} MB of cell text) → {pages} pages, {:.2} MB; \
-         {:.2} s per document: {:.0} pages/s, {:.0} rows/s",
+         {:.2} s per document: {:.0} pages/s, {:.0} rows/s; peak memory {before:.0} → {peak:.0} MB",
         export.columns.len(),
         text_bytes as f64 / 1e6,
         size as f64 / 1e6,
@@ -297,8 +299,8 @@ async fn streamed_csv_bench(server: String) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     println!(
-        "Disconnect after the first chunks: export queries running {during} before, {after} \
-         {:.0} ms after the client went away",
+        "Disconnect after the first chunks: export queries running: {during} while reading, \
+         {after} after {:.0} ms",
         dropped.elapsed().as_secs_f64() * 1e3
     );
 

@@ -99,11 +99,12 @@ impl Encoder {
 
     /// One row; missing cells are written empty, extra ones dropped.
     pub fn row<S: AsRef<str>>(&mut self, cells: &[S]) {
-        let record = self.kinds.iter().enumerate().map(|(i, kind)| {
+        for (i, kind) in self.kinds.iter().enumerate() {
             let value = cells.get(i).map(AsRef::as_ref).unwrap_or("");
-            cell(*kind, value).into_owned()
-        });
-        let _ = self.writer.write_record(record);
+            let _ = self.writer.write_field(cell(*kind, value).as_ref());
+        }
+        // Ends the record.
+        let _ = self.writer.write_record(None::<&[u8]>);
     }
 
     /// The bytes written so far.
@@ -157,7 +158,7 @@ pub fn respond(export: &Export) -> HttpResponse {
 ///     CallRow::columns(ctx.lang),
 ///     &store,
 ///     move |conn| store::calls::call_list_on(conn, user.id, &filter),
-///     move |call| CallRow::new(call, tz).cells(),
+///     move |call| CallRow::new(call, tz).into_cells(),
 /// ));
 /// ```
 pub fn stream<T, F, M>(

@@ -66,6 +66,13 @@ pub trait ExportRow {
     fn columns(lang: Lang) -> Vec<Column>;
     /// The cells, aligned with `columns`.
     fn cells(&self) -> Vec<String>;
+    /// The cells, taking the row (a streamed export has no use for it after).
+    fn into_cells(self) -> Vec<String>
+    where
+        Self: Sized,
+    {
+        self.cells()
+    }
 }
 
 /// Whose data an export holds: the login name goes into the file name, the full name into the

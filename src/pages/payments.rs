@@ -159,6 +159,19 @@ impl ExportRow for PaymentView {
             self.completed.to_string(),
         ]
     }
+
+    fn into_cells(self) -> Vec<String> {
+        vec![
+            self.payment_date,
+            self.confirmed_date,
+            self.payment_type,
+            self.amount,
+            self.vat,
+            self.amount_vat,
+            self.currency,
+            self.completed.to_string(),
+        ]
+    }
 }
 
 /// GET /payments/personal_payments
@@ -182,7 +195,7 @@ pub async fn show(ctx: Ctx, user: CurrentUser, store: web::Data<Store>) -> AppRe
             PaymentView::columns(ctx.lang),
             &store,
             move |conn| payments_on(conn, user_id),
-            move |p| PaymentView::new(p, tz).cells(),
+            move |p| PaymentView::new(p, tz).into_cells(),
         ));
     }
     let payments = store
