@@ -38,6 +38,8 @@ pub struct DbArgs {
     pub data_dir: PathBuf,
 }
 
+// Parsed once at start: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum Command {
     /// Run the portal (creates and migrates the database on start)
@@ -88,6 +90,48 @@ pub struct ServeArgs {
     pub mail: MailArgs,
     #[command(flatten)]
     pub ami: AmiArgs,
+    /// The most rows a PDF export is made of; longer lists are offered as CSV instead
+    #[arg(long, env = "SELFCARE_PDF_MAX_ROWS", default_value_t = Settings::DEFAULT_PDF_MAX_ROWS)]
+    pub pdf_max_rows: usize,
+    #[command(flatten)]
+    pub operator: OperatorArgs,
+}
+
+/// The operator's details printed on invoices (the seller).
+#[derive(Args)]
+pub struct OperatorArgs {
+    /// The operator's name on invoices
+    #[arg(long, env = "SELFCARE_OPERATOR_NAME", default_value = "VoIP operator")]
+    pub operator_name: String,
+    /// The operator's postal address; `;` separates lines
+    #[arg(long, env = "SELFCARE_OPERATOR_ADDRESS", default_value = "")]
+    pub operator_address: String,
+    /// The operator's VAT registration number
+    #[arg(long, env = "SELFCARE_OPERATOR_VAT_NUMBER", default_value = "")]
+    pub operator_vat_number: String,
+    /// The operator's contact e-mail on invoices
+    #[arg(long, env = "SELFCARE_OPERATOR_EMAIL", default_value = "")]
+    pub operator_email: String,
+    /// The operator's contact phone on invoices
+    #[arg(long, env = "SELFCARE_OPERATOR_PHONE", default_value = "")]
+    pub operator_phone: String,
+}
+
+impl OperatorArgs {
+    fn into_operator(self) -> anyhow::Result<crate::config::Operator> {
+        let name = self.operator_name.trim().to_string();
+        anyhow::ensure!(
+            !name.is_empty() && name.chars().count() <= 200,
+            "SELFCARE_OPERATOR_NAME / --operator-name: give the operator's name (200 characters at most)"
+        );
+        Ok(crate::config::Operator {
+            name,
+            address: crate::config::Operator::address_lines(&self.operator_address),
+            vat_number: self.operator_vat_number.trim().to_string(),
+            email: self.operator_email.trim().to_string(),
+            phone: self.operator_phone.trim().to_string(),
+        })
+    }
 }
 
 #[derive(Args)]
@@ -360,6 +404,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 args.ami.ami_secret,
                 args.ami.ami_context,
             )?;
+            anyhow::ensure!(
+                args.pdf_max_rows >= 1,
+                "SELFCARE_PDF_MAX_ROWS / --pdf-max-rows: at least 1"
+            );
+            settings.pdf_max_rows = args.pdf_max_rows;
+            settings.operator = args.operator.into_operator()?;
             let store = open(&settings).await?;
             if args.demo {
                 if store.user_count().await? == 0 {

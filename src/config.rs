@@ -28,11 +28,50 @@ pub struct Settings {
     pub public_url: String,
     /// The Asterisk Manager Interface that places callbacks; None: no PBX configured.
     pub ami: Option<AmiSettings>,
+    /// Exports: the most rows a PDF is made of; longer lists are offered as CSV instead.
+    pub pdf_max_rows: usize,
+    /// The operator as its invoices name it (the seller).
+    pub operator: Operator,
+}
+
+/// The operator's details printed on invoices.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Operator {
+    pub name: String,
+    /// Address lines.
+    pub address: Vec<String>,
+    pub vat_number: String,
+    pub email: String,
+    pub phone: String,
+}
+
+impl Default for Operator {
+    fn default() -> Self {
+        Operator {
+            name: "VoIP operator".to_string(),
+            address: Vec::new(),
+            vat_number: String::new(),
+            email: String::new(),
+            phone: String::new(),
+        }
+    }
+}
+
+impl Operator {
+    /// Address lines from one setting: `;` or a line break separates them, blanks are dropped.
+    pub fn address_lines(text: &str) -> Vec<String> {
+        text.split([';', '\n'])
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
 }
 
 impl Settings {
     pub const DEFAULT_BIND: &'static str = "127.0.0.1:8080";
     pub const DEFAULT_DATA_DIR: &'static str = "data";
+    pub const DEFAULT_PDF_MAX_ROWS: usize = 10_000;
 
     /// Builds settings from raw values; `database_url` defaults to a SQLite file in `data_dir`.
     pub fn new(
@@ -72,6 +111,8 @@ impl Settings {
             public_url: format!("http://{bind}"),
             redis_url: None,
             ami: None,
+            pdf_max_rows: Settings::DEFAULT_PDF_MAX_ROWS,
+            operator: Operator::default(),
         })
     }
 

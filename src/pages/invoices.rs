@@ -1,14 +1,23 @@
 //! Invoices: the subscriber's invoices, newest first, totalled per currency in HTML, and one
 //! invoice with its lines. An invoice id that is not the user's is 404.
+//!
+//! An invoice's PDF (`?format=pdf`) is the document a subscriber files or forwards: the seller
+//! (the operator, from the settings) and the buyer (the subscriber's registration details),
+//! number, dates, lines, VAT and totals: the figures of its HTML and XML, from the same view
+//! model.
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Serialize;
 
+use crate::config::{Operator, Settings};
 use crate::error::{AppError, AppResult};
+use crate::export::{period_of, Column, Export, ExportRow, FileName, Owner, Party};
+use crate::i18n::Lang;
 use crate::money::{format_percent, Money};
 use crate::store::access::Resource;
 use crate::store::invoices::Invoice;
+use crate::store::users::BillingDetails;
 use crate::store::Store;
 use crate::time;
 use crate::web::{require, respond, Chrome, Ctx, CurrentUser, Page};
@@ -34,6 +43,9 @@ pub struct InvoicesPage {
     pub invoices: Vec<InvoiceView>,
     /// Per currency (HTML and JSON; the seed's XML has no totals).
     pub totals: Vec<InvoiceTotalView>,
+    /// Whose invoices: for the exports' title and file name.
+    #[serde(skip)]
+    pub owner: Owner,
 }
 
 #[derive(Serialize)]
@@ -118,6 +130,74 @@ impl Page for InvoicesPage {
     fn xml(&self) -> askama::Result<String> {
         InvoicesXml { v: self }.render()
     }
+    fn export(&self, lang: Lang) -> Option<Export> {
+        let period = period_of(
+            self.invoices
+                .iter()
+                .flat_map(|i| [i.period_start.as_str(), i.period_end.as_str()]),
+        );
+        let mut e = Export::list(
+            FileName::new("invoices", &self.owner.username, &period),
+            lang,
+            lang.t("invoices.title").to_string(),
+            &self.invoices,
+        );
+        e.subtitle.push(self.owner.label());
+        if !period.is_empty() {
+            e.subtitle.push(format!(
+                "{}: {}",
+                lang.t("export.period"),
+                period.replace('_', " – ")
+            ));
+        }
+        for t in &self.totals {
+            e.totals.push((
+                lang.t("export.invoices.total")
+                    .replace("{currency}", &t.currency)
+                    .replace("{count}", &t.count.to_string()),
+                format!("{} {}", t.price_vat, t.currency),
+            ));
+            e.totals.push((
+                lang.t("export.invoices.unpaid")
+                    .replace("{currency}", &t.currency),
+                format!("{} {}", t.unpaid, t.currency),
+            ));
+        }
+        e.empty = lang.t("invoices.empty").to_string();
+        Some(e)
+    }
+}
+
+impl ExportRow for InvoiceView {
+    fn columns(lang: Lang) -> Vec<Column> {
+        vec![
+            Column::text("inv_number", lang.t("invoices.number")),
+            Column::date_time("period_start", lang.t("export.period.start")),
+            Column::date_time("period_end", lang.t("export.period.end")),
+            Column::date_time("issue_date", lang.t("invoices.issued")),
+            Column::number("price", lang.t("money.amount")),
+            Column::number("vat", format!("{} %", lang.t("money.vat"))),
+            Column::number("price_vat", lang.t("money.amount_vat")),
+            Column::text("currency", lang.t("invoice.currency")),
+            Column::text("paid", lang.t("invoices.paid")),
+            Column::date_time("paid_date", lang.t("invoices.paid_date")),
+        ]
+    }
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.inv_number.clone(),
+            self.period_start.clone(),
+            self.period_end.clone(),
+            self.issue_date.clone(),
+            self.price.clone(),
+            self.vat.clone(),
+            self.price_vat.clone(),
+            self.currency.clone(),
+            self.paid.to_string(),
+            self.paid_date.clone(),
+        ]
+    }
 }
 
 /// GET /accounting/user_invoices
@@ -155,6 +235,7 @@ pub async fn list(ctx: Ctx, user: CurrentUser, store: web::Data<Store>) -> AppRe
         userid: user.id,
         invoices,
         totals,
+        owner: Owner::of(&account),
     };
     respond(&ctx, &page)
 }
@@ -169,6 +250,77 @@ pub struct InvoicePage {
     pub lines: Vec<LineView>,
     /// `price_vat − price`, the VAT charged.
     pub vat_amount: String,
+    /// The operator, as the settings name it.
+    pub seller: PartyView,
+    /// The subscriber, as registered.
+    pub buyer: PartyView,
+    #[serde(skip)]
+    pub owner: Owner,
+}
+
+/// A party to an invoice: name, address and registration numbers (empty when not on record).
+#[derive(Serialize)]
+pub struct PartyView {
+    pub name: String,
+    pub address: Vec<String>,
+    pub vat_number: String,
+    pub personal_id: String,
+    pub agreement: String,
+    pub email: String,
+    pub phone: String,
+}
+
+impl PartyView {
+    fn seller(o: &Operator) -> PartyView {
+        PartyView {
+            name: o.name.clone(),
+            address: o.address.clone(),
+            vat_number: o.vat_number.clone(),
+            personal_id: String::new(),
+            agreement: String::new(),
+            email: o.email.clone(),
+            phone: o.phone.clone(),
+        }
+    }
+
+    fn buyer(b: BillingDetails) -> PartyView {
+        let name = format!("{} {}", b.first_name, b.last_name)
+            .trim()
+            .to_string();
+        let city = format!("{} {}", b.reg_postcode, b.reg_city)
+            .trim()
+            .to_string();
+        PartyView {
+            name: if name.is_empty() { b.username } else { name },
+            address: [b.reg_address, city, b.reg_country]
+                .into_iter()
+                .filter(|l| !l.trim().is_empty())
+                .collect(),
+            vat_number: b.vat_reg_number,
+            personal_id: b.personal_id,
+            agreement: b.agreement_number,
+            email: b.reg_email,
+            phone: String::new(),
+        }
+    }
+
+    /// Name, address, then the numbers and contacts on record, labelled.
+    fn lines(&self, lang: &Lang) -> Vec<String> {
+        let mut lines = vec![self.name.clone()];
+        lines.extend(self.address.iter().cloned());
+        for (key, value) in [
+            ("invoice.vat_number", &self.vat_number),
+            ("invoice.personal_id", &self.personal_id),
+            ("invoice.agreement", &self.agreement),
+            ("invoice.email", &self.email),
+            ("invoice.phone", &self.phone),
+        ] {
+            if !value.is_empty() {
+                lines.push(format!("{}: {value}", lang.t(key)));
+            }
+        }
+        lines
+    }
 }
 
 #[derive(Serialize)]
@@ -202,13 +354,91 @@ impl Page for InvoicePage {
     fn xml(&self) -> askama::Result<String> {
         InvoiceXml { v: self }.render()
     }
+    fn export(&self, lang: Lang) -> Option<Export> {
+        let i = &self.invoice;
+        let cur = &i.currency;
+        let period = format!("{}_{}", i.start_day(), i.end_day());
+        let mut e = Export::list(
+            FileName::new(
+                &format!("invoice-{}", i.inv_number),
+                &self.owner.username,
+                &period,
+            ),
+            lang,
+            format!("{} {}", lang.t("invoice.title"), i.inv_number),
+            &self.lines,
+        );
+        e.parties = vec![
+            Party {
+                heading: lang.t("invoice.seller").to_string(),
+                lines: self.seller.lines(&lang),
+            },
+            Party {
+                heading: lang.t("invoice.buyer").to_string(),
+                lines: self.buyer.lines(&lang),
+            },
+        ];
+        let status = if i.paid == "Yes" {
+            format!("{} {}", lang.t("invoices.paid"), i.paid_date)
+        } else {
+            lang.t("invoices.unpaid.one").to_string()
+        };
+        e.facts = vec![
+            (lang.t("invoice.number").to_string(), i.inv_number.clone()),
+            (lang.t("invoices.issued").to_string(), i.issue_date.clone()),
+            (
+                lang.t("invoices.period").to_string(),
+                format!("{} – {}", i.start_day(), i.end_day()),
+            ),
+            (lang.t("invoice.currency").to_string(), cur.clone()),
+            (lang.t("invoices.status").to_string(), status),
+        ];
+        e.totals = vec![
+            (
+                lang.t("money.net").to_string(),
+                format!("{} {cur}", i.price),
+            ),
+            (
+                format!("{} {} %", lang.t("money.vat"), i.vat),
+                format!("{} {cur}", self.vat_amount),
+            ),
+            (
+                lang.t("invoice.total").to_string(),
+                format!("{} {cur}", i.price_vat),
+            ),
+        ];
+        e.grand_total = true;
+        e.empty = lang.t("invoice.no_lines").to_string();
+        Some(e)
+    }
 }
 
-/// GET /accounting/user_invoices/{invoice_id}
+impl ExportRow for LineView {
+    fn columns(lang: Lang) -> Vec<Column> {
+        vec![
+            Column::text("description", lang.t("invoice.description")),
+            Column::number("quantity", lang.t("invoice.quantity")),
+            Column::text("duration", lang.t("invoice.duration")),
+            Column::number("amount", lang.t("money.amount")),
+        ]
+    }
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.description.clone(),
+            self.quantity.to_string(),
+            self.duration.clone(),
+            self.amount.clone(),
+        ]
+    }
+}
+
+/// GET /accounting/user_invoices/{invoice_id}[?format=pdf|csv|…]
 pub async fn detail(
     ctx: Ctx,
     user: CurrentUser,
     store: web::Data<Store>,
+    settings: web::Data<Settings>,
     path: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let invoice_id = path.into_inner();
@@ -240,6 +470,10 @@ pub async fn detail(
             amount: Money(l.amount_micros).format(d),
         })
         .collect();
+    let buyer = store
+        .billing_details(user.id)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
     let page = InvoicePage {
         pagename: "Invoice",
         language: ctx.lang.code(),
@@ -247,6 +481,9 @@ pub async fn detail(
         invoice: InvoiceView::new(invoice, &account.display_name(), tz),
         lines,
         vat_amount,
+        seller: PartyView::seller(&settings.operator),
+        buyer: PartyView::buyer(buyer),
+        owner: Owner::of(&account),
     };
     respond(&ctx, &page)
 }

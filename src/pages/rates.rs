@@ -8,11 +8,13 @@ use askama::Template;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppResult};
+use crate::export::{Column, Export, ExportRow, FileName, Owner};
+use crate::i18n::Lang;
 use crate::money::{format_percent_short, CurrencyCode, ExchangeRate, Money};
 use crate::store::rates::{CurrencyRate, RateSearch, RateSettings};
 use crate::store::Store;
 use crate::time;
-use crate::web::{respond, Chrome, Ctx, CurrentUser, Page};
+use crate::web::{respond, Chrome, Ctx, CurrentUser, Format, OwnUserId, Page};
 
 /// Rates are per-minute prices: tariffs carry them to 1/10,000 of a unit (0.0184), finer than
 /// any currency's minor unit, so they are shown with four decimals in every format (the seed's
@@ -28,6 +30,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/tariffs/user_rates")
             .name("user_rates")
             .route(web::get().to(show)),
+    )
+    // The seed's export links: the same page with a fixed format (`?format=` still wins).
+    .service(
+        web::resource("/tariffs/generate_personal_rates_pdf/{userid}")
+            .name("generate_personal_rates_pdf")
+            .route(web::get().to(pdf)),
+    )
+    .service(
+        web::resource("/tariffs/generate_personal_rates_csv/{userid}")
+            .name("generate_personal_rates_csv")
+            .route(web::get().to(csv)),
     );
 }
 
@@ -44,6 +57,11 @@ pub struct RatesPage {
     /// The search the list is filtered by (empty: all).
     pub q: String,
     pub rates: Vec<Rate>,
+    /// Whose rates, on which day: for the exports' title and file name.
+    #[serde(skip)]
+    pub owner: Owner,
+    #[serde(skip)]
+    pub day: String,
 }
 
 #[derive(Clone, Serialize)]
@@ -119,6 +137,19 @@ impl RatesPage {
         )
     }
 
+    /// The seed's export URL (`pdf` or `csv`), with the same currency and search.
+    fn export_href(&self, format: &str) -> String {
+        let mut query = vec![("currency", self.currency.as_str())];
+        if !self.q.is_empty() {
+            query.push(("q", &self.q));
+        }
+        format!(
+            "/tariffs/generate_personal_rates_{format}/{}?{}",
+            self.userid,
+            serde_urlencoded::to_string(query).unwrap_or_default()
+        )
+    }
+
     /// This page's URL in another format, with the same currency and search.
     fn format_href(&self, format: &str) -> String {
         let mut query = vec![("currency", self.currency.as_str())];
@@ -158,6 +189,62 @@ impl Page for RatesPage {
     }
     fn xml(&self) -> askama::Result<String> {
         RatesXml { v: self }.render()
+    }
+    fn export(&self, lang: Lang) -> Option<Export> {
+        let mut e = Export::list(
+            FileName::new(
+                &format!("rates-{}", self.currency),
+                &self.owner.username,
+                &self.day,
+            ),
+            lang,
+            lang.t("rates.title").to_string(),
+            &self.rates,
+        );
+        e.subtitle.push(self.owner.label());
+        e.subtitle.push(
+            lang.t("export.rates.legend")
+                .replace("{currency}", &self.currency)
+                .replace("{vat}", &self.vat_percent),
+        );
+        if !self.q.is_empty() {
+            e.subtitle
+                .push(format!("{}: «{}»", lang.t("export.search"), self.q));
+        }
+        e.subtitle
+            .push(format!("{} {}", lang.t("export.in_force"), self.day));
+        e.totals.push((
+            lang.t("export.count").to_string(),
+            self.rates.len().to_string(),
+        ));
+        e.empty = lang
+            .t(if self.q.is_empty() {
+                "rates.empty"
+            } else {
+                "rates.none"
+            })
+            .to_string();
+        Some(e)
+    }
+}
+
+impl ExportRow for Rate {
+    fn columns(lang: Lang) -> Vec<Column> {
+        vec![
+            Column::text("ratename", lang.t("rates.destination")),
+            Column::text("ratetype", lang.t("export.rates.type")),
+            Column::number("ratecost", lang.t("export.rates.price")),
+            Column::number("rate_vat_cost", lang.t("export.rates.price_vat")),
+        ]
+    }
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.ratename.clone(),
+            self.ratetype.clone(),
+            self.ratecost.clone(),
+            self.rate_vat_cost.clone(),
+        ]
     }
 }
 
@@ -252,7 +339,27 @@ pub(crate) fn flag_icon(flag: &str) -> String {
     }
 }
 
-/// GET /tariffs/user_rates[?currency=XXX][&q=…]
+/// GET /tariffs/generate_personal_rates_pdf/{userid}[?currency=XXX][&q=…]
+pub async fn pdf(
+    ctx: Ctx,
+    user: OwnUserId,
+    store: web::Data<Store>,
+    query: web::Query<RatesQuery>,
+) -> AppResult<HttpResponse> {
+    show(ctx.exporting(Format::Pdf), user.0, store, query).await
+}
+
+/// GET /tariffs/generate_personal_rates_csv/{userid}[?currency=XXX][&q=…]
+pub async fn csv(
+    ctx: Ctx,
+    user: OwnUserId,
+    store: web::Data<Store>,
+    query: web::Query<RatesQuery>,
+) -> AppResult<HttpResponse> {
+    show(ctx.exporting(Format::Csv), user.0, store, query).await
+}
+
+/// GET /tariffs/user_rates[?currency=XXX][&q=…][&format=csv|pdf|…]
 pub async fn show(
     ctx: Ctx,
     user: CurrentUser,
@@ -267,6 +374,10 @@ pub async fn show(
     }
     let settings = store
         .rate_settings(user.id)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let account = store
+        .account(user.id)
         .await?
         .ok_or(AppError::Unauthenticated)?;
     let now = time::now();
@@ -305,6 +416,11 @@ pub async fn show(
         aval_currencies: currencies.codes(),
         q,
         rates,
+        day: time::format_instant(now, time::zone(&account.time_zone))
+            .get(..10)
+            .unwrap_or("")
+            .to_string(),
+        owner: Owner::of(&account),
     };
     respond(&ctx, &page)
 }

@@ -1,6 +1,7 @@
 //! A subscriber's payments, newest first, and their totals per currency.
 
-use sqlx::FromRow;
+use futures_util::stream::BoxStream;
+use sqlx::{AnyConnection, FromRow};
 
 use super::Store;
 
@@ -28,18 +29,34 @@ pub struct PaymentTotal {
     pub amount_vat_micros: i64,
 }
 
+/// A user's payments, newest first.
+const PAYMENTS: &str = "SELECT p.id, p.paid_at, p.confirmed_at, p.payment_type, p.amount_micros,
+        p.vat_percent_bp, p.amount_vat_micros, p.currency, c.decimals, p.completed
+     FROM payments p JOIN currencies c ON c.code = p.currency
+     WHERE p.user_id = $1
+     ORDER BY p.paid_at DESC, p.id DESC";
+
+/// The user's payments as a stream of rows on a connection of its own (for a streamed export).
+pub fn payments_on(conn: &mut AnyConnection, user_id: i64) -> BoxStream<'_, sqlx::Result<Payment>> {
+    sqlx::query_as(PAYMENTS).bind(user_id).fetch(conn)
+}
+
 impl Store {
     pub async fn payments(&self, user_id: i64) -> sqlx::Result<Vec<Payment>> {
-        sqlx::query_as(
-            "SELECT p.id, p.paid_at, p.confirmed_at, p.payment_type, p.amount_micros, p.vat_percent_bp,
-                    p.amount_vat_micros, p.currency, c.decimals, p.completed
-             FROM payments p JOIN currencies c ON c.code = p.currency
-             WHERE p.user_id = $1
-             ORDER BY p.paid_at DESC, p.id DESC",
-        )
-        .bind(user_id)
-        .fetch_all(self.pool())
-        .await
+        sqlx::query_as(PAYMENTS)
+            .bind(user_id)
+            .fetch_all(self.pool())
+            .await
+    }
+
+    /// The first and last payment's instants (`None` without payments): the period of a list.
+    pub async fn payment_span(&self, user_id: i64) -> sqlx::Result<Option<(i64, i64)>> {
+        let (first, last): (Option<i64>, Option<i64>) =
+            sqlx::query_as("SELECT MIN(paid_at), MAX(paid_at) FROM payments WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_one(self.pool())
+                .await?;
+        Ok(first.zip(last))
     }
 
     /// Completed payments summed per currency (pending ones are not money received yet).

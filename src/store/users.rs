@@ -117,3 +117,32 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 }
+
+/// The user's details as an invoice names the buyer.
+#[derive(Clone, Debug, FromRow)]
+pub struct BillingDetails {
+    pub username: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub personal_id: String,
+    pub agreement_number: String,
+    pub vat_reg_number: String,
+    pub reg_address: String,
+    pub reg_postcode: String,
+    pub reg_city: String,
+    pub reg_country: String,
+    pub reg_email: String,
+}
+
+impl Store {
+    pub async fn billing_details(&self, user_id: i64) -> sqlx::Result<Option<BillingDetails>> {
+        sqlx::query_as(
+            "SELECT username, first_name, last_name, personal_id, agreement_number, vat_reg_number,
+                    reg_address, reg_postcode, reg_city, reg_country, reg_email
+             FROM users WHERE id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(self.pool())
+        .await
+    }
+}

@@ -32,6 +32,13 @@ pub struct Ctx {
     pub csrf: String,
     /// The client's address as this server sees it (the peer of the TCP connection).
     pub address: String,
+    /// The request's query string, for links to the same page in another format.
+    pub query: String,
+    /// The format the page would have without an export format: a CSV or PDF request that
+    /// fails (or is refused) is answered in it, so a browser gets a page and a legacy client XML.
+    pub page_format: Format,
+    /// The most rows a PDF is made of (`Settings::pdf_max_rows`).
+    pub pdf_max_rows: usize,
 }
 
 impl Ctx {
@@ -46,6 +53,36 @@ impl Ctx {
 }
 
 impl Ctx {
+    /// For a route with a fixed export format (`/tariffs/generate_personal_rates_pdf/{userid}`):
+    /// that format, unless `?format=` names another.
+    pub fn exporting(mut self, format: Format) -> Ctx {
+        if !self.explicit_format {
+            self.format = format;
+        }
+        self
+    }
+
+    /// This request's URL in another format (the other parameters kept).
+    pub fn href_as(&self, format: Format) -> String {
+        let mut pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(&self.query).unwrap_or_default();
+        pairs.retain(|(k, _)| k != "format");
+        pairs.push(("format".to_string(), format.name().to_string()));
+        format!(
+            "{}?{}",
+            self.path,
+            serde_urlencoded::to_string(&pairs).unwrap_or_default()
+        )
+    }
+
+    /// The format errors are answered in: the page's own for an export.
+    pub fn error_format(&self) -> Format {
+        match self.format {
+            Format::Csv | Format::Pdf => self.page_format,
+            other => other,
+        }
+    }
+
     /// A context for answering before the real one could be built (HTML, no user).
     fn fallback(req: &ServiceRequest) -> Ctx {
         Ctx {
@@ -57,6 +94,9 @@ impl Ctx {
             path: req.path().to_string(),
             csrf: String::new(),
             address: String::new(),
+            query: String::new(),
+            page_format: Format::Html,
+            pdf_max_rows: crate::config::Settings::DEFAULT_PDF_MAX_ROWS,
         }
     }
 }
@@ -115,6 +155,8 @@ pub async fn context(
     let negotiated = Format::negotiate(explicit, legacy, header_str(&req, header::ACCEPT));
 
     let format = negotiated.clone().unwrap_or(Format::Html);
+    let page_format =
+        Format::negotiate(None, legacy, header_str(&req, header::ACCEPT)).unwrap_or(Format::Html);
     let ctx = Ctx {
         format,
         explicit_format: explicit.is_some(),
@@ -122,7 +164,8 @@ pub async fn context(
         user_id,
         legacy,
         path: req.path().to_string(),
-        csrf: if format == Format::Html {
+        // An export's error or refusal may be an HTML page, whose forms need the token.
+        csrf: if format == Format::Html || page_format == Format::Html {
             super::csrf::token(&session)
         } else {
             String::new()
@@ -131,6 +174,12 @@ pub async fn context(
             .peer_addr()
             .map(|a| a.ip().to_string())
             .unwrap_or_default(),
+        query: req.query_string().to_string(),
+        page_format,
+        pdf_max_rows: req
+            .app_data::<actix_web::web::Data<crate::config::Settings>>()
+            .map(|s| s.pdf_max_rows)
+            .unwrap_or(crate::config::Settings::DEFAULT_PDF_MAX_ROWS),
     };
     req.extensions_mut().insert(ctx.clone());
 
@@ -202,7 +251,7 @@ pub fn error_response(ctx: &Ctx, action: Option<&str>, err: &AppError) -> HttpRe
         AppError::NotFound => ctx.lang.t("error.not_found").to_string(),
         other => other.public_message(),
     };
-    let mut resp = match ctx.format {
+    let mut resp = match ctx.error_format() {
         Format::Xml => respond_action(Format::Xml, status, action.unwrap_or("error"), &message),
         Format::Json => HttpResponse::build(status).json(serde_json::json!({ "error": message })),
         _ if matches!(err, AppError::Unauthenticated) => HttpResponse::SeeOther()

@@ -26,6 +26,17 @@ impl Format {
         }
     }
 
+    /// The name `?format=` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Html => "html",
+            Format::Xml => "xml",
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Pdf => "pdf",
+        }
+    }
+
     pub fn content_type(self) -> &'static str {
         match self {
             Format::Html => "text/html; charset=utf-8",

@@ -1,6 +1,9 @@
 //! One view model, several representations: HTML (askama), the seed's XML (askama), JSON (serde).
 
+use std::sync::LazyLock;
+
 use actix_web::http::StatusCode;
+use actix_web::web::Bytes;
 use actix_web::HttpResponse;
 use askama::Template;
 use serde::Serialize;
@@ -8,6 +11,7 @@ use serde::Serialize;
 use super::context::Ctx;
 use super::format::Format;
 use crate::error::{AppError, AppResult};
+use crate::export::Export;
 use crate::i18n::Lang;
 
 /// What the base HTML layout needs besides the page itself.
@@ -31,9 +35,16 @@ impl Chrome {
 }
 
 /// A page's view model knows how to render itself as HTML and XML; JSON is the model as it is.
+/// A page with exports also describes itself as a table (`export`), which is then its CSV file
+/// and its PDF document: the same handler, the same query, the same figures.
 pub trait Page: Serialize {
     fn html(&self, chrome: &Chrome) -> askama::Result<String>;
     fn xml(&self) -> askama::Result<String>;
+    /// The page as an export in `lang` (PDF headings); `None`, the default: no CSV, no PDF.
+    fn export(&self, lang: Lang) -> Option<Export> {
+        let _ = lang;
+        None
+    }
 }
 
 /// Answers with `page` in the request's format.
@@ -47,17 +58,97 @@ pub fn respond_as<P: Page>(format: Format, ctx: &Ctx, page: &P) -> AppResult<Htt
         Format::Xml => page.xml()?,
         Format::Json => serde_json::to_string(page).map_err(|e| AppError::Internal(e.into()))?,
         Format::Csv | Format::Pdf => {
-            return Err(AppError::bad_input(format!(
-                "This page has no {} export",
-                serde_json::to_string(&format)
-                    .unwrap_or_default()
-                    .trim_matches('"')
-            )))
+            let export = page.export(ctx.lang).ok_or_else(|| {
+                AppError::bad_input(format!("This page has no {} export", format.name()))
+            })?;
+            return Ok(if format == Format::Csv {
+                crate::export::csv::respond(&export)
+            } else {
+                respond_pdf(ctx, export)
+            });
         }
     };
     Ok(HttpResponse::Ok()
         .content_type(format.content_type())
         .body(body))
+}
+
+/// PDF renders at once, each on a blocking thread; more wait their turn.
+static PDF_SLOTS: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+});
+
+/// A PDF download, rendered off the async threads when the body is sent; a list longer than
+/// `Ctx::pdf_max_rows` is refused with a link to its CSV instead.
+fn respond_pdf(ctx: &Ctx, export: Export) -> HttpResponse {
+    if export.rows.len() > ctx.pdf_max_rows {
+        return too_long_for_pdf(ctx, export.rows.len());
+    }
+    let disposition = crate::export::attachment(&export.file, "pdf");
+    let body = futures_util::stream::once(async move {
+        let _slot = PDF_SLOTS.acquire().await.map_err(std::io::Error::other)?;
+        match actix_web::web::block(move || crate::export::pdf::render(&export)).await {
+            Ok(Ok(bytes)) => Ok(Bytes::from(bytes)),
+            Ok(Err(e)) => {
+                tracing::error!(error = ?e, "PDF rendering failed");
+                Err(std::io::Error::other("PDF rendering failed"))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "PDF rendering did not finish");
+                Err(std::io::Error::other("PDF rendering failed"))
+            }
+        }
+    });
+    HttpResponse::Ok()
+        .content_type(Format::Pdf.content_type())
+        .insert_header(disposition)
+        .streaming(body)
+}
+
+#[derive(Template)]
+#[template(path = "pages/too_long.html")]
+struct TooLongPage<'a> {
+    c: &'a Chrome,
+    message: &'a str,
+    csv_href: &'a str,
+    back_href: &'a str,
+}
+
+/// "This list has 23456 rows: a PDF holds 10000 at most." with the CSV's link, in the format
+/// of the page that asked (422: the request is understood, but not made into a PDF).
+fn too_long_for_pdf(ctx: &Ctx, rows: usize) -> HttpResponse {
+    let status = StatusCode::UNPROCESSABLE_ENTITY;
+    let message = ctx
+        .lang
+        .t("export.too_long")
+        .replace("{rows}", &rows.to_string())
+        .replace("{max}", &ctx.pdf_max_rows.to_string());
+    let csv_href = ctx.href_as(Format::Csv);
+    match ctx.page_format {
+        Format::Json => HttpResponse::build(status).json(serde_json::json!({
+            "error": message,
+            "csv": csv_href,
+        })),
+        Format::Xml => respond_action(
+            Format::Xml,
+            status,
+            "export_pdf",
+            &format!("{message} CSV: {csv_href}"),
+        ),
+        _ => {
+            let chrome = ctx.chrome();
+            let back_href = ctx.href_as(Format::Html);
+            let page = TooLongPage {
+                c: &chrome,
+                message: &message,
+                csv_href: &csv_href,
+                back_href: &back_href,
+            };
+            HttpResponse::build(status)
+                .content_type(Format::Html.content_type())
+                .body(page.render().unwrap_or(message))
+        }
+    }
 }
 
 /// The seed's `<action>` answer: a name, ok or failed, and a message.

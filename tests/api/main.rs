@@ -7,6 +7,7 @@ mod calls;
 mod cli;
 mod common;
 mod demo_data;
+mod export;
 mod fuzz;
 mod import;
 mod login;

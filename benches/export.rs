@@ -1,0 +1,328 @@
+//! Export benchmark (not a test: it asserts nothing and prints figures). Run in release:
+//!
+//! ```sh
+//! cargo bench --bench export                                     # PDF and in-memory CSV
+//! SELFCARE_BENCH_POSTGRES=postgres://postgres@127.0.0.1:5432/postgres \
+//!     cargo bench --bench export                                 # + streamed CSV over HTTP vs COPY
+//! ```
+//!
+//! 1. PDF: a 10,000-row call-list-shaped table (8 columns, Latin and Cyrillic text) laid out and
+//!    rendered by `export::pdf::render`: pages/s, rows/s, size.
+//! 2. CSV encoding in memory, 1,000,000 rows: rows/s.
+//! 3. With SELFCARE_BENCH_POSTGRES: a real portal on a fresh PostgreSQL database holding 100,000
+//!    and then 1,000,000 payments of one subscriber; the streamed `?format=csv` download over
+//!    HTTP: time to the first byte, rows/s, and the growth of this process's peak memory (server
+//!    and client run in it); next to PostgreSQL's own `COPY (…) TO STDOUT WITH CSV` of the same
+//!    rows through `psql`.
+
+use std::time::{Duration, Instant};
+
+use selfcare::export::{csv, pdf, Column, Export, FileName};
+use selfcare::i18n::Lang;
+
+fn call_rows(n: usize) -> Vec<Vec<String>> {
+    let places = [
+        "United Kingdom Mobile",
+        "Москва",
+        "Germany Fixed",
+        "Санкт-Петербург мобильные",
+        "United States",
+        "France Mobile",
+    ];
+    (0..n)
+        .map(|i| {
+            let secs = (i * 37) % 3600;
+            vec![
+                format!(
+                    "2025-{:02}-{:02} {:02}:{:02}:{:02}",
+                    1 + i % 12,
+                    1 + i % 28,
+                    i % 24,
+                    i % 60,
+                    (i * 7) % 60
+                ),
+                format!("4420794600{:02}", i % 100),
+                format!("+7495{:07}", (i * 7919) % 10_000_000),
+                places[i % places.len()].to_string(),
+                format!(
+                    "{:02}:{:02}:{:02}",
+                    secs / 3600,
+                    (secs / 60) % 60,
+                    secs % 60
+                ),
+                secs.to_string(),
+                if i % 50 == 0 {
+                    format!("-{}.{:04}", i % 3, i % 10_000)
+                } else {
+                    format!("{}.{:04}", i % 3, (i * 13) % 10_000)
+                },
+                ["ANSWERED", "NO ANSWER", "BUSY"][i % 3].to_string(),
+            ]
+        })
+        .collect()
+}
+
+fn call_columns() -> Vec<Column> {
+    vec![
+        Column::date_time("calldate", "Date"),
+        Column::text("src", "Source"),
+        Column::text("dst", "Destination number"),
+        Column::text("destination", "Destination"),
+        Column::text("duration", "Duration"),
+        Column::number("billsec", "Billed s"),
+        Column::number("price", "Price"),
+        Column::text("disposition", "Status"),
+    ]
+}
+
+fn pdf_bench() {
+    let rows = 10_000;
+    let export = Export {
+        file: FileName::new("calls", "demo", "2025-01-01_2025-12-31"),
+        lang: Lang::En,
+        title: "Calls — Мария Иванова".into(),
+        subtitle: vec![
+            "Мария Иванова (demo2)".into(),
+            "Outgoing, answered · 2025-01-01 – 2025-12-31".into(),
+        ],
+        parties: Vec::new(),
+        facts: Vec::new(),
+        columns: call_columns(),
+        rows: call_rows(rows),
+        totals: vec![("Calls".into(), rows.to_string())],
+        grand_total: false,
+        empty: String::new(),
+    };
+    let text_bytes: usize = export.rows.iter().flatten().map(String::len).sum();
+    // One warm-up (fonts parsed), then timed runs.
+    let before = peak_rss_mb();
+    let _ = pdf::render(&export).expect("PDF");
+    let peak = peak_rss_mb();
+    let runs = 3;
+    let started = Instant::now();
+    let mut size = 0;
+    for _ in 0..runs {
+        size = pdf::render(&export).expect("PDF").len();
+    }
+    let each = started.elapsed() / runs;
+    let pages = pdf::page_count(&export);
+    println!(
+        "PDF: {rows} rows × {} columns ({:.1} MB of cell text) → {pages} pages, {:.2} MB; \
+         {:.2} s per document: {:.0} pages/s, {:.0} rows/s; peak memory {before:.0} → {peak:.0} MB",
+        export.columns.len(),
+        text_bytes as f64 / 1e6,
+        size as f64 / 1e6,
+        each.as_secs_f64(),
+        pages as f64 / each.as_secs_f64(),
+        rows as f64 / each.as_secs_f64(),
+    );
+}
+
+fn csv_bench() {
+    let columns = call_columns();
+    let sample = call_rows(10_000);
+    let n = 1_000_000;
+    let started = Instant::now();
+    let mut enc = csv::Encoder::new(&columns);
+    let mut bytes = 0;
+    for i in 0..n {
+        enc.row(&sample[i % sample.len()]);
+        if enc.buffered() >= 64 * 1024 {
+            bytes += enc.take().len();
+        }
+    }
+    bytes += enc.take().len();
+    let t = started.elapsed().as_secs_f64();
+    println!(
+        "CSV encoding: {n} rows, {:.0} MB in {t:.2} s: {:.0} rows/s",
+        bytes as f64 / 1e6,
+        n as f64 / t
+    );
+}
+
+/// This process's peak resident memory (VmHWM), in MB.
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+async fn streamed_csv_bench(server: String) {
+    use selfcare::store::Store;
+    use selfcare::{Application, Settings};
+
+    let name = format!("selfcare_bench_{:08x}", rand::random::<u32>());
+    let admin = Store::connect(&server).await.expect("PostgreSQL server");
+    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        .execute(admin.pool())
+        .await
+        .expect("create database");
+    let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
+    let url = format!("{base}/{name}");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut settings =
+        Settings::new("127.0.0.1:0", Some(url.clone()), dir.path().join("data")).expect("settings");
+    settings.static_dir = "static".into();
+    let app = Application::build(settings).await.expect("portal");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let store = Store::connect(&url).await.expect("connect");
+    selfcare::demo::fill(
+        &store,
+        dir.path(),
+        &selfcare::demo::DemoOptions {
+            users: 2,
+            calls: 0,
+            seed: 1,
+        },
+    )
+    .await
+    .expect("demo data");
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    client
+        .get(format!("{address}/api/login?u=demo&p=demo"))
+        .send()
+        .await
+        .expect("login");
+
+    let mut have = 0_i64;
+    for target in [100_000_i64, 1_000_000] {
+        sqlx::query(
+            "INSERT INTO payments (user_id, paid_at, payment_type, amount_micros, vat_percent_bp,
+                 amount_vat_micros, currency, completed)
+             SELECT 1, 1600000000 + i * 60, 'Bulk ' || i, i * 10000, 2000, i * 12000, 'USD', 1
+             FROM generate_series($1::bigint, $2::bigint) AS i",
+        )
+        .bind(have + 1)
+        .bind(target)
+        .execute(store.pool())
+        .await
+        .expect("bulk payments");
+        have = target;
+        sqlx::query("ANALYZE payments")
+            .execute(store.pool())
+            .await
+            .ok();
+
+        let before = peak_rss_mb();
+        let started = Instant::now();
+        let mut resp = client
+            .get(format!("{address}/payments/personal_payments?format=csv"))
+            .send()
+            .await
+            .expect("CSV");
+        let mut first: Option<Duration> = None;
+        let mut bytes = 0_usize;
+        let mut lines = 0_usize;
+        while let Some(chunk) = resp.chunk().await.expect("chunk") {
+            first.get_or_insert_with(|| started.elapsed());
+            bytes += chunk.len();
+            lines += chunk.iter().filter(|b| **b == b'\n').count();
+        }
+        let t = started.elapsed().as_secs_f64();
+        let rows = lines.saturating_sub(1);
+        let peak = peak_rss_mb();
+
+        let copy_sql = "COPY (SELECT p.paid_at, p.confirmed_at, p.payment_type, p.amount_micros, \
+            p.vat_percent_bp, p.amount_vat_micros, p.currency, p.completed \
+            FROM payments p JOIN currencies c ON c.code = p.currency WHERE p.user_id = 1 \
+            ORDER BY p.paid_at DESC, p.id DESC) TO STDOUT WITH CSV HEADER";
+        let copy_started = Instant::now();
+        let out = std::process::Command::new("psql")
+            .arg(&url)
+            .arg("-q")
+            .arg("-c")
+            .arg(copy_sql)
+            .stdout(std::process::Stdio::piped())
+            .output();
+        let copy_t = copy_started.elapsed().as_secs_f64();
+        let copy = match out {
+            Ok(o) if o.status.success() => {
+                let copy_rows = o.stdout.iter().filter(|b| **b == b'\n').count() - 1;
+                format!(
+                    "COPY … TO STDOUT WITH CSV (psql): {copy_rows} rows in {copy_t:.2} s, {:.0} rows/s; \
+                     the portal reaches {:.0} % of it",
+                    copy_rows as f64 / copy_t,
+                    100.0 * (rows as f64 / t) / (copy_rows as f64 / copy_t)
+                )
+            }
+            _ => "COPY: psql not available".to_string(),
+        };
+        println!(
+            "Streamed CSV over HTTP (PostgreSQL): {rows} rows, {:.0} MB; first byte after {:.1} ms, \
+             all in {t:.2} s: {:.0} rows/s; peak memory {before:.0} → {peak:.0} MB\n  {copy}",
+            bytes as f64 / 1e6,
+            first.unwrap_or_default().as_secs_f64() * 1e3,
+            rows as f64 / t,
+        );
+    }
+    // A client that reads the first chunk and disconnects: the query must end on the server.
+    let active = |store: &Store| {
+        let store = store.clone();
+        async move {
+            let (n,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()
+                   AND query LIKE '%FROM payments p JOIN currencies%'",
+            )
+            .fetch_one(store.pool())
+            .await
+            .unwrap_or((-1,));
+            n
+        }
+    };
+    let mut resp = client
+        .get(format!("{address}/payments/personal_payments?format=csv"))
+        .send()
+        .await
+        .expect("CSV");
+    let _ = resp.chunk().await;
+    let _ = resp.chunk().await;
+    let during = active(&store).await;
+    drop(resp);
+    let dropped = Instant::now();
+    let mut after = during;
+    while dropped.elapsed() < Duration::from_secs(10) {
+        after = active(&store).await;
+        if after == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    println!(
+        "Disconnect after the first chunks: export queries running: {during} while reading, \
+         {after} after {:.0} ms",
+        dropped.elapsed().as_secs_f64() * 1e3
+    );
+
+    store.close().await;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .execute(admin.pool())
+        .await
+        .ok();
+}
+
+fn main() {
+    pdf_bench();
+    csv_bench();
+    match std::env::var("SELFCARE_BENCH_POSTGRES") {
+        Ok(server) if !server.trim().is_empty() => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(streamed_csv_bench(server));
+        }
+        _ => println!("(set SELFCARE_BENCH_POSTGRES to measure the streamed CSV download)"),
+    }
+}
