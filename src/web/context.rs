@@ -190,6 +190,7 @@ pub async fn context(
     }
 
     let res = next.call(req).await?;
+    record_download(&res, &ctx).await;
     let status = res.status();
     let replacement = match res.response().error() {
         Some(err) => match err.as_error::<AppError>() {
@@ -217,6 +218,27 @@ pub async fn context(
         }
         None => res.map_into_boxed_body(),
     })
+}
+
+/// A file the subscriber downloaded (an export, a fax) goes into the activity log.
+async fn record_download<B>(res: &ServiceResponse<B>, ctx: &Ctx) {
+    let Some(user_id) = ctx.user_id else { return };
+    let attachment = res
+        .headers()
+        .get(header::CONTENT_DISPOSITION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("attachment"));
+    if !attachment || !res.status().is_success() {
+        return;
+    }
+    if let Some(store) = res.request().app_data::<actix_web::web::Data<Store>>() {
+        if let Err(e) = store
+            .audit(Some(user_id), "export", &ctx.path, &ctx.address)
+            .await
+        {
+            tracing::warn!(error = %e, "cannot record a download in the activity log");
+        }
+    }
 }
 
 async fn live_session_user(req: &ServiceRequest, sid: &str) -> Result<Option<i64>, AppError> {

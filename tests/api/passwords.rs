@@ -425,3 +425,16 @@ async fn mail_that_cannot_be_sent_is_kept_and_retried(backend: Backend) {
     }
 }
 on_both_databases!(mail_that_cannot_be_sent_is_kept_and_retried);
+
+async fn downloads_are_in_the_activity_log(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    assert_eq!(login_form(&app, "demo", "demo").await, 303);
+    let r = app.get("/payments/personal_payments?format=csv").await;
+    assert_eq!(r.status().as_u16(), 200);
+    let _ = r.bytes().await.unwrap();
+    let n = app
+        .scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'export' AND detail = '/payments/personal_payments'")
+        .await;
+    assert_eq!(n, 1);
+}
+on_both_databases!(downloads_are_in_the_activity_log);
