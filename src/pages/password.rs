@@ -139,26 +139,18 @@ pub async fn change(
         .ok_or(AppError::Unauthenticated)?;
     let current = f.current_password;
     let current_ok = web::block(move || password::verify(&current, Some(&hash))).await?;
-    let problem = if !current_ok {
-        Some("password.wrong_current")
-    } else if f
-        .confirm_password
-        .as_ref()
-        .is_some_and(|c| c != &f.new_password)
-    {
-        Some("password.mismatch")
-    } else {
-        password::check_policy(&f.new_password, &username)
-            .err()
-            .map(|w| w.key)
-    };
-    if let Some(key) = problem {
-        return failed(&ctx, "change_password", Form::Change, key);
+    if !current_ok {
+        return failed(
+            &ctx,
+            "change_password",
+            Form::Change,
+            "password.wrong_current",
+        );
     }
-    let new = f.new_password;
-    let hash = web::block(move || password::hash(&new))
-        .await?
-        .map_err(AppError::Internal)?;
+    let hash = match new_password_hash(f.new_password, f.confirm_password, &username).await? {
+        Ok(hash) => hash,
+        Err(key) => return failed(&ctx, "change_password", Form::Change, key),
+    };
     store.set_password(user.id, &hash).await?;
     let ended = store
         .end_user_sessions(user.id, session::session_id(&session).as_deref())
@@ -295,24 +287,10 @@ pub async fn reset(
         .await?
         .map(|(u, _)| u)
         .unwrap_or_default();
-    let problem = if f
-        .confirm_password
-        .as_ref()
-        .is_some_and(|c| c != &f.new_password)
-    {
-        Some("password.mismatch")
-    } else {
-        password::check_policy(&f.new_password, &username)
-            .err()
-            .map(|w| w.key)
+    let hash = match new_password_hash(f.new_password, f.confirm_password, &username).await? {
+        Ok(hash) => hash,
+        Err(key) => return failed(&ctx, "password_reset", Form::Reset, key),
     };
-    if let Some(key) = problem {
-        return failed(&ctx, "password_reset", Form::Reset, key);
-    }
-    let new = f.new_password;
-    let hash = web::block(move || password::hash(&new))
-        .await?
-        .map_err(AppError::Internal)?;
     // Spending the token, setting the password and ending the sessions happen together.
     let Some(user_id) = store.reset_password(&digest, &hash).await? else {
         return failed(&ctx, "password_reset", Form::None, "reset.invalid");
@@ -336,6 +314,25 @@ pub async fn reset(
             ctx.lang.t("reset.done"),
         )),
     }
+}
+
+/// The hash of a new password that is confirmed and meets the policy (hashed off the async
+/// threads), or the locale key saying why it is refused.
+async fn new_password_hash(
+    new: String,
+    confirm: Option<String>,
+    username: &str,
+) -> AppResult<Result<String, &'static str>> {
+    if confirm.is_some_and(|c| c != new) {
+        return Ok(Err("password.mismatch"));
+    }
+    if let Err(weak) = password::check_policy(&new, username) {
+        return Ok(Err(weak.key));
+    }
+    let hash = web::block(move || password::hash(&new))
+        .await?
+        .map_err(AppError::Internal)?;
+    Ok(Ok(hash))
 }
 
 /// A refused form: the page again with the message (HTML, JSON), or the failed action (XML).
