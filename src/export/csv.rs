@@ -15,11 +15,10 @@ use std::borrow::Cow;
 
 use actix_web::web::Bytes;
 use actix_web::HttpResponse;
-use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
-use sqlx::AnyConnection;
 
 use super::{attachment, Column, Export, FileName, Kind};
+use crate::store::row_query::RowQuery;
 use crate::store::Store;
 
 pub const CONTENT_TYPE: &str = "text/csv; charset=utf-8; header=present";
@@ -139,38 +138,26 @@ pub fn respond(export: &Export) -> HttpResponse {
 
 /// Streams a CSV download of rows read from the database, for lists too long to hold.
 ///
-/// `open` runs the store's query on a connection of its own (`Store` functions ending in
-/// `_on` take one) and returns its row stream; `cells` turns a row into its cells, aligned
-/// with `columns` (the page's own row mapping, so the CSV holds what the page shows).
+/// `query` is the store's query for the list (the same one the page reads, see
+/// `store::row_query`); `cells` turns a row into its cells, aligned with `columns` (the page's
+/// own row mapping, so the CSV holds what the page shows).
 ///
-/// A producer task reads the rows and writes chunks of about 64 KiB into a channel of four;
-/// the response body reads the channel. When the client stops reading, the channel fills and
-/// the query waits; when it disconnects, the body is dropped, the producer's next send fails,
-/// and the connection is closed rather than returned to the pool, which ends the query on the
-/// server too. A database error after the first bytes can only cut the download short (the
-/// status line is gone): it is logged, and the client sees an incomplete file.
-///
-/// Example, for the call list once it is merged (`/stats/call_list_to_csv/{userid}`):
-/// ```ignore
-/// let filter = filter.clone();
-/// return Ok(export::csv::stream(
-///     FileName::new("calls", &account.username, &filter.period()),
-///     CallRow::columns(ctx.lang),
-///     &store,
-///     move |conn| store::calls::call_list_on(conn, user.id, &filter),
-///     move |call| CallRow::new(call, tz).into_cells(),
-/// ));
-/// ```
-pub fn stream<T, F, M>(
+/// A producer task takes a connection of its own, runs the query, and writes chunks of about
+/// 64 KiB into a channel of four; the response body reads the channel. When the client stops
+/// reading, the channel fills and the query waits; when it disconnects, the body is dropped, the
+/// producer's next send fails, and the connection is closed rather than returned to the pool,
+/// which ends the query on the server too. A database error after the first bytes can only cut
+/// the download short (the status line is gone): it is logged, and the client sees an
+/// incomplete file.
+pub fn stream<T, M>(
     file: FileName,
     columns: Vec<Column>,
     store: &Store,
-    open: F,
+    query: RowQuery<T>,
     mut cells: M,
 ) -> HttpResponse
 where
-    T: Send + 'static,
-    F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxStream<'c, sqlx::Result<T>> + 'static,
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin + 'static,
     M: FnMut(T) -> Vec<String> + 'static,
 {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(CHANNEL);
@@ -191,7 +178,7 @@ where
         };
         let mut finished = false;
         {
-            let mut rows = open(&mut conn);
+            let mut rows = query.fetch(&mut conn);
             loop {
                 match rows.next().await {
                     Some(Ok(row)) => {

@@ -29,13 +29,18 @@ use crate::call_filter::{
     echo, CallFilter, CallFilterParams, DeviceChoice, Direction, FilterError, Status,
 };
 use crate::error::{AppError, AppResult};
+use crate::export::{self, Column, Export, ExportRow, FileName, Owner};
+use crate::i18n::Lang;
 use crate::money::Money;
 use crate::store::access::Resource;
-use crate::store::call_list::{CallRow, Cursor, Key};
+use crate::store::call_list::{calls_query, CallRow, CallTotals, Cursor, Key};
 use crate::store::users::Account;
 use crate::store::Store;
 use crate::time;
-use crate::web::{require, respond, Chrome, Ctx, CurrentUser, Page};
+use crate::web::{
+    require, respond, respond_as, too_long_for_pdf, Chrome, Ctx, CurrentUser, Format, OwnUserId,
+    Page,
+};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -48,6 +53,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/stats/new_calls_list")
             .name("new_calls_list")
             .route(web::get().to(new_calls)),
+    )
+    // The seed's export links: the call list with a fixed format (`?format=` still wins).
+    .service(
+        web::resource("/stats/call_list_to_pdf/{userid}")
+            .name("call_list_to_pdf")
+            .route(web::get().to(pdf)),
+    )
+    .service(
+        web::resource("/stats/call_list_to_csv/{userid}")
+            .name("call_list_to_csv")
+            .route(web::get().to(csv)),
     );
 }
 
@@ -138,6 +154,52 @@ impl CallView {
 
     pub fn is_incoming(&self) -> bool {
         self.direction == "incoming"
+    }
+}
+
+/// A call in the exports: the page's columns, in the page's words for the PDF; the CSV's
+/// header is the XML's field names.
+impl ExportRow for CallView {
+    fn columns(lang: Lang) -> Vec<Column> {
+        vec![
+            Column::date_time("date", lang.t("calls.date")),
+            Column::text("called_from", lang.t("calls.called_from")),
+            Column::text("called_to", lang.t("calls.called_to")),
+            Column::text("destination", lang.t("calls.destination")),
+            Column::text("direction", lang.t("calls.direction")),
+            Column::text("hangup_cause", lang.t("calls.result")),
+            Column::text("duration", lang.t("calls.duration")),
+            Column::number("seconds", lang.t("export.calls.seconds")),
+            Column::number("price", lang.t("calls.price")),
+        ]
+    }
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.date.clone(),
+            self.called_from.clone(),
+            self.called_to.clone(),
+            self.destination.clone(),
+            self.direction.to_string(),
+            self.hangup_cause.to_string(),
+            self.duration.clone(),
+            self.seconds.to_string(),
+            self.price.clone(),
+        ]
+    }
+
+    fn into_cells(self) -> Vec<String> {
+        vec![
+            self.date,
+            self.called_from,
+            self.called_to,
+            self.destination,
+            self.direction.to_string(),
+            self.hangup_cause.to_string(),
+            self.duration,
+            self.seconds.to_string(),
+            self.price,
+        ]
     }
 }
 
@@ -322,6 +384,12 @@ pub struct CallListPage {
     pub form: FilterForm,
     #[serde(skip)]
     pub devices: Vec<DeviceOption>,
+    /// Whose calls: for the exports' title and file name.
+    #[serde(skip)]
+    pub owner: Owner,
+    /// The period as days (`2025-01-01_2025-01-31`), for the exports' file name.
+    #[serde(skip)]
+    pub period_days: String,
 }
 
 #[derive(Template)]
@@ -344,9 +412,82 @@ impl Page for CallListPage {
     fn xml(&self) -> askama::Result<String> {
         CallListXml { v: self }.render()
     }
+    /// The PDF of the calls of the filter (the handler has put them all in `calls`, the length
+    /// capped); the CSV is streamed by the handler instead.
+    fn export(&self, lang: Lang) -> Option<Export> {
+        let mut e = Export::list(
+            FileName::new("calls", &self.owner.username, &self.period_days),
+            lang,
+            lang.t("calls.title").to_string(),
+            &self.calls,
+        );
+        e.subtitle.push(self.owner.label());
+        e.subtitle.push(self.filter_summary(lang));
+        e.subtitle.push(format!(
+            "{}: {} – {}",
+            lang.t("export.period"),
+            self.period_start,
+            self.period_end
+        ));
+        e.totals = vec![
+            (
+                lang.t("calls.count").to_string(),
+                self.total_calls.to_string(),
+            ),
+            (
+                lang.t("calls.talk_time").to_string(),
+                self.total_duration.clone(),
+            ),
+            (
+                lang.t("calls.price").to_string(),
+                format!("{} {}", self.total_price, self.currency),
+            ),
+        ];
+        if self.unrated_calls > 0 {
+            e.totals.push((
+                lang.t("calls.unrated").to_string(),
+                self.unrated_calls.to_string(),
+            ));
+        }
+        e.empty = lang.t("calls.empty").to_string();
+        Some(e)
+    }
 }
 
 impl CallListPage {
+    /// `Direction: Outgoing · Result: Busy · Device: SIP/101`, in the reader's words.
+    fn filter_summary(&self, lang: Lang) -> String {
+        let pick = |choices: &[(&str, &'static str)], code: &str| {
+            choices
+                .iter()
+                .find(|(c, _)| *c == code)
+                .map(|(_, key)| lang.t(key).to_string())
+                .unwrap_or_else(|| code.to_string())
+        };
+        let device = self
+            .devices
+            .iter()
+            .find(|d| d.id == self.show_device)
+            .map(|d| d.name.clone())
+            .unwrap_or_else(|| lang.t("calls.device.all").to_string());
+        format!(
+            "{}: {} · {}: {} · {}: {device}",
+            lang.t("calls.direction"),
+            pick(&Self::directions(), &self.direction),
+            lang.t("calls.result"),
+            pick(&Self::statuses(), &self.status),
+            lang.t("calls.device"),
+        )
+    }
+
+    /// The exports of this filter, for the page's download links.
+    pub fn export_url(&self, format: &str) -> String {
+        format!(
+            "/stats/call_list_to_{format}/{}?{}",
+            self.userid, self.filter_query
+        )
+    }
+
     /// The direction choices: (value, locale key).
     pub fn directions() -> [(&'static str, &'static str); 3] {
         [
@@ -389,6 +530,38 @@ pub async fn device_options(store: &Store, user_id: i64) -> AppResult<Vec<Device
             },
         })
         .collect())
+}
+
+/// GET /stats/call_list_to_pdf/{userid}?call_type=…&date_from=…&date_till=…[&status=…][&device=…]
+pub async fn pdf(
+    ctx: Ctx,
+    user: OwnUserId,
+    store: web::Data<Store>,
+    query: web::Query<ListParams>,
+) -> AppResult<HttpResponse> {
+    list(
+        ctx.exporting(Format::Pdf),
+        user.0,
+        &store,
+        query.into_inner(),
+    )
+    .await
+}
+
+/// GET /stats/call_list_to_csv/{userid}?call_type=…&date_from=…&date_till=…[&status=…][&device=…]
+pub async fn csv(
+    ctx: Ctx,
+    user: OwnUserId,
+    store: web::Data<Store>,
+    query: web::Query<ListParams>,
+) -> AppResult<HttpResponse> {
+    list(
+        ctx.exporting(Format::Csv),
+        user.0,
+        &store,
+        query.into_inner(),
+    )
+    .await
 }
 
 /// GET /stats/call_list
@@ -446,6 +619,8 @@ async fn list(
         filter_query: String::new(),
         form: FilterForm::typed(&params.filter),
         devices,
+        owner: Owner::of(&account),
+        period_days: String::new(),
     };
     let filter = checked_filter(store, user, &params.filter, tz).await?;
     let paging = params.cursor().and_then(|c| Ok((c, params.page_size()?)));
@@ -454,6 +629,22 @@ async fn list(
         (Err(e), _) => return refused(&ctx, &page_with_error(page, e.message())),
         (_, Err(msg)) => return refused(&ctx, &page_with_error(page, msg)),
     };
+    let price_decimals = call_price_decimals(&account);
+    page.period_days = format!("{}_{}", filter.period.first_day(), filter.period.last_day());
+    match ctx.format {
+        // Every call of the filter, streamed; paging fields do not apply to an export.
+        Format::Csv => {
+            return Ok(export::csv::stream(
+                FileName::new("calls", &account.username, &page.period_days),
+                CallView::columns(ctx.lang),
+                store,
+                calls_query(user.id, &filter),
+                move |row| CallView::of(&row, tz, price_decimals, false).into_cells(),
+            ));
+        }
+        Format::Pdf => return pdf_of_filter(&ctx, store, &account, page, &filter).await,
+        _ => {}
+    }
     let result = store.call_page(user.id, &filter, cursor, size).await?;
     let totals = store.call_totals(user.id, &filter).await?;
     let unseen: Vec<i64> = result
@@ -464,7 +655,6 @@ async fn list(
         .collect();
     store.mark_seen(user.id, &unseen).await?;
 
-    let price_decimals = call_price_decimals(&account);
     let query = filter.query_string();
     let size_param = if size == PAGE_SIZE {
         String::new()
@@ -473,26 +663,64 @@ async fn list(
     };
     let link =
         |dir: &str, k: Key| format!("/stats/call_list?{query}{size_param}&{dir}={}", k.param());
+    let rows = result
+        .rows
+        .iter()
+        .map(|r| CallView::of(r, tz, price_decimals, false))
+        .collect();
+    fill(&mut page, &filter, &account, totals, rows);
+    page.newer_url = result.newer.map(|k| link("after", k));
+    page.older_url = result.older.map(|k| link("before", k));
+    respond(&ctx, &page)
+}
+
+/// The page's figures for a filter: its fields, totals and the calls shown.
+fn fill(
+    page: &mut CallListPage,
+    filter: &CallFilter,
+    account: &Account,
+    totals: CallTotals,
+    calls: Vec<CallView>,
+) {
     page.show_device = filter.device.code();
     page.status = filter.status.code().into();
     page.direction = filter.direction.code().into();
     page.total_calls = totals.calls;
     page.period_start = filter.period.start_text();
     page.period_end = filter.period.end_text();
-    page.calls = result
-        .rows
-        .iter()
-        .map(|r| CallView::of(r, tz, price_decimals, false))
-        .collect();
+    page.calls = calls;
     page.total_duration = time::format_duration(totals.billsec);
     page.total_seconds = totals.billsec;
     page.total_price = Money(totals.price_micros).format(account.currency_decimals as u32);
     page.unrated_calls = totals.unrated;
-    page.newer_url = result.newer.map(|k| link("after", k));
-    page.older_url = result.older.map(|k| link("before", k));
-    page.filter_query = query;
-    page.form = FilterForm::of(&filter);
-    respond(&ctx, &page)
+    page.filter_query = filter.query_string();
+    page.form = FilterForm::of(filter);
+}
+
+/// The PDF of every call of the filter, or, past the configured cap, the offer of its CSV.
+/// The count comes first (from the hourly roll-up), so a long list is refused before any row
+/// is read.
+async fn pdf_of_filter(
+    ctx: &Ctx,
+    store: &Store,
+    account: &Account,
+    mut page: CallListPage,
+    filter: &CallFilter,
+) -> AppResult<HttpResponse> {
+    let totals = store.call_totals(account.id, filter).await?;
+    if totals.calls > ctx.pdf_max_rows as i64 {
+        return Ok(too_long_for_pdf(ctx, totals.calls as usize));
+    }
+    let tz = time::zone(&account.time_zone);
+    let price_decimals = call_price_decimals(account);
+    let calls = store
+        .calls_of_filter(account.id, filter, ctx.pdf_max_rows as i64)
+        .await?
+        .iter()
+        .map(|r| CallView::of(r, tz, price_decimals, false))
+        .collect();
+    fill(&mut page, filter, account, totals, calls);
+    respond(ctx, &page)
 }
 
 fn page_with_error(mut page: CallListPage, message: String) -> CallListPage {
@@ -500,9 +728,10 @@ fn page_with_error(mut page: CallListPage, message: String) -> CallListPage {
     page
 }
 
-/// A page refused for its input: the page itself with `error_msg`, as 400.
+/// A page refused for its input: the page itself with `error_msg`, as 400 (an export's refusal
+/// comes as the page it was asked from).
 pub fn refused<P: Page>(ctx: &Ctx, page: &P) -> AppResult<HttpResponse> {
-    let mut resp = respond(ctx, page)?;
+    let mut resp = respond_as(ctx.error_format(), ctx, page)?;
     *resp.status_mut() = StatusCode::BAD_REQUEST;
     Ok(resp)
 }

@@ -14,7 +14,7 @@ use crate::error::{AppError, AppResult};
 use crate::export::{self, period_of, Column, Export, ExportRow, FileName, Owner};
 use crate::i18n::Lang;
 use crate::money::{format_percent, Money};
-use crate::store::payments::{payments_on, Payment};
+use crate::store::payments::{payments_query, Payment};
 use crate::store::Store;
 use crate::time;
 use crate::web::{respond, Chrome, Ctx, CurrentUser, Format, Page};
@@ -194,7 +194,7 @@ pub async fn show(ctx: Ctx, user: CurrentUser, store: web::Data<Store>) -> AppRe
             FileName::new("payments", &account.username, &period),
             PaymentView::columns(ctx.lang),
             &store,
-            move |conn| payments_on(conn, user_id),
+            payments_query(user_id),
             move |p| PaymentView::new(p, tz).into_cells(),
         ));
     }

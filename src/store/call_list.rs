@@ -42,6 +42,7 @@
 use serde::Serialize;
 use sqlx::FromRow;
 
+use super::row_query::RowQuery;
 use super::Store;
 use crate::call_filter::{CallFilter, DeviceChoice, Status};
 use crate::period::{DayOf, Period};
@@ -257,6 +258,34 @@ impl Where {
     }
 }
 
+/// Every call of a filter, newest first, in one statement: the list behind the call list's
+/// exports. One ordered range scan of `calls_user_time_cover`, read backwards; the destination
+/// is a scalar subquery rather than a join so that no engine trades the ordered scan for a hash
+/// join and a sort of the whole result (a streamed export must send its first rows at once).
+fn all_calls(user_id: i64, filter: &CallFilter, limit: Option<i64>) -> (String, Vec<i64>) {
+    let mut w = Where::new(user_id);
+    w.filter_from(filter, Cursor::First);
+    let limit = match limit {
+        Some(n) => format!(" LIMIT {}", w.bind(n)),
+        None => String::new(),
+    };
+    let sql = format!(
+        "SELECT c.id, c.started_at, c.src, c.dst,
+                (SELECT d.details FROM destinations d WHERE d.id = c.destination_id) AS destination,
+                c.direction, c.disposition, c.duration_s, c.billsec, c.price_micros, c.processed,
+                c.seen
+         FROM calls c WHERE {} ORDER BY c.started_at DESC, c.id DESC{limit}",
+        w.sql
+    );
+    (sql, w.binds)
+}
+
+/// Every call of the filter, newest first, to be read as a stream (the CSV export).
+pub fn calls_query(user_id: i64, filter: &CallFilter) -> RowQuery<CallRow> {
+    let (sql, binds) = all_calls(user_id, filter, None);
+    RowQuery::new(sql, binds)
+}
+
 const ROW_COLUMNS: &str = "c.id, c.started_at, c.src, c.dst, d.details AS destination,
        c.direction, c.disposition, c.duration_s, c.billsec, c.price_micros, c.processed, c.seen";
 
@@ -331,6 +360,19 @@ impl Store {
             },
         };
         Ok(page)
+    }
+
+    /// The newest `limit` calls of the filter (the PDF export, whose length is capped).
+    pub async fn calls_of_filter(
+        &self,
+        user_id: i64,
+        filter: &CallFilter,
+        limit: i64,
+    ) -> sqlx::Result<Vec<CallRow>> {
+        let (sql, binds) = all_calls(user_id, filter, Some(limit));
+        RowQuery::<CallRow>::new(sql, binds)
+            .fetch_all(self.pool())
+            .await
     }
 
     /// Count, talk time and price of all calls of the filter: whole hours from `call_hours`,

@@ -21,6 +21,7 @@ pub mod passwords;
 pub mod payments;
 pub mod phonebook;
 pub mod rates;
+pub mod row_query;
 pub mod seed;
 pub mod sessions;
 pub mod subscriptions;

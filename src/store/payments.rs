@@ -1,8 +1,8 @@
 //! A subscriber's payments, newest first, and their totals per currency.
 
-use futures_util::stream::BoxStream;
-use sqlx::{AnyConnection, FromRow};
+use sqlx::FromRow;
 
+use super::row_query::RowQuery;
 use super::Store;
 
 #[derive(Clone, Debug, FromRow)]
@@ -36,9 +36,9 @@ const PAYMENTS: &str = "SELECT p.id, p.paid_at, p.confirmed_at, p.payment_type, 
      WHERE p.user_id = $1
      ORDER BY p.paid_at DESC, p.id DESC";
 
-/// The user's payments as a stream of rows on a connection of its own (for a streamed export).
-pub fn payments_on(conn: &mut AnyConnection, user_id: i64) -> BoxStream<'_, sqlx::Result<Payment>> {
-    sqlx::query_as(PAYMENTS).bind(user_id).fetch(conn)
+/// The user's payments, to be read as a stream (a streamed export).
+pub fn payments_query(user_id: i64) -> RowQuery<Payment> {
+    RowQuery::new(PAYMENTS, vec![user_id])
 }
 
 impl Store {

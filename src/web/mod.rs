@@ -26,7 +26,7 @@ pub use auth::CurrentUser;
 pub use context::Ctx;
 pub use form::{StrictForm, StrictQuery};
 pub use format::Format;
-pub use render::{respond, respond_action, respond_as, Chrome, Page};
+pub use render::{respond, respond_action, respond_as, too_long_for_pdf, Chrome, Page};
 
 use crate::config::Settings;
 use crate::error::AppError;

@@ -116,7 +116,7 @@ struct TooLongPage<'a> {
 
 /// "This list has 23456 rows: a PDF holds 10000 at most." with the CSV's link, in the format
 /// of the page that asked (422: the request is understood, but not made into a PDF).
-fn too_long_for_pdf(ctx: &Ctx, rows: usize) -> HttpResponse {
+pub fn too_long_for_pdf(ctx: &Ctx, rows: usize) -> HttpResponse {
     let status = StatusCode::UNPROCESSABLE_ENTITY;
     let message = ctx
         .lang

@@ -10,14 +10,14 @@ use std::process::Command;
 use crate::common::{spawn_demo_app, spawn_demo_app_with_settings, text_of, Backend, TestApp};
 use crate::on_both_databases;
 
-struct Download {
-    status: u16,
-    content_type: String,
-    disposition: String,
-    body: Vec<u8>,
+pub(crate) struct Download {
+    pub status: u16,
+    pub content_type: String,
+    pub disposition: String,
+    pub body: Vec<u8>,
 }
 
-async fn download(app: &TestApp, path: &str) -> Download {
+pub(crate) async fn download(app: &TestApp, path: &str) -> Download {
     let r = app
         .client
         .get(app.url(path))
@@ -40,14 +40,14 @@ async fn download(app: &TestApp, path: &str) -> Download {
     }
 }
 
-async fn login(app: &TestApp, user: &str) {
+pub(crate) async fn login(app: &TestApp, user: &str) {
     let r = app
         .submit_form("/callc/login", &[("username", user), ("password", user)])
         .await;
     assert_eq!(r.status().as_u16(), 303, "login of {user}");
 }
 
-async fn json(app: &TestApp, path: &str) -> serde_json::Value {
+pub(crate) async fn json(app: &TestApp, path: &str) -> serde_json::Value {
     app.client
         .get(app.url(path))
         .header("Accept", "application/json")
@@ -59,20 +59,20 @@ async fn json(app: &TestApp, path: &str) -> serde_json::Value {
         .expect("JSON")
 }
 
-async fn exec(app: &TestApp, sql: &str) {
+pub(crate) async fn exec(app: &TestApp, sql: &str) {
     sqlx::query(sql)
         .execute(app.store.pool())
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
-async fn user_id(app: &TestApp, name: &str) -> i64 {
+pub(crate) async fn user_id(app: &TestApp, name: &str) -> i64 {
     app.scalar(&format!("SELECT id FROM users WHERE username = '{name}'"))
         .await
 }
 
 /// The rows of a CSV file as header → cell maps, read with the csv crate.
-fn csv_rows(body: &[u8]) -> (Vec<String>, Vec<HashMap<String, String>>) {
+pub(crate) fn csv_rows(body: &[u8]) -> (Vec<String>, Vec<HashMap<String, String>>) {
     let mut reader = csv::Reader::from_reader(body);
     let headers: Vec<String> = reader
         .headers()
@@ -105,7 +105,7 @@ fn temp_pdf(body: &[u8]) -> tempfile::NamedTempFile {
 }
 
 /// The text of a PDF as poppler's `pdftotext` reads it (what a person copies).
-fn pdf_text(body: &[u8]) -> String {
+pub(crate) fn pdf_text(body: &[u8]) -> String {
     assert!(
         body.starts_with(b"%PDF-"),
         "not a PDF: {:?}",
@@ -128,7 +128,7 @@ fn pdf_text(body: &[u8]) -> String {
 
 /// Whether poppler's `pdftotext` and `qpdf` are installed. CI installs them (`.ci/run`), and there
 /// their absence fails the run; on a developer's machine without them the PDF reading is left out.
-fn pdf_tools() -> bool {
+pub(crate) fn pdf_tools() -> bool {
     let has = |cmd: &str, arg: &str| {
         Command::new(cmd)
             .arg(arg)
@@ -147,7 +147,7 @@ fn pdf_tools() -> bool {
 }
 
 /// `qpdf --check` finds no damage.
-fn assert_qpdf_ok(body: &[u8]) {
+pub(crate) fn assert_qpdf_ok(body: &[u8]) {
     if !pdf_tools() {
         return;
     }
@@ -166,7 +166,7 @@ fn assert_qpdf_ok(body: &[u8]) {
 }
 
 /// The number of pages poppler sees.
-fn pdf_pages(body: &[u8]) -> usize {
+pub(crate) fn pdf_pages(body: &[u8]) -> usize {
     let f = temp_pdf(body);
     let out = Command::new("pdfinfo")
         .arg(f.path())
