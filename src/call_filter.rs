@@ -1,5 +1,5 @@
 //! Which calls a subscriber asked for: the one typed value behind the call list, the missed
-//! calls and, later, the CSV and PDF exports of the call list.
+//! calls and the CSV and PDF exports of the call list.
 //!
 //! Every way of asking arrives here as text — the seed's form fields (`period_start`,
 //! `period_end`, `direction`, `calltype`, `device`), the export URL's names (`date_from`,
@@ -15,13 +15,10 @@
 //! hangup filter, set with `status` (`all`, `answered`, `unanswered`, `no_answer`, `busy`,
 //! `failed`).
 //!
-//! An export of the call list takes the same `CallFilter` and walks every call of it with
-//! `Store::call_page` in batches (up to 1,000 a query): `Cursor::Before(page.older)` until
-//! `older` is None for newest first; for oldest first, `Cursor::After` from
-//! `Key { started_at: i64::MIN, id: 0 }` then `page.newer`, each batch read in reverse (pages
-//! list their rows newest first). Each batch is one index range scan, so memory stays flat and no
-//! transaction is held open however many calls the filter has; totals come from
-//! `Store::call_totals` with the same filter.
+//! The call list's exports take the same `CallFilter`: the CSV streams every call of it in one
+//! ordered statement (`store::call_list::calls_query`), the PDF reads at most the configured
+//! number of rows (`Store::calls_of_filter`) after counting them, and both show the totals of
+//! `Store::call_totals` for the same filter.
 //!
 //! A device is named by id; `CallFilter::parse` only checks that it is a number. Whether it is
 //! the subscriber's own is a question for the database: the page calls
