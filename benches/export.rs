@@ -10,10 +10,13 @@
 //!    rendered by `export::pdf::render`: pages/s, rows/s, size.
 //! 2. CSV encoding in memory, 1,000,000 rows: rows/s.
 //! 3. With SELFCARE_BENCH_POSTGRES: a real portal on a fresh PostgreSQL database holding 100,000
-//!    and then 1,000,000 payments of one subscriber; the streamed `?format=csv` download over
-//!    HTTP: time to the first byte, rows/s, and the growth of this process's peak memory (server
-//!    and client run in it); next to PostgreSQL's own `COPY (…) TO STDOUT WITH CSV` of the same
-//!    rows through `psql`.
+//!    and then 1,000,000 calls of one subscriber (then as many payments); the streamed CSV
+//!    download over HTTP (`/stats/call_list_to_csv/1`, `/payments/personal_payments?format=csv`):
+//!    time to the first byte, rows/s, and the growth of this process's peak memory (server and
+//!    client run in it); next to PostgreSQL's own `COPY (…) TO STDOUT WITH CSV` of the same rows
+//!    through `psql`. At 100,000 calls, the call list's PDF of its newest 10,000 calls over HTTP
+//!    (pages/s, with `pdfinfo` counting the pages). Last, a client that disconnects after the
+//!    first chunks of the call export: whether the query still runs on the server.
 
 use std::time::{Duration, Instant};
 
@@ -152,6 +155,153 @@ fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// A list the portal streams as CSV, with the rows to add and PostgreSQL's own export of them.
+struct List {
+    table: &'static str,
+    /// Adds rows `$1..=$2` for the user `demo` (id 1 on a fresh database).
+    insert: String,
+    url: String,
+    /// The same rows, columns and order as the portal's CSV, as `COPY … TO STDOUT WITH CSV`.
+    copy: String,
+}
+
+impl List {
+    /// Calls every 20 s back from `now` (1,000,000 calls span 231 days), to every destination
+    /// in turn; the export asks for two years.
+    fn calls(now: i64) -> List {
+        let from = now - 2 * 366 * 86_400;
+        List {
+            table: "calls",
+            insert: format!(
+                "WITH d AS (SELECT id, ROW_NUMBER() OVER (ORDER BY id) - 1 AS k FROM destinations),
+                      n AS (SELECT COUNT(*) AS c FROM destinations)
+                 INSERT INTO calls (user_id, started_at, src, dst, destination_id, direction,
+                     disposition, duration_s, billsec, price_micros)
+                 SELECT 1, {now} - i * 20, '442079460001', '4930' || (1000000 + i), d.id, 'out',
+                     CASE WHEN i % 5 = 0 THEN 'NO ANSWER' ELSE 'ANSWERED' END,
+                     i % 600 + 10, CASE WHEN i % 5 = 0 THEN 0 ELSE i % 600 END,
+                     CASE WHEN i % 5 = 0 THEN 0 ELSE (i % 600) * 300 END
+                 FROM generate_series($1::bigint, $2::bigint) AS i
+                 JOIN d ON d.k = i % (SELECT c FROM n)"
+            ),
+            url: "/stats/call_list_to_csv/1?date_from=2000-01-01".to_string(),
+            copy: format!(
+                "COPY (SELECT c.started_at, c.src, c.dst, \
+                 (SELECT d.details FROM destinations d WHERE d.id = c.destination_id), \
+                 c.direction, c.disposition, c.billsec, c.price_micros FROM calls c \
+                 WHERE c.user_id = 1 AND c.started_at >= {from} \
+                 ORDER BY c.started_at DESC, c.id DESC) TO STDOUT WITH CSV HEADER"
+            ),
+        }
+    }
+
+    fn payments() -> List {
+        List {
+            table: "payments",
+            insert: "INSERT INTO payments (user_id, paid_at, payment_type, amount_micros,
+                     vat_percent_bp, amount_vat_micros, currency, completed)
+                 SELECT 1, 1600000000 + i * 60, 'Bulk ' || i, i * 10000, 2000, i * 12000, 'USD', 1
+                 FROM generate_series($1::bigint, $2::bigint) AS i"
+                .to_string(),
+            url: "/payments/personal_payments?format=csv".to_string(),
+            copy: "COPY (SELECT p.paid_at, p.confirmed_at, p.payment_type, p.amount_micros, \
+                p.vat_percent_bp, p.amount_vat_micros, p.currency, p.completed \
+                FROM payments p JOIN currencies c ON c.code = p.currency WHERE p.user_id = 1 \
+                ORDER BY p.paid_at DESC, p.id DESC) TO STDOUT WITH CSV HEADER"
+                .to_string(),
+        }
+    }
+}
+
+/// Downloads the list's CSV over HTTP, then runs PostgreSQL's COPY of the same rows, and prints
+/// both rates.
+async fn measure_csv(client: &reqwest::Client, address: &str, url: &str, list: &List) {
+    let before = peak_rss_mb();
+    let started = Instant::now();
+    let mut resp = client
+        .get(format!("{address}{}", list.url))
+        .send()
+        .await
+        .expect("CSV");
+    assert_eq!(resp.status().as_u16(), 200, "{}", list.url);
+    let mut first: Option<Duration> = None;
+    let mut bytes = 0_usize;
+    let mut lines = 0_usize;
+    while let Some(chunk) = resp.chunk().await.expect("chunk") {
+        first.get_or_insert_with(|| started.elapsed());
+        bytes += chunk.len();
+        lines += chunk.iter().filter(|b| **b == b'\n').count();
+    }
+    let t = started.elapsed().as_secs_f64();
+    let rows = lines.saturating_sub(1);
+    let peak = peak_rss_mb();
+
+    let copy_started = Instant::now();
+    let out = std::process::Command::new("psql")
+        .arg(url)
+        .arg("-q")
+        .arg("-c")
+        .arg(&list.copy)
+        .stdout(std::process::Stdio::piped())
+        .output();
+    let copy_t = copy_started.elapsed().as_secs_f64();
+    let copy = match out {
+        Ok(o) if o.status.success() => {
+            let copy_rows = o.stdout.iter().filter(|b| **b == b'\n').count() - 1;
+            format!(
+                "COPY … TO STDOUT WITH CSV (psql): {copy_rows} rows in {copy_t:.2} s, {:.0} rows/s; \
+                 the portal reaches {:.0} % of it",
+                copy_rows as f64 / copy_t,
+                100.0 * (rows as f64 / t) / (copy_rows as f64 / copy_t)
+            )
+        }
+        _ => "COPY: psql not available".to_string(),
+    };
+    println!(
+        "Streamed CSV of {} over HTTP (PostgreSQL): {rows} rows, {:.0} MB; first byte after \
+         {:.1} ms, all in {t:.2} s: {:.0} rows/s; peak memory {before:.0} → {peak:.0} MB\n  {copy}",
+        list.table,
+        bytes as f64 / 1e6,
+        first.unwrap_or_default().as_secs_f64() * 1e3,
+        rows as f64 / t,
+    );
+}
+
+/// The call list's PDF over HTTP for the newest 10,000 calls (calls are 20 s apart).
+async fn measure_pdf(client: &reqwest::Client, address: &str, now: i64) {
+    let from = chrono::DateTime::from_timestamp(now - 10_000 * 20 + 20, 0)
+        .unwrap()
+        .format("%Y-%m-%d %H:%M:%S");
+    let path = format!("/stats/call_list_to_pdf/1?date_from={from}");
+    let started = Instant::now();
+    let resp = client
+        .get(format!("{address}{}", path.replace(' ', "%20")))
+        .send()
+        .await
+        .expect("PDF");
+    assert_eq!(resp.status().as_u16(), 200, "{path}");
+    let body = resp.bytes().await.expect("PDF body");
+    let t = started.elapsed().as_secs_f64();
+    let file = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(file.path(), &body).expect("write PDF");
+    let info = std::process::Command::new("pdfinfo")
+        .arg(file.path())
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+        .unwrap_or_default();
+    let pages: usize = info
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    println!(
+        "Call list PDF over HTTP (PostgreSQL, up to 10,000 calls): {pages} pages, {:.1} MB in \
+         {t:.2} s: {:.0} pages/s",
+        body.len() as f64 / 1e6,
+        pages as f64 / t
+    );
+}
+
 async fn streamed_csv_bench(server: String) {
     use selfcare::store::Store;
     use selfcare::{Application, Settings};
@@ -194,76 +344,26 @@ async fn streamed_csv_bench(server: String) {
         .await
         .expect("login");
 
-    let mut have = 0_i64;
-    for target in [100_000_i64, 1_000_000] {
-        sqlx::query(
-            "INSERT INTO payments (user_id, paid_at, payment_type, amount_micros, vat_percent_bp,
-                 amount_vat_micros, currency, completed)
-             SELECT 1, 1600000000 + i * 60, 'Bulk ' || i, i * 10000, 2000, i * 12000, 'USD', 1
-             FROM generate_series($1::bigint, $2::bigint) AS i",
-        )
-        .bind(have + 1)
-        .bind(target)
-        .execute(store.pool())
-        .await
-        .expect("bulk payments");
-        have = target;
-        sqlx::query("ANALYZE payments")
-            .execute(store.pool())
-            .await
-            .ok();
-
-        let before = peak_rss_mb();
-        let started = Instant::now();
-        let mut resp = client
-            .get(format!("{address}/payments/personal_payments?format=csv"))
-            .send()
-            .await
-            .expect("CSV");
-        let mut first: Option<Duration> = None;
-        let mut bytes = 0_usize;
-        let mut lines = 0_usize;
-        while let Some(chunk) = resp.chunk().await.expect("chunk") {
-            first.get_or_insert_with(|| started.elapsed());
-            bytes += chunk.len();
-            lines += chunk.iter().filter(|b| **b == b'\n').count();
-        }
-        let t = started.elapsed().as_secs_f64();
-        let rows = lines.saturating_sub(1);
-        let peak = peak_rss_mb();
-
-        let copy_sql = "COPY (SELECT p.paid_at, p.confirmed_at, p.payment_type, p.amount_micros, \
-            p.vat_percent_bp, p.amount_vat_micros, p.currency, p.completed \
-            FROM payments p JOIN currencies c ON c.code = p.currency WHERE p.user_id = 1 \
-            ORDER BY p.paid_at DESC, p.id DESC) TO STDOUT WITH CSV HEADER";
-        let copy_started = Instant::now();
-        let out = std::process::Command::new("psql")
-            .arg(&url)
-            .arg("-q")
-            .arg("-c")
-            .arg(copy_sql)
-            .stdout(std::process::Stdio::piped())
-            .output();
-        let copy_t = copy_started.elapsed().as_secs_f64();
-        let copy = match out {
-            Ok(o) if o.status.success() => {
-                let copy_rows = o.stdout.iter().filter(|b| **b == b'\n').count() - 1;
-                format!(
-                    "COPY … TO STDOUT WITH CSV (psql): {copy_rows} rows in {copy_t:.2} s, {:.0} rows/s; \
-                     the portal reaches {:.0} % of it",
-                    copy_rows as f64 / copy_t,
-                    100.0 * (rows as f64 / t) / (copy_rows as f64 / copy_t)
-                )
+    let now = chrono::Utc::now().timestamp();
+    for list in [List::calls(now), List::payments()] {
+        let mut have = 0_i64;
+        for target in [100_000_i64, 1_000_000] {
+            sqlx::query(&list.insert)
+                .bind(have + 1)
+                .bind(target)
+                .execute(store.pool())
+                .await
+                .expect("bulk rows");
+            have = target;
+            sqlx::query(&format!("ANALYZE {}", list.table))
+                .execute(store.pool())
+                .await
+                .ok();
+            measure_csv(&client, &address, &url, &list).await;
+            if list.table == "calls" && target == 100_000 {
+                measure_pdf(&client, &address, now).await;
             }
-            _ => "COPY: psql not available".to_string(),
-        };
-        println!(
-            "Streamed CSV over HTTP (PostgreSQL): {rows} rows, {:.0} MB; first byte after {:.1} ms, \
-             all in {t:.2} s: {:.0} rows/s; peak memory {before:.0} → {peak:.0} MB\n  {copy}",
-            bytes as f64 / 1e6,
-            first.unwrap_or_default().as_secs_f64() * 1e3,
-            rows as f64 / t,
-        );
+        }
     }
     // A client that reads the first chunk and disconnects: the query must end on the server.
     let active = |store: &Store| {
@@ -272,7 +372,7 @@ async fn streamed_csv_bench(server: String) {
             let (n,): (i64,) = sqlx::query_as(
                 "SELECT COUNT(*) FROM pg_stat_activity
                  WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()
-                   AND query LIKE '%FROM payments p JOIN currencies%'",
+                   AND query LIKE '%FROM calls c WHERE%'",
             )
             .fetch_one(store.pool())
             .await
@@ -281,7 +381,7 @@ async fn streamed_csv_bench(server: String) {
         }
     };
     let mut resp = client
-        .get(format!("{address}/payments/personal_payments?format=csv"))
+        .get(format!("{address}{}", List::calls(now).url))
         .send()
         .await
         .expect("CSV");
