@@ -10,14 +10,14 @@ use std::process::Command;
 use crate::common::{spawn_demo_app, spawn_demo_app_with_settings, text_of, Backend, TestApp};
 use crate::on_both_databases;
 
-struct Download {
-    status: u16,
-    content_type: String,
-    disposition: String,
-    body: Vec<u8>,
+pub(crate) struct Download {
+    pub(crate) status: u16,
+    pub(crate) content_type: String,
+    pub(crate) disposition: String,
+    pub(crate) body: Vec<u8>,
 }
 
-async fn download(app: &TestApp, path: &str) -> Download {
+pub(crate) async fn download(app: &TestApp, path: &str) -> Download {
     let r = app
         .client
         .get(app.url(path))
@@ -72,7 +72,7 @@ async fn user_id(app: &TestApp, name: &str) -> i64 {
 }
 
 /// The rows of a CSV file as header → cell maps, read with the csv crate.
-fn csv_rows(body: &[u8]) -> (Vec<String>, Vec<HashMap<String, String>>) {
+pub(crate) fn csv_rows(body: &[u8]) -> (Vec<String>, Vec<HashMap<String, String>>) {
     let mut reader = csv::Reader::from_reader(body);
     let headers: Vec<String> = reader
         .headers()
@@ -105,7 +105,7 @@ fn temp_pdf(body: &[u8]) -> tempfile::NamedTempFile {
 }
 
 /// The text of a PDF as poppler's `pdftotext` reads it (what a person copies).
-fn pdf_text(body: &[u8]) -> String {
+pub(crate) fn pdf_text(body: &[u8]) -> String {
     assert!(
         body.starts_with(b"%PDF-"),
         "not a PDF: {:?}",
@@ -128,7 +128,7 @@ fn pdf_text(body: &[u8]) -> String {
 
 /// Whether poppler's `pdftotext` and `qpdf` are installed. CI installs them (`.ci/run`), and there
 /// their absence fails the run; on a developer's machine without them the PDF reading is left out.
-fn pdf_tools() -> bool {
+pub(crate) fn pdf_tools() -> bool {
     let has = |cmd: &str, arg: &str| {
         Command::new(cmd)
             .arg(arg)
@@ -147,7 +147,7 @@ fn pdf_tools() -> bool {
 }
 
 /// `qpdf --check` finds no damage.
-fn assert_qpdf_ok(body: &[u8]) {
+pub(crate) fn assert_qpdf_ok(body: &[u8]) {
     if !pdf_tools() {
         return;
     }
