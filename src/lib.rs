@@ -20,6 +20,7 @@ pub mod pages;
 pub mod password;
 pub mod pbx;
 pub mod period;
+pub mod phonebook_file;
 pub mod store;
 pub mod time;
 pub mod tokens;

@@ -18,6 +18,7 @@ pub mod password;
 pub mod payments;
 pub mod personal_details;
 pub mod phonebook;
+pub mod phonebook_import;
 pub mod rates;
 pub mod subscriptions;
 pub mod user_stats;

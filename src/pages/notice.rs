@@ -14,6 +14,13 @@ pub fn redirect(page: &str, code: &str) -> HttpResponse {
         .finish()
 }
 
+/// 303 to `page` with the notice `code` about `n` things (`{n}` in its text).
+pub fn redirect_count(page: &str, code: &str, n: u64) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("{page}?done={code}&n={n}")))
+        .finish()
+}
+
 /// The text of `done` when it is one of `known`: the translation of `<prefix>.done.<code>`.
 pub fn text(lang: Lang, prefix: &str, known: &[&str], done: Option<&str>) -> Option<String> {
     let code = done?;

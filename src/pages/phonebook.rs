@@ -1,5 +1,9 @@
 //! The phonebook: the subscriber's numbers with names, searchable by either. The XML carries
 //! each entry's id as an extra `<entry_id>` so a client can delete it (`/phonebooks/destroy/ID`).
+//!
+//! Exports: CSV and PDF of the entries the page lists (its search applied), from the view model.
+//! A CSV file comes back in through the import (`phonebook_import`), which reads the export's
+//! own header.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
@@ -8,8 +12,10 @@ use serde::{Deserialize, Serialize};
 
 use super::notice;
 use crate::error::{AppError, AppResult};
+use crate::export::{Column, Export, ExportRow, FileName, Owner};
 use crate::i18n::Lang;
 use crate::input::{self, FieldError, PhoneNumber};
+use crate::phonebook_file::NAME_MAX;
 use crate::store::access::Resource;
 use crate::store::phonebook::AddEntry;
 use crate::store::Store;
@@ -19,7 +25,6 @@ use crate::web::{
     StrictForm, StrictQuery,
 };
 
-const NAME_MAX: usize = 100;
 const SEARCH_MAX: usize = 100;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -42,10 +47,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/phonebooks/destroy/{entryid}")
             .name("delete_phonebook_entry")
             .route(web::post().to(destroy)),
-    );
+    )
+    .configure(super::phonebook_import::routes);
 }
 
-fn list_url(user_id: i64) -> String {
+pub(super) fn list_url(user_id: i64) -> String {
     format!("/phonebooks/list/{user_id}")
 }
 
@@ -64,6 +70,9 @@ pub struct PhonebookPage {
     pub notice: Option<String>,
     #[serde(skip)]
     pub form: AddForm,
+    /// Whose phonebook: for the exports' title and file name.
+    #[serde(skip)]
+    pub owner: Owner,
 }
 
 #[derive(Serialize)]
@@ -110,6 +119,47 @@ impl Page for PhonebookPage {
     fn xml(&self) -> askama::Result<String> {
         PhonebookXml { v: self }.render()
     }
+    fn export(&self, lang: Lang) -> Option<Export> {
+        let mut e = Export::list(
+            FileName::new("phonebook", &self.owner.username, ""),
+            lang,
+            lang.t("phonebook.title").to_string(),
+            &self.entries,
+        );
+        e.subtitle.push(self.owner.label());
+        if !self.search.is_empty() {
+            e.subtitle
+                .push(format!("{}: {}", lang.t("export.search"), self.search));
+            e.empty = self.no_match(&lang);
+        }
+        e.totals.push((
+            lang.t("export.count").to_string(),
+            self.entries.len().to_string(),
+        ));
+        Some(e)
+    }
+}
+
+impl ExportRow for EntryView {
+    fn columns(lang: Lang) -> Vec<Column> {
+        vec![
+            Column::text("entry_name", lang.t("phonebook.name")),
+            Column::text("entry_number", lang.t("phonebook.number")),
+            Column::date_time("entry_added", lang.t("phonebook.added")),
+        ]
+    }
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.entry_name.clone(),
+            self.entry_number.clone(),
+            self.entry_added.clone(),
+        ]
+    }
+
+    fn into_cells(self) -> Vec<String> {
+        vec![self.entry_name, self.entry_number, self.entry_added]
+    }
 }
 
 impl PhonebookPage {
@@ -145,7 +195,26 @@ impl PhonebookPage {
             total: store.phonebook_size(user.id).await?,
             notice: None,
             form,
+            owner: Owner::of(&account),
         })
+    }
+
+    /// What the import form says a file may hold.
+    pub fn help(&self, lang: &Lang) -> String {
+        super::phonebook_import::import_help(*lang)
+    }
+
+    /// This list (its search kept) as a download in `format` (`csv`, `pdf`).
+    pub fn download_href(&self, format: &str) -> String {
+        let mut query = vec![("format", format)];
+        if !self.search.is_empty() {
+            query.push(("q", &self.search));
+        }
+        format!(
+            "{}?{}",
+            list_url(self.userid),
+            serde_urlencoded::to_string(&query).unwrap_or_default()
+        )
     }
 
     /// "No entries match …" for the page.
@@ -172,6 +241,8 @@ pub struct ListQuery {
     #[serde(default)]
     q: String,
     done: Option<String>,
+    /// With `done=imported`: how many.
+    n: Option<String>,
 }
 
 /// GET /phonebooks/list/{userid}[?q=…]
@@ -188,9 +259,14 @@ pub async fn show(
     page.notice = notice::text(
         ctx.lang,
         "phonebook",
-        &["added", "deleted"],
+        &["added", "deleted", "imported"],
         query.done.as_deref(),
-    );
+    )
+    .map(|text| {
+        // Only a number is put into the text.
+        let n = query.n.as_deref().and_then(|n| n.parse::<u64>().ok());
+        text.replace("{n}", &n.unwrap_or(0).to_string())
+    });
     respond(&ctx, &page)
 }
 

@@ -1,8 +1,11 @@
 //! The subscriber's phonebook: numbers with names, one entry per number and user.
 
+use std::collections::HashMap;
+
 use sqlx::FromRow;
 
 use super::audit;
+use super::cdrs::{is_sqlite, placeholder};
 use super::devices::is_unique_violation;
 use super::Store;
 use crate::input::like_pattern;
@@ -23,6 +26,17 @@ pub enum AddEntry {
         name: String,
     },
 }
+
+/// How an import ended: all rows added, or none (a number arrived in the phonebook since the
+/// rows were checked).
+#[derive(Debug, PartialEq, Eq)]
+pub enum ImportEntries {
+    Imported(u64),
+    Conflict,
+}
+
+/// Rows per INSERT of an import: 500 × 5 values, well under either engine's parameter limit.
+const IMPORT_BATCH: usize = 500;
 
 /// The case-folded form of a name that search compares with (`name_key`).
 pub fn search_key(name: &str) -> String {
@@ -151,5 +165,70 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// The user's numbers with their names, for checking an import against.
+    pub async fn phonebook_numbers(&self, user_id: i64) -> sqlx::Result<HashMap<String, String>> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT number, name FROM phonebook_entries WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_all(self.pool())
+                .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Adds `entries` (digits, name) in one transaction with one activity-log event (`detail`):
+    /// all of them, or none when one of the numbers is in the phonebook already.
+    pub async fn import_phonebook_entries(
+        &self,
+        user_id: i64,
+        entries: &[(&str, &str)],
+        detail: &str,
+        address: &str,
+    ) -> sqlx::Result<ImportEntries> {
+        let now = crate::time::now();
+        let mut tx = self.pool().begin().await?;
+        let sqlite = is_sqlite(&tx);
+        let mut added = 0;
+        for batch in entries.chunks(IMPORT_BATCH) {
+            let mut sql = String::from(
+                "INSERT INTO phonebook_entries (user_id, number, name, name_key, added_at) VALUES ",
+            );
+            for i in 0..batch.len() {
+                sql.push_str(if i == 0 { "(" } else { ",(" });
+                for j in 0..5 {
+                    if j > 0 {
+                        sql.push(',');
+                    }
+                    placeholder(&mut sql, sqlite, i * 5 + j + 1);
+                }
+                sql.push(')');
+            }
+            let mut q = sqlx::query(&sql);
+            for (number, name) in batch {
+                q = q
+                    .bind(user_id)
+                    .bind(*number)
+                    .bind(*name)
+                    .bind(search_key(name))
+                    .bind(now);
+            }
+            match q.execute(&mut *tx).await {
+                Ok(done) => added += done.rows_affected(),
+                // Dropping the transaction rolls back the batches before this one.
+                Err(e) if is_unique_violation(&e) => return Ok(ImportEntries::Conflict),
+                Err(e) => return Err(e),
+            }
+        }
+        audit::record(
+            &mut tx,
+            Some(user_id),
+            "phonebook_imported",
+            detail,
+            address,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ImportEntries::Imported(added))
     }
 }

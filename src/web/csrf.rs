@@ -1,6 +1,9 @@
 //! CSRF protection for browser sessions: every state-changing request carries the session's
 //! token, in the form field `csrf_token` or the `X-CSRF-Token` header.
 //!
+//! A file upload (`multipart/form-data`) carries the token as a form field too: its body is read
+//! here (bounded, `upload::BODY_LIMIT`) to find it, and handed on unchanged.
+//!
 //! Legacy XML clients (sessions opened through `/api/login`, and `/api/…` URLs) need no token:
 //! their session cookie is SameSite=Lax, so a cross-site form cannot send it, and those clients
 //! are programs, not browsers holding ambient credentials for other sites' pages.
@@ -15,6 +18,7 @@ use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage};
 
 use super::context::Ctx;
+use super::upload::{self, Upload};
 use crate::error::AppError;
 
 const KEY: &str = "csrf";
@@ -68,6 +72,21 @@ pub async fn guard(
         let fields: HashMap<String, String> =
             serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
         given = fields.get(FIELD).cloned();
+        req = ServiceRequest::from_parts(http_req, Payload::from(bytes));
+    } else if given.is_none() && upload::is_multipart(req.headers()) {
+        let (http_req, mut payload) = req.into_parts();
+        let bytes = match upload::read_body(http_req.headers(), &mut payload).await {
+            Ok(b) => b,
+            Err(e) => {
+                let r = ServiceRequest::from_parts(http_req, Payload::None);
+                return Ok(r.error_response(e));
+            }
+        };
+        // A form that cannot be read has no token: refused below.
+        given = Upload::parse(http_req.headers(), bytes.clone())
+            .await
+            .ok()
+            .and_then(|form| form.text(FIELD).map(str::to_string));
         req = ServiceRequest::from_parts(http_req, Payload::from(bytes));
     }
     match (expected, given) {

@@ -10,6 +10,7 @@ pub mod log;
 pub mod render;
 pub mod session;
 pub mod session_store;
+pub mod upload;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -27,6 +28,7 @@ pub use context::Ctx;
 pub use form::{StrictForm, StrictQuery};
 pub use format::Format;
 pub use render::{respond, respond_action, respond_as, too_long_for_pdf, Chrome, Page};
+pub use upload::Upload;
 
 use crate::config::Settings;
 use crate::error::AppError;

@@ -21,6 +21,20 @@ const ROUTES: &[Route] = &[
         &[("number", "4420555000"), ("name", "Intruder")],
     ),
     ("POST", "/phonebooks/destroy/{entry}", &[]),
+    ("GET", "/phonebooks/list/{user}?format=csv", &[]),
+    ("GET", "/phonebooks/list/{user}?format=pdf", &[]),
+    ("GET", "/phonebooks/import/{user}", &[]),
+    (
+        "POST",
+        "/phonebooks/import/{user}",
+        &[("file", "Intruder,4420555000")],
+    ),
+    ("GET", "/phonebooks/import/{user}/confirm", &[]),
+    (
+        "POST",
+        "/phonebooks/import/{user}/confirm",
+        &[("csv", "Intruder,4420555000")],
+    ),
     (
         "POST",
         "/users/update_personal_details/{user}",

@@ -11,10 +11,10 @@ use crate::common::{spawn_demo_app, spawn_demo_app_with_settings, text_of, Backe
 use crate::on_both_databases;
 
 pub(crate) struct Download {
-    pub status: u16,
-    pub content_type: String,
-    pub disposition: String,
-    pub body: Vec<u8>,
+    pub(crate) status: u16,
+    pub(crate) content_type: String,
+    pub(crate) disposition: String,
+    pub(crate) body: Vec<u8>,
 }
 
 pub(crate) async fn download(app: &TestApp, path: &str) -> Download {

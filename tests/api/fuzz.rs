@@ -30,6 +30,8 @@ const PAGES: &[(&str, &str)] = &[
     ("GET", "/services/user_subscriptions"),
     ("GET", "/phonebooks/list/1"),
     ("POST", "/phonebooks/add_new/1"),
+    ("POST", "/phonebooks/import/1"),
+    ("POST", "/phonebooks/import/1/confirm"),
     ("GET", "/stats/faxes_list/1"),
     ("POST", "/functions/activate_callback"),
     ("GET", "/users/activity"),
@@ -69,6 +71,9 @@ const NAMES: &[&str] = &[
     "before",
     "current_password",
     "new_password",
+    "file",
+    "csv",
+    "digest",
 ];
 
 fn random_value(rng: &mut impl Rng) -> String {

@@ -16,4 +16,5 @@ mod main_page;
 mod money;
 mod passwords;
 mod pbx;
+mod phonebook_io;
 mod sessions;
