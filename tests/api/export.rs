@@ -105,7 +105,7 @@ fn temp_pdf(body: &[u8]) -> tempfile::NamedTempFile {
 }
 
 /// The text of a PDF as poppler's `pdftotext` reads it (what a person copies).
-fn pdf_text(body: &[u8]) -> String {
+pub(crate) fn pdf_text(body: &[u8]) -> String {
     assert!(
         body.starts_with(b"%PDF-"),
         "not a PDF: {:?}",
@@ -128,7 +128,7 @@ fn pdf_text(body: &[u8]) -> String {
 
 /// Whether poppler's `pdftotext` and `qpdf` are installed. CI installs them (`.ci/run`), and there
 /// their absence fails the run; on a developer's machine without them the PDF reading is left out.
-fn pdf_tools() -> bool {
+pub(crate) fn pdf_tools() -> bool {
     let has = |cmd: &str, arg: &str| {
         Command::new(cmd)
             .arg(arg)
@@ -147,7 +147,7 @@ fn pdf_tools() -> bool {
 }
 
 /// `qpdf --check` finds no damage.
-fn assert_qpdf_ok(body: &[u8]) {
+pub(crate) fn assert_qpdf_ok(body: &[u8]) {
     if !pdf_tools() {
         return;
     }
@@ -599,7 +599,9 @@ async fn an_invoice_pdf_names_seller_and_buyer_with_the_pages_figures(backend: B
         format!("{} {}", s(&inv["price"]), s(&inv["currency"])),
         format!("{} {}", s(&page["vat_amount"]), s(&inv["currency"])),
         format!("{} {}", s(&inv["price_vat"]), s(&inv["currency"])),
-        "стр. 1 из 1".to_string(),
+        // One line per destination called in the month: several pages, numbered.
+        format!("стр. 1 из {}", pdf_pages(&d.body)),
+        format!("стр. {0} из {0}", pdf_pages(&d.body)),
     ] {
         assert!(text.contains(&want), "{want:?} not in\n{text}");
     }
