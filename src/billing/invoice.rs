@@ -1,12 +1,13 @@
 //! `selfcare bill --period YYYY-MM`: one invoice per subscriber and calendar month.
 //!
 //! Periods are calendar months in UTC (as the demo invoices are), stored as the first and the last
-//! second of the month. An invoice has a line for the month's priced outgoing calls (count,
-//! billed seconds, sum of their prices, already in the subscriber's currency) and a line per
-//! subscription: a monthly service active at any time in the month is charged its full monthly
-//! price, a one-off service in the month it starts, converted to the subscriber's currency at the
-//! exchange rates in force at the end of the month. VAT is the subscriber's rate on the net total
-//! (see [`vat`]). A subscriber with nothing to charge gets no invoice.
+//! second of the month. An invoice has a line per destination of the month's priced outgoing
+//! calls (see [`call_lines`]: count, billed seconds, sum of their prices, already in the
+//! subscriber's currency), then a line per subscription: a monthly service active at any time in
+//! the month is charged its full monthly price, a one-off service in the month it starts,
+//! converted to the subscriber's currency at the exchange rates in force at the end of the month.
+//! VAT is the subscriber's rate on the net total (see [`vat`]). A subscriber with nothing to
+//! charge gets no invoice.
 //!
 //! Numbers are `INV-YYYY-NNNNNN` (the period's year and one sequence across years, as the demo's),
 //! taken from the `counters` row inside the transaction that writes the invoice: a rollback gives
@@ -26,6 +27,61 @@ use crate::store::Store;
 /// VAT on a net amount: `vat_bp` hundredths of a percent, rounded by the money rule.
 pub fn vat(net: Money, vat_bp: i64) -> Money {
     net.convert(vat_bp * 100)
+}
+
+/// Calls of one destination in a period, as an invoice line sums them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DestinationCalls {
+    /// The destination's details (its name) as stored; `None` for calls with no matched
+    /// destination (calls to the operator's own devices).
+    pub name: Option<String>,
+    pub calls: i64,
+    pub seconds: i64,
+    pub amount_micros: i64,
+}
+
+/// An invoice line as written: (kind, description, quantity, seconds, amount).
+pub type Line = (&'static str, String, i64, i64, i64);
+
+/// The call lines of an invoice: one per destination name (groups of the same name are merged;
+/// a blank name counts as no destination), the largest amount first, then by name, the calls to
+/// no destination last among equals. Their description is the name as stored, or empty for the
+/// calls to no destination: the invoice page shows those as "Other destinations" in the reader's
+/// language, so no words of ours are stored in one language.
+pub fn call_lines(groups: impl IntoIterator<Item = DestinationCalls>) -> Vec<Line> {
+    let mut merged: std::collections::BTreeMap<Option<String>, DestinationCalls> =
+        Default::default();
+    for g in groups {
+        let name = g.name.filter(|n| !n.trim().is_empty());
+        let m = merged
+            .entry(name.clone())
+            .or_insert_with(|| DestinationCalls {
+                name,
+                ..Default::default()
+            });
+        m.calls += g.calls;
+        m.seconds += g.seconds;
+        m.amount_micros += g.amount_micros;
+    }
+    let mut lines: Vec<DestinationCalls> = merged.into_values().filter(|g| g.calls > 0).collect();
+    lines.sort_by(|a, b| {
+        b.amount_micros
+            .cmp(&a.amount_micros)
+            .then_with(|| a.name.is_none().cmp(&b.name.is_none()))
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    lines
+        .into_iter()
+        .map(|g| {
+            (
+                "calls",
+                g.name.unwrap_or_default(),
+                g.calls,
+                g.seconds,
+                g.amount_micros,
+            )
+        })
+        .collect()
 }
 
 /// A billing period: one calendar month.
@@ -71,11 +127,6 @@ impl Period {
     pub fn year(self) -> i32 {
         self.first.year()
     }
-
-    /// `March 2024`.
-    pub fn label(self) -> String {
-        self.first.format("%B %Y").to_string()
-    }
 }
 
 impl std::fmt::Display for Period {
@@ -120,17 +171,7 @@ pub async fn bill(store: &Store, period: Period, now: i64) -> anyhow::Result<Bil
             ));
             continue;
         }
-        let mut lines: Vec<(&str, String, i64, i64, i64)> = Vec::new();
-        let (calls, seconds, amount) = sql::call_totals(&mut tx, user.id, start, end).await?;
-        if calls > 0 {
-            lines.push((
-                "calls",
-                format!("Calls {}", period.label()),
-                calls,
-                seconds,
-                amount,
-            ));
-        }
+        let mut lines = call_lines(sql::calls_by_destination(&mut tx, user.id, start, end).await?);
         let mut missing_rate = None;
         for sub in sql::subscription_charges(&mut tx, user.id, start, end).await? {
             if sub.period == "once" && !(start..=end).contains(&sub.active_from) {
@@ -217,7 +258,6 @@ mod tests {
         let p = Period::parse("2024-02").unwrap();
         assert_eq!(p.start(), 1_706_745_600); // 2024-02-01 00:00:00 UTC
         assert_eq!(p.end(), 1_709_251_199); // 2024-02-29 23:59:59 UTC (leap year)
-        assert_eq!(p.label(), "February 2024");
         assert_eq!(p.to_string(), "2024-02");
         let dec = Period::parse("2023-12").unwrap();
         assert_eq!(dec.end() + 1, Period::parse("2024-01").unwrap().start());
@@ -226,6 +266,38 @@ mod tests {
         ] {
             assert!(Period::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    fn group(name: Option<&str>, calls: i64, seconds: i64, amount: i64) -> DestinationCalls {
+        DestinationCalls {
+            name: name.map(str::to_string),
+            calls,
+            seconds,
+            amount_micros: amount,
+        }
+    }
+
+    #[test]
+    fn call_lines_are_one_per_name_largest_first_other_last() {
+        let lines = call_lines([
+            group(None, 2, 40, 0),
+            group(Some("France"), 1, 10, 10_000),
+            group(Some("United Kingdom Mobile"), 1, 61, 110_000),
+            group(Some("Austria"), 1, 0, 0),
+            // A second prefix of the same name, and a blank name: merged.
+            group(Some("France"), 2, 50, 5_000),
+            group(Some(" "), 1, 5, 0),
+            group(Some("Belgium"), 1, 9, 15_000),
+        ]);
+        let want: Vec<Line> = vec![
+            ("calls", "United Kingdom Mobile".into(), 1, 61, 110_000),
+            ("calls", "Belgium".into(), 1, 9, 15_000),
+            ("calls", "France".into(), 3, 60, 15_000),
+            ("calls", "Austria".into(), 1, 0, 0),
+            ("calls", String::new(), 3, 45, 0),
+        ];
+        assert_eq!(lines, want);
+        assert!(call_lines([]).is_empty());
     }
 
     #[test]

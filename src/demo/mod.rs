@@ -12,6 +12,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::billing::invoice::{call_lines, DestinationCalls};
 use crate::billing::{self, RateTerms};
 use crate::money::{Money, MICROS};
 use crate::password;
@@ -81,6 +82,8 @@ fn countries() -> anyhow::Result<Vec<Country>> {
 struct Dest {
     id: i64,
     prefix: String,
+    /// Its name, as invoice lines show it (several prefixes share one).
+    details: String,
     terms: RateTerms,
 }
 
@@ -163,7 +166,12 @@ pub async fn fill(store: &Store, data_dir: &Path, opts: &DemoOptions) -> anyhow:
             .await?;
             for (prefix, details) in list {
                 let id = seed::insert_destination(c, group, &prefix, &details, kind).await?;
-                dests.push(Dest { id, prefix, terms });
+                dests.push(Dest {
+                    id,
+                    prefix,
+                    details,
+                    terms,
+                });
             }
         }
     }
@@ -285,7 +293,7 @@ pub async fn fill(store: &Store, data_dir: &Path, opts: &DemoOptions) -> anyhow:
     tx.commit().await?;
 
     let totals = write_calls(store, &mut rng, &users, &dests, opts.calls, now).await?;
-    write_invoices(store, &users, &totals, &service_ids, now).await?;
+    write_invoices(store, &users, &dests, &totals, &service_ids, now).await?;
     Ok(Summary {
         logins,
         calls: opts.calls,
@@ -508,8 +516,10 @@ async fn write_faxes(
     Ok(())
 }
 
-/// Per user and calendar month (UTC): calls, seconds and price, for the demo invoices.
-type MonthTotals = HashMap<(i64, i32, u32), (i64, i64, i64)>;
+/// Per user, calendar month (UTC) and destination (its index in `dests`): calls, seconds and
+/// price, for the demo invoices' lines. Summed while the calls are written: a query per invoice
+/// would read every call again (10M in the largest demo).
+type MonthTotals = HashMap<(i64, i32, u32, usize), (i64, i64, i64)>;
 
 const DISPOSITIONS: [(&str, u32); 4] = [
     ("ANSWERED", 70),
@@ -542,11 +552,11 @@ async fn write_calls(
         let n = (count - written).min(seed::CALL_BATCH as u64);
         for _ in 0..n {
             let user = &users[rng.gen_range(0..users.len())];
-            let call = random_call(rng, user, dests, now);
+            let (call, dest) = random_call(rng, user, dests, now);
             if let (Some(price), "out") = (call.price_micros, call.direction) {
                 let day = chrono::DateTime::from_timestamp(call.started_at, 0).unwrap_or_default();
                 let t = totals
-                    .entry((user.id, day.year(), day.month()))
+                    .entry((user.id, day.year(), day.month(), dest))
                     .or_default();
                 t.0 += 1;
                 t.1 += call.billsec;
@@ -583,7 +593,13 @@ async fn write_calls(
     Ok(totals)
 }
 
-fn random_call(rng: &mut ChaCha8Rng, user: &DemoUser, dests: &[Dest], now: i64) -> NewCall {
+/// A call and the index in `dests` of the destination it was made to (or came from).
+fn random_call(
+    rng: &mut ChaCha8Rng,
+    user: &DemoUser,
+    dests: &[Dest],
+    now: i64,
+) -> (NewCall, usize) {
     let started_at = now - rng.gen_range(1..90 * 86_400);
     let pick = rng.gen_range(0..100);
     let mut acc = 0;
@@ -607,12 +623,13 @@ fn random_call(rng: &mut ChaCha8Rng, user: &DemoUser, dests: &[Dest], now: i64) 
         } else {
             rng.gen_range(3..30)
         };
-    let dest = &dests[rng.gen_range(0..dests.len())];
+    let dest_index = rng.gen_range(0..dests.len());
+    let dest = &dests[dest_index];
     let number = format!("{}{}", dest.prefix, rng.gen_range(100_000..9_999_999));
     let device = user.voice_devices[rng.gen_range(0..user.voice_devices.len())];
     let outgoing = rng.gen_bool(0.6);
     let age = now - started_at;
-    if outgoing {
+    let call = if outgoing {
         let usd = billing::price(&dest.terms, billsec);
         NewCall {
             user_id: user.id,
@@ -647,14 +664,17 @@ fn random_call(rng: &mut ChaCha8Rng, user: &DemoUser, dests: &[Dest], now: i64) 
             processed: !answered && age > 7 * 86_400 && rng.gen_bool(0.7),
             seen: age > 86_400,
         }
-    }
+    };
+    (call, dest_index)
 }
 
-/// One invoice per user for each month that has ended, from the calls written and the
-/// subscriptions, numbered without gaps in order of issue.
+/// One invoice per user for each month that has ended, from the calls written (a line per
+/// destination, as `bill` makes them) and the subscriptions, numbered without gaps in order of
+/// issue.
 async fn write_invoices(
     store: &Store,
     users: &[DemoUser],
+    dests: &[Dest],
     totals: &MonthTotals,
     services: &[(i64, i64)],
     now: i64,
@@ -668,6 +688,19 @@ async fn write_invoices(
         .map(|k| this_month - chrono::Months::new(k))
         .collect();
     months.reverse();
+    // The destinations each user called in each month.
+    let mut by_month: HashMap<(i64, i32, u32), Vec<DestinationCalls>> = HashMap::new();
+    for (&(user, year, month, dest), &(calls, seconds, amount)) in totals {
+        by_month
+            .entry((user, year, month))
+            .or_default()
+            .push(DestinationCalls {
+                name: Some(dests[dest].details.clone()),
+                calls,
+                seconds,
+                amount_micros: amount,
+            });
+    }
     let mut tx = store.pool().begin().await?;
     let mut number = 0;
     for month in months {
@@ -680,17 +713,11 @@ async fn write_invoices(
             .timestamp()
             - 1;
         for user in users {
-            let (calls, secs, price) = totals
-                .get(&(user.id, month.year(), month.month()))
-                .copied()
-                .unwrap_or_default();
-            let mut lines = vec![(
-                "calls",
-                format!("Calls {}", month.format("%B %Y")),
-                calls,
-                secs,
-                price,
-            )];
+            let mut lines = call_lines(
+                by_month
+                    .remove(&(user.id, month.year(), month.month()))
+                    .unwrap_or_default(),
+            );
             let monthly: i64 = services
                 .iter()
                 .take(2)

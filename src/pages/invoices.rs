@@ -325,8 +325,10 @@ impl PartyView {
 
 #[derive(Serialize)]
 pub struct LineView {
-    /// `calls` or `subscription`.
+    /// `calls` (one line per destination) or `subscription`.
     pub kind: String,
+    /// The destination's or the service's name as stored; "Other destinations" (translated)
+    /// for the calls to no known destination.
     pub description: String,
     pub quantity: i64,
     /// `HH:MM:SS` billed for calls; empty for other lines.
@@ -464,8 +466,14 @@ pub async fn detail(
             } else {
                 String::new()
             },
+            // Calls to no known destination are stored without words of ours (see
+            // `billing::invoice::call_lines`): named here, in the reader's language.
+            description: if l.kind == "calls" && l.description.is_empty() {
+                ctx.lang.t("invoice.other_destinations").to_string()
+            } else {
+                l.description
+            },
             kind: l.kind,
-            description: l.description,
             quantity: l.quantity,
             amount: Money(l.amount_micros).format(d),
         })

@@ -5,6 +5,7 @@
 use sqlx::AnyConnection;
 
 use super::Store;
+use crate::billing::invoice::DestinationCalls;
 use crate::billing::rater::RatingData;
 use crate::billing::RateTerms;
 use crate::money::{Money, MICROS};
@@ -333,25 +334,37 @@ pub async fn invoice_exists(
     Ok(row.is_some())
 }
 
-/// Priced outgoing calls of a user in `[start, end]`: (count, billed seconds, price).
-pub async fn call_totals(
+/// Priced outgoing calls of a user in `[start, end]` per destination name (`None`: no matched
+/// destination, i.e. internal calls). Grouped by name, not by id: one name often has many
+/// prefixes.
+pub async fn calls_by_destination(
     c: &mut AnyConnection,
     user_id: i64,
     start: i64,
     end: i64,
-) -> sqlx::Result<(i64, i64, i64)> {
-    sqlx::query_as(
-        "SELECT COUNT(*), CAST(COALESCE(SUM(billsec), 0) AS BIGINT),
-                CAST(COALESCE(SUM(price_micros), 0) AS BIGINT)
-         FROM calls
-         WHERE user_id = $1 AND started_at >= $2 AND started_at <= $3
-           AND direction = 'out' AND price_micros IS NOT NULL",
+) -> sqlx::Result<Vec<DestinationCalls>> {
+    let rows: Vec<(Option<String>, i64, i64, i64)> = sqlx::query_as(
+        "SELECT d.details, COUNT(*), CAST(COALESCE(SUM(c.billsec), 0) AS BIGINT),
+                CAST(COALESCE(SUM(c.price_micros), 0) AS BIGINT)
+         FROM calls c LEFT JOIN destinations d ON d.id = c.destination_id
+         WHERE c.user_id = $1 AND c.started_at >= $2 AND c.started_at <= $3
+           AND c.direction = 'out' AND c.price_micros IS NOT NULL
+         GROUP BY d.details",
     )
     .bind(user_id)
     .bind(start)
     .bind(end)
-    .fetch_one(c)
-    .await
+    .fetch_all(c)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, calls, seconds, amount_micros)| DestinationCalls {
+            name,
+            calls,
+            seconds,
+            amount_micros,
+        })
+        .collect())
 }
 
 /// Calls of a user in `[start, end]` that have no price (flagged by the rater).

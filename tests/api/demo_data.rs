@@ -72,6 +72,55 @@ async fn demo_data_has_what_the_pages_need(backend: Backend) {
         .collect();
     assert_eq!(seqs, (1..=invoices).collect::<Vec<_>>());
 
+    // Each invoice lists the month's outgoing calls per destination name, as `bill` does: the
+    // same calls, seconds and amounts as the call records, the largest amount first, then the
+    // subscriptions; the lines add up to the invoice.
+    let heads: Vec<(i64, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT id, user_id, period_start, period_end, price_micros FROM invoices ORDER BY id",
+    )
+    .fetch_all(app.store.pool())
+    .await
+    .unwrap();
+    for (id, user, start, end, net) in heads {
+        let lines: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT kind, description, quantity, seconds, amount_micros FROM invoice_lines
+             WHERE invoice_id = $1 ORDER BY position",
+        )
+        .bind(id)
+        .fetch_all(app.store.pool())
+        .await
+        .unwrap();
+        assert_eq!(lines.iter().map(|l| l.4).sum::<i64>(), net, "invoice {id}");
+        let calls = lines.iter().take_while(|l| l.0 == "calls").count();
+        assert!(calls > 1, "invoice {id}: {lines:?}");
+        assert!(lines[calls..].iter().all(|l| l.0 == "subscription"));
+        assert!(
+            lines[..calls].windows(2).all(|w| w[0].4 >= w[1].4),
+            "invoice {id}: not largest first"
+        );
+        let mut got: Vec<(String, i64, i64, i64)> = lines[..calls]
+            .iter()
+            .map(|l| (l.1.clone(), l.2, l.3, l.4))
+            .collect();
+        got.sort();
+        let mut want: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT d.details, COUNT(*), CAST(SUM(c.billsec) AS BIGINT),
+                    CAST(SUM(c.price_micros) AS BIGINT)
+             FROM calls c JOIN destinations d ON d.id = c.destination_id
+             WHERE c.user_id = $1 AND c.direction = 'out' AND c.started_at >= $2
+               AND c.started_at <= $3
+             GROUP BY d.details",
+        )
+        .bind(user)
+        .bind(start)
+        .bind(end)
+        .fetch_all(app.store.pool())
+        .await
+        .unwrap();
+        want.sort(); // in Rust: the databases' collations differ
+        assert_eq!(got, want, "invoice {id}");
+    }
+
     // Fax files are real PDFs on disk.
     let paths: Vec<(String,)> = sqlx::query_as("SELECT file_path FROM faxes")
         .fetch_all(app.store.pool())

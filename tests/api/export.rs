@@ -599,7 +599,9 @@ async fn an_invoice_pdf_names_seller_and_buyer_with_the_pages_figures(backend: B
         format!("{} {}", s(&inv["price"]), s(&inv["currency"])),
         format!("{} {}", s(&page["vat_amount"]), s(&inv["currency"])),
         format!("{} {}", s(&inv["price_vat"]), s(&inv["currency"])),
-        "стр. 1 из 1".to_string(),
+        // One line per destination called in the month: several pages, numbered.
+        format!("стр. 1 из {}", pdf_pages(&d.body)),
+        format!("стр. {0} из {0}", pdf_pages(&d.body)),
     ] {
         assert!(text.contains(&want), "{want:?} not in\n{text}");
     }

@@ -50,7 +50,7 @@ fn output(child: std::process::Child) -> (bool, String) {
     (out.status.success(), text)
 }
 
-fn ok(app: &TestApp, args: &[&str]) -> String {
+pub(crate) fn ok(app: &TestApp, args: &[&str]) -> String {
     let (ok, out) = selfcare(app, args, "");
     assert!(ok, "selfcare {args:?} failed:\n{out}");
     out
@@ -73,7 +73,7 @@ fn figure(out: &str, label: &str) -> u64 {
         .unwrap_or_else(|_| panic!("no number after {label:?} in {line:?}"))
 }
 
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+pub(crate) fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
     p
@@ -89,7 +89,7 @@ prefix,destination,rate,connection fee,increment,minimum,effective date
 
 /// Rates, two subscribers on them (alice with device SIP/101, bob with PJSIP/bob-desk, extension
 /// 201), as an operator sets up a fresh database.
-fn set_up_operator(app: &TestApp) -> PathBuf {
+pub(crate) fn set_up_operator(app: &TestApp) -> PathBuf {
     let dir = app.data_dir.parent().unwrap().to_path_buf();
     let deck = write(&dir, "deck.csv", DECK);
     let out = ok(
@@ -131,7 +131,7 @@ fn set_up_operator(app: &TestApp) -> PathBuf {
 
 /// An Asterisk Master.csv record with loguniqueid and loguserfield on, quoted as cdr_csv quotes.
 #[allow(clippy::too_many_arguments)]
-fn asterisk(
+pub(crate) fn asterisk(
     accountcode: &str,
     src: &str,
     dst: &str,
@@ -308,7 +308,7 @@ fn master_csv() -> String {
     s
 }
 
-async fn user_id(app: &TestApp, name: &str) -> i64 {
+pub(crate) async fn user_id(app: &TestApp, name: &str) -> i64 {
     app.scalar(&format!("SELECT id FROM users WHERE username = '{name}'"))
         .await
 }
@@ -545,15 +545,33 @@ async fn asterisk_cdrs_are_imported_matched_rated_and_billed_once(backend: Backe
         (number.as_str(), net, gross, vat),
         ("INV-2024-000002", 143_000, 171_600, 2000)
     );
-    let line: (String, i64, i64, i64) = sqlx::query_as(
+    // One line per destination, the largest first; the internal call has no destination.
+    let lines: Vec<(String, i64, i64, i64)> = sqlx::query_as(
         "SELECT l.description, l.quantity, l.seconds, l.amount_micros FROM invoice_lines l
-         JOIN invoices i ON i.id = l.invoice_id WHERE i.user_id = $1 AND l.kind = 'calls'",
+         JOIN invoices i ON i.id = l.invoice_id WHERE i.user_id = $1 AND l.kind = 'calls'
+         ORDER BY l.position",
     )
     .bind(alice)
-    .fetch_one(app.store.pool())
+    .fetch_all(app.store.pool())
     .await
     .unwrap();
-    assert_eq!(line, ("Calls March 2024".to_string(), 7, 181, 143_000));
+    let line = |name: &str, calls, seconds, amount| (name.to_string(), calls, seconds, amount);
+    assert_eq!(
+        lines,
+        [
+            line("United Kingdom Mobile", 2, 61, 110_000), // answered and busy
+            line("Germany", 1, 30, 15_000),
+            line("France", 1, 10, 10_000),
+            line("United Kingdom London", 1, 60, 8_000),
+            line("United Kingdom", 1, 0, 0),
+            line("", 1, 20, 0),
+        ]
+    );
+    // The lines add up to the old single line: 7 calls, 181 s, 0.143.
+    let sum = lines
+        .iter()
+        .fold((0, 0, 0), |s, l| (s.0 + l.1, s.1 + l.2, s.2 + l.3));
+    assert_eq!(sum, (7, 181, 143_000));
     let bob_total = app
         .scalar(&format!(
             "SELECT price_micros FROM invoices WHERE user_id = {bob}"

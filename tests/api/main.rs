@@ -11,6 +11,7 @@ mod demo_data;
 mod export;
 mod fuzz;
 mod import;
+mod invoice_lines;
 mod login;
 mod main_page;
 mod money;
