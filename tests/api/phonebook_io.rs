@@ -314,7 +314,10 @@ async fn the_preview_names_bad_lines_and_writes_nothing(backend: Backend) {
     }
     assert!(!html.contains("/confirm\""), "no confirm form");
     // Every text template was filled in (a heading once showed `line {line}: {text}`).
-    assert!(!html.contains("{line}") && !html.contains("{text}"), "{html}");
+    assert!(
+        !html.contains("{line}") && !html.contains("{text}"),
+        "{html}"
+    );
     assert!(html.contains("<th scope=\"col\">Line</th>"), "{html}");
     assert_eq!(phonebook(&app, demo).await, book, "nothing written");
 
