@@ -1,22 +1,23 @@
 //! Export benchmark (not a test: it asserts nothing and prints figures). Run in release:
 //!
 //! ```sh
-//! cargo bench --bench export                                     # PDF and in-memory CSV
+//! cargo bench --bench export                                     # PDF, CSV, streamed on SQLite
 //! SELFCARE_BENCH_POSTGRES=postgres://postgres@127.0.0.1:5432/postgres \
-//!     cargo bench --bench export                                 # + streamed CSV over HTTP vs COPY
+//!     cargo bench --bench export                                 # + streamed on PostgreSQL vs COPY
 //! ```
 //!
 //! 1. PDF: a 10,000-row call-list-shaped table (8 columns, Latin and Cyrillic text) laid out and
 //!    rendered by `export::pdf::render`: pages/s, rows/s, size.
 //! 2. CSV encoding in memory, 1,000,000 rows: rows/s.
-//! 3. With SELFCARE_BENCH_POSTGRES: a real portal on a fresh PostgreSQL database holding 100,000
-//!    and then 1,000,000 calls of one subscriber (then as many payments); the streamed CSV
+//! 3. A real portal on a fresh SQLite file and, with SELFCARE_BENCH_POSTGRES, on a fresh
+//!    PostgreSQL database, holding 100,000 and then 1,000,000 calls of one subscriber (then as
+//!    many payments); the streamed CSV
 //!    download over HTTP (`/stats/call_list_to_csv/1`, `/payments/personal_payments?format=csv`):
 //!    time to the first byte, rows/s, and the growth of this process's peak memory (server and
-//!    client run in it); next to PostgreSQL's own `COPY (…) TO STDOUT WITH CSV` of the same rows
-//!    through `psql`. At 100,000 calls, the call list's PDF of its newest 10,000 calls over HTTP
-//!    (pages/s, with `pdfinfo` counting the pages). Last, a client that disconnects after the
-//!    first chunks of the call export: whether the query still runs on the server.
+//!    client run in it); next to the database's own CSV of the same rows: PostgreSQL's
+//!    `COPY (…) TO STDOUT WITH CSV` through `psql`, SQLite's `sqlite3 -csv` (Debian `sqlite3`). At 100,000 calls, the call list's PDF of its newest 10,000 calls over HTTP
+//!    (pages/s, with `pdfinfo` counting the pages). Last, on PostgreSQL, a client that
+//!    disconnects after the first chunks of the call export: whether the query still runs.
 
 use std::time::{Duration, Instant};
 
@@ -155,14 +156,21 @@ fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-/// A list the portal streams as CSV, with the rows to add and PostgreSQL's own export of them.
+/// A list the portal streams as CSV, with the rows to add and the same rows as the database
+/// itself would write them.
 struct List {
     table: &'static str,
-    /// Adds rows `$1..=$2` for the user `demo` (id 1 on a fresh database).
-    insert: String,
     url: String,
-    /// The same rows, columns and order as the portal's CSV, as `COPY … TO STDOUT WITH CSV`.
-    copy: String,
+    /// The same rows, columns and order as the portal's CSV, for the database's own CSV output
+    /// (`COPY (…) TO STDOUT WITH CSV` on PostgreSQL, `sqlite3 -csv` on SQLite).
+    own: String,
+}
+
+/// `i` from `first` to `last`, as a recursive count (both engines have it).
+fn numbers(first: i64, last: i64) -> String {
+    format!(
+        "WITH RECURSIVE n(i) AS (SELECT {first} UNION ALL SELECT i + 1 FROM n WHERE i < {last})"
+    )
 }
 
 impl List {
@@ -172,25 +180,13 @@ impl List {
         let from = now - 2 * 366 * 86_400;
         List {
             table: "calls",
-            insert: format!(
-                "WITH d AS (SELECT id, ROW_NUMBER() OVER (ORDER BY id) - 1 AS k FROM destinations),
-                      n AS (SELECT COUNT(*) AS c FROM destinations)
-                 INSERT INTO calls (user_id, started_at, src, dst, destination_id, direction,
-                     disposition, duration_s, billsec, price_micros)
-                 SELECT 1, {now} - i * 20, '442079460001', '4930' || (1000000 + i), d.id, 'out',
-                     CASE WHEN i % 5 = 0 THEN 'NO ANSWER' ELSE 'ANSWERED' END,
-                     i % 600 + 10, CASE WHEN i % 5 = 0 THEN 0 ELSE i % 600 END,
-                     CASE WHEN i % 5 = 0 THEN 0 ELSE (i % 600) * 300 END
-                 FROM generate_series($1::bigint, $2::bigint) AS i
-                 JOIN d ON d.k = i % (SELECT c FROM n)"
-            ),
             url: "/stats/call_list_to_csv/1?date_from=2000-01-01".to_string(),
-            copy: format!(
-                "COPY (SELECT c.started_at, c.src, c.dst, \
+            own: format!(
+                "SELECT c.started_at, c.src, c.dst, \
                  (SELECT d.details FROM destinations d WHERE d.id = c.destination_id), \
                  c.direction, c.disposition, c.billsec, c.price_micros FROM calls c \
                  WHERE c.user_id = 1 AND c.started_at >= {from} \
-                 ORDER BY c.started_at DESC, c.id DESC) TO STDOUT WITH CSV HEADER"
+                 ORDER BY c.started_at DESC, c.id DESC"
             ),
         }
     }
@@ -198,18 +194,67 @@ impl List {
     fn payments() -> List {
         List {
             table: "payments",
-            insert: "INSERT INTO payments (user_id, paid_at, payment_type, amount_micros,
-                     vat_percent_bp, amount_vat_micros, currency, completed)
-                 SELECT 1, 1600000000 + i * 60, 'Bulk ' || i, i * 10000, 2000, i * 12000, 'USD', 1
-                 FROM generate_series($1::bigint, $2::bigint) AS i"
-                .to_string(),
             url: "/payments/personal_payments?format=csv".to_string(),
-            copy: "COPY (SELECT p.paid_at, p.confirmed_at, p.payment_type, p.amount_micros, \
+            own: "SELECT p.paid_at, p.confirmed_at, p.payment_type, p.amount_micros, \
                 p.vat_percent_bp, p.amount_vat_micros, p.currency, p.completed \
                 FROM payments p JOIN currencies c ON c.code = p.currency WHERE p.user_id = 1 \
-                ORDER BY p.paid_at DESC, p.id DESC) TO STDOUT WITH CSV HEADER"
+                ORDER BY p.paid_at DESC, p.id DESC"
                 .to_string(),
         }
+    }
+
+    /// Adds rows `first..=last` for the user `demo` (id 1 on a fresh database).
+    fn insert(&self, now: i64, first: i64, last: i64) -> String {
+        let n = numbers(first, last);
+        match self.table {
+            "calls" => format!(
+                "INSERT INTO calls (user_id, started_at, src, dst, destination_id, direction,
+                     disposition, duration_s, billsec, price_micros)
+                 {n}, d AS (SELECT id, ROW_NUMBER() OVER (ORDER BY id) - 1 AS k FROM destinations)
+                 SELECT 1, {now} - i * 20, '442079460001', '4930' || (1000000 + i), d.id, 'out',
+                     CASE WHEN i % 5 = 0 THEN 'NO ANSWER' ELSE 'ANSWERED' END,
+                     i % 600 + 10, CASE WHEN i % 5 = 0 THEN 0 ELSE i % 600 END,
+                     CASE WHEN i % 5 = 0 THEN 0 ELSE (i % 600) * 300 END
+                 FROM n JOIN d ON d.k = i % (SELECT COUNT(*) FROM destinations)"
+            ),
+            _ => format!(
+                "INSERT INTO payments (user_id, paid_at, payment_type, amount_micros,
+                     vat_percent_bp, amount_vat_micros, currency, completed)
+                 {n} SELECT 1, 1600000000 + i * 60, 'Bulk ' || i, i * 10000, 2000, i * 12000,
+                     'USD', 1 FROM n"
+            ),
+        }
+    }
+}
+
+/// The database's own CSV of a query and how long it took, through its command-line client.
+fn database_csv(url: &str, sql: &str) -> Option<(usize, f64)> {
+    let started = Instant::now();
+    let out = if let Some(file) = url.strip_prefix("sqlite://") {
+        std::process::Command::new("sqlite3")
+            .args([
+                "-csv",
+                "-header",
+                file.split('?').next().unwrap_or(file),
+                sql,
+            ])
+            .output()
+    } else {
+        std::process::Command::new("psql")
+            .args([
+                url,
+                "-q",
+                "-c",
+                &format!("COPY ({sql}) TO STDOUT WITH CSV HEADER"),
+            ])
+            .output()
+    };
+    let t = started.elapsed().as_secs_f64();
+    match out {
+        Ok(o) if o.status.success() => {
+            Some((o.stdout.iter().filter(|b| **b == b'\n').count() - 1, t))
+        }
+        _ => None,
     }
 }
 
@@ -236,31 +281,25 @@ async fn measure_csv(client: &reqwest::Client, address: &str, url: &str, list: &
     let rows = lines.saturating_sub(1);
     let peak = peak_rss_mb();
 
-    let copy_started = Instant::now();
-    let out = std::process::Command::new("psql")
-        .arg(url)
-        .arg("-q")
-        .arg("-c")
-        .arg(&list.copy)
-        .stdout(std::process::Stdio::piped())
-        .output();
-    let copy_t = copy_started.elapsed().as_secs_f64();
-    let copy = match out {
-        Ok(o) if o.status.success() => {
-            let copy_rows = o.stdout.iter().filter(|b| **b == b'\n').count() - 1;
-            format!(
-                "COPY … TO STDOUT WITH CSV (psql): {copy_rows} rows in {copy_t:.2} s, {:.0} rows/s; \
-                 the portal reaches {:.0} % of it",
-                copy_rows as f64 / copy_t,
-                100.0 * (rows as f64 / t) / (copy_rows as f64 / copy_t)
-            )
-        }
-        _ => "COPY: psql not available".to_string(),
+    let engine = if url.starts_with("sqlite:") {
+        ("SQLite", "sqlite3 -csv")
+    } else {
+        ("PostgreSQL", "COPY … TO STDOUT WITH CSV (psql)")
+    };
+    let own = match database_csv(url, &list.own) {
+        Some((own_rows, own_t)) => format!(
+            "{}: {own_rows} rows in {own_t:.2} s, {:.0} rows/s; the portal reaches {:.0} % of it",
+            engine.1,
+            own_rows as f64 / own_t,
+            100.0 * (rows as f64 / t) / (own_rows as f64 / own_t)
+        ),
+        None => format!("{}: not available", engine.1),
     };
     println!(
-        "Streamed CSV of {} over HTTP (PostgreSQL): {rows} rows, {:.0} MB; first byte after \
-         {:.1} ms, all in {t:.2} s: {:.0} rows/s; peak memory {before:.0} → {peak:.0} MB\n  {copy}",
+        "Streamed CSV of {} over HTTP ({}): {rows} rows, {:.0} MB; first byte after \
+         {:.1} ms, all in {t:.2} s: {:.0} rows/s; peak memory {before:.0} → {peak:.0} MB\n  {own}",
         list.table,
+        engine.0,
         bytes as f64 / 1e6,
         first.unwrap_or_default().as_secs_f64() * 1e3,
         rows as f64 / t,
@@ -268,7 +307,7 @@ async fn measure_csv(client: &reqwest::Client, address: &str, url: &str, list: &
 }
 
 /// The call list's PDF over HTTP for the newest 10,000 calls (calls are 20 s apart).
-async fn measure_pdf(client: &reqwest::Client, address: &str, now: i64) {
+async fn measure_pdf(client: &reqwest::Client, address: &str, now: i64, engine: &str) {
     let from = chrono::DateTime::from_timestamp(now - 10_000 * 20 + 20, 0)
         .unwrap()
         .format("%Y-%m-%d %H:%M:%S");
@@ -295,26 +334,38 @@ async fn measure_pdf(client: &reqwest::Client, address: &str, now: i64) {
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or(0);
     println!(
-        "Call list PDF over HTTP (PostgreSQL, up to 10,000 calls): {pages} pages, {:.1} MB in \
+        "Call list PDF over HTTP ({engine}, up to 10,000 calls): {pages} pages, {:.1} MB in \
          {t:.2} s: {:.0} pages/s",
         body.len() as f64 / 1e6,
         pages as f64 / t
     );
 }
 
-async fn streamed_csv_bench(server: String) {
+/// A fresh database for the streamed benchmark: a temporary PostgreSQL database on `server`
+/// (dropped at the end), or a SQLite file in `dir`.
+async fn bench_database(server: Option<&str>, dir: &std::path::Path) -> String {
+    use selfcare::store::Store;
+    match server {
+        Some(server) => {
+            let name = format!("selfcare_bench_{:08x}", rand::random::<u32>());
+            let admin = Store::connect(server).await.expect("PostgreSQL server");
+            sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+                .execute(admin.pool())
+                .await
+                .expect("create database");
+            let base = server.rsplit_once('/').map_or(server, |(b, _)| b);
+            format!("{base}/{name}")
+        }
+        None => format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()),
+    }
+}
+
+async fn streamed_csv_bench(server: Option<String>) {
     use selfcare::store::Store;
     use selfcare::{Application, Settings};
 
-    let name = format!("selfcare_bench_{:08x}", rand::random::<u32>());
-    let admin = Store::connect(&server).await.expect("PostgreSQL server");
-    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-        .execute(admin.pool())
-        .await
-        .expect("create database");
-    let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
-    let url = format!("{base}/{name}");
     let dir = tempfile::tempdir().expect("temp dir");
+    let url = bench_database(server.as_deref(), dir.path()).await;
     let mut settings =
         Settings::new("127.0.0.1:0", Some(url.clone()), dir.path().join("data")).expect("settings");
     settings.static_dir = "static".into();
@@ -345,12 +396,15 @@ async fn streamed_csv_bench(server: String) {
         .expect("login");
 
     let now = chrono::Utc::now().timestamp();
+    let engine = if server.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
     for list in [List::calls(now), List::payments()] {
         let mut have = 0_i64;
         for target in [100_000_i64, 1_000_000] {
-            sqlx::query(&list.insert)
-                .bind(have + 1)
-                .bind(target)
+            sqlx::query(&list.insert(now, have + 1, target))
                 .execute(store.pool())
                 .await
                 .expect("bulk rows");
@@ -361,24 +415,40 @@ async fn streamed_csv_bench(server: String) {
                 .ok();
             measure_csv(&client, &address, &url, &list).await;
             if list.table == "calls" && target == 100_000 {
-                measure_pdf(&client, &address, now).await;
+                measure_pdf(&client, &address, now, engine).await;
             }
         }
     }
-    // A client that reads the first chunk and disconnects: the query must end on the server.
-    let active = |store: &Store| {
-        let store = store.clone();
-        async move {
-            let (n,): (i64,) = sqlx::query_as(
-                "SELECT COUNT(*) FROM pg_stat_activity
-                 WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()
-                   AND query LIKE '%FROM calls c WHERE%'",
-            )
-            .fetch_one(store.pool())
+    if let Some(server) = &server {
+        disconnect_bench(&client, &address, &store, now).await;
+        store.close().await;
+        let admin = Store::connect(server).await.expect("PostgreSQL server");
+        let name = url.rsplit('/').next().unwrap_or_default();
+        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .execute(admin.pool())
             .await
-            .unwrap_or((-1,));
-            n
-        }
+            .ok();
+    }
+}
+
+/// A client that reads the first chunks of the call export and disconnects: the query must end
+/// on the server (PostgreSQL shows it in `pg_stat_activity`).
+async fn disconnect_bench(
+    client: &reqwest::Client,
+    address: &str,
+    store: &selfcare::store::Store,
+    now: i64,
+) {
+    let active = || async {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()
+               AND query LIKE '%FROM calls c WHERE%'",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap_or((-1,));
+        n
     };
     let mut resp = client
         .get(format!("{address}{}", List::calls(now).url))
@@ -387,12 +457,12 @@ async fn streamed_csv_bench(server: String) {
         .expect("CSV");
     let _ = resp.chunk().await;
     let _ = resp.chunk().await;
-    let during = active(&store).await;
+    let during = active().await;
     drop(resp);
     let dropped = Instant::now();
     let mut after = during;
     while dropped.elapsed() < Duration::from_secs(10) {
-        after = active(&store).await;
+        after = active().await;
         if after == 0 {
             break;
         }
@@ -403,26 +473,21 @@ async fn streamed_csv_bench(server: String) {
          {after} after {:.0} ms",
         dropped.elapsed().as_secs_f64() * 1e3
     );
-
-    store.close().await;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-        .execute(admin.pool())
-        .await
-        .ok();
 }
 
 fn main() {
     pdf_bench();
     csv_bench();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(streamed_csv_bench(None));
     match std::env::var("SELFCARE_BENCH_POSTGRES") {
-        Ok(server) if !server.trim().is_empty() => {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(streamed_csv_bench(server));
+        Ok(server) if !server.trim().is_empty() => rt.block_on(streamed_csv_bench(Some(server))),
+        _ => {
+            println!("(set SELFCARE_BENCH_POSTGRES to measure the streamed CSV on PostgreSQL too)")
         }
-        _ => println!("(set SELFCARE_BENCH_POSTGRES to measure the streamed CSV download)"),
     }
 }
