@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use crate::billing::{self, cdr::Format, import::ImportOptions, invoice::Period, number::Dialing};
+use crate::billing::{self, cdr::Format, import::ImportOptions, month::Month, number::Dialing};
 use crate::config::{AmiSettings, Settings};
 use crate::demo::{self, DemoOptions};
 use crate::store::users::NewUser;
@@ -360,7 +360,8 @@ pub struct RateArgs {
 
 #[derive(Args)]
 pub struct BillArgs {
-    /// The month to bill: YYYY-MM (UTC calendar month; it must have ended)
+    /// The month to bill: YYYY-MM, each subscriber's calendar month in their time zone (billed
+    /// once it has ended there)
     #[arg(long)]
     pub period: String,
 }
@@ -476,7 +477,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{summary}");
         }
         Command::Bill(args) => {
-            let period = Period::parse(&args.period).map_err(anyhow::Error::msg)?;
+            let period = Month::parse(&args.period).map_err(anyhow::Error::msg)?;
             let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;
             let store = open(&settings).await?;
             let summary = billing::invoice::bill(&store, period, crate::time::now()).await?;

@@ -50,14 +50,16 @@ pub fn day_and_month_start(at: i64, tz: Tz) -> (i64, i64) {
     (local_midnight(local, tz), local_midnight(month, tz))
 }
 
-/// The first instant of a local calendar day (a DST gap at midnight moves it forward).
+/// The first instant of a local calendar day: a DST gap at midnight moves it forward to the first
+/// local time that exists (in quarter hours: gaps are 30 minutes in some zones, and a whole day
+/// when a zone crossed the date line).
 pub fn local_midnight(date: NaiveDate, tz: Tz) -> i64 {
     let mut t = date.and_hms_opt(0, 0, 0).unwrap_or_default();
-    for _ in 0..4 {
+    for _ in 0..=26 * 4 {
         if let Some(dt) = tz.from_local_datetime(&t).earliest() {
             return dt.timestamp();
         }
-        t += chrono::Duration::hours(1);
+        t += chrono::Duration::minutes(15);
     }
     Utc.from_utc_datetime(&t).timestamp()
 }

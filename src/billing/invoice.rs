@@ -1,7 +1,9 @@
 //! `selfcare bill --period YYYY-MM`: one invoice per subscriber and calendar month.
 //!
-//! Periods are calendar months in UTC (as the demo invoices are), stored as the first and the last
-//! second of the month. An invoice has a line per destination of the month's priced outgoing
+//! The month is the subscriber's: the calendar month in their time zone (`users.time_zone`, see
+//! [`Month::bounds`]), stored as its first and its last second. A subscriber is billed once the
+//! month has ended where they live; one whose month has not ended yet is named and billed by a
+//! later run. An invoice has a line per destination of the month's priced outgoing
 //! calls (see [`call_lines`]: count, billed seconds, sum of their prices, already in the
 //! subscriber's currency), then a line per subscription: a monthly service active at any time in
 //! the month is charged its full monthly price, a one-off service in the month it starts,
@@ -12,17 +14,21 @@
 //! Numbers are `INV-YYYY-NNNNNN` (the period's year and one sequence across years, as the demo's),
 //! taken from the `counters` row inside the transaction that writes the invoice: a rollback gives
 //! the number back, a concurrent run waits for it, so numbers have no gaps. A subscriber who
-//! already has an invoice for the period is skipped, so running `bill` twice makes nothing new.
+//! already has an invoice for the month is skipped, so running `bill` twice makes nothing new;
+//! "for the month" is an invoice whose middle falls in it, so an invoice written while the
+//! subscriber had another zone (or before months were local) still counts. For the same reason an
+//! invoice starts where the previous month's invoice ended and ends where the next month's
+//! starts, when those exist: a change of zone never bills a call twice or drops one.
 //! A subscriber with calls that have no price in the period (flagged by the rater) is not billed
 //! and is named, so unpriced calls are never billed at zero silently: fix the rates,
 //! `selfcare rate`, and bill again.
 
-use chrono::{Datelike, NaiveDate};
-
+use super::month::Month;
 use crate::money::Money;
 use crate::store::billing as sql;
 use crate::store::seed::{self, NewInvoice};
 use crate::store::Store;
+use crate::time;
 
 /// VAT on a net amount: `vat_bp` hundredths of a percent, rounded by the money rule.
 pub fn vat(net: Money, vat_bp: i64) -> Money {
@@ -84,57 +90,6 @@ pub fn call_lines(groups: impl IntoIterator<Item = DestinationCalls>) -> Vec<Lin
         .collect()
 }
 
-/// A billing period: one calendar month.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Period {
-    first: NaiveDate,
-}
-
-impl Period {
-    /// Parses `YYYY-MM`.
-    pub fn parse(s: &str) -> Result<Period, String> {
-        let bad = || format!("period {s:?} is not a month like 2024-03");
-        let (y, m) = s.trim().split_once('-').ok_or_else(bad)?;
-        if y.len() != 4 || m.len() != 2 {
-            return Err(bad());
-        }
-        let y: i32 = y.parse().map_err(|_| bad())?;
-        let m: u32 = m.parse().map_err(|_| bad())?;
-        NaiveDate::from_ymd_opt(y, m, 1)
-            .map(|first| Period { first })
-            .ok_or_else(bad)
-    }
-
-    /// The first second of the month, UTC.
-    pub fn start(self) -> i64 {
-        self.first
-            .and_hms_opt(0, 0, 0)
-            .unwrap_or_default()
-            .and_utc()
-            .timestamp()
-    }
-
-    /// The last second of the month, UTC.
-    pub fn end(self) -> i64 {
-        let next = self.first + chrono::Months::new(1);
-        next.and_hms_opt(0, 0, 0)
-            .unwrap_or_default()
-            .and_utc()
-            .timestamp()
-            - 1
-    }
-
-    pub fn year(self) -> i32 {
-        self.first.year()
-    }
-}
-
-impl std::fmt::Display for Period {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.first.format("%Y-%m"))
-    }
-}
-
 #[derive(Debug, Default)]
 pub struct BillSummary {
     /// Invoice numbers issued.
@@ -145,23 +100,43 @@ pub struct BillSummary {
     pub not_billed: Vec<(String, String)>,
 }
 
-/// Bills the period for every subscriber; see the module documentation.
-pub async fn bill(store: &Store, period: Period, now: i64) -> anyhow::Result<BillSummary> {
+/// Bills the month for every subscriber whose month has ended at `now`; see the module
+/// documentation.
+pub async fn bill(store: &Store, month: Month, now: i64) -> anyhow::Result<BillSummary> {
+    let users = store.billable_users().await?;
     anyhow::ensure!(
-        period.end() < now,
-        "the period {period} has not ended yet; bill it when it has"
+        users.is_empty()
+            || users
+                .iter()
+                .any(|u| month.bounds(time::zone(&u.time_zone)).1 < now),
+        "the period {month} has not ended yet in any subscriber's time zone; bill it when it has"
     );
-    let (start, end) = (period.start(), period.end());
     let mut summary = BillSummary::default();
-    for user in store.billable_users().await? {
+    for user in users {
+        let tz = time::zone(&user.time_zone);
+        let (month_start, month_end) = month.bounds(tz);
+        if month_end >= now {
+            summary.not_billed.push((
+                user.username,
+                format!(
+                    "the month ends at {} in {tz}; bill it again after that",
+                    time::format_instant(month_end + 1, tz)
+                ),
+            ));
+            continue;
+        }
         let mut tx = store.pool().begin().await?;
         // First: the counter's lock orders this transaction after any other run's.
         let number = sql::next_invoice_number(&mut tx).await?;
-        if sql::invoice_exists(&mut tx, user.id, start, end).await? {
+        if sql::invoice_for_month(&mut tx, user.id, month_start, month_end).await? {
             tx.rollback().await?;
             summary.already_invoiced += 1;
             continue;
         }
+        let (previous_end, next_start) =
+            sql::adjacent_invoices(&mut tx, user.id, month_start, month_end).await?;
+        let start = previous_end.map_or(month_start, |e| e + 1);
+        let end = next_start.map_or(month_end, |s| s - 1);
         let unpriced = sql::unpriced_calls(&mut tx, user.id, start, end).await?;
         if unpriced > 0 {
             tx.rollback().await?;
@@ -207,7 +182,7 @@ pub async fn bill(store: &Store, period: Period, now: i64) -> anyhow::Result<Bil
             continue;
         }
         let net = Money(lines.iter().map(|l| l.4).sum());
-        let number = format!("INV-{}-{number:06}", period.year());
+        let number = format!("INV-{}-{number:06}", month.year());
         seed::insert_invoice(
             &mut tx,
             &NewInvoice {
@@ -252,21 +227,6 @@ impl std::fmt::Display for BillSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn periods_are_utc_months() {
-        let p = Period::parse("2024-02").unwrap();
-        assert_eq!(p.start(), 1_706_745_600); // 2024-02-01 00:00:00 UTC
-        assert_eq!(p.end(), 1_709_251_199); // 2024-02-29 23:59:59 UTC (leap year)
-        assert_eq!(p.to_string(), "2024-02");
-        let dec = Period::parse("2023-12").unwrap();
-        assert_eq!(dec.end() + 1, Period::parse("2024-01").unwrap().start());
-        for bad in [
-            "2024-13", "2024-2", "24-02", "2024/02", "", "2024-00", "march",
-        ] {
-            assert!(Period::parse(bad).is_err(), "{bad}");
-        }
-    }
 
     fn group(name: Option<&str>, calls: i64, seconds: i64, amount: i64) -> DestinationCalls {
         DestinationCalls {

@@ -2,13 +2,14 @@
 //!
 //! The operator's data comes in through the modules below: call records (`cdr`, `import`), rate
 //! decks (`deck`), re-rating (`rater`, `rerate`, with `number` and `prefix` for the lookup) and
-//! invoices (`invoice`); `bench` measures them.
+//! invoices (`invoice`, by the subscriber's calendar `month`); `bench` measures them.
 
 pub mod bench;
 pub mod cdr;
 pub mod deck;
 pub mod import;
 pub mod invoice;
+pub mod month;
 pub mod number;
 pub mod prefix;
 pub mod rater;

@@ -13,6 +13,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::billing::invoice::{call_lines, DestinationCalls};
+use crate::billing::month::Month;
 use crate::billing::{self, RateTerms};
 use crate::money::{Money, MICROS};
 use crate::password;
@@ -96,6 +97,11 @@ struct DemoUser {
     /// Units of the user's currency per USD, × 10^6.
     rate_micros: i64,
     vat_bp: i64,
+    /// Their invoices are for their calendar months.
+    tz: chrono_tz::Tz,
+    /// Their monthly services, active all the demo's months: (name, price in USD), in the order
+    /// `bill` lists them.
+    subscriptions: Vec<(String, i64)>,
 }
 
 /// Fills an empty database. Refuses a database that already has users.
@@ -186,6 +192,7 @@ pub async fn fill(store: &Store, data_dir: &Path, opts: &DemoOptions) -> anyhow:
     for (name, price) in services {
         service_ids.push((
             seed::insert_service(c, name, price, "USD", "month").await?,
+            name,
             price,
         ));
     }
@@ -250,14 +257,18 @@ pub async fn fill(store: &Store, data_dir: &Path, opts: &DemoOptions) -> anyhow:
             seed::insert_phonebook_entry(c, id, &number, &name, now - (i as i64 + 1) * 86_400 * 3)
                 .await?;
         }
-        for (i, (service, _)) in service_ids
+        let mut subscriptions = Vec::new();
+        for (i, (service, name, price)) in service_ids
             .iter()
             .enumerate()
             .filter(|(i, _)| (*i as u32 + n).is_multiple_of(2))
         {
             let start = now - (300 + 30 * i as i64) * 86_400;
             seed::insert_subscription(c, id, *service, start, start, None).await?;
+            subscriptions.push((name.to_string(), *price));
         }
+        // As `bill` lists them: the oldest first (the later services started earlier).
+        subscriptions.reverse();
         users.push(DemoUser {
             id,
             currency: profile.currency,
@@ -269,6 +280,8 @@ pub async fn fill(store: &Store, data_dir: &Path, opts: &DemoOptions) -> anyhow:
                 _ => MICROS,
             },
             vat_bp: profile.vat_bp,
+            tz: crate::time::zone(profile.time_zone),
+            subscriptions,
         });
         for m in 0..6 {
             let amount = rng.gen_range(1..10) * 10 * MICROS;
@@ -293,7 +306,7 @@ pub async fn fill(store: &Store, data_dir: &Path, opts: &DemoOptions) -> anyhow:
     tx.commit().await?;
 
     let totals = write_calls(store, &mut rng, &users, &dests, opts.calls, now).await?;
-    write_invoices(store, &users, &dests, &totals, &service_ids, now).await?;
+    write_invoices(store, &users, &dests, &totals, now).await?;
     Ok(Summary {
         logins,
         calls: opts.calls,
@@ -516,10 +529,10 @@ async fn write_faxes(
     Ok(())
 }
 
-/// Per user, calendar month (UTC) and destination (its index in `dests`): calls, seconds and
-/// price, for the demo invoices' lines. Summed while the calls are written: a query per invoice
-/// would read every call again (10M in the largest demo).
-type MonthTotals = HashMap<(i64, i32, u32, usize), (i64, i64, i64)>;
+/// Per user, the user's calendar month (in their zone, as `bill` has it) and destination (its
+/// index in `dests`): calls, seconds and price, for the demo invoices' lines. Summed while the
+/// calls are written: a query per invoice would read every call again (10M in the largest demo).
+type MonthTotals = HashMap<(i64, Month, usize), (i64, i64, i64)>;
 
 const DISPOSITIONS: [(&str, u32); 4] = [
     ("ANSWERED", 70),
@@ -536,7 +549,6 @@ async fn write_calls(
     count: u64,
     now: i64,
 ) -> anyhow::Result<MonthTotals> {
-    use chrono::Datelike;
     let mut totals = MonthTotals::new();
     let mut batch = Vec::with_capacity(seed::CALL_BATCH);
     let mut written = 0_u64;
@@ -554,10 +566,8 @@ async fn write_calls(
             let user = &users[rng.gen_range(0..users.len())];
             let (call, dest) = random_call(rng, user, dests, now);
             if let (Some(price), "out") = (call.price_micros, call.direction) {
-                let day = chrono::DateTime::from_timestamp(call.started_at, 0).unwrap_or_default();
-                let t = totals
-                    .entry((user.id, day.year(), day.month(), dest))
-                    .or_default();
+                let month = Month::of(call.started_at, user.tz);
+                let t = totals.entry((user.id, month, dest)).or_default();
                 t.0 += 1;
                 t.1 += call.billsec;
                 t.2 += price;
@@ -683,31 +693,21 @@ fn random_call(
     (call, dest_index)
 }
 
-/// One invoice per user for each month that has ended, from the calls written (a line per
-/// destination, as `bill` makes them) and the subscriptions, numbered without gaps in order of
-/// issue.
+/// One invoice per user for each of the three months before the user's current one, as `bill`
+/// makes them: the user's calendar months in their zone, a line per destination from the calls
+/// written, a line per subscription; numbered without gaps in order of issue.
 async fn write_invoices(
     store: &Store,
     users: &[DemoUser],
     dests: &[Dest],
     totals: &MonthTotals,
-    services: &[(i64, i64)],
     now: i64,
 ) -> anyhow::Result<()> {
-    use chrono::{Datelike, NaiveDate, TimeZone, Utc};
-    let today = chrono::DateTime::from_timestamp(now, 0)
-        .unwrap_or_default()
-        .date_naive();
-    let this_month = NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap_or(today);
-    let mut months: Vec<NaiveDate> = (1..=3)
-        .map(|k| this_month - chrono::Months::new(k))
-        .collect();
-    months.reverse();
     // The destinations each user called in each month.
-    let mut by_month: HashMap<(i64, i32, u32), Vec<DestinationCalls>> = HashMap::new();
-    for (&(user, year, month, dest), &(calls, seconds, amount)) in totals {
+    let mut by_month: HashMap<(i64, Month), Vec<DestinationCalls>> = HashMap::new();
+    for (&(user, month, dest), &(calls, seconds, amount)) in totals {
         by_month
-            .entry((user, year, month))
+            .entry((user, month))
             .or_default()
             .push(DestinationCalls {
                 name: Some(dests[dest].details.clone()),
@@ -718,33 +718,15 @@ async fn write_invoices(
     }
     let mut tx = store.pool().begin().await?;
     let mut number = 0;
-    for month in months {
-        let end = month + chrono::Months::new(1);
-        let start_ts = Utc
-            .from_utc_datetime(&month.and_hms_opt(0, 0, 0).unwrap_or_default())
-            .timestamp();
-        let end_ts = Utc
-            .from_utc_datetime(&end.and_hms_opt(0, 0, 0).unwrap_or_default())
-            .timestamp()
-            - 1;
+    for k in (1..=3).rev() {
         for user in users {
-            let mut lines = call_lines(
-                by_month
-                    .remove(&(user.id, month.year(), month.month()))
-                    .unwrap_or_default(),
-            );
-            let monthly: i64 = services
-                .iter()
-                .take(2)
-                .map(|(_, p)| Money(*p).convert(user.rate_micros).micros())
-                .sum();
-            lines.push((
-                "subscription",
-                "Monthly services".to_string(),
-                1,
-                0,
-                monthly,
-            ));
+            let month = Month::of(now, user.tz).before(k);
+            let (start_ts, end_ts) = month.bounds(user.tz);
+            let mut lines = call_lines(by_month.remove(&(user.id, month)).unwrap_or_default());
+            for (name, price) in &user.subscriptions {
+                let price = Money(*price).convert(user.rate_micros).micros();
+                lines.push(("subscription", name.clone(), 1, 0, price));
+            }
             let net: i64 = lines.iter().map(|l| l.4).sum();
             number += 1;
             seed::insert_invoice(
@@ -754,12 +736,10 @@ async fn write_invoices(
                     number: &format!("INV-{}-{number:06}", month.year()),
                     period_start: start_ts,
                     period_end: end_ts,
-                    issued_at: end_ts + 86_400,
-                    paid_at: if month < this_month - chrono::Months::new(1) {
-                        Some(end_ts + 10 * 86_400)
-                    } else {
-                        None
-                    },
+                    // A day after the month, or now when the month ended less than a day ago.
+                    issued_at: (end_ts + 86_400).min(now),
+                    // The older months are paid; the last one is still open.
+                    paid_at: (k > 1).then_some(end_ts + 10 * 86_400),
                     currency: user.currency,
                     vat_percent_bp: user.vat_bp,
                     lines,

@@ -41,13 +41,15 @@ const RATE_COLUMNS: &str =
     "id, tariff_id, group_id, rate_type, price_micros, connection_fee_micros,
                             increment_s, min_time_s, effective_from";
 
-/// The user a command names: (id, currency, vat in hundredths of a percent).
+/// A subscriber as `bill` needs them: currency, VAT in hundredths of a percent, and the time
+/// zone (an IANA name) whose calendar months they are billed by.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct BillableUser {
     pub id: i64,
     pub username: String,
     pub currency: String,
     pub vat_percent_bp: i64,
+    pub time_zone: String,
 }
 
 /// A subscription that may fall in a billing period.
@@ -149,9 +151,11 @@ impl Store {
 
     /// Users to bill, in id order.
     pub async fn billable_users(&self) -> sqlx::Result<Vec<BillableUser>> {
-        sqlx::query_as("SELECT id, username, currency, vat_percent_bp FROM users ORDER BY id")
-            .fetch_all(self.pool())
-            .await
+        sqlx::query_as(
+            "SELECT id, username, currency, vat_percent_bp, time_zone FROM users ORDER BY id",
+        )
+        .fetch_all(self.pool())
+        .await
     }
 }
 
@@ -317,21 +321,52 @@ pub async fn set_invoice_counter(c: &mut AnyConnection, value: i64) -> sqlx::Res
     Ok(())
 }
 
-pub async fn invoice_exists(
+/// True when the user has an invoice for the month `[start, end]`: one whose middle falls in it.
+/// The same month in another zone is at most 26 hours off and a month is four weeks long, so an
+/// invoice of the month written under another zone (or as a UTC month, before invoices followed
+/// the subscriber's zone) is found, and one of a neighbouring month never is.
+pub async fn invoice_for_month(
     c: &mut AnyConnection,
     user_id: i64,
     start: i64,
     end: i64,
 ) -> sqlx::Result<bool> {
     let row: Option<(i64,)> = sqlx::query_as(
-        "SELECT id FROM invoices WHERE user_id = $1 AND period_start = $2 AND period_end = $3",
+        "SELECT id FROM invoices WHERE user_id = $1
+           AND period_start + period_end >= $2 AND period_start + period_end <= $3",
     )
     .bind(user_id)
-    .bind(start)
-    .bind(end)
+    .bind(2 * start)
+    .bind(2 * end)
     .fetch_optional(c)
     .await?;
     Ok(row.is_some())
+}
+
+/// Of the user's invoices for the months around `[start, end]`: the end of the previous month's
+/// (one ending within two days of `start`) and the start of the next month's (one starting
+/// within two days of `end`). Months of one subscriber in different zones are at most 26 hours
+/// apart, so nothing else comes this close.
+pub async fn adjacent_invoices(
+    c: &mut AnyConnection,
+    user_id: i64,
+    start: i64,
+    end: i64,
+) -> sqlx::Result<(Option<i64>, Option<i64>)> {
+    const NEAR: i64 = 2 * 86_400;
+    let (previous_end, next_start): (Option<i64>, Option<i64>) = sqlx::query_as(
+        "SELECT MAX(CASE WHEN period_end >= $2 AND period_end <= $3 THEN period_end END),
+                MIN(CASE WHEN period_start >= $4 AND period_start <= $5 THEN period_start END)
+         FROM invoices WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .bind(start - NEAR)
+    .bind(start + NEAR)
+    .bind(end - NEAR)
+    .bind(end + NEAR)
+    .fetch_one(c)
+    .await?;
+    Ok((previous_end, next_start))
 }
 
 /// Priced outgoing calls of a user in `[start, end]` per destination name (`None`: no matched

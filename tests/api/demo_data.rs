@@ -1,4 +1,8 @@
-use crate::common::{spawn_demo_app, Backend, DEMO_CALLS};
+use chrono::Datelike;
+use selfcare::billing::invoice::bill;
+use selfcare::billing::month::Month;
+
+use crate::common::{spawn_demo_app, Backend, TestApp, DEMO_CALLS};
 use crate::on_both_databases;
 
 async fn demo_data_has_what_the_pages_need(backend: Backend) {
@@ -120,6 +124,7 @@ async fn demo_data_has_what_the_pages_need(backend: Backend) {
         want.sort(); // in Rust: the databases' collations differ
         assert_eq!(got, want, "invoice {id}");
     }
+    demo_invoices_are_local_months_as_bill_makes_them(&app).await;
 
     // Fax files are real PDFs on disk.
     let paths: Vec<(String,)> = sqlx::query_as("SELECT file_path FROM faxes")
@@ -136,6 +141,83 @@ async fn demo_data_has_what_the_pages_need(backend: Backend) {
     }
 }
 on_both_databases!(demo_data_has_what_the_pages_need);
+
+/// Each demo invoice is for a calendar month of its subscriber's zone (demo is in London, demo2
+/// in Moscow), and is the invoice `bill` makes for that month: the same period, lines and totals.
+async fn demo_invoices_are_local_months_as_bill_makes_them(app: &TestApp) {
+    type Lines = Vec<(String, String, i64, i64, i64)>;
+    let heads: Vec<(i64, i64, i64, i64, i64, i64, String)> = sqlx::query_as(
+        "SELECT i.id, i.user_id, i.period_start, i.period_end, i.price_micros,
+                i.price_vat_micros, u.time_zone
+         FROM invoices i JOIN users u ON u.id = i.user_id ORDER BY i.id",
+    )
+    .fetch_all(app.store.pool())
+    .await
+    .unwrap();
+    let lines = |id: i64| async move {
+        let lines: Lines = sqlx::query_as(
+            "SELECT kind, description, quantity, seconds, amount_micros FROM invoice_lines
+             WHERE invoice_id = $1 ORDER BY position",
+        )
+        .bind(id)
+        .fetch_all(app.store.pool())
+        .await
+        .unwrap();
+        lines
+    };
+    let mut demo = Vec::new();
+    let mut months = std::collections::BTreeSet::new();
+    for (id, user, start, end, net, gross, zone) in heads {
+        let tz: chrono_tz::Tz = zone.parse().unwrap();
+        let local = |t: i64| {
+            chrono::DateTime::from_timestamp(t, 0)
+                .unwrap()
+                .with_timezone(&tz)
+                .naive_local()
+        };
+        // Local midnight of the 1st, the second before the next 1st's local midnight.
+        let (first, last, next) = (local(start), local(end), local(end + 1));
+        assert_eq!(
+            (first.day(), first.time(), next.day(), next.time()),
+            (1, chrono::NaiveTime::MIN, 1, chrono::NaiveTime::MIN),
+            "invoice {id} in {zone}: {first} to {last}"
+        );
+        assert_eq!((first.year(), first.month()), (last.year(), last.month()));
+        months.insert(Month::parse(&first.format("%Y-%m").to_string()).unwrap());
+        demo.push(((user, start, end), (lines(id).await, net, gross)));
+    }
+    assert!(
+        demo.iter().any(|((_, start, _), _)| start % 86_400 != 0),
+        "no invoice in a zone other than UTC's offset"
+    );
+
+    // Billed again from the calls and subscriptions, the months come out the same.
+    for sql in ["DELETE FROM invoice_lines", "DELETE FROM invoices"] {
+        sqlx::query(sql).execute(app.store.pool()).await.unwrap();
+    }
+    for month in months {
+        bill(&app.store, month, chrono::Utc::now().timestamp())
+            .await
+            .unwrap();
+    }
+    for ((user, start, end), want) in demo {
+        let (id, net, gross): (i64, i64, i64) = sqlx::query_as(
+            "SELECT id, price_micros, price_vat_micros FROM invoices
+             WHERE user_id = $1 AND period_start = $2 AND period_end = $3",
+        )
+        .bind(user)
+        .bind(start)
+        .bind(end)
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap_or_else(|e| panic!("no billed invoice for {user} {start}..{end}: {e}"));
+        assert_eq!(
+            (lines(id).await, net, gross),
+            want,
+            "user {user} {start}..{end}"
+        );
+    }
+}
 
 #[tokio::test]
 async fn the_same_seed_gives_the_same_data() {

@@ -12,6 +12,7 @@ mod export;
 mod fuzz;
 mod import;
 mod invoice_lines;
+mod invoice_zone;
 mod login;
 mod main_page;
 mod money;
