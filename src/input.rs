@@ -192,10 +192,22 @@ pub fn like_pattern(term: &str) -> String {
     p
 }
 
+/// A field as typed, fit to be shown back (in a form, in XML, in a message): control
+/// characters, which XML cannot carry, are dropped, and the length is capped.
+pub fn echo(typed: &str) -> String {
+    typed.chars().filter(|c| !c.is_control()).take(64).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn typed_text_is_echoed_without_control_characters() {
+        assert_eq!(echo("2024-06-01\u{0}\u{1b}x"), "2024-06-01x");
+        assert_eq!(echo(&"9".repeat(100)).len(), 64);
+    }
 
     #[test]
     fn text_is_trimmed_bounded_and_one_line() {

@@ -10,7 +10,6 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod export;
-pub mod fax_period;
 pub mod i18n;
 pub mod input;
 pub mod login_guard;

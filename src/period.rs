@@ -6,11 +6,19 @@
 //! start, its first second; as an end, its last. The instants form a half-open range
 //! `[from, until)`, so consecutive periods never share a call and `until - from` is the length.
 //! Both the typed local times and the instants are kept: pages echo the former, queries use the
-//! latter.
+//! latter. An empty field takes a default that depends on the page (`Span`): the call pages show
+//! a calendar month, the faxes the last 30 days.
+//!
+//! Where the clocks skip an hour (DST), a local time inside the gap does not exist: it reads as
+//! the instant the clocks changed, so a later local time never gives an earlier instant.
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use chrono::{
+    Datelike, Days, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone,
+};
 use chrono_tz::Tz;
-use serde::Serialize;
+
+use crate::i18n::Lang;
+use crate::input::echo;
 
 /// The accepted calendar: the database's instants are non-negative epoch seconds.
 const FIRST_YEAR: i32 = 1970;
@@ -24,8 +32,32 @@ pub struct Period {
     until: i64,
 }
 
+/// What empty fields stand for: the period a page shows when none is asked for, and the
+/// length the missing side of a half-given period is taken from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Span {
+    /// Calendar months: nothing given is the current month.
+    Month,
+    /// Runs of this many days ending with a day: nothing given is today and the days before.
+    Days(u32),
+}
+
+impl Span {
+    /// The first and last day of the span that holds `day`: its calendar month, or the run of
+    /// days that ends with it.
+    fn around(self, day: NaiveDate) -> (NaiveDate, NaiveDate) {
+        match self {
+            Span::Month => (first_of_month(day), last_of_month(day)),
+            Span::Days(n) => {
+                let before = Days::new(u64::from(n.max(1) - 1));
+                (day.checked_sub_days(before).unwrap_or(NaiveDate::MIN), day)
+            }
+        }
+    }
+}
+
 /// Why a period was refused; `message` is the text shown to the subscriber.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PeriodError {
     BadStart(String),
     BadEnd(String),
@@ -33,24 +65,13 @@ pub enum PeriodError {
 }
 
 impl PeriodError {
-    pub fn message(&self) -> String {
+    /// The message in `lang`, with the refused text quoted (fit to be shown back).
+    pub fn message(&self, lang: Lang) -> String {
         match self {
-            PeriodError::BadStart(v) => format!(
-                "The period start {v:?} is not a date: use YYYY-MM-DD or YYYY-MM-DD HH:MM:SS \
-                 ({FIRST_YEAR} to {LAST_YEAR})"
-            ),
-            PeriodError::BadEnd(v) => format!(
-                "The period end {v:?} is not a date: use YYYY-MM-DD or YYYY-MM-DD HH:MM:SS \
-                 ({FIRST_YEAR} to {LAST_YEAR})"
-            ),
-            PeriodError::EndBeforeStart => "The period ends before it starts".to_string(),
+            PeriodError::BadStart(v) => format!("{}: \"{}\"", lang.t("period.bad_start"), echo(v)),
+            PeriodError::BadEnd(v) => format!("{}: \"{}\"", lang.t("period.bad_end"), echo(v)),
+            PeriodError::EndBeforeStart => lang.t("period.reversed").to_string(),
         }
-    }
-}
-
-impl std::fmt::Display for PeriodError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message())
     }
 }
 
@@ -59,6 +80,15 @@ impl std::fmt::Display for PeriodError {
 enum Bound {
     Day(NaiveDate),
     At(NaiveDateTime),
+}
+
+impl Bound {
+    fn date(self) -> NaiveDate {
+        match self {
+            Bound::Day(d) => d,
+            Bound::At(t) => t.date(),
+        }
+    }
 }
 
 fn parse_bound(text: &str) -> Option<Bound> {
@@ -73,24 +103,38 @@ fn parse_bound(text: &str) -> Option<Bound> {
             .ok()?;
         (t.len() == 19 || t.len() == 16).then_some(Bound::At(at))?
     };
-    let year = match bound {
-        Bound::Day(d) => d.year(),
-        Bound::At(t) => t.year(),
-    };
-    (FIRST_YEAR..=LAST_YEAR).contains(&year).then_some(bound)
+    (FIRST_YEAR..=LAST_YEAR)
+        .contains(&bound.date().year())
+        .then_some(bound)
 }
 
-/// The UTC instant of a local time; a time skipped by a DST change moves forward to the
-/// first local time that exists, an ambiguous one takes its earlier instant.
+/// The UTC instant of a local time. An ambiguous time (the clocks went back) takes its earlier
+/// instant; a time the clocks skipped takes the instant they skipped at, the first whose local
+/// time is later, so that instants follow the order of local times.
 fn instant(local: NaiveDateTime, tz: Tz) -> i64 {
-    let mut t = local;
-    for _ in 0..8 {
-        if let Some(dt) = tz.from_local_datetime(&t).earliest() {
-            return dt.timestamp();
+    match tz.from_local_datetime(&local) {
+        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.timestamp(),
+        LocalResult::None => {
+            // UTC offsets lie between -12 and +14 hours, so 18 hours before `local` read as
+            // UTC the zone's clock shows an earlier time, and 18 hours after a later one.
+            // Bisect to the second at which it jumps past `local`: the change.
+            let later = |at: i64| {
+                chrono::DateTime::from_timestamp(at, 0)
+                    .is_some_and(|t| t.with_timezone(&tz).naive_local() > local)
+            };
+            let as_utc = local.and_utc().timestamp();
+            let (mut before, mut after) = (as_utc - 18 * 3600, as_utc + 18 * 3600);
+            while after - before > 1 {
+                let mid = before + (after - before) / 2;
+                if later(mid) {
+                    after = mid;
+                } else {
+                    before = mid;
+                }
+            }
+            after
         }
-        t += Duration::minutes(15);
     }
-    tz.from_utc_datetime(&local).timestamp()
 }
 
 fn last_second(day: NaiveDate) -> NaiveDateTime {
@@ -135,14 +179,20 @@ impl Period {
         }
     }
 
-    /// A period from the subscriber's two fields. Empty or absent fields take the defaults:
-    /// neither given is the current month; no start is the first of the end's month; no end is
-    /// the end of the current month (or of the start's month, when that is later).
+    /// A period from the subscriber's two fields, at the instant `now`. Empty or absent fields
+    /// take the span's defaults: neither given is the span around today (`Span::around`); no
+    /// start is the first day of the span around the end's day; no end is the last day of the
+    /// span around today, or around the start's day when that is later.
+    ///
+    /// With `Span::Month`: the current month; from the first of the end's month; until the end
+    /// of this month (or of the start's month). With `Span::Days(30)`: today and the 29 days
+    /// before; from 29 days before the end's day; until the end of today (or of the start's day).
     pub fn parse(
         start: Option<&str>,
         end: Option<&str>,
         tz: Tz,
         now: i64,
+        span: Span,
     ) -> Result<Period, PeriodError> {
         fn given(s: Option<&str>) -> Option<&str> {
             s.map(str::trim).filter(|s| !s.is_empty())
@@ -154,17 +204,18 @@ impl Period {
             .map(|s| parse_bound(s).ok_or_else(|| PeriodError::BadEnd(s.to_string())))
             .transpose()?;
         let today = local_date(now, tz);
-        let start = match (start, end) {
-            (Some(Bound::Day(d)), _) => d.and_time(NaiveTime::MIN),
-            (Some(Bound::At(t)), _) => t,
-            (None, Some(Bound::Day(d))) => first_of_month(d).and_time(NaiveTime::MIN),
-            (None, Some(Bound::At(t))) => first_of_month(t.date()).and_time(NaiveTime::MIN),
-            (None, None) => first_of_month(today).and_time(NaiveTime::MIN),
+        let start = match start {
+            Some(Bound::Day(d)) => d.and_time(NaiveTime::MIN),
+            Some(Bound::At(t)) => t,
+            None => {
+                let (first, _) = span.around(end.map_or(today, Bound::date));
+                first.and_time(NaiveTime::MIN)
+            }
         };
         let end = match end {
             Some(Bound::Day(d)) => last_second(d),
             Some(Bound::At(t)) => t,
-            None => last_second(last_of_month(today.max(start.date()))),
+            None => last_second(span.around(today.max(start.date())).1),
         };
         if end < start {
             return Err(PeriodError::EndBeforeStart);
@@ -331,7 +382,14 @@ mod tests {
     #[test]
     fn dates_are_whole_days_in_the_subscribers_zone() {
         let now = utc("2024-07-15 12:00:00");
-        let p = Period::parse(Some("2024-07-01"), Some("2024-07-02"), LONDON, now).unwrap();
+        let p = Period::parse(
+            Some("2024-07-01"),
+            Some("2024-07-02"),
+            LONDON,
+            now,
+            Span::Month,
+        )
+        .unwrap();
         // London is UTC+1 in summer.
         assert_eq!(p.from(), utc("2024-06-30 23:00:00"));
         assert_eq!(p.until(), utc("2024-07-02 23:00:00"));
@@ -352,6 +410,7 @@ mod tests {
             Some(" 2024-07-01T08:42 "),
             Tz::UTC,
             now,
+            Span::Month,
         )
         .unwrap();
         assert_eq!(p.from(), utc("2024-07-01 05:41:31"));
@@ -359,7 +418,13 @@ mod tests {
         assert_eq!(p.start_param(), "2024-07-01 05:41:31");
         assert_eq!(p.end_param(), "2024-07-01 08:42:00");
         // What a page prints parses back to the same period.
-        let again = Period::parse(Some(&p.start_param()), Some(&p.end_param()), Tz::UTC, now);
+        let again = Period::parse(
+            Some(&p.start_param()),
+            Some(&p.end_param()),
+            Tz::UTC,
+            now,
+            Span::Month,
+        );
         assert_eq!(again, Ok(p));
     }
 
@@ -368,17 +433,17 @@ mod tests {
         // 2024-03-01 02:00 UTC is still February in New York.
         let now = utc("2024-03-01 02:00:00");
         let ny = chrono_tz::America::New_York;
-        let p = Period::parse(None, Some(""), ny, now).unwrap();
+        let p = Period::parse(None, Some(""), ny, now, Span::Month).unwrap();
         assert_eq!(p.start_text(), "2024-02-01 00:00:00");
         assert_eq!(p.end_text(), "2024-02-29 23:59:59");
         assert_eq!(format_instant(p.from(), ny), "2024-02-01 00:00:00");
         assert_eq!(Period::month_of(now, ny), p);
         // Only a start: until the end of this month; only an end: from the first of its month.
-        let p = Period::parse(Some("2024-01-10"), None, ny, now).unwrap();
+        let p = Period::parse(Some("2024-01-10"), None, ny, now, Span::Month).unwrap();
         assert_eq!(p.end_text(), "2024-02-29 23:59:59");
-        let p = Period::parse(Some("2024-05-10"), None, ny, now).unwrap();
+        let p = Period::parse(Some("2024-05-10"), None, ny, now, Span::Month).unwrap();
         assert_eq!(p.end_text(), "2024-05-31 23:59:59");
-        let p = Period::parse(None, Some("2023-12-05"), ny, now).unwrap();
+        let p = Period::parse(None, Some("2023-12-05"), ny, now, Span::Month).unwrap();
         assert_eq!(p.start_text(), "2023-12-01 00:00:00");
     }
 
@@ -396,14 +461,20 @@ mod tests {
             "2024-07-01 10:00:00 extra",
             "<script>",
         ] {
-            let e = Period::parse(Some(bad), None, Tz::UTC, now).unwrap_err();
+            let e = Period::parse(Some(bad), None, Tz::UTC, now, Span::Month).unwrap_err();
             assert_eq!(e, PeriodError::BadStart(bad.to_string()), "{bad}");
-            assert!(e.message().contains("YYYY-MM-DD"));
-            let e = Period::parse(None, Some(bad), Tz::UTC, now).unwrap_err();
+            assert!(e.message(Lang::En).contains("YYYY-MM-DD"));
+            let e = Period::parse(None, Some(bad), Tz::UTC, now, Span::Month).unwrap_err();
             assert_eq!(e, PeriodError::BadEnd(bad.to_string()), "{bad}");
         }
         assert_eq!(
-            Period::parse(Some("2024-07-02"), Some("2024-07-01"), Tz::UTC, now),
+            Period::parse(
+                Some("2024-07-02"),
+                Some("2024-07-01"),
+                Tz::UTC,
+                now,
+                Span::Month
+            ),
             Err(PeriodError::EndBeforeStart)
         );
         assert_eq!(
@@ -411,7 +482,8 @@ mod tests {
                 Some("2024-07-01 10:00:01"),
                 Some("2024-07-01 10:00:00"),
                 Tz::UTC,
-                now
+                now,
+                Span::Month
             ),
             Err(PeriodError::EndBeforeStart)
         );
@@ -420,9 +492,128 @@ mod tests {
             Some("2024-07-01 10:00:00"),
             Some("2024-07-01 10:00:00"),
             Tz::UTC,
-            now
+            now,
+            Span::Month
         )
         .is_ok());
+    }
+
+    #[test]
+    fn a_span_of_days_ends_with_today_or_the_days_given() {
+        // 2024-03-31 12:00 UTC, the day London's clocks went forward.
+        let now = utc("2024-03-31 12:00:00");
+        let days = Span::Days(30);
+        let shown = |p: Period| (p.start_text(), p.end_text());
+        let p = Period::parse(None, Some(" "), LONDON, now, days).unwrap();
+        assert_eq!(
+            shown(p.clone()),
+            ("2024-03-02 00:00:00".into(), "2024-03-31 23:59:59".into())
+        );
+        assert_eq!(
+            (p.from(), p.until()),
+            (utc("2024-03-02 00:00:00"), utc("2024-03-31 23:00:00"))
+        );
+        assert_eq!(p.day_count(), 30);
+        // Only a start: until the end of today, or of the start's day when that is later.
+        let p = Period::parse(Some("2024-01-10 08:00"), None, LONDON, now, days).unwrap();
+        assert_eq!(shown(p).1, "2024-03-31 23:59:59");
+        let p = Period::parse(Some("2024-04-10"), None, LONDON, now, days).unwrap();
+        assert_eq!(shown(p).1, "2024-04-10 23:59:59");
+        // Only an end: the 30 days that end with it.
+        let p = Period::parse(None, Some("2024-01-31"), LONDON, now, days).unwrap();
+        assert_eq!(
+            shown(p),
+            ("2024-01-02 00:00:00".into(), "2024-01-31 23:59:59".into())
+        );
+        let p = Period::parse(None, Some("2024-01-31 10:00"), LONDON, now, days).unwrap();
+        assert_eq!(
+            shown(p),
+            ("2024-01-02 00:00:00".into(), "2024-01-31 10:00:00".into())
+        );
+        // A span of one day (or, read as one, of none) is today.
+        for n in [0, 1] {
+            let p = Period::parse(None, None, LONDON, now, Span::Days(n)).unwrap();
+            assert_eq!(p.day_count(), 1);
+        }
+    }
+
+    #[test]
+    fn a_time_the_clocks_skipped_is_the_instant_they_changed() {
+        // London, 2024-03-31: 01:00 GMT became 02:00 BST at 01:00 UTC.
+        let at = |local: &str| {
+            let p = Period::parse(Some(local), None, LONDON, 0, Span::Month).unwrap();
+            (p.from(), p.start_text())
+        };
+        let change = utc("2024-03-31 01:00:00");
+        assert_eq!(at("2024-03-31 00:59:59").0, change - 1);
+        for skipped in ["01:00", "01:10", "01:30:00", "01:44:59", "01:59:59"] {
+            let (from, shown) = at(&format!("2024-03-31 {skipped}"));
+            assert_eq!(from, change, "{skipped}");
+            // Pages show what was typed.
+            assert!(
+                shown.starts_with(&format!("2024-03-31 {skipped}")),
+                "{shown}"
+            );
+        }
+        assert_eq!(at("2024-03-31 02:00:00").0, change);
+        assert_eq!(at("2024-03-31 02:00:01").0, change + 1);
+        // Both ends in the gap: one second, never an end before the start.
+        let p = Period::parse(
+            Some("2024-03-31 01:40"),
+            Some("2024-03-31 01:50"),
+            LONDON,
+            0,
+            Span::Month,
+        )
+        .unwrap();
+        assert_eq!((p.from(), p.until()), (change, change + 1));
+        // A repeated time (clocks back on 2024-10-27) is its first pass, in summer time.
+        assert_eq!(at("2024-10-27 01:30:00").0, utc("2024-10-27 00:30:00"));
+        // Havana skips midnight: the day starts when the clocks jump, and shows as typed.
+        let havana = chrono_tz::America::Havana;
+        let p = Period::parse(
+            Some("2024-03-10"),
+            Some("2024-03-10"),
+            havana,
+            0,
+            Span::Month,
+        )
+        .unwrap();
+        assert_eq!(p.from(), utc("2024-03-10 05:00:00"));
+        assert_eq!(p.start_text(), "2024-03-10 00:00:00");
+        assert_eq!(p.until() - p.from(), 23 * 3600);
+        // Samoa skipped a whole day, 2011-12-30, at 10:00 UTC.
+        let apia = chrono_tz::Pacific::Apia;
+        let skipped = utc("2011-12-30 10:00:00");
+        let p = Period::parse(Some("2011-12-30 12:00"), None, apia, 0, Span::Month).unwrap();
+        assert_eq!(p.from(), skipped);
+        let p =
+            Period::parse(Some("2011-12-29"), Some("2011-12-31"), apia, 0, Span::Month).unwrap();
+        let b = p.day_bounds(apia);
+        assert_eq!(b[1].1 - b[0].1, 24 * 3600);
+        assert_eq!((b[1].1, b[2].1), (skipped, skipped));
+        assert_eq!(b[3].1 - b[2].1, 24 * 3600);
+    }
+
+    #[test]
+    fn messages_are_in_the_subscribers_language() {
+        let now = utc("2024-07-15 12:00:00");
+        let e =
+            Period::parse(Some("1969-12-31\u{1}"), None, Tz::UTC, now, Span::Month).unwrap_err();
+        for lang in Lang::ALL {
+            let m = e.message(lang);
+            assert!(m.ends_with(": \"1969-12-31\""), "{m}");
+            assert!(m.contains(&FIRST_YEAR.to_string()) && m.contains(&LAST_YEAR.to_string()));
+        }
+        assert!(e
+            .message(Lang::En)
+            .starts_with("The start of the period is not a date"));
+        let e = Period::parse(None, Some("x"), Tz::UTC, now, Span::Month).unwrap_err();
+        assert!(e.message(Lang::Ru).starts_with("Конец периода — не дата"));
+        assert_eq!(
+            PeriodError::EndBeforeStart.message(Lang::Ru),
+            "Период заканчивается раньше, чем начинается"
+        );
     }
 
     #[test]
@@ -444,6 +635,7 @@ mod tests {
             None,
             LONDON,
             utc("2024-03-31 12:00:00"),
+            Span::Month,
         )
         .unwrap();
         assert_eq!(p.from(), utc("2024-03-31 01:00:00"));
@@ -482,6 +674,7 @@ mod tests {
             Some("2024-01-03 01:00:00"),
             india,
             0,
+            Span::Month,
         )
         .unwrap();
         let segs = p.day_segments(india);

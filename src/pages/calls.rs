@@ -25,12 +25,14 @@ use askama::Template;
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use super::period_form::PeriodFields;
 use crate::call_filter::{
-    echo, CallFilter, CallFilterParams, DeviceChoice, Direction, FilterError, Status,
+    CallFilter, CallFilterParams, DeviceChoice, Direction, FilterError, Status,
 };
 use crate::error::{AppError, AppResult};
 use crate::export::{self, Column, Export, ExportRow, FileName, Owner};
 use crate::i18n::Lang;
+use crate::input::echo;
 use crate::money::Money;
 use crate::store::access::Resource;
 use crate::store::call_list::{calls_query, CallRow, CallTotals, Cursor, Key};
@@ -260,19 +262,25 @@ pub struct ListParams {
     pub per_page: Option<String>,
 }
 
+/// The page a list shows from its `before` and `after` fields (`STARTED_AT.ID`, empty for
+/// none): `before` wins; neither is the newest page.
+pub fn page_position(before: Option<&str>, after: Option<&str>) -> Result<Cursor, String> {
+    let read = |v: Option<&str>| match v.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => Key::parse(s)
+            .map(Some)
+            .ok_or_else(|| format!("Unknown page position {s:?}")),
+    };
+    Ok(match (read(before)?, read(after)?) {
+        (Some(k), _) => Cursor::Before(k),
+        (None, Some(k)) => Cursor::After(k),
+        (None, None) => Cursor::First,
+    })
+}
+
 impl ListParams {
     pub fn cursor(&self) -> Result<Cursor, String> {
-        let read = |v: &Option<String>| match v.as_deref().map(str::trim) {
-            None | Some("") => Ok(None),
-            Some(s) => Key::parse(s)
-                .map(Some)
-                .ok_or_else(|| format!("Unknown page position {s:?}")),
-        };
-        Ok(match (read(&self.before)?, read(&self.after)?) {
-            (Some(k), _) => Cursor::Before(k),
-            (None, Some(k)) => Cursor::After(k),
-            (None, None) => Cursor::First,
-        })
+        page_position(self.before.as_deref(), self.after.as_deref())
     }
 
     pub fn page_size(&self) -> Result<u32, String> {
@@ -288,10 +296,9 @@ impl ListParams {
 }
 
 /// The filter form's fields as the subscriber typed them, so a refused form keeps them.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default)]
 pub struct FilterForm {
-    pub period_start: String,
-    pub period_end: String,
+    pub period: PeriodFields,
     pub direction: String,
     pub status: String,
     pub device: String,
@@ -300,8 +307,7 @@ pub struct FilterForm {
 impl FilterForm {
     pub fn of(f: &CallFilter) -> FilterForm {
         FilterForm {
-            period_start: f.period.start_param(),
-            period_end: f.period.end_param(),
+            period: PeriodFields::of(&f.period),
             direction: f.direction.code().to_string(),
             status: f.status.code().to_string(),
             device: f.device.code(),
@@ -311,8 +317,7 @@ impl FilterForm {
     pub fn typed(p: &CallFilterParams) -> FilterForm {
         let s = |v: &Option<String>| echo(v.as_deref().unwrap_or_default());
         FilterForm {
-            period_start: s(&p.period_start),
-            period_end: s(&p.period_end),
+            period: PeriodFields::typed(p.period_start.as_deref(), p.period_end.as_deref()),
             direction: s(&p.direction.clone().or_else(|| p.calltype.clone())),
             status: s(&p.status),
             device: s(&p.device),
@@ -329,17 +334,6 @@ impl FilterForm {
 
     pub fn device_is(&self, id: &str) -> bool {
         self.device == id
-    }
-
-    /// `date` when both fields hold plain dates (or nothing), else `text`: a date input
-    /// cannot show a time of day or a mistyped value.
-    pub fn input_type(&self) -> &'static str {
-        let plain = |v: &str| v.is_empty() || (v.len() == 10 && v.as_bytes()[4] == b'-');
-        if plain(&self.period_start) && plain(&self.period_end) {
-            "date"
-        } else {
-            "text"
-        }
     }
 }
 
@@ -626,7 +620,7 @@ async fn list(
     let paging = params.cursor().and_then(|c| Ok((c, params.page_size()?)));
     let (filter, (cursor, size)) = match (filter, paging) {
         (Ok(f), Ok(p)) => (f, p),
-        (Err(e), _) => return refused(&ctx, &page_with_error(page, e.message())),
+        (Err(e), _) => return refused(&ctx, &page_with_error(page, e.message(ctx.lang))),
         (_, Err(msg)) => return refused(&ctx, &page_with_error(page, msg)),
     };
     let price_decimals = call_price_decimals(&account);
@@ -837,17 +831,5 @@ mod tests {
         assert_eq!(hangup_cause("NO ANSWER"), "No Answer");
         assert_eq!(hangup_cause("BUSY"), "Busy");
         assert_eq!(hangup_cause("FAILED"), "Failed");
-    }
-
-    #[test]
-    fn the_form_uses_date_inputs_for_plain_dates_only() {
-        let mut f = FilterForm::default();
-        assert_eq!(f.input_type(), "date");
-        f.period_start = "2024-06-01".into();
-        assert_eq!(f.input_type(), "date");
-        f.period_end = "2024-06-01 10:00:00".into();
-        assert_eq!(f.input_type(), "text");
-        f.period_end = "junk".into();
-        assert_eq!(f.input_type(), "text");
     }
 }

@@ -1,8 +1,10 @@
 //! Faxes: the list for a period, status and device (the seed's "Faxes" page), and each fax's
 //! PDF, viewable in the browser and downloadable by its owner only.
 //!
-//! Without a period the list shows the last 30 days (today and the 29 days before, in the
-//! subscriber's zone): faxes are few, and a month that has just begun would look empty.
+//! The period is read as on the call pages (`crate::period`), but without one the list shows the
+//! last 30 days (today and the 29 days before, in the subscriber's zone), not the month: faxes
+//! are few, and a month that has just begun would look empty. A half-given period takes its
+//! other side from the same 30 days (`Span::Days`).
 
 use std::path::{Component, Path, PathBuf};
 
@@ -15,8 +17,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::{Deserialize, Serialize};
 
+use super::period_form::PeriodFields;
 use crate::error::{AppError, AppResult};
-use crate::fax_period::Period;
+use crate::input::echo;
+use crate::period::{Period, Span};
 use crate::store::access::Resource;
 use crate::store::faxes::{FaxFilter, FaxRow};
 use crate::store::Store;
@@ -25,7 +29,7 @@ use crate::web::{require, respond, Chrome, Ctx, CurrentUser, DataDir, OwnUserId,
 
 /// A list shows at most this many faxes, the newest.
 const MAX_FAXES: usize = 1000;
-const DEFAULT_DAYS: u32 = 30;
+const DEFAULT_SPAN: Span = Span::Days(30);
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -60,6 +64,9 @@ pub struct FaxesPage {
     /// `YYYY-MM-DD HH:MM:SS` in the subscriber's zone; as typed when it could not be read.
     pub period_start: String,
     pub period_end: String,
+    /// The form's period fields.
+    #[serde(skip)]
+    pub form: PeriodFields,
     /// `all`, `received`, `sent` or `failed`.
     pub fax_status: String,
     pub faxes: Vec<FaxView>,
@@ -96,11 +103,6 @@ struct FaxesHtml<'a> {
 }
 
 impl FaxesHtml<'_> {
-    /// The date part of a shown bound, for a date field.
-    fn date_of(s: &str) -> &str {
-        s.get(..10).unwrap_or(s)
-    }
-
     fn status_text<'s>(&self, status: &'s str) -> &'s str {
         match status {
             "Received" => self.c.t("faxes.status.received"),
@@ -196,12 +198,12 @@ pub async fn list(
     if let Ok(Some(id)) = device_id {
         require(&store, user, Resource::Device, id).await?;
     }
-    let default = Period::last_days(time::now(), tz, DEFAULT_DAYS);
     let period = Period::parse(
         params.period_start.as_deref(),
         params.period_end.as_deref(),
         tz,
-        default,
+        time::now(),
+        DEFAULT_SPAN,
     );
     let status = parse_status(params.fax_status.as_deref());
 
@@ -218,6 +220,7 @@ pub async fn list(
         aval_languages: super::available_languages(),
         period_start: String::new(),
         period_end: String::new(),
+        form: PeriodFields::default(),
         fax_status: status.ok().flatten().unwrap_or("all").to_string(),
         faxes: Vec::new(),
         truncated: false,
@@ -232,33 +235,38 @@ pub async fn list(
             .collect(),
     };
 
-    let filter = match (period, status, device_id) {
-        (Ok(p), Ok(status), Ok(device_id)) => Ok(FaxFilter {
-            from: p.start(),
-            until: p.end(),
-            status,
-            device_id,
-        }),
+    let read = match (period, status, device_id) {
+        (Ok(p), Ok(status), Ok(device_id)) => Ok((p, status, device_id)),
         (Err(e), _, _) => Err(e.message(ctx.lang)),
         (_, Err(()), _) => Err(ctx.lang.t("faxes.bad_status").to_string()),
         (_, _, Err(())) => Err(ctx.lang.t("faxes.bad_device").to_string()),
     };
-    let filter = match filter {
-        Ok(f) => f,
+    let (period, status, device_id) = match read {
+        Ok(read) => read,
         Err(message) => {
             // The form keeps what was typed; nothing is listed for a filter that was not read.
+            let typed =
+                PeriodFields::typed(params.period_start.as_deref(), params.period_end.as_deref());
             page.error_msg = message;
-            page.period_start = params.period_start.unwrap_or_default();
-            page.period_end = params.period_end.unwrap_or_default();
-            page.fax_status = params.fax_status.unwrap_or_else(|| "all".into());
+            page.period_start = typed.start.clone();
+            page.period_end = typed.end.clone();
+            page.form = typed;
+            page.fax_status = echo(params.fax_status.as_deref().unwrap_or("all"));
             let mut resp = respond(&ctx, &page)?;
             *resp.status_mut() = StatusCode::BAD_REQUEST;
             return Ok(resp);
         }
     };
 
-    page.period_start = time::format_instant(filter.from, tz);
-    page.period_end = time::format_instant(filter.until - 1, tz);
+    let filter = FaxFilter {
+        from: period.from(),
+        until: period.until(),
+        status,
+        device_id,
+    };
+    page.period_start = period.start_text();
+    page.period_end = period.end_text();
+    page.form = PeriodFields::of(&period);
     let mut rows = store.faxes(user.id, &filter, MAX_FAXES as i64 + 1).await?;
     page.truncated = rows.len() > MAX_FAXES;
     rows.truncate(MAX_FAXES);

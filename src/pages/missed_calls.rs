@@ -14,11 +14,14 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::{Deserialize, Serialize};
 
-use super::calls::{account_of, call_price_decimals, checked_filter, refused, CallView, PAGE_SIZE};
-use crate::call_filter::{echo, CallFilter, CallFilterParams};
+use super::calls::{
+    account_of, call_price_decimals, checked_filter, page_position, refused, CallView, PAGE_SIZE,
+};
+use super::period_form::PeriodFields;
+use crate::call_filter::{CallFilter, CallFilterParams};
 use crate::error::AppResult;
 use crate::store::access::Resource;
-use crate::store::call_list::{Cursor, Key};
+use crate::store::call_list::Key;
 use crate::store::Store;
 use crate::time;
 use crate::web::{require, respond, Chrome, Ctx, CurrentUser, Format, Page};
@@ -78,20 +81,6 @@ impl MissedParams {
         }
     }
 
-    fn cursor(&self) -> Result<Cursor, String> {
-        let read = |v: &Option<String>| match v.as_deref().map(str::trim) {
-            None | Some("") => Ok(None),
-            Some(s) => Key::parse(s)
-                .map(Some)
-                .ok_or_else(|| format!("Unknown page position {s:?}")),
-        };
-        Ok(match (read(&self.before)?, read(&self.after)?) {
-            (Some(k), _) => Cursor::Before(k),
-            (None, Some(k)) => Cursor::After(k),
-            (None, None) => Cursor::First,
-        })
-    }
-
     /// The query that shows the same page again (filter and position).
     fn same_page_query(&self) -> String {
         let mut pairs: Vec<(&str, &str)> = Vec::new();
@@ -131,20 +120,7 @@ pub struct MissedPage {
     /// The call just marked processed (after the redirect), for the notice.
     pub marked: Option<i64>,
     #[serde(skip)]
-    pub form_start: String,
-    #[serde(skip)]
-    pub form_end: String,
-}
-
-impl MissedPage {
-    pub fn input_type(&self) -> &'static str {
-        let plain = |v: &str| v.is_empty() || (v.len() == 10 && v.as_bytes()[4] == b'-');
-        if plain(&self.form_start) && plain(&self.form_end) {
-            "date"
-        } else {
-            "text"
-        }
-    }
+    pub form: PeriodFields,
 }
 
 #[derive(Template)]
@@ -234,6 +210,7 @@ async fn show(
 ) -> AppResult<HttpResponse> {
     let account = account_of(store, user).await?;
     let tz = time::zone(&account.time_zone);
+    let typed = PeriodFields::typed(params.period_start.as_deref(), params.period_end.as_deref());
     let mut page = MissedPage {
         pagename: "Missed calls",
         language: ctx.lang.code(),
@@ -243,21 +220,21 @@ async fn show(
         unprocessed: 0,
         username: account.display_name(),
         aval_languages: super::available_languages(),
-        period_start: echo(params.period_start.as_deref().unwrap_or_default()),
-        period_end: echo(params.period_end.as_deref().unwrap_or_default()),
+        period_start: typed.start.clone(),
+        period_end: typed.end.clone(),
         calls: Vec::new(),
         newer_url: None,
         older_url: None,
         page_query: params.same_page_query(),
         marked: params.marked.as_deref().and_then(|m| m.trim().parse().ok()),
-        form_start: echo(params.period_start.as_deref().unwrap_or_default()),
-        form_end: echo(params.period_end.as_deref().unwrap_or_default()),
+        form: typed,
     };
     let filter = checked_filter(store, user, &params.filter_params(), tz).await?;
-    let (period, cursor) = match (filter, params.cursor()) {
+    let position = page_position(params.before.as_deref(), params.after.as_deref());
+    let (period, cursor) = match (filter, position) {
         (Ok(f), Ok(c)) => (f.period, c),
         (Err(e), _) => {
-            page.error_msg = e.message();
+            page.error_msg = e.message(ctx.lang);
             return refused(&ctx, &page);
         }
         (_, Err(msg)) => {
@@ -286,8 +263,7 @@ async fn show(
         .collect();
     page.newer_url = result.newer.map(|k| link("after", k));
     page.older_url = result.older.map(|k| link("before", k));
-    page.form_start = filter.period.start_param();
-    page.form_end = filter.period.end_param();
+    page.form = PeriodFields::of(&filter.period);
     match problem {
         Some(msg) => {
             page.error_msg = msg;

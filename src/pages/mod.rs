@@ -16,6 +16,7 @@ pub mod missed_calls;
 pub mod notice;
 pub mod password;
 pub mod payments;
+pub mod period_form;
 pub mod personal_details;
 pub mod phonebook;
 pub mod phonebook_import;

@@ -25,7 +25,8 @@ use serde::{Deserialize, Serialize};
 
 use super::calls::account_of;
 use super::charts::{Column, ColumnChart, StripChart};
-use crate::call_filter::{echo, CallFilter, CallFilterParams, FilterError};
+use super::period_form::PeriodFields;
+use crate::call_filter::{CallFilter, CallFilterParams, FilterError};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::period::Period;
@@ -125,9 +126,7 @@ pub struct StatsPage {
     #[serde(skip)]
     pub error_msg: String,
     #[serde(skip)]
-    pub form_start: String,
-    #[serde(skip)]
-    pub form_end: String,
+    pub form: PeriodFields,
     /// Every day of the period, oldest first, for the charts.
     #[serde(skip)]
     pub all_days: Vec<DayStats>,
@@ -320,17 +319,6 @@ impl Page for StatsPage {
     }
 }
 
-impl StatsPage {
-    pub fn input_type(&self) -> &'static str {
-        let plain = |v: &str| v.is_empty() || (v.len() == 10 && v.as_bytes()[4] == b'-');
-        if plain(&self.form_start) && plain(&self.form_end) {
-            "date"
-        } else {
-            "text"
-        }
-    }
-}
-
 /// GET /stats/user_stats
 pub async fn show_get(
     ctx: Ctx,
@@ -386,13 +374,12 @@ async fn show(
         total_calls: 0,
         total_minutes: minutes(0, 1),
         error_msg: String::new(),
-        form_start: echo(params.period_start.as_deref().unwrap_or_default()),
-        form_end: echo(params.period_end.as_deref().unwrap_or_default()),
+        form: PeriodFields::typed(params.period_start.as_deref(), params.period_end.as_deref()),
         all_days: Vec::new(),
     };
     let period = match CallFilter::parse(&fields, user.id, tz, now) {
         Err(FilterError::UserId(_)) => return Err(AppError::NotFound),
-        Err(e) => return refused(&ctx, page, e.message()),
+        Err(e) => return refused(&ctx, page, e.message(ctx.lang)),
         Ok(f) if f.period.day_count() > MAX_DAYS => {
             return refused(
                 &ctx,
@@ -417,8 +404,7 @@ async fn show(
 
     page.start_date = period.first_day().to_string();
     page.end_date = period.last_day().to_string();
-    page.form_start = period.start_param();
-    page.form_end = period.end_param();
+    page.form = PeriodFields::of(&period);
     page.daily_call_target = target;
     page.today_calls = counters.today;
     page.month_calls = counters.month;
@@ -547,8 +533,7 @@ mod tests {
             total_calls: 0,
             total_minutes: String::new(),
             error_msg: String::new(),
-            form_start: String::new(),
-            form_end: String::new(),
+            form: PeriodFields::default(),
             all_days: vec![],
         };
         page.daily_call_target = 4;

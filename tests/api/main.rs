@@ -9,6 +9,7 @@ mod cli;
 mod common;
 mod demo_data;
 mod export;
+mod fax_period;
 mod fuzz;
 mod import;
 mod invoice_lines;

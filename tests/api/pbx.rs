@@ -15,7 +15,7 @@ use crate::common::{
 use crate::on_both_databases;
 
 /// The seed's faxes page down to `<faxes>`, then one `FAX` block per fax, then nothing.
-const FAXES_HEAD: &str = "\
+pub(crate) const FAXES_HEAD: &str = "\
 page
   pagename
   language
@@ -48,7 +48,7 @@ fn faxes_structure(count: usize) -> String {
 }
 
 /// Every text of the elements called `name`, in document order.
-fn texts(xml: &str, name: &str) -> Vec<String> {
+pub(crate) fn texts(xml: &str, name: &str) -> Vec<String> {
     let doc = roxmltree::Document::parse(xml).expect("XML");
     doc.descendants()
         .filter(|n| n.has_tag_name(name))
@@ -56,7 +56,7 @@ fn texts(xml: &str, name: &str) -> Vec<String> {
         .collect()
 }
 
-async fn user_id(app: &TestApp, name: &str) -> i64 {
+pub(crate) async fn user_id(app: &TestApp, name: &str) -> i64 {
     app.scalar(&format!("SELECT id FROM users WHERE username = '{name}'"))
         .await
 }
