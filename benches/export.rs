@@ -169,7 +169,7 @@ struct List {
 /// `i` from `first` to `last`, as a recursive count (both engines have it).
 fn numbers(first: i64, last: i64) -> String {
     format!(
-        "WITH RECURSIVE n(i) AS (SELECT {first} UNION ALL SELECT i + 1 FROM n WHERE i < {last})"
+        "WITH RECURSIVE n(i) AS (SELECT CAST({first} AS BIGINT) UNION ALL SELECT i + 1 FROM n WHERE i < {last})"
     )
 }
 
