@@ -18,4 +18,5 @@ mod money;
 mod passwords;
 mod pbx;
 mod phonebook_io;
+mod session_outage;
 mod sessions;
