@@ -66,7 +66,7 @@ impl Format {
 }
 
 /// The best of HTML, XML and JSON by the header's `q` values; on a tie, the one named first.
-fn from_accept(header: &str) -> Option<Format> {
+pub(super) fn from_accept(header: &str) -> Option<Format> {
     let mut best: Option<(f32, Format)> = None;
     for item in header.split(',') {
         let mut parts = item.split(';');

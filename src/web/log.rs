@@ -14,13 +14,18 @@ pub async fn log_request(
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.path().to_string();
-    let res = next.call(req).await?;
+    let res = next.call(req).await;
+    // An error that left the middleware stack (the session store's 503) is a request too.
+    let status = match &res {
+        Ok(r) => r.status(),
+        Err(e) => e.as_response_error().status_code(),
+    };
     tracing::info!(
         %method,
         %path,
-        status = res.status().as_u16(),
+        status = status.as_u16(),
         ms = started.elapsed().as_millis() as u64,
         "request"
     );
-    Ok(res)
+    res
 }

@@ -9,6 +9,7 @@ pub mod format;
 pub mod log;
 pub mod render;
 pub mod session;
+pub mod session_outage;
 pub mod session_store;
 pub mod upload;
 
@@ -72,8 +73,9 @@ impl Application {
         let pbx = web::Data::new(Pbx::new(settings.ami.clone()));
         let static_dir = settings.static_dir.clone();
         let secure = settings.cookie_secure;
+        let session_store = web::Data::new(session_store);
         let server = HttpServer::new(move || {
-            let sessions = SessionMiddleware::builder(session_store.clone(), key.clone())
+            let sessions = SessionMiddleware::builder(session_store.get_ref().clone(), key.clone())
                 .cookie_name(SESSION_COOKIE.to_string())
                 .cookie_http_only(true)
                 .cookie_same_site(SameSite::Lax)
@@ -85,20 +87,33 @@ impl Application {
                 .app_data(outbox.clone())
                 .app_data(data_dir.clone())
                 .app_data(pbx.clone())
+                .app_data(session_store.clone())
                 .app_data(input_errors())
                 .app_data(query_errors())
                 .app_data(path_errors())
-                // The last `wrap` runs first: log → headers → session → context → CSRF → handler.
-                .wrap(from_fn(csrf::guard))
-                .wrap(from_fn(context::context))
-                .wrap(sessions)
                 .wrap(security_headers())
                 .wrap(from_fn(log::log_request))
-                .configure(routes)
-                .service(actix_files::Files::new("/static", &static_dir))
-                .default_service(web::to(|| async {
-                    Err::<HttpResponse, _>(AppError::NotFound)
-                }))
+                // Static files need no session: they are served while the session store is
+                // down (the 503 page's stylesheet among them), and never start a session.
+                .service(
+                    actix_files::Files::new("/static", &static_dir).default_handler(web::to(
+                        || async { Err::<HttpResponse, _>(AppError::NotFound) },
+                    )),
+                )
+                .service(
+                    // The last `wrap` runs first: (log → headers →) outage guard → session →
+                    // outage probe → context → CSRF → handler.
+                    web::scope("")
+                        .wrap(from_fn(csrf::guard))
+                        .wrap(from_fn(context::context))
+                        .wrap(from_fn(session_outage::probe))
+                        .wrap(sessions)
+                        .wrap(from_fn(session_outage::guard))
+                        .configure(routes)
+                        .default_service(web::to(|| async {
+                            Err::<HttpResponse, _>(AppError::NotFound)
+                        })),
+                )
         })
         .listen(listener)?
         .run();
@@ -164,16 +179,22 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .configure(pages::user_stats::routes);
 }
 
+/// The headers on every answer (lower case: they are also set on error answers built by hand).
+pub const SECURITY_HEADERS: [(&str, &str); 4] = [
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "same-origin"),
+    ("x-frame-options", "DENY"),
+    (
+        "content-security-policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; \
+         frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    ),
+];
+
 fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
-        .add(("X-Content-Type-Options", "nosniff"))
-        .add(("Referrer-Policy", "same-origin"))
-        .add(("X-Frame-Options", "DENY"))
-        .add((
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; \
-             frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-        ))
+    SECURITY_HEADERS
+        .iter()
+        .fold(DefaultHeaders::new(), |headers, &h| headers.add(h))
 }
 
 fn input_errors() -> web::FormConfig {

@@ -1,19 +1,23 @@
 //! Where sessions live: in the signed and encrypted cookie itself (the default: nothing to run),
 //! or in Redis when `SELFCARE_REDIS_URL` is set (the cookie then holds only a random key, and
 //! sessions are shared by every portal process). Either way `user_sessions` in the database
-//! decides whether a login is still alive.
+//! decides whether a login is still alive. While Redis cannot be reached, pages answer 503
+//! (`session_outage`).
+
+mod redis;
 
 use actix_session::storage::{
-    CookieSessionStore, LoadError, RedisSessionStore, SaveError, SessionKey, SessionStore,
-    UpdateError,
+    CookieSessionStore, LoadError, SaveError, SessionKey, SessionStore, UpdateError,
 };
+
+pub use self::redis::RedisStore;
 
 type SessionState = std::collections::HashMap<String, String>;
 
 #[derive(Clone)]
 pub enum Store {
     Cookie,
-    Redis(RedisSessionStore),
+    Redis(RedisStore),
 }
 
 impl Store {
@@ -21,10 +25,10 @@ impl Store {
     pub async fn open(redis_url: Option<&str>) -> anyhow::Result<Store> {
         match redis_url {
             None => Ok(Store::Cookie),
-            Some(url) => RedisSessionStore::new(url)
+            Some(url) => RedisStore::connect(url)
                 .await
                 .map(Store::Redis)
-                .map_err(|e| anyhow::anyhow!("SELFCARE_REDIS_URL: cannot connect to Redis: {e}")),
+                .map_err(|e| anyhow::anyhow!("SELFCARE_REDIS_URL: {e:#}")),
         }
     }
 }

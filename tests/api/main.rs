@@ -20,4 +20,5 @@ mod money;
 mod passwords;
 mod pbx;
 mod phonebook_io;
+mod session_outage;
 mod sessions;
