@@ -213,7 +213,10 @@ async fn assert_alice_sees(app: &TestApp, days: &[(&str, &str)]) {
     assert_eq!(ids.len(), days.len());
     for ((id,), (first, last)) in ids.iter().zip(days) {
         let shown = format!("{first} – {last}");
-        assert!(html.contains(&shown), "{shown} not in the list:\n{html}");
+        // The list keeps each day on one line.
+        let listed =
+            format!("<span class=\"nowrap\">{first}</span> – <span class=\"nowrap\">{last}</span>");
+        assert!(html.contains(&listed), "{listed} not in the list:\n{html}");
         let path = format!("/accounting/user_invoices/{id}");
         let page = app.get(&path).await.text().await.unwrap();
         assert!(page.contains(&shown), "{shown} not on {path}:\n{page}");
