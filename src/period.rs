@@ -137,6 +137,18 @@ fn instant(local: NaiveDateTime, tz: Tz) -> i64 {
     }
 }
 
+/// The last UTC instant whose local time is `local` or earlier, for the end of a period: an
+/// ambiguous time takes its later instant, so that the hour the clocks repeat belongs to the
+/// period that ends in it (a zone that turns back at midnight repeats the day's last hour); a
+/// skipped time is the change, as for a start (so a period typed inside a gap is one second,
+/// never empty).
+fn last_instant(local: NaiveDateTime, tz: Tz) -> i64 {
+    match tz.from_local_datetime(&local) {
+        LocalResult::Ambiguous(_, later) => later.timestamp(),
+        _ => instant(local, tz),
+    }
+}
+
 fn last_second(day: NaiveDate) -> NaiveDateTime {
     day.and_time(NaiveTime::from_hms_opt(23, 59, 59).unwrap_or_default())
 }
@@ -175,7 +187,7 @@ impl Period {
             start,
             end,
             from: instant(start, tz),
-            until: instant(end, tz) + 1,
+            until: last_instant(end, tz) + 1,
         }
     }
 
@@ -614,6 +626,22 @@ mod tests {
             PeriodError::EndBeforeStart.message(Lang::Ru),
             "Период заканчивается раньше, чем начинается"
         );
+    }
+
+    #[test]
+    fn a_repeated_last_hour_belongs_to_its_day() {
+        // Santiago turned its clocks back from 24:00 to 23:00 on 2024-04-06: that day's last
+        // hour happened twice, and the next day starts after the second one.
+        let tz: Tz = "America/Santiago".parse().unwrap();
+        let day = NaiveDate::from_ymd_opt(2024, 4, 6).unwrap();
+        let p = Period::days(day, day, tz);
+        let next = Period::days(day.succ_opt().unwrap(), day.succ_opt().unwrap(), tz);
+        assert_eq!(p.until(), next.from(), "the days meet");
+        assert_eq!(p.until() - p.from(), 25 * 3600);
+        // London's autumn change repeats 01:00–02:00, inside the day: unchanged.
+        let oct = NaiveDate::from_ymd_opt(2024, 10, 27).unwrap();
+        let p = Period::days(oct, oct, LONDON);
+        assert_eq!(p.until() - p.from(), 25 * 3600);
     }
 
     #[test]
