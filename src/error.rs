@@ -58,8 +58,25 @@ impl From<sqlx::Error> for AppError {
             sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
                 AppError::Unavailable(e.into())
             }
+            sqlx::Error::Database(ref d) if is_busy(d.code().as_deref()) => {
+                AppError::Unavailable(e.into())
+            }
             other => AppError::Internal(other.into()),
         }
+    }
+}
+
+/// A database that is busy or not taking connections for now, rather than refusing the
+/// statement: SQLite's `SQLITE_BUSY` (5) and `SQLITE_LOCKED` (6), with their extended codes,
+/// after the busy timeout (another process, or a long import, holds the write lock);
+/// PostgreSQL's lock timeout (55P03), too many connections (53300), and a server starting or
+/// shutting down (57P01–57P03).
+fn is_busy(code: Option<&str>) -> bool {
+    match code {
+        // A SQLSTATE has five characters; SQLite's codes are numbers below 10,000.
+        Some(c) if c.len() == 5 => matches!(c, "55P03" | "53300" | "57P01" | "57P02" | "57P03"),
+        Some(c) => c.parse::<u32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6)),
+        None => false,
     }
 }
 
@@ -103,3 +120,21 @@ impl ResponseError for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::is_busy;
+
+    #[test]
+    fn busy_databases_are_told_apart_from_refused_statements() {
+        // SQLITE_BUSY, SQLITE_BUSY_SNAPSHOT (517), SQLITE_LOCKED; PostgreSQL's lock timeout.
+        for busy in ["5", "517", "6", "55P03", "53300", "57P03"] {
+            assert!(is_busy(Some(busy)), "{busy}");
+        }
+        // SQLITE_CONSTRAINT_UNIQUE (2067), PostgreSQL's unique violation, none.
+        for other in ["2067", "19", "23505", "42P01", ""] {
+            assert!(!is_busy(Some(other)), "{other}");
+        }
+        assert!(!is_busy(None));
+    }
+}

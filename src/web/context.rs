@@ -283,10 +283,16 @@ pub fn error_response(ctx: &Ctx, action: Option<&str>, err: &AppError) -> HttpRe
             .content_type(Format::Html.content_type())
             .body(render_error_page(&ctx.chrome(), &message)),
     };
-    if let AppError::TooManyRequests { retry_after_s, .. } = err {
-        if let Ok(v) = header::HeaderValue::from_str(&retry_after_s.to_string()) {
-            resp.headers_mut().insert(header::RETRY_AFTER, v);
-        }
+    // When to try again: the lockout's own time, or the session outage's for a database that
+    // is not answering (both are passing conditions, not answers).
+    let retry_after_s = match err {
+        AppError::TooManyRequests { retry_after_s, .. } => Some((*retry_after_s).max(1)),
+        AppError::Unavailable(_) => Some(i64::from(super::session_outage::RETRY_AFTER_S)),
+        _ => None,
+    };
+    if let Some(s) = retry_after_s {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(s));
     }
     resp
 }

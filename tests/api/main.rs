@@ -7,6 +7,7 @@ mod call_exports;
 mod calls;
 mod cli;
 mod common;
+mod database_busy;
 mod demo_data;
 mod export;
 mod fax_period;
