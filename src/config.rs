@@ -32,6 +32,8 @@ pub struct Settings {
     pub pdf_max_rows: usize,
     /// The operator as its invoices name it (the seller).
     pub operator: Operator,
+    /// Card payments, top-up limits, low-balance mail, invoice due dates.
+    pub wallet: crate::wallet::WalletSettings,
 }
 
 /// The operator's details printed on invoices.
@@ -113,6 +115,7 @@ impl Settings {
             ami: None,
             pdf_max_rows: Settings::DEFAULT_PDF_MAX_ROWS,
             operator: Operator::default(),
+            wallet: Default::default(),
         })
     }
 

@@ -36,6 +36,15 @@ pub enum AppError {
     /// that says which.
     #[error("{0}")]
     Missing(String),
+    /// The request clashes with the state of what it acts on (an invoice paid already).
+    #[error("{0}")]
+    Conflict(String),
+    /// The card was declined; the reason is the gateway's, in plain words.
+    #[error("{0}")]
+    Declined(String),
+    /// The payment gateway cannot be reached or failed; nothing was charged or credited.
+    #[error("{0}")]
+    PaymentService(String),
 }
 
 impl AppError {
@@ -107,7 +116,11 @@ impl ResponseError for AppError {
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::BadInput(_) => StatusCode::BAD_REQUEST,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::PaymentService(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Declined(_) => StatusCode::PAYMENT_REQUIRED,
         }
     }
 

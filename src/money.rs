@@ -126,6 +126,79 @@ impl Money {
     }
 }
 
+impl Money {
+    /// An amount as a person types it in a currency with `decimals` places: `25`, `25.5`,
+    /// `25.50`, `25,50` (a decimal comma), `1 000.00`. Refused: a sign, letters, more decimals
+    /// than the currency has, and figures past a billion.
+    pub fn parse(text: &str, decimals: u32) -> Result<Money, AmountError> {
+        let t: String = text.trim().chars().filter(|c| *c != ' ' && *c != '\u{a0}').collect();
+        if t.is_empty() {
+            return Err(AmountError::Missing);
+        }
+        let t = t.replace(',', ".");
+        let (units, frac) = t.split_once('.').unwrap_or((&t, ""));
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if units.is_empty() && frac.is_empty() || !digits(units) || !digits(frac) {
+            return Err(AmountError::NotANumber);
+        }
+        if frac.len() > decimals.min(6) as usize {
+            return Err(AmountError::TooManyDecimals(decimals));
+        }
+        if units.trim_start_matches('0').len() > 9 {
+            return Err(AmountError::TooLarge);
+        }
+        let units: i64 = if units.is_empty() { 0 } else { units.parse().map_err(|_| AmountError::TooLarge)? };
+        let mut micros = units * MICROS;
+        if !frac.is_empty() {
+            let f: i64 = frac.parse().map_err(|_| AmountError::NotANumber)?;
+            micros += f * 10_i64.pow(6 - frac.len() as u32);
+        }
+        Ok(Money(micros))
+    }
+
+    pub fn checked_add(self, o: Money) -> Option<Money> {
+        self.0.checked_add(o.0).map(Money)
+    }
+
+    /// The amount in the currency's smallest unit (cents), as payment gateways count;
+    /// `None` when it has a fraction of that unit.
+    pub fn to_minor_units(self, decimals: u32) -> Option<i64> {
+        let step = 10_i64.pow(6 - decimals.min(6));
+        (self.0 % step == 0).then_some(self.0 / step)
+    }
+
+    pub fn from_minor_units(minor: i64, decimals: u32) -> Money {
+        Money(minor * 10_i64.pow(6 - decimals.min(6)))
+    }
+}
+
+impl std::ops::Neg for Money {
+    type Output = Money;
+    fn neg(self) -> Money {
+        Money(-self.0)
+    }
+}
+
+impl std::ops::Sub for Money {
+    type Output = Money;
+    fn sub(self, o: Money) -> Money {
+        Money(self.0 - o.0)
+    }
+}
+
+/// Why a typed amount was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AmountError {
+    #[error("Enter an amount")]
+    Missing,
+    #[error("An amount is a number such as 25 or 25.50, without a sign")]
+    NotANumber,
+    #[error("This currency has {0} decimal places; the amount has more")]
+    TooManyDecimals(u32),
+    #[error("The amount is too large")]
+    TooLarge,
+}
+
 /// `num / den` rounded half away from zero (`den` > 0).
 fn div_round(num: i128, den: i128) -> Option<i128> {
     if den <= 0 {
@@ -309,5 +382,31 @@ mod tests {
         assert_eq!(format_percent_short(2000), "20");
         assert_eq!(format_percent_short(1550), "15.5");
         assert_eq!(format_percent_short(0), "0");
+    }
+
+    #[test]
+    fn parses_typed_amounts() {
+        assert_eq!(Money::parse("25", 2), Ok(Money(25 * MICROS)));
+        assert_eq!(Money::parse(" 25.5 ", 2), Ok(Money(25_500_000)));
+        assert_eq!(Money::parse("25,50", 2), Ok(Money(25_500_000)));
+        assert_eq!(Money::parse("1 000.01", 2), Ok(Money(1_000_010_000)));
+        assert_eq!(Money::parse(".5", 2), Ok(Money(500_000)));
+        assert_eq!(Money::parse("0", 2), Ok(Money(0)));
+        assert_eq!(Money::parse("10", 0), Ok(Money(10 * MICROS)));
+        assert_eq!(Money::parse("", 2), Err(AmountError::Missing));
+        assert_eq!(Money::parse("25.505", 2), Err(AmountError::TooManyDecimals(2)));
+        assert_eq!(Money::parse("10.5", 0), Err(AmountError::TooManyDecimals(0)));
+        for bad in ["-5", "+5", "5e3", "abc", ".", "1.2.3", "0x10", "½"] {
+            assert_eq!(Money::parse(bad, 2), Err(AmountError::NotANumber), "{bad}");
+        }
+        assert_eq!(Money::parse("99999999999", 2), Err(AmountError::TooLarge));
+    }
+
+    #[test]
+    fn minor_units() {
+        assert_eq!(Money(25_500_000).to_minor_units(2), Some(2550));
+        assert_eq!(Money(25_501_000).to_minor_units(2), None);
+        assert_eq!(Money(7 * MICROS).to_minor_units(0), Some(7));
+        assert_eq!(Money::from_minor_units(2550, 2), Money(25_500_000));
     }
 }

@@ -34,6 +34,11 @@ pub fn format_instant(at: i64, tz: Tz) -> String {
     }
 }
 
+/// `YYYY-MM-DD`: the local day of an instant (a due date).
+pub fn format_date(at: i64, tz: Tz) -> String {
+    format_instant(at, tz).chars().take(10).collect()
+}
+
 /// A call duration as `HH:MM:SS` (hours may exceed 24).
 pub fn format_duration(seconds: i64) -> String {
     let s = seconds.max(0);

@@ -97,6 +97,7 @@ pub async fn run(store: &Store, opts: &BenchOptions) -> anyhow::Result<()> {
             time_zone: chrono_tz::Tz::UTC,
             dialing: Dialing::default(),
             progress: true,
+            rules: Default::default(),
         },
     )
     .await?;
@@ -117,7 +118,14 @@ pub async fn run(store: &Store, opts: &BenchOptions) -> anyhow::Result<()> {
     deck::import_deck(store, "Bench", Some("USD"), &deck2).await?;
     reset_peak_memory();
     let cpu = cpu_seconds();
-    let r = rerate::rerate(store, i64::MIN, i64::MAX, Dialing::default(), true).await?;
+    let r = rerate::rerate(
+        store,
+        i64::MIN,
+        i64::MAX,
+        Dialing::default(),
+        &Default::default(),
+        true,
+    ).await?;
     println!("{r}");
     println!(
         "RE-RATE (read, rate, write changed): {} calls in {:.1} s = {:.0} calls/s, {} changed; this process's CPU {:.1} s; peak memory {}",

@@ -30,7 +30,9 @@ use chrono_tz::Tz;
 use super::cdr::{self, Cdr, Format};
 use super::number::Dialing;
 use super::rater::Rater;
+use crate::money::Money;
 use crate::store::cdrs::{self, ImportedCall, IMPORT_BATCH};
+use crate::store::ledger::{EntryKind, Posting};
 use crate::store::Store;
 
 pub struct ImportOptions {
@@ -44,6 +46,8 @@ pub struct ImportOptions {
     pub dialing: Dialing,
     /// Print a progress line to standard error every few seconds.
     pub progress: bool,
+    /// What a debit of a prepaid balance may set off (low-balance mail, automatic top-up).
+    pub rules: crate::wallet::Rules,
 }
 
 /// What an import did.
@@ -194,6 +198,8 @@ pub async fn import_cdrs(store: &Store, opts: ImportOptions) -> anyhow::Result<I
     };
 
     let mut summary = ImportSummary::default();
+    let prepaid = store.prepaid_user_ids().await?;
+    let mut charges: HashMap<i64, (u64, i64)> = HashMap::new();
     let mut db = store.pool().begin().await?;
     if store.backend() == crate::store::Backend::Sqlite {
         // A bigger page cache for the call indexes while this connection writes them.
@@ -213,7 +219,12 @@ pub async fn import_cdrs(store: &Store, opts: ImportOptions) -> anyhow::Result<I
         };
         summary.duplicates += batch.len() as u64 - inserted.len() as u64;
         summary.imported += inserted.len() as u64;
-        for (user, at, status) in inserted {
+        for (user, at, status, price) in inserted {
+            if prepaid.contains(&user) {
+                let c = charges.entry(user).or_default();
+                c.0 += 1;
+                c.1 += price.unwrap_or(0);
+            }
             match status {
                 "rated" => summary.rated += 1,
                 "unmatched" => summary.unmatched += 1,
@@ -267,6 +278,7 @@ pub async fn import_cdrs(store: &Store, opts: ImportOptions) -> anyhow::Result<I
             summary.errors.join("\n")
         );
     }
+    charge_prepaid(&mut db, &opts.rules, charges).await?;
     db.commit().await?;
     if summary.bad > 0 {
         summary.reject_file = Some(reject_path);
@@ -275,19 +287,51 @@ pub async fn import_cdrs(store: &Store, opts: ImportOptions) -> anyhow::Result<I
     Ok(summary)
 }
 
-/// Inserts a batch; returns (user id, started at, rating status) of the calls that were new.
+/// Debits each prepaid subscriber's balance with the price of the calls this import added, in
+/// the import's own transaction: a call is charged exactly when it is stored, and a call that
+/// was stored before is neither (the import skips it by its unique id).
+async fn charge_prepaid(
+    db: &mut sqlx::AnyConnection,
+    rules: &crate::wallet::Rules,
+    charges: HashMap<i64, (u64, i64)>,
+) -> sqlx::Result<()> {
+    let import = crate::tokens::random_token();
+    let mut users: Vec<_> = charges.into_iter().filter(|(_, (_, m))| *m != 0).collect();
+    users.sort_unstable_by_key(|(u, _)| *u); // one lock order for concurrent imports
+    for (user, (calls, micros)) in users {
+        crate::wallet::ledger::post(
+            db,
+            rules,
+            &Posting {
+                user_id: user,
+                key: format!("calls:{}:{user}", &import[..24]),
+                kind: EntryKind::Calls,
+                amount: Money(-micros),
+                reference: String::new(),
+                note: format!("{calls} call(s) imported"),
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A stored call as the import counts it: (user id, started at, rating status, price).
+type Inserted = (i64, i64, &'static str, Option<i64>);
+
+/// Inserts a batch; returns what [`Inserted`] says of the calls that were new.
 /// Usually a batch is all new or all known; only a batch that is both (a file that grew since
 /// its last import) costs a query to tell which.
 async fn insert_batch(
     db: &mut sqlx::AnyConnection,
     batch: &[ImportedCall],
-) -> sqlx::Result<Vec<(i64, i64, &'static str)>> {
+) -> sqlx::Result<Vec<Inserted>> {
     let before = cdrs::max_call_id(db).await?;
     let n = cdrs::insert_new_calls(db, batch).await? as usize;
     if n == batch.len() {
         return Ok(batch
             .iter()
-            .map(|c| (c.user_id, c.started_at, c.rating_status))
+            .map(|c| (c.user_id, c.started_at, c.rating_status, c.price_micros))
             .collect());
     }
     if n == 0 {
@@ -296,13 +340,13 @@ async fn insert_batch(
     let rows = cdrs::calls_after(db, before).await?;
     Ok(rows
         .into_iter()
-        .map(|(user, at, status)| {
+        .map(|(user, at, status, price)| {
             let status = match status.as_deref() {
                 Some("rated") => "rated",
                 Some("unmatched") => "unmatched",
                 _ => "no_rate",
             };
-            (user, at, status)
+            (user, at, status, price)
         })
         .collect())
 }

@@ -27,7 +27,9 @@ use super::month::Month;
 use crate::money::Money;
 use crate::store::billing as sql;
 use crate::store::seed::{self, NewInvoice};
+use crate::store::ledger::{EntryKind, Posting};
 use crate::store::Store;
+use crate::wallet::WalletSettings;
 use crate::time;
 
 /// VAT on a net amount: `vat_bp` hundredths of a percent, rounded by the money rule.
@@ -102,7 +104,12 @@ pub struct BillSummary {
 
 /// Bills the month for every subscriber whose month has ended at `now`; see the module
 /// documentation.
-pub async fn bill(store: &Store, month: Month, now: i64) -> anyhow::Result<BillSummary> {
+pub async fn bill(
+    store: &Store,
+    month: Month,
+    now: i64,
+    wallet: &WalletSettings,
+) -> anyhow::Result<BillSummary> {
     let users = store.billable_users().await?;
     anyhow::ensure!(
         users.is_empty()
@@ -182,8 +189,11 @@ pub async fn bill(store: &Store, month: Month, now: i64) -> anyhow::Result<BillS
             continue;
         }
         let net = Money(lines.iter().map(|l| l.4).sum());
+        let calls = Money(lines.iter().filter(|l| l.0 == "calls").map(|l| l.4).sum());
+        let total = net + vat(net, user.vat_percent_bp);
+        let prepaid = user.account_type == "prepaid";
         let number = format!("INV-{}-{number:06}", month.year());
-        seed::insert_invoice(
+        let invoice_id = seed::insert_invoice(
             &mut tx,
             &NewInvoice {
                 user_id: user.id,
@@ -191,12 +201,37 @@ pub async fn bill(store: &Store, month: Month, now: i64) -> anyhow::Result<BillS
                 period_start: start,
                 period_end: end,
                 issued_at: now,
-                paid_at: None,
+                due_at: now + wallet.invoice_due_days * 86_400,
+                // A prepaid invoice is settled from the balance as it is issued.
+                paid_at: prepaid.then_some(now),
                 currency: &user.currency,
                 vat_percent_bp: user.vat_percent_bp,
                 lines,
                 price_micros: net.micros(),
-                price_vat_micros: (net + vat(net, user.vat_percent_bp)).micros(),
+                price_vat_micros: total.micros(),
+            },
+        )
+        .await?;
+        // Postpaid: the whole invoice is owed. Prepaid: the calls were debited as they were
+        // rated, so the rest (subscriptions and VAT) is taken now.
+        let (owed, note) = if prepaid {
+            (
+                total - calls,
+                format!("Invoice {number}: subscriptions and VAT (calls were charged as made)"),
+            )
+        } else {
+            (total, format!("Invoice {number}"))
+        };
+        crate::wallet::ledger::post(
+            &mut tx,
+            &wallet.rules,
+            &Posting {
+                user_id: user.id,
+                key: format!("invoice:{invoice_id}"),
+                kind: EntryKind::Invoice,
+                amount: -owed,
+                reference: invoice_id.to_string(),
+                note,
             },
         )
         .await?;

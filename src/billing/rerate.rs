@@ -7,13 +7,16 @@
 //! has an invoice are left as they are: the invoice stays the sum of its calls. Work is committed
 //! every 50,000 calls, so a long run keeps the database available; running it again is harmless.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use super::number::Dialing;
 use super::rater::Rater;
 use crate::store::cdrs::{self, RatingUpdate, UPDATE_BATCH};
+use crate::money::Money;
+use crate::store::ledger::{EntryKind, Posting};
 use crate::store::Store;
+use crate::wallet::Rules;
 
 #[derive(Debug, Default)]
 pub struct RerateSummary {
@@ -32,15 +35,21 @@ pub struct RerateSummary {
 const READ_CHUNK: i64 = 5000;
 const COMMIT_EVERY: usize = 50_000;
 
-/// Re-rates the calls that started in `[from, to]` (UTC seconds).
+/// Re-rates the calls that started in `[from, to]` (UTC seconds). A prepaid subscriber's
+/// balance moves by the difference of the new prices, posted with the changes they come from.
 pub async fn rerate(
     store: &Store,
     from: i64,
     to: i64,
     dialing: Dialing,
+    rules: &Rules,
     progress: bool,
 ) -> anyhow::Result<RerateSummary> {
     let started = Instant::now();
+    let prepaid = store.prepaid_user_ids().await?;
+    let run = crate::tokens::random_token();
+    let mut differences: BTreeMap<i64, i64> = BTreeMap::new();
+    let mut commits = 0u64;
     let rater = Rater::new(store.rating_data().await?, dialing);
     let mut invoiced: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
     for (user, start, end) in store.invoiced_periods().await? {
@@ -88,6 +97,10 @@ pub async fn rerate(
                 ) != (dest, price, Some(status))
                 {
                     s.changed += 1;
+                    if prepaid.contains(&user) {
+                        let diff = price.unwrap_or(0) - call.price_micros.unwrap_or(0);
+                        *differences.entry(user).or_default() += diff;
+                    }
                     updates.push((call.id, dest, price, status));
                     if updates.len() == UPDATE_BATCH {
                         cdrs::update_ratings(&mut tx, &updates).await?;
@@ -97,6 +110,8 @@ pub async fn rerate(
                 }
             }
             if uncommitted >= COMMIT_EVERY {
+                commits += 1;
+                charge_differences(&mut tx, rules, &run, commits, &mut differences).await?;
                 tx.commit().await?;
                 tx = store.pool().begin().await?;
                 uncommitted = 0;
@@ -116,9 +131,40 @@ pub async fn rerate(
         }
     }
     cdrs::update_ratings(&mut tx, &updates).await?;
+    charge_differences(&mut tx, rules, &run, commits + 1, &mut differences).await?;
     tx.commit().await?;
     s.seconds = started.elapsed().as_secs_f64();
     Ok(s)
+}
+
+/// Posts what re-rating changed of each prepaid balance (a higher price debits the
+/// difference, a lower one credits it), in the transaction that writes the new prices.
+async fn charge_differences(
+    tx: &mut sqlx::AnyConnection,
+    rules: &Rules,
+    run: &str,
+    commit: u64,
+    differences: &mut BTreeMap<i64, i64>,
+) -> sqlx::Result<()> {
+    for (user, diff) in std::mem::take(differences) {
+        if diff == 0 {
+            continue;
+        }
+        crate::wallet::ledger::post(
+            tx,
+            rules,
+            &Posting {
+                user_id: user,
+                key: format!("rerate:{}:{commit}:{user}", &run[..24]),
+                kind: EntryKind::Rerate,
+                amount: Money(-diff),
+                reference: String::new(),
+                note: "Calls priced again after a rate change".to_string(),
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 impl std::fmt::Display for RerateSummary {

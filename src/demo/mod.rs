@@ -738,6 +738,7 @@ async fn write_invoices(
                     period_end: end_ts,
                     // A day after the month, or now when the month ended less than a day ago.
                     issued_at: (end_ts + 86_400).min(now),
+                    due_at: (end_ts + 86_400).min(now) + 14 * 86_400,
                     // The older months are paid; the last one is still open.
                     paid_at: (k > 1).then_some(end_ts + 10 * 86_400),
                     currency: user.currency,

@@ -68,6 +68,8 @@ pub struct InvoiceView {
     pub currency: String,
     /// Not in the seed: for `/accounting/user_invoices/{invoice_id}`.
     pub invoice_id: i64,
+    /// Not in the seed: the day it is due, `YYYY-MM-DD` (empty when not set).
+    pub due_date: String,
 }
 
 #[derive(Serialize)]
@@ -106,6 +108,10 @@ impl InvoiceView {
             price_vat: Money(i.price_vat_micros).format(d),
             currency: i.currency,
             invoice_id: i.id,
+            due_date: i
+                .due_at
+                .map(|at| time::format_date(at, tz))
+                .unwrap_or_default(),
         }
     }
 }
@@ -254,8 +260,23 @@ pub struct InvoicePage {
     pub seller: PartyView,
     /// The subscriber, as registered.
     pub buyer: PartyView,
+    /// Card payments made for this invoice, newest first (with their state).
+    pub payments: Vec<InvoicePaymentView>,
+    /// Unpaid, and the subscriber can pay it by card here.
+    pub can_pay: bool,
     #[serde(skip)]
     pub owner: Owner,
+    #[serde(skip)]
+    pub notice: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct InvoicePaymentView {
+    pub payment_id: i64,
+    pub date: String,
+    pub amount: String,
+    pub state: String,
+    pub reason: String,
 }
 
 /// A party to an invoice: name, address and registration numbers (empty when not on record).
@@ -435,6 +456,11 @@ impl ExportRow for LineView {
     }
 }
 
+#[derive(serde::Deserialize)]
+pub struct DetailQuery {
+    done: Option<String>,
+}
+
 /// GET /accounting/user_invoices/{invoice_id}[?format=pdf|csv|…]
 pub async fn detail(
     ctx: Ctx,
@@ -442,6 +468,7 @@ pub async fn detail(
     store: web::Data<Store>,
     settings: web::Data<Settings>,
     path: web::Path<i64>,
+    query: web::Query<DetailQuery>,
 ) -> AppResult<HttpResponse> {
     let invoice_id = path.into_inner();
     require(&store, user, Resource::Invoice, invoice_id).await?;
@@ -482,6 +509,21 @@ pub async fn detail(
         .billing_details(user.id)
         .await?
         .ok_or(AppError::Unauthenticated)?;
+    let payments = store
+        .invoice_payments(user.id, invoice_id)
+        .await?
+        .into_iter()
+        .map(|p| InvoicePaymentView {
+            payment_id: p.id,
+            date: time::format_instant(p.paid_at, tz),
+            amount: Money(p.amount_micros).with_currency(p.decimals as u32, &p.currency),
+            state: p.state,
+            reason: p.failure_reason,
+        })
+        .collect();
+    let can_pay = invoice.paid_at.is_none()
+        && invoice.currency == account.currency
+        && settings.wallet.stripe.is_some();
     let page = InvoicePage {
         pagename: "Invoice",
         language: ctx.lang.code(),
@@ -491,7 +533,15 @@ pub async fn detail(
         vat_amount,
         seller: PartyView::seller(&settings.operator),
         buyer: PartyView::buyer(buyer),
+        payments,
+        can_pay,
         owner: Owner::of(&account),
+        notice: super::notice::text(
+            ctx.lang,
+            "invoice",
+            &["payment_completed", "payment_pending", "payment_declined"],
+            query.done.as_deref(),
+        ),
     };
     respond(&ctx, &page)
 }

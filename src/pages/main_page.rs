@@ -4,6 +4,7 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Serialize;
 
+use crate::config::Settings;
 use crate::error::{AppError, AppResult};
 use crate::money::Money;
 use crate::store::Store;
@@ -25,6 +26,25 @@ pub struct MainPage {
     pub balance: String,
     /// `No Limit`, or the credit limit with its currency.
     pub credit: String,
+    /// What this month's calls cost so far, `12.34 USD` (JSON and HTML).
+    pub spend_month: String,
+    /// The unpaid invoices, the oldest first named (JSON and HTML); `null` when none.
+    pub owed: Option<OwedView>,
+    /// Whether a card top-up is offered (vouchers always are).
+    pub card_payments: bool,
+}
+
+#[derive(Serialize)]
+pub struct OwedView {
+    /// All unpaid invoices together, `2076.54 USD`.
+    pub total: String,
+    pub invoices: i64,
+    pub oldest_invoice_id: i64,
+    pub oldest_number: String,
+    pub oldest_amount: String,
+    /// `YYYY-MM-DD` in the subscriber's zone.
+    pub oldest_due_date: String,
+    pub overdue: bool,
 }
 
 #[derive(Serialize)]
@@ -60,7 +80,12 @@ impl Page for MainPage {
 }
 
 /// GET /callc/main
-pub async fn show(ctx: Ctx, user: CurrentUser, store: web::Data<Store>) -> AppResult<HttpResponse> {
+pub async fn show(
+    ctx: Ctx,
+    user: CurrentUser,
+    store: web::Data<Store>,
+    settings: web::Data<Settings>,
+) -> AppResult<HttpResponse> {
     // A session whose user has since been removed is no session.
     let account = store
         .account(user.id)
@@ -70,6 +95,23 @@ pub async fn show(ctx: Ctx, user: CurrentUser, store: web::Data<Store>) -> AppRe
     let (day_start, month_start) = time::day_and_month_start(time::now(), tz);
     let stats = store.main_stats(user.id, day_start, month_start).await?;
     let decimals = account.currency_decimals as u32;
+    let money = |m: i64| Money(m).with_currency(decimals, &account.currency);
+    let now = time::now();
+    let owed = store
+        .owed(user.id, &account.currency)
+        .await?
+        .map(|o| {
+            let due = o.oldest.due_at.unwrap_or(o.oldest.issued_at);
+            OwedView {
+                total: money(o.total_micros),
+                invoices: o.count,
+                oldest_invoice_id: o.oldest.id,
+                oldest_number: o.oldest.number,
+                oldest_amount: money(o.oldest.price_vat_micros),
+                oldest_due_date: time::format_date(due, tz),
+                overdue: due < now,
+            }
+        });
     let page = MainPage {
         pagename: "Main page",
         username: account.display_name(),
@@ -101,6 +143,9 @@ pub async fn show(ctx: Ctx, user: CurrentUser, store: web::Data<Store>) -> AppRe
             None => "No Limit".to_string(),
             Some(limit) => Money(limit).with_currency(decimals, &account.currency),
         },
+        spend_month: money(stats.month_spend_micros),
+        owed,
+        card_payments: settings.wallet.stripe.is_some(),
     };
     respond(&ctx, &page)
 }

@@ -23,6 +23,7 @@ pub mod phonebook_import;
 pub mod rates;
 pub mod subscriptions;
 pub mod user_stats;
+pub mod wallet;
 
 use crate::i18n::Lang;
 

@@ -38,6 +38,8 @@ pub struct PaymentsPage {
     /// Whose payments: for the exports' title and file name.
     #[serde(skip)]
     pub owner: Owner,
+    #[serde(skip)]
+    pub notice: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -53,6 +55,12 @@ pub struct PaymentView {
     pub currency: String,
     /// `Yes` or `No`.
     pub completed: &'static str,
+    /// Beyond the seed: the payment's id (for a refund or a question), its state (pending,
+    /// completed, declined, failed), why it was declined, and what of it was refunded.
+    pub payment_id: i64,
+    pub state: String,
+    pub reason: String,
+    pub refunded: String,
 }
 
 #[derive(Serialize)]
@@ -128,7 +136,15 @@ impl PaymentView {
             vat: format_percent(p.vat_percent_bp),
             amount_vat: Money(p.amount_vat_micros).format(d),
             currency: p.currency,
-            completed: if p.completed == 1 { "Yes" } else { "No" },
+            completed: if p.state == "completed" { "Yes" } else { "No" },
+            payment_id: p.id,
+            refunded: if p.refunded_micros > 0 {
+                Money(p.refunded_micros).format(d)
+            } else {
+                String::new()
+            },
+            state: p.state,
+            reason: p.failure_reason,
         }
     }
 }
@@ -174,8 +190,18 @@ impl ExportRow for PaymentView {
     }
 }
 
+#[derive(serde::Deserialize)]
+pub struct ShowQuery {
+    done: Option<String>,
+}
+
 /// GET /payments/personal_payments
-pub async fn show(ctx: Ctx, user: CurrentUser, store: web::Data<Store>) -> AppResult<HttpResponse> {
+pub async fn show(
+    ctx: Ctx,
+    user: CurrentUser,
+    store: web::Data<Store>,
+    query: web::Query<ShowQuery>,
+) -> AppResult<HttpResponse> {
     let account = store
         .account(user.id)
         .await?
@@ -222,6 +248,12 @@ pub async fn show(ctx: Ctx, user: CurrentUser, store: web::Data<Store>) -> AppRe
         payments,
         totals,
         owner: Owner::of(&account),
+        notice: super::notice::text(
+            ctx.lang,
+            "payments",
+            &["payment_completed", "payment_pending", "payment_declined"],
+            query.done.as_deref(),
+        ),
     };
     respond(&ctx, &page)
 }

@@ -60,3 +60,23 @@ impl Store {
         .await
     }
 }
+
+impl Store {
+    /// When the user's events of one kind happened since `since` (a throttle's count).
+    pub async fn recent_events(
+        &self,
+        user_id: i64,
+        action: &str,
+        since: i64,
+    ) -> sqlx::Result<Vec<i64>> {
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "SELECT at FROM audit_log WHERE user_id = $1 AND action = $2 AND at >= $3",
+        )
+        .bind(user_id)
+        .bind(action)
+        .bind(since)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+}

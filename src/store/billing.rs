@@ -50,6 +50,7 @@ pub struct BillableUser {
     pub currency: String,
     pub vat_percent_bp: i64,
     pub time_zone: String,
+    pub account_type: String,
 }
 
 /// A subscription that may fall in a billing period.
@@ -152,7 +153,7 @@ impl Store {
     /// Users to bill, in id order.
     pub async fn billable_users(&self) -> sqlx::Result<Vec<BillableUser>> {
         sqlx::query_as(
-            "SELECT id, username, currency, vat_percent_bp, time_zone FROM users ORDER BY id",
+            "SELECT id, username, currency, vat_percent_bp, time_zone, account_type FROM users ORDER BY id",
         )
         .fetch_all(self.pool())
         .await

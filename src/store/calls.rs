@@ -13,6 +13,8 @@ pub struct MainStats {
     pub missed_total: i64,
     pub month_calls: i64,
     pub month_seconds: i64,
+    /// What this month's calls cost (priced calls, in the account's currency).
+    pub month_spend_micros: i64,
     pub day_calls: i64,
     pub day_seconds: i64,
 }
@@ -31,9 +33,11 @@ impl Store {
                   AND direction = 'in' AND disposition <> 'ANSWERED') AS missed_today,
                (SELECT COUNT(*) FROM calls WHERE user_id = $1
                   AND direction = 'in' AND disposition <> 'ANSWERED' AND processed = 0) AS missed_total,
-               m.n AS month_calls, m.s AS month_seconds, d.n AS day_calls, d.s AS day_seconds
+               m.n AS month_calls, m.s AS month_seconds, m.p AS month_spend_micros,
+               d.n AS day_calls, d.s AS day_seconds
              FROM
-               (SELECT COUNT(*) AS n, CAST(COALESCE(SUM(billsec), 0) AS BIGINT) AS s
+               (SELECT COUNT(*) AS n, CAST(COALESCE(SUM(billsec), 0) AS BIGINT) AS s,
+                       CAST(COALESCE(SUM(price_micros), 0) AS BIGINT) AS p
                   FROM calls WHERE user_id = $1 AND started_at >= $3) m,
                (SELECT COUNT(*) AS n, CAST(COALESCE(SUM(billsec), 0) AS BIGINT) AS s
                   FROM calls WHERE user_id = $1 AND started_at >= $2) d",

@@ -88,13 +88,15 @@ pub async fn max_call_id(c: &mut AnyConnection) -> sqlx::Result<i64> {
     Ok(n)
 }
 
-/// (user id, started at, rating status) of the calls with an id above `id`: what a batch that
-/// was partly made of known calls inserted, when `id` was the highest before it.
+/// (user id, started at, rating status, price) of the calls with an id above `id`: what a batch
+/// that was partly made of known calls inserted, when `id` was the highest before it.
 pub async fn calls_after(
     c: &mut AnyConnection,
     id: i64,
-) -> sqlx::Result<Vec<(i64, i64, Option<String>)>> {
-    sqlx::query_as("SELECT user_id, started_at, rating_status FROM calls WHERE id > $1")
+) -> sqlx::Result<Vec<(i64, i64, Option<String>, Option<i64>)>> {
+    sqlx::query_as(
+        "SELECT user_id, started_at, rating_status, price_micros FROM calls WHERE id > $1",
+    )
         .bind(id)
         .fetch_all(c)
         .await
@@ -220,6 +222,15 @@ impl Store {
         sqlx::query_as("SELECT user_id, period_start, period_end FROM invoices")
             .fetch_all(self.pool())
             .await
+    }
+
+    /// Ids of the prepaid subscribers: rating their calls debits their balance.
+    pub async fn prepaid_user_ids(&self) -> sqlx::Result<std::collections::HashSet<i64>> {
+        let rows: Vec<(i64,)> =
+            sqlx::query_as("SELECT id FROM users WHERE account_type = 'prepaid'")
+                .fetch_all(self.pool())
+                .await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
     /// Ids of all users, in order.

@@ -17,6 +17,15 @@ pub struct Invoice {
     pub price_micros: i64,
     pub vat_percent_bp: i64,
     pub price_vat_micros: i64,
+    pub due_at: Option<i64>,
+}
+
+/// What the subscriber owes: the unpaid invoices summed, and the oldest of them.
+#[derive(Clone, Debug)]
+pub struct Owed {
+    pub total_micros: i64,
+    pub count: i64,
+    pub oldest: Invoice,
 }
 
 #[derive(Clone, Debug, FromRow)]
@@ -42,7 +51,7 @@ pub struct InvoiceTotal {
 
 const INVOICE_COLUMNS: &str =
     "i.id, i.number, i.period_start, i.period_end, i.issued_at, i.paid_at, i.currency,
-     c.decimals, i.price_micros, i.vat_percent_bp, i.price_vat_micros";
+     c.decimals, i.price_micros, i.vat_percent_bp, i.price_vat_micros, i.due_at";
 
 impl Store {
     pub async fn invoices(&self, user_id: i64) -> sqlx::Result<Vec<Invoice>> {
@@ -67,6 +76,36 @@ impl Store {
         .bind(user_id)
         .fetch_optional(self.pool())
         .await
+    }
+
+    /// The unpaid invoices in the account's currency; `None` when all are paid.
+    pub async fn owed(&self, user_id: i64, currency: &str) -> sqlx::Result<Option<Owed>> {
+        let oldest: Option<Invoice> = sqlx::query_as(&format!(
+            "SELECT {INVOICE_COLUMNS}
+             FROM invoices i JOIN currencies c ON c.code = i.currency
+             WHERE i.user_id = $1 AND i.paid_at IS NULL AND i.currency = $2
+             ORDER BY i.issued_at, i.id LIMIT 1"
+        ))
+        .bind(user_id)
+        .bind(currency)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(oldest) = oldest else {
+            return Ok(None);
+        };
+        let (count, total_micros): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(price_vat_micros), 0) AS BIGINT) FROM invoices
+             WHERE user_id = $1 AND paid_at IS NULL AND currency = $2",
+        )
+        .bind(user_id)
+        .bind(currency)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(Some(Owed {
+            total_micros,
+            count,
+            oldest,
+        }))
     }
 
     pub async fn invoice_lines(

@@ -15,17 +15,8 @@ pub struct QueuedMail {
 
 impl Store {
     pub async fn queue_mail(&self, recipient: &str, subject: &str, body: &str) -> sqlx::Result<()> {
-        let now = crate::time::now();
-        sqlx::query(
-            "INSERT INTO mail_outbox (recipient, subject, body, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $4)",
-        )
-        .bind(recipient)
-        .bind(subject)
-        .bind(body)
-        .bind(now)
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        let mut c = self.pool().acquire().await?;
+        queue(&mut c, recipient, subject, body).await
     }
 
     /// Takes one due message for `lease_s` seconds, so two portal processes never send it twice
@@ -69,4 +60,24 @@ impl Store {
             .await?;
         Ok(())
     }
+}
+
+/// Queues a mail inside the caller's transaction: it goes only if the change commits.
+pub async fn queue(
+    c: &mut sqlx::AnyConnection,
+    recipient: &str,
+    subject: &str,
+    body: &str,
+) -> sqlx::Result<()> {
+    let now = crate::time::now();
+    sqlx::query(
+        "INSERT INTO mail_outbox (recipient, subject, body, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $4)",
+    )
+    .bind(recipient)
+    .bind(subject)
+    .bind(body)
+    .bind(now)
+    .execute(c)
+    .await?;
+    Ok(())
 }

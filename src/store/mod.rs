@@ -15,6 +15,7 @@ pub mod details;
 pub mod devices;
 pub mod faxes;
 pub mod invoices;
+pub mod ledger;
 pub mod login_attempts;
 pub mod mail;
 pub mod passwords;
@@ -26,6 +27,7 @@ pub mod seed;
 pub mod sessions;
 pub mod subscriptions;
 pub mod users;
+pub mod wallet;
 
 use std::str::FromStr;
 use std::time::Duration;

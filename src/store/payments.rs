@@ -17,6 +17,11 @@ pub struct Payment {
     pub currency: String,
     pub decimals: i64,
     pub completed: i64,
+    /// pending, completed, declined, failed
+    pub state: String,
+    /// Why a payment was declined or failed, in plain words.
+    pub failure_reason: String,
+    pub refunded_micros: i64,
 }
 
 /// The sum of the completed payments in one currency.
@@ -31,7 +36,8 @@ pub struct PaymentTotal {
 
 /// A user's payments, newest first.
 const PAYMENTS: &str = "SELECT p.id, p.paid_at, p.confirmed_at, p.payment_type, p.amount_micros,
-        p.vat_percent_bp, p.amount_vat_micros, p.currency, c.decimals, p.completed
+        p.vat_percent_bp, p.amount_vat_micros, p.currency, c.decimals, p.completed, p.state,
+        p.failure_reason, p.refunded_micros
      FROM payments p JOIN currencies c ON c.code = p.currency
      WHERE p.user_id = $1
      ORDER BY p.paid_at DESC, p.id DESC";
@@ -66,7 +72,7 @@ impl Store {
                     CAST(COALESCE(SUM(p.amount_micros), 0) AS BIGINT) AS amount_micros,
                     CAST(COALESCE(SUM(p.amount_vat_micros), 0) AS BIGINT) AS amount_vat_micros
              FROM payments p JOIN currencies c ON c.code = p.currency
-             WHERE p.user_id = $1 AND p.completed = 1
+             WHERE p.user_id = $1 AND p.state = 'completed'
              GROUP BY p.currency, c.decimals
              ORDER BY p.currency",
         )

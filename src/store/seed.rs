@@ -23,7 +23,19 @@ pub async fn insert_user(c: &mut AnyConnection, u: &NewUser<'_>) -> sqlx::Result
     .bind(u.credit_limit_micros)
     .bind(u.tariff_id)
     .bind(u.created_at);
-    returning_id(q, c).await
+    let id = returning_id(q, &mut *c).await?;
+    // The ledger starts with the balance the account is created with (see store::ledger).
+    sqlx::query(
+        "INSERT INTO ledger (user_id, entry_key, kind, amount_micros, balance_after_micros, note, created_at)
+         VALUES ($1, $2, 'opening', $3, $3, 'Opening balance', $4)",
+    )
+    .bind(id)
+    .bind(format!("opening:{id}"))
+    .bind(u.balance_micros)
+    .bind(u.created_at)
+    .execute(c)
+    .await?;
+    Ok(id)
 }
 
 pub async fn insert_currency(
@@ -269,6 +281,7 @@ pub struct NewInvoice<'a> {
     pub period_start: i64,
     pub period_end: i64,
     pub issued_at: i64,
+    pub due_at: i64,
     pub paid_at: Option<i64>,
     pub currency: &'a str,
     pub vat_percent_bp: i64,
@@ -281,8 +294,8 @@ pub struct NewInvoice<'a> {
 pub async fn insert_invoice(c: &mut AnyConnection, inv: &NewInvoice<'_>) -> sqlx::Result<i64> {
     let q = sqlx::query_as(
         "INSERT INTO invoices (user_id, number, period_start, period_end, issued_at, paid_at, currency,
-                               price_micros, vat_percent_bp, price_vat_micros)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                               price_micros, vat_percent_bp, price_vat_micros, due_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
     )
     .bind(inv.user_id)
     .bind(inv.number)
@@ -293,7 +306,8 @@ pub async fn insert_invoice(c: &mut AnyConnection, inv: &NewInvoice<'_>) -> sqlx
     .bind(inv.currency)
     .bind(inv.price_micros)
     .bind(inv.vat_percent_bp)
-    .bind(inv.price_vat_micros);
+    .bind(inv.price_vat_micros)
+    .bind(inv.due_at);
     let id = returning_id(q, &mut *c).await?;
     for (pos, (kind, desc, qty, secs, amount)) in inv.lines.iter().enumerate() {
         sqlx::query(

@@ -288,6 +288,7 @@ pub fn error_response(ctx: &Ctx, action: Option<&str>, err: &AppError) -> HttpRe
     let retry_after_s = match err {
         AppError::TooManyRequests { retry_after_s, .. } => Some((*retry_after_s).max(1)),
         AppError::Unavailable(_) => Some(i64::from(super::session_outage::RETRY_AFTER_S)),
+        AppError::PaymentService(_) => Some(60),
         _ => None,
     };
     if let Some(s) = retry_after_s {

@@ -12,6 +12,7 @@ pub mod session;
 pub mod session_outage;
 pub mod session_store;
 pub mod upload;
+// MERGE: pub mod webhook;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -71,6 +72,9 @@ impl Application {
         ));
         let data_dir = web::Data::new(DataDir(settings.data_dir.clone()));
         let pbx = web::Data::new(Pbx::new(settings.ami.clone()));
+        let wallet = crate::wallet::Wallet::new(store.get_ref().clone(), settings.wallet.clone())?;
+        crate::wallet::spawn_reconciler(wallet.clone());
+        let wallet = web::Data::new(wallet);
         let static_dir = settings.static_dir.clone();
         let secure = settings.cookie_secure;
         let session_store = web::Data::new(session_store);
@@ -87,6 +91,7 @@ impl Application {
                 .app_data(outbox.clone())
                 .app_data(data_dir.clone())
                 .app_data(pbx.clone())
+                .app_data(wallet.clone())
                 .app_data(session_store.clone())
                 .app_data(input_errors())
                 .app_data(query_errors())
@@ -100,6 +105,12 @@ impl Application {
                         || async { Err::<HttpResponse, _>(AppError::NotFound) },
                     )),
                 )
+                // Called by the payment gateway with a signature, never by a browser session.
+                // MERGE: .service(
+                // MERGE:     web::resource("/payments/webhook/stripe")
+                // MERGE:         .app_data(web::PayloadConfig::new(webhook::BODY_LIMIT))
+                // MERGE:         .route(web::post().to(webhook::stripe)),
+                // MERGE: )
                 .service(
                     // The last `wrap` runs first: (log → headers →) outage guard → session →
                     // outage probe → context → CSRF → handler.
@@ -176,7 +187,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .configure(pages::callback::routes)
     .configure(pages::calls::routes)
     .configure(pages::missed_calls::routes)
-    .configure(pages::user_stats::routes);
+    .configure(pages::user_stats::routes)
+    .configure(pages::wallet::routes);
 }
 
 /// The headers on every answer (lower case: they are also set on error answers built by hand).

@@ -196,7 +196,7 @@ async fn demo_invoices_are_local_months_as_bill_makes_them(app: &TestApp) {
         sqlx::query(sql).execute(app.store.pool()).await.unwrap();
     }
     for month in months {
-        bill(&app.store, month, chrono::Utc::now().timestamp())
+        bill(&app.store, month, chrono::Utc::now().timestamp(), &Default::default())
             .await
             .unwrap();
     }

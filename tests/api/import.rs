@@ -40,6 +40,11 @@ fn selfcare(app: &TestApp, args: &[&str], stdin: &str) -> (bool, String) {
     output(child)
 }
 
+/// Runs `selfcare ARGS` (no input); (success, stdout + stderr).
+pub(crate) fn selfcare_run(app: &TestApp, args: &[&str]) -> (bool, String) {
+    selfcare(app, args, "")
+}
+
 fn output(child: std::process::Child) -> (bool, String) {
     let out = child.wait_with_output().unwrap();
     let text = format!(

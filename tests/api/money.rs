@@ -485,6 +485,10 @@ const PAYMENT: &str = "    payment
       amount_vat
       currency
       completed
+      payment_id
+      state
+      reason
+      refunded
 ";
 
 async fn payments_are_listed_newest_first_with_totals_per_currency(backend: Backend) {

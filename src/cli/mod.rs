@@ -1,6 +1,9 @@
 //! The command line: `serve`, `migrate`, `demo`, `user add|passwd|tariff`, `device add`,
-//! `import cdrs|rates`, `rate`, `bill`, `bench import`. A stable contract that operators and
-//! scripts rely on; every flag has a `SELFCARE_*` variable where it makes sense.
+//! `import cdrs|rates`, `rate`, `bill`, `bench import`, and the wallet's commands (`wallet`).
+//! A stable contract that operators and scripts rely on; every flag has a `SELFCARE_*` variable
+//! where it makes sense.
+
+pub mod wallet;
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -13,6 +16,7 @@ use crate::config::{AmiSettings, Settings};
 use crate::demo::{self, DemoOptions};
 use crate::store::users::NewUser;
 use crate::store::Store;
+use crate::wallet::Wallet;
 use crate::web::Application;
 
 #[derive(Parser)]
@@ -24,6 +28,8 @@ use crate::web::Application;
 pub struct Cli {
     #[command(flatten)]
     pub db: DbArgs,
+    #[command(flatten)]
+    pub wallet: wallet::WalletArgs,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -64,6 +70,18 @@ pub enum Command {
     /// Measure the import and rating speed on synthetic data
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Top-up settings as subscribers see them
+    #[command(subcommand)]
+    Topup(wallet::TopupCommand),
+    /// Prepaid voucher codes
+    #[command(subcommand)]
+    Voucher(wallet::VoucherCommand),
+    /// Card payments (refunds)
+    #[command(subcommand)]
+    Payment(wallet::PaymentCommand),
+    /// Subscribers' balances (operator adjustments)
+    #[command(subcommand)]
+    Balance(wallet::BalanceCommand),
 }
 
 #[derive(Args)]
@@ -388,6 +406,8 @@ pub enum BenchCommand {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let database_url = cli.db.database_url.clone();
     let data_dir = cli.db.data_dir.clone();
+    let wallet_settings = cli.wallet.settings()?;
+    let open_wallet = |store: Store| Wallet::new(store, wallet_settings.clone());
     match cli.command {
         Command::Serve(args) => {
             let mut settings = Settings::new(&args.bind, database_url, data_dir)?;
@@ -411,6 +431,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             settings.pdf_max_rows = args.pdf_max_rows;
             settings.operator = args.operator.into_operator()?;
+            settings.wallet = wallet_settings.clone();
             let store = open(&settings).await?;
             if args.demo {
                 if store.user_count().await? == 0 {
@@ -458,7 +479,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(cmd) => {
             let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;
             let store = open(&settings).await?;
-            import_command(&store, cmd).await?;
+            let wallet = open_wallet(store)?;
+            import_command(&wallet, cmd).await?;
         }
         Command::Rate(args) => {
             let dialing = args.dialing.dialing()?;
@@ -473,14 +495,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             anyhow::ensure!(from <= to, "--from is after --to");
             let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;
             let store = open(&settings).await?;
-            let summary = billing::rerate::rerate(&store, from, to, dialing, !args.quiet).await?;
+            let wallet = open_wallet(store)?;
+            let summary = billing::rerate::rerate(
+                &wallet.store,
+                from,
+                to,
+                dialing,
+                wallet.rules(),
+                !args.quiet,
+            )
+            .await?;
             println!("{summary}");
+            wallet::run_pending(&wallet).await;
         }
         Command::Bill(args) => {
             let period = Month::parse(&args.period).map_err(anyhow::Error::msg)?;
             let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;
             let store = open(&settings).await?;
-            let summary = billing::invoice::bill(&store, period, crate::time::now()).await?;
+            let summary =
+                billing::invoice::bill(&store, period, crate::time::now(), &wallet_settings)
+                    .await?;
             println!("Period {period}: {summary}");
             anyhow::ensure!(
                 summary.not_billed.is_empty(),
@@ -516,6 +550,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             billing::bench::run(&store, &opts).await?;
         }
+        Command::Topup(cmd) => {
+            let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;
+            let store = open(&settings).await?;
+            wallet::topup(&open_wallet(store)?, cmd).await?;
+        }
+        Command::Voucher(cmd) => {
+            let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;
+            wallet::voucher(&open(&settings).await?, cmd).await?;
+        }
+        Command::Payment(cmd) => {
+            let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;
+            let store = open(&settings).await?;
+            wallet::payment(&open_wallet(store)?, cmd).await?;
+        }
+        Command::Balance(cmd) => {
+            let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;
+            let store = open(&settings).await?;
+            wallet::balance(&open_wallet(store)?, cmd).await?;
+        }
     }
     Ok(())
 }
@@ -530,7 +583,8 @@ fn day_start(s: &str) -> anyhow::Result<i64> {
         .timestamp())
 }
 
-async fn import_command(store: &Store, cmd: ImportCommand) -> anyhow::Result<()> {
+async fn import_command(wallet: &Wallet, cmd: ImportCommand) -> anyhow::Result<()> {
+    let store = &wallet.store;
     match cmd {
         ImportCommand::Cdrs(args) => {
             let time_zone: chrono_tz::Tz = args.time_zone.parse().map_err(|_| {
@@ -550,9 +604,11 @@ async fn import_command(store: &Store, cmd: ImportCommand) -> anyhow::Result<()>
                 time_zone,
                 dialing: args.dialing.dialing()?,
                 progress: !args.quiet,
+                rules: wallet.rules().clone(),
             };
             let summary = billing::import::import_cdrs(store, opts).await?;
             println!("{summary}");
+            wallet::run_pending(wallet).await;
         }
         ImportCommand::Rates(args) => {
             let summary = billing::deck::import_deck(
