@@ -8,7 +8,7 @@ CREATE TABLE ledger (
     id                  INTEGER PRIMARY KEY,
     user_id             INTEGER NOT NULL REFERENCES users(id),
     entry_key           TEXT NOT NULL UNIQUE,
-    kind                TEXT NOT NULL CHECK (kind IN ('opening', 'calls', 'rerate', 'subscription',
+    kind                TEXT NOT NULL CHECK (kind IN ('opening', 'calls', 'rerate',
                             'invoice', 'topup', 'invoice_payment', 'voucher', 'refund', 'adjustment')),
     amount_micros       INTEGER NOT NULL,
     balance_after_micros INTEGER NOT NULL,
