@@ -23,6 +23,7 @@ pub mod phonebook_file;
 pub mod store;
 pub mod time;
 pub mod tokens;
+pub mod wallet;
 pub mod web;
 
 pub use config::Settings;

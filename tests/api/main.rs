@@ -23,3 +23,4 @@ mod pbx;
 mod phonebook_io;
 mod session_outage;
 mod sessions;
+mod stripe_gateway;
