@@ -47,17 +47,18 @@ impl Wallet {
             .settings
             .stripe
             .as_ref()
-            .and_then(|s| s.webhook_secret.as_deref())
+            .and_then(|s| s.webhook_secret.as_ref())
+            .map(|s| s.expose())
             .ok_or(EventError::NotConfigured)?;
         let gateway = self.gateway()?.name();
-        let event = webhook::verify(body, signature, secret, crate::time::now())?;
+        let event = webhook::verify_event(signature, body, secret, crate::time::now())?;
         let mut conn = self.store.pool().acquire().await?;
         if rows::event_seen(&mut conn, gateway, &event.id).await? {
             return Ok(Applied::Duplicate);
         }
         drop(conn);
-        let applied = match webhook::payment_intent(&event) {
-            Some(pi) => self.apply_payment_event(gateway, &pi).await?,
+        let applied = match event.payment_intent() {
+            Some(pi) => self.apply_payment_event(gateway, &pi?).await?,
             None => Applied::Ignored,
         };
         // Remembered after it was applied: a crash between the two applies it again, which
@@ -72,7 +73,7 @@ impl Wallet {
         gateway: &str,
         pi: &webhook::PaymentIntentEvent,
     ) -> Result<Applied, EventError> {
-        let by_ref = self.store.attempt_by_ref(gateway, &pi.id).await?;
+        let by_ref = self.store.attempt_by_ref(gateway, &pi.charge_id).await?;
         let attempt = match by_ref {
             Some(a) => Some(a),
             // The charge's answer may not have been recorded yet: our attempt's own random key
@@ -90,7 +91,7 @@ impl Wallet {
             return Ok(Applied::Ignored);
         };
         if a.gateway_ref.is_none() {
-            self.store.set_gateway_ref(a.id, &pi.id).await?;
+            self.store.set_gateway_ref(a.id, &pi.charge_id).await?;
         }
         match &pi.status {
             ChargeStatus::Succeeded => self.settle(a.id, Settlement::Succeeded).await?,

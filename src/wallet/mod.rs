@@ -10,17 +10,18 @@
 pub mod auto_topup;
 pub mod cards;
 pub mod charge;
-// MERGE: pub mod events;
+pub mod events;
 pub mod gateway;
 pub mod ledger;
 pub mod mail;
 pub mod refund;
-// MERGE: pub mod stripe;
+pub mod stripe;
 pub mod vouchers;
-// MERGE: pub mod webhook;
+pub mod webhook;
 
 use std::sync::Arc;
 
+use crate::config::Secret;
 use crate::money::Money;
 use crate::store::Store;
 use gateway::{Gateway, GatewayError};
@@ -63,21 +64,12 @@ impl Default for WalletSettings {
     }
 }
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct StripeSettings {
     pub api_url: String,
-    pub secret_key: String,
-    pub webhook_secret: Option<String>,
-}
-
-impl std::fmt::Debug for StripeSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StripeSettings")
-            .field("api_url", &self.api_url)
-            .field("secret_key", &"***")
-            .field("webhook_secret", &self.webhook_secret.as_ref().map(|_| "***"))
-            .finish()
-    }
+    pub secret_key: Secret,
+    /// Signs the webhooks (`whsec_…`); without it `POST /payments/webhook/stripe` answers 404.
+    pub webhook_secret: Option<Secret>,
 }
 
 impl StripeSettings {
@@ -111,8 +103,8 @@ impl StripeSettings {
         );
         Ok(Some(StripeSettings {
             api_url: api_url.trim_end_matches('/').to_string(),
-            secret_key,
-            webhook_secret,
+            secret_key: Secret::new(secret_key),
+            webhook_secret: webhook_secret.map(Secret::new),
         }))
     }
 }
@@ -173,8 +165,11 @@ pub struct Wallet {
 impl Wallet {
     pub fn new(store: Store, settings: WalletSettings) -> anyhow::Result<Wallet> {
         let gateway: Option<Arc<dyn Gateway>> = match &settings.stripe {
-            // MERGE: Some(s) => Some(Arc::new(stripe::StripeClient::new(s.api_url.clone(), s.secret_key.clone(), std::time::Duration::from_secs(20))?)),
-            Some(_) => None,
+            Some(s) => Some(Arc::new(stripe::StripeClient::new(
+                s.api_url.clone(),
+                s.secret_key.clone(),
+                std::time::Duration::from_secs(20),
+            )?)),
             None => None,
         };
         Ok(Wallet {

@@ -12,7 +12,7 @@ pub mod session;
 pub mod session_outage;
 pub mod session_store;
 pub mod upload;
-// MERGE: pub mod webhook;
+pub mod webhook;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -106,11 +106,11 @@ impl Application {
                     )),
                 )
                 // Called by the payment gateway with a signature, never by a browser session.
-                // MERGE: .service(
-                // MERGE:     web::resource("/payments/webhook/stripe")
-                // MERGE:         .app_data(web::PayloadConfig::new(webhook::BODY_LIMIT))
-                // MERGE:         .route(web::post().to(webhook::stripe)),
-                // MERGE: )
+                .service(
+                    web::resource("/payments/webhook/stripe")
+                        .app_data(web::PayloadConfig::new(webhook::BODY_LIMIT))
+                        .route(web::post().to(webhook::stripe)),
+                )
                 .service(
                     // The last `wrap` runs first: (log → headers →) outage guard → session →
                     // outage probe → context → CSRF → handler.

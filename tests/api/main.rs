@@ -23,4 +23,5 @@ mod pbx;
 mod phonebook_io;
 mod session_outage;
 mod sessions;
+mod stripe_gateway;
 mod wallet_ledger;
