@@ -131,7 +131,11 @@ impl Money {
     /// `25.50`, `25,50` (a decimal comma), `1 000.00`. Refused: a sign, letters, more decimals
     /// than the currency has, and figures past a billion.
     pub fn parse(text: &str, decimals: u32) -> Result<Money, AmountError> {
-        let t: String = text.trim().chars().filter(|c| *c != ' ' && *c != '\u{a0}').collect();
+        let t: String = text
+            .trim()
+            .chars()
+            .filter(|c| *c != ' ' && *c != '\u{a0}')
+            .collect();
         if t.is_empty() {
             return Err(AmountError::Missing);
         }
@@ -147,7 +151,11 @@ impl Money {
         if units.trim_start_matches('0').len() > 9 {
             return Err(AmountError::TooLarge);
         }
-        let units: i64 = if units.is_empty() { 0 } else { units.parse().map_err(|_| AmountError::TooLarge)? };
+        let units: i64 = if units.is_empty() {
+            0
+        } else {
+            units.parse().map_err(|_| AmountError::TooLarge)?
+        };
         let mut micros = units * MICROS;
         if !frac.is_empty() {
             let f: i64 = frac.parse().map_err(|_| AmountError::NotANumber)?;
@@ -394,8 +402,14 @@ mod tests {
         assert_eq!(Money::parse("0", 2), Ok(Money(0)));
         assert_eq!(Money::parse("10", 0), Ok(Money(10 * MICROS)));
         assert_eq!(Money::parse("", 2), Err(AmountError::Missing));
-        assert_eq!(Money::parse("25.505", 2), Err(AmountError::TooManyDecimals(2)));
-        assert_eq!(Money::parse("10.5", 0), Err(AmountError::TooManyDecimals(0)));
+        assert_eq!(
+            Money::parse("25.505", 2),
+            Err(AmountError::TooManyDecimals(2))
+        );
+        assert_eq!(
+            Money::parse("10.5", 0),
+            Err(AmountError::TooManyDecimals(0))
+        );
         for bad in ["-5", "+5", "5e3", "abc", ".", "1.2.3", "0x10", "½"] {
             assert_eq!(Money::parse(bad, 2), Err(AmountError::NotANumber), "{bad}");
         }

@@ -125,7 +125,8 @@ pub async fn run(store: &Store, opts: &BenchOptions) -> anyhow::Result<()> {
         Dialing::default(),
         &Default::default(),
         true,
-    ).await?;
+    )
+    .await?;
     println!("{r}");
     println!(
         "RE-RATE (read, rate, write changed): {} calls in {:.1} s = {:.0} calls/s, {} changed; this process's CPU {:.1} s; peak memory {}",

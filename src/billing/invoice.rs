@@ -26,11 +26,11 @@
 use super::month::Month;
 use crate::money::Money;
 use crate::store::billing as sql;
-use crate::store::seed::{self, NewInvoice};
 use crate::store::ledger::{EntryKind, Posting};
+use crate::store::seed::{self, NewInvoice};
 use crate::store::Store;
-use crate::wallet::WalletSettings;
 use crate::time;
+use crate::wallet::WalletSettings;
 
 /// VAT on a net amount: `vat_bp` hundredths of a percent, rounded by the money rule.
 pub fn vat(net: Money, vat_bp: i64) -> Money {

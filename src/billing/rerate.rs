@@ -12,8 +12,8 @@ use std::time::Instant;
 
 use super::number::Dialing;
 use super::rater::Rater;
-use crate::store::cdrs::{self, RatingUpdate, UPDATE_BATCH};
 use crate::money::Money;
+use crate::store::cdrs::{self, RatingUpdate, UPDATE_BATCH};
 use crate::store::ledger::{EntryKind, Posting};
 use crate::store::Store;
 use crate::wallet::Rules;

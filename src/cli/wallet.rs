@@ -17,10 +17,20 @@ pub struct WalletArgs {
     #[arg(long, global = true, env = "SELFCARE_STRIPE_URL")]
     pub stripe_url: Option<String>,
     /// Stripe secret key (sk_…); without it card payments are not offered
-    #[arg(long, global = true, env = "SELFCARE_STRIPE_SECRET_KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "SELFCARE_STRIPE_SECRET_KEY",
+        hide_env_values = true
+    )]
     pub stripe_secret_key: Option<String>,
     /// Secret that signs Stripe's webhooks (whsec_…), for POST /payments/webhook/stripe
-    #[arg(long, global = true, env = "SELFCARE_STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "SELFCARE_STRIPE_WEBHOOK_SECRET",
+        hide_env_values = true
+    )]
     pub stripe_webhook_secret: Option<String>,
     /// Smallest top-up, in the account's currency
     #[arg(long, global = true, env = "SELFCARE_TOPUP_MIN", default_value = "5")]
@@ -29,13 +39,23 @@ pub struct WalletArgs {
     #[arg(long, global = true, env = "SELFCARE_TOPUP_MAX", default_value = "500")]
     pub topup_max: String,
     /// Top-up amounts offered as buttons, comma-separated
-    #[arg(long, global = true, env = "SELFCARE_TOPUP_OPTIONS", default_value = "10,20,50,100")]
+    #[arg(
+        long,
+        global = true,
+        env = "SELFCARE_TOPUP_OPTIONS",
+        default_value = "10,20,50,100"
+    )]
     pub topup_options: String,
     /// Mail a subscriber whose balance falls below this (account's currency) [default: never]
     #[arg(long, global = true, env = "SELFCARE_LOW_BALANCE")]
     pub low_balance: Option<String>,
     /// Days from an invoice's issue to its due date
-    #[arg(long, global = true, env = "SELFCARE_INVOICE_DUE_DAYS", default_value_t = 14)]
+    #[arg(
+        long,
+        global = true,
+        env = "SELFCARE_INVOICE_DUE_DAYS",
+        default_value_t = 14
+    )]
     pub invoice_due_days: i64,
 }
 
@@ -52,7 +72,11 @@ impl WalletArgs {
             "SELFCARE_TOPUP_MIN / SELFCARE_TOPUP_MAX: the minimum must be above zero and at most the maximum"
         );
         let mut topup_options = Vec::new();
-        for v in self.topup_options.split(',').filter(|v| !v.trim().is_empty()) {
+        for v in self
+            .topup_options
+            .split(',')
+            .filter(|v| !v.trim().is_empty())
+        {
             let m = amount("SELFCARE_TOPUP_OPTIONS / --topup-options", v)?;
             anyhow::ensure!(
                 m >= topup_min && m <= topup_max,
@@ -143,15 +167,25 @@ pub async fn topup(wallet: &Wallet, cmd: TopupCommand) -> anyhow::Result<()> {
                 "Top-up: from {} to {} in the account's currency; offered: {}.",
                 s.topup_min.format(2),
                 s.topup_max.format(2),
-                if options.is_empty() { "none".to_string() } else { options.join(", ") }
+                if options.is_empty() {
+                    "none".to_string()
+                } else {
+                    options.join(", ")
+                }
             );
             match &s.stripe {
                 Some(st) => println!(
                     "Cards: taken through Stripe at {}; webhooks {}.",
                     st.api_url,
-                    if st.webhook_secret.is_some() { "checked" } else { "not configured (set SELFCARE_STRIPE_WEBHOOK_SECRET)" }
+                    if st.webhook_secret.is_some() {
+                        "checked"
+                    } else {
+                        "not configured (set SELFCARE_STRIPE_WEBHOOK_SECRET)"
+                    }
                 ),
-                None => println!("Cards: not taken (set SELFCARE_STRIPE_SECRET_KEY); vouchers work."),
+                None => {
+                    println!("Cards: not taken (set SELFCARE_STRIPE_SECRET_KEY); vouchers work.")
+                }
             }
         }
     }
@@ -171,7 +205,9 @@ pub async fn voucher(store: &Store, cmd: VoucherCommand) -> anyhow::Result<()> {
             let decimals = store
                 .currency_decimals(currency.as_str())
                 .await?
-                .with_context(|| format!("--currency: {currency} is not a currency of this database"))?;
+                .with_context(|| {
+                    format!("--currency: {currency} is not a currency of this database")
+                })?;
             let amount = Money::parse(&amount, decimals as u32)
                 .map_err(|e| anyhow::anyhow!("--amount: {e}"))?;
             anyhow::ensure!(amount > Money(0), "--amount: above zero");
@@ -180,9 +216,14 @@ pub async fn voucher(store: &Store, cmd: VoucherCommand) -> anyhow::Result<()> {
                 None => None,
             };
             let mut tx = store.pool().begin().await?;
-            let codes =
-                crate::wallet::vouchers::create(&mut tx, count, amount, currency.as_str(), expires_at)
-                    .await?;
+            let codes = crate::wallet::vouchers::create(
+                &mut tx,
+                count,
+                amount,
+                currency.as_str(),
+                expires_at,
+            )
+            .await?;
             tx.commit().await?;
             eprintln!(
                 "{count} voucher(s) of {} — the codes are shown only now:",
@@ -278,7 +319,9 @@ pub async fn balance(wallet: &Wallet, cmd: BalanceCommand) -> anyhow::Result<()>
             tx.commit().await?;
             println!(
                 "{user}: {shown}; balance now {}.",
-                posted.after.with_currency(who.decimals as u32, &who.currency)
+                posted
+                    .after
+                    .with_currency(who.decimals as u32, &who.currency)
             );
             run_pending(wallet).await;
         }

@@ -97,21 +97,18 @@ pub async fn show(
     let decimals = account.currency_decimals as u32;
     let money = |m: i64| Money(m).with_currency(decimals, &account.currency);
     let now = time::now();
-    let owed = store
-        .owed(user.id, &account.currency)
-        .await?
-        .map(|o| {
-            let due = o.oldest.due_at.unwrap_or(o.oldest.issued_at);
-            OwedView {
-                total: money(o.total_micros),
-                invoices: o.count,
-                oldest_invoice_id: o.oldest.id,
-                oldest_number: o.oldest.number,
-                oldest_amount: money(o.oldest.price_vat_micros),
-                oldest_due_date: time::format_date(due, tz),
-                overdue: due < now,
-            }
-        });
+    let owed = store.owed(user.id, &account.currency).await?.map(|o| {
+        let due = o.oldest.due_at.unwrap_or(o.oldest.issued_at);
+        OwedView {
+            total: money(o.total_micros),
+            invoices: o.count,
+            oldest_invoice_id: o.oldest.id,
+            oldest_number: o.oldest.number,
+            oldest_amount: money(o.oldest.price_vat_micros),
+            oldest_due_date: time::format_date(due, tz),
+            overdue: due < now,
+        }
+    });
     let page = MainPage {
         pagename: "Main page",
         username: account.display_name(),

@@ -16,7 +16,9 @@ use crate::money::Money;
 use crate::store::access::Resource;
 use crate::store::wallet::Attempt;
 use crate::wallet::{auto_topup, Wallet, WalletError};
-use crate::web::{require, respond, respond_action, Chrome, Ctx, CurrentUser, Format, Page, StrictForm};
+use crate::web::{
+    require, respond, respond_action, Chrome, Ctx, CurrentUser, Format, Page, StrictForm,
+};
 
 const PAGE: &str = "/payments/topup";
 const PAYMENTS: &str = "/payments/personal_payments";
@@ -132,7 +134,10 @@ impl WalletPage {
             .ok_or(AppError::Unauthenticated)?;
         let d = account.currency_decimals as u32;
         let s = &wallet.settings;
-        let auto = store.auto_topup(user.id).await?.map(auto_topup::Settings::from);
+        let auto = store
+            .auto_topup(user.id)
+            .await?
+            .map(auto_topup::Settings::from);
         let plain = |m: Money| m.format(d);
         Ok(WalletPage {
             pagename: "Wallet",
@@ -161,7 +166,11 @@ impl WalletPage {
                 None => AutoTopupView {
                     enabled: false,
                     threshold: plain(s.topup_min),
-                    amount: s.topup_options.first().map(|m| plain(*m)).unwrap_or_default(),
+                    amount: s
+                        .topup_options
+                        .first()
+                        .map(|m| plain(*m))
+                        .unwrap_or_default(),
                     monthly_cap: plain(s.topup_max),
                 },
             },

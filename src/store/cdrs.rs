@@ -97,9 +97,9 @@ pub async fn calls_after(
     sqlx::query_as(
         "SELECT user_id, started_at, rating_status, price_micros FROM calls WHERE id > $1",
     )
-        .bind(id)
-        .fetch_all(c)
-        .await
+    .bind(id)
+    .fetch_all(c)
+    .await
 }
 
 /// A call as the re-rater reads it.

@@ -38,7 +38,8 @@ pub struct Attempt {
     pub paid_at: i64,
 }
 
-const ATTEMPT: &str = "SELECT p.id, p.user_id, p.purpose, p.state, p.amount_micros, p.refunded_micros,
+const ATTEMPT: &str =
+    "SELECT p.id, p.user_id, p.purpose, p.state, p.amount_micros, p.refunded_micros,
         p.currency, c.decimals, p.invoice_id, p.gateway, p.gateway_ref, p.attempt_key,
         p.failure_reason, p.tries, p.paid_at
      FROM payments p JOIN currencies c ON c.code = p.currency";
@@ -524,7 +525,11 @@ pub async fn insert_refund(
 }
 
 /// True when this webhook event was applied before.
-pub async fn event_seen(c: &mut AnyConnection, gateway: &str, event_id: &str) -> sqlx::Result<bool> {
+pub async fn event_seen(
+    c: &mut AnyConnection,
+    gateway: &str,
+    event_id: &str,
+) -> sqlx::Result<bool> {
     let row: Option<(i64,)> = sqlx::query_as(
         "SELECT received_at FROM webhook_events WHERE gateway = $1 AND event_id = $2",
     )

@@ -141,7 +141,8 @@ pub async fn on_debit(c: &mut AnyConnection, user_id: i64, done: Posted) -> sqlx
     let detail = format!(
         "balance {} fell below {}: {} to the card •••• {}",
         done.after.with_currency(who.decimals as u32, &who.currency),
-        s.threshold.with_currency(who.decimals as u32, &who.currency),
+        s.threshold
+            .with_currency(who.decimals as u32, &who.currency),
         s.amount.with_currency(who.decimals as u32, &who.currency),
         card.last4
     );

@@ -150,7 +150,14 @@ mod tests {
     fn tokens_are_gateway_ids_only() {
         assert_eq!(parse_token(" pm_1Nabc_XYZ ").unwrap(), "pm_1Nabc_XYZ");
         assert!(parse_token("card_123").is_ok());
-        for bad in ["", "4242424242424242", "pm_../../v1", "pm_a b", "cus_123", "pm_é"] {
+        for bad in [
+            "",
+            "4242424242424242",
+            "pm_../../v1",
+            "pm_a b",
+            "cus_123",
+            "pm_é",
+        ] {
             assert!(parse_token(bad).is_err(), "{bad}");
         }
     }

@@ -209,7 +209,8 @@ impl Wallet {
                 }
             }
             Err(GatewayError::Declined { reason, .. }) => {
-                self.settle(attempt.id, Settlement::Declined(reason)).await?
+                self.settle(attempt.id, Settlement::Declined(reason))
+                    .await?
             }
             Err(GatewayError::Invalid(m)) => self.settle(attempt.id, Settlement::Failed(m)).await?,
             Err(GatewayError::Unavailable(m)) => {
@@ -239,7 +240,9 @@ impl Wallet {
         &self,
         attempt: &Attempt,
     ) -> Result<super::gateway::ChargeOutcome, GatewayError> {
-        let gateway = self.gateway().map_err(|e| GatewayError::Invalid(e.to_string()))?;
+        let gateway = self
+            .gateway()
+            .map_err(|e| GatewayError::Invalid(e.to_string()))?;
         let card = self
             .store
             .card(attempt.user_id)
@@ -291,7 +294,10 @@ impl Wallet {
                 let (kind, note) = match p.invoice_id {
                     Some(inv) => {
                         rows::mark_invoice_paid(&mut tx, inv).await?;
-                        (EntryKind::InvoicePayment, format!("Invoice payment #{}", p.id))
+                        (
+                            EntryKind::InvoicePayment,
+                            format!("Invoice payment #{}", p.id),
+                        )
                     }
                     None => (EntryKind::Topup, format!("Card top-up #{}", p.id)),
                 };

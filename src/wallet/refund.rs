@@ -61,8 +61,12 @@ impl Wallet {
         let amount_minor = amount.to_minor_units(d).ok_or_else(|| {
             WalletError::Refused(format!("{} has {d} decimal places", p.currency))
         })?;
-        if !rows::reserve_refund(&mut *self.store.pool().acquire().await?, p.id, amount.micros())
-            .await?
+        if !rows::reserve_refund(
+            &mut *self.store.pool().acquire().await?,
+            p.id,
+            amount.micros(),
+        )
+        .await?
         {
             return Err(WalletError::Conflict(format!(
                 "Payment #{payment_id} changed meanwhile (another refund?); look at it again"
@@ -78,13 +82,18 @@ impl Wallet {
         let made = match made {
             Ok(r) => r,
             Err(e) => {
-                rows::release_refund(&mut *self.store.pool().acquire().await?, p.id, amount.micros())
-                    .await?;
+                rows::release_refund(
+                    &mut *self.store.pool().acquire().await?,
+                    p.id,
+                    amount.micros(),
+                )
+                .await?;
                 return Err(e.into());
             }
         };
         let mut tx = self.store.pool().begin().await?;
-        let refund_id = rows::insert_refund(&mut tx, p.id, &made.refund_id, amount.micros()).await?;
+        let refund_id =
+            rows::insert_refund(&mut tx, p.id, &made.refund_id, amount.micros()).await?;
         let posted = super::ledger::post(
             &mut tx,
             self.rules(),

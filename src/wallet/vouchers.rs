@@ -156,9 +156,7 @@ mod tests {
     fn codes_are_long_unambiguous_and_typed_any_way() {
         let code = new_code();
         assert_eq!(code.len(), 19);
-        assert!(normalise(&code)
-            .bytes()
-            .all(|b| ALPHABET.contains(&b)));
+        assert!(normalise(&code).bytes().all(|b| ALPHABET.contains(&b)));
         assert_ne!(new_code(), code);
         assert_eq!(
             code_hash(&code.to_lowercase().replace('-', " ")),

@@ -196,9 +196,14 @@ async fn demo_invoices_are_local_months_as_bill_makes_them(app: &TestApp) {
         sqlx::query(sql).execute(app.store.pool()).await.unwrap();
     }
     for month in months {
-        bill(&app.store, month, chrono::Utc::now().timestamp(), &Default::default())
-            .await
-            .unwrap();
+        bill(
+            &app.store,
+            month,
+            chrono::Utc::now().timestamp(),
+            &Default::default(),
+        )
+        .await
+        .unwrap();
     }
     for ((user, start, end), want) in demo {
         let (id, net, gross): (i64, i64, i64) = sqlx::query_as(

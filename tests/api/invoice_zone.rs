@@ -407,15 +407,25 @@ async fn a_month_is_billed_when_it_has_ended_in_the_subscribers_zone(backend: Ba
     let october = Month::parse("2024-10").unwrap();
 
     // October ends at 2024-10-31 20:59:59 UTC in Moscow, 2024-11-01 03:59:59 UTC in New York.
-    let e = bill(&app.store, october, utc("2024-10-31 20:59:59"), &Default::default())
-        .await
-        .unwrap_err();
+    let e = bill(
+        &app.store,
+        october,
+        utc("2024-10-31 20:59:59"),
+        &Default::default(),
+    )
+    .await
+    .unwrap_err();
     assert!(e.to_string().contains("has not ended yet"), "{e}");
     assert_eq!(app.scalar("SELECT COUNT(*) FROM invoices").await, 0);
 
-    let s = bill(&app.store, october, utc("2024-10-31 21:00:00"), &Default::default())
-        .await
-        .unwrap();
+    let s = bill(
+        &app.store,
+        october,
+        utc("2024-10-31 21:00:00"),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(issued(&s), ["INV-2024-000001"]);
     assert_eq!(s.not_billed.len(), 1, "{s}");
     assert_eq!(s.not_billed[0].0, "bob");
@@ -426,15 +436,25 @@ async fn a_month_is_billed_when_it_has_ended_in_the_subscribers_zone(backend: Ba
         "{s}"
     );
 
-    let s = bill(&app.store, october, utc("2024-11-01 03:59:59"), &Default::default())
-        .await
-        .unwrap();
+    let s = bill(
+        &app.store,
+        october,
+        utc("2024-11-01 03:59:59"),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
     assert!(s.issued.is_empty() && s.already_invoiced == 1, "{s}");
     assert_eq!(s.not_billed.len(), 1, "{s}");
 
-    let s = bill(&app.store, october, utc("2024-11-01 04:00:00"), &Default::default())
-        .await
-        .unwrap();
+    let s = bill(
+        &app.store,
+        october,
+        utc("2024-11-01 04:00:00"),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(issued(&s), ["INV-2024-000002"]);
     assert!(s.not_billed.is_empty() && s.already_invoiced == 1, "{s}");
     assert_eq!(

@@ -24,4 +24,5 @@ mod phonebook_io;
 mod session_outage;
 mod sessions;
 mod stripe_gateway;
+mod wallet_cards;
 mod wallet_ledger;

@@ -46,16 +46,46 @@ on_both_databases!(prepaid_calls_debit_the_balance_once_and_rerating_moves_the_d
 async fn prepaid_calls_debit_the_balance_once_and_rerating_moves_the_difference(b: Backend) {
     let app = spawn_app(b).await;
     let dir = set_up_operator(&app);
-    let out = ok(&app, &["balance", "adjust", "alice", "10", "--reason", "Welcome credit"]);
+    let out = ok(
+        &app,
+        &[
+            "balance",
+            "adjust",
+            "alice",
+            "10",
+            "--reason",
+            "Welcome credit",
+        ],
+    );
     assert!(out.contains("balance now 10.00 USD"), "{out}");
     assert_eq!(balance_of(&app, "alice").await, 10_000_000);
 
     let file = write(&dir, "Master.csv", &two_calls());
-    ok(&app, &["import", "cdrs", "--format", "asterisk", "--quiet", file.to_str().unwrap()]);
+    ok(
+        &app,
+        &[
+            "import",
+            "cdrs",
+            "--format",
+            "asterisk",
+            "--quiet",
+            file.to_str().unwrap(),
+        ],
+    );
     // 10 − 0.008 − 0.11
     assert_eq!(balance_of(&app, "alice").await, 9_882_000);
     // The same file again adds no call, so no charge.
-    ok(&app, &["import", "cdrs", "--format", "asterisk", "--quiet", file.to_str().unwrap()]);
+    ok(
+        &app,
+        &[
+            "import",
+            "cdrs",
+            "--format",
+            "asterisk",
+            "--quiet",
+            file.to_str().unwrap(),
+        ],
+    );
     assert_eq!(balance_of(&app, "alice").await, 9_882_000);
 
     // London gets dearer (0.008 → 0.020/min): re-rating debits only the 0.012 difference.
@@ -65,14 +95,28 @@ async fn prepaid_calls_debit_the_balance_once_and_rerating_moves_the_difference(
         "prefix,destination,rate,connection fee,increment,minimum,effective date\n\
          4420,United Kingdom London,0.0200,,1,0,2024-01-01\n",
     );
-    ok(&app, &["import", "rates", "--tariff", "Retail", deck.to_str().unwrap()]);
+    ok(
+        &app,
+        &[
+            "import",
+            "rates",
+            "--tariff",
+            "Retail",
+            deck.to_str().unwrap(),
+        ],
+    );
     ok(&app, &["rate", "--quiet"]);
     assert_eq!(balance_of(&app, "alice").await, 9_870_000);
     ok(&app, &["rate", "--quiet"]);
     assert_eq!(balance_of(&app, "alice").await, 9_870_000);
 
     // A debit by the operator, with its reason in the subscriber's activity log.
-    ok(&app, &["balance", "adjust", "alice", "-0.87", "--reason", "Late fee"]);
+    ok(
+        &app,
+        &[
+            "balance", "adjust", "alice", "-0.87", "--reason", "Late fee",
+        ],
+    );
     assert_eq!(balance_of(&app, "alice").await, 9_000_000);
     let kinds: Vec<(String, i64)> = sqlx::query_as(
         "SELECT l.kind, l.amount_micros FROM ledger l JOIN users u ON u.id = l.user_id
@@ -112,7 +156,17 @@ async fn billing_a_postpaid_month_adds_what_is_owed(b: Backend) {
         .await
         .unwrap();
     let file = write(&dir, "Master.csv", &two_calls());
-    ok(&app, &["import", "cdrs", "--format", "asterisk", "--quiet", file.to_str().unwrap()]);
+    ok(
+        &app,
+        &[
+            "import",
+            "cdrs",
+            "--format",
+            "asterisk",
+            "--quiet",
+            file.to_str().unwrap(),
+        ],
+    );
     // Postpaid calls do not move the balance; the invoice does.
     assert_eq!(balance_of(&app, "alice").await, 0);
     ok(&app, &["bill", "--period", "2024-03"]);
@@ -122,7 +176,10 @@ async fn billing_a_postpaid_month_adds_what_is_owed(b: Backend) {
 
     // The main page says what is owed and when, with a way to pay.
     let r = app
-        .submit_form("/callc/login", &[("username", "alice"), ("password", "alice pw")])
+        .submit_form(
+            "/callc/login",
+            &[("username", "alice"), ("password", "alice pw")],
+        )
         .await;
     assert_eq!(r.status(), 303);
     let json: serde_json::Value = app
@@ -144,7 +201,16 @@ async fn vouchers_are_redeemed_once_and_wrong_codes_are_throttled(b: Backend) {
     set_up_operator(&app);
     let out = ok(
         &app,
-        &["voucher", "create", "--count", "2", "--amount", "5", "--currency", "USD"],
+        &[
+            "voucher",
+            "create",
+            "--count",
+            "2",
+            "--amount",
+            "5",
+            "--currency",
+            "USD",
+        ],
     );
     let codes: Vec<&str> = out.lines().filter(|l| l.len() == 19).collect();
     assert_eq!(codes.len(), 2, "{out}");
@@ -168,7 +234,9 @@ async fn vouchers_are_redeemed_once_and_wrong_codes_are_throttled(b: Backend) {
     assert_eq!(text_of(&xml, "status"), "ok", "{xml}");
     assert_eq!(balance_of(&app, "alice").await, 5_000_000);
     // The same code again: refused, nothing credited.
-    let r = app.post_form("/payments/voucher", &[("code", codes[0])]).await;
+    let r = app
+        .post_form("/payments/voucher", &[("code", codes[0])])
+        .await;
     assert_eq!(r.status(), 400);
     let xml = r.text().await.unwrap();
     assert!(text_of(&xml, "status_message").contains("used"), "{xml}");
@@ -185,7 +253,9 @@ async fn vouchers_are_redeemed_once_and_wrong_codes_are_throttled(b: Backend) {
             .await;
         assert_eq!(r.status(), 400);
     }
-    let r = app.post_form("/payments/voucher", &[("code", codes[1])]).await;
+    let r = app
+        .post_form("/payments/voucher", &[("code", codes[1])])
+        .await;
     assert_eq!(r.status(), 429, "{}", r.text().await.unwrap());
     assert_eq!(balance_of(&app, "alice").await, 5_000_000);
 }
