@@ -299,7 +299,7 @@ async fn charge_prepaid(
     let mut users: Vec<_> = charges.into_iter().filter(|(_, (_, m))| *m != 0).collect();
     users.sort_unstable_by_key(|(u, _)| *u); // one lock order for concurrent imports
     for (user, (calls, micros)) in users {
-        crate::wallet::ledger::post(
+        crate::wallet::ledger::post_logged(
             db,
             rules,
             &Posting {
@@ -310,6 +310,7 @@ async fn charge_prepaid(
                 reference: String::new(),
                 note: format!("{calls} call(s) imported"),
             },
+            "calls_charged",
         )
         .await?;
     }

@@ -222,7 +222,7 @@ pub async fn bill(
         } else {
             (total, format!("Invoice {number}"))
         };
-        crate::wallet::ledger::post(
+        crate::wallet::ledger::post_logged(
             &mut tx,
             &wallet.rules,
             &Posting {
@@ -233,6 +233,7 @@ pub async fn bill(
                 reference: invoice_id.to_string(),
                 note,
             },
+            "invoice_issued",
         )
         .await?;
         tx.commit().await?;

@@ -150,7 +150,7 @@ async fn charge_differences(
         if diff == 0 {
             continue;
         }
-        crate::wallet::ledger::post(
+        crate::wallet::ledger::post_logged(
             tx,
             rules,
             &Posting {
@@ -161,6 +161,7 @@ async fn charge_differences(
                 reference: String::new(),
                 note: "Calls priced again after a rate change".to_string(),
             },
+            "calls_repriced",
         )
         .await?;
     }

@@ -30,6 +30,31 @@ pub async fn post(
     Ok(posted)
 }
 
+/// [`post`], and the movement in the subscriber's activity log under `action` (with the amount
+/// and the balance after it): for movements that no other event of the log tells of (calls
+/// charged by an import or re-rating, an invoice issued).
+pub async fn post_logged(
+    c: &mut AnyConnection,
+    rules: &Rules,
+    p: &Posting,
+    action: &str,
+) -> sqlx::Result<Option<Posted>> {
+    let posted = post(c, rules, p).await?;
+    if let Some(done) = posted {
+        if let Some(who) = rows::contact(c, p.user_id).await? {
+            let d = who.decimals as u32;
+            let detail = format!(
+                "{}: {}, balance {}",
+                p.note,
+                p.amount.with_currency(d, &who.currency),
+                done.after.with_currency(d, &who.currency)
+            );
+            crate::store::audit::record(c, Some(p.user_id), action, &detail, "").await?;
+        }
+    }
+    Ok(posted)
+}
+
 /// True when a movement from `before` to `after` goes below `threshold` from at or above it.
 pub fn crosses(before: Money, after: Money, threshold: Money) -> bool {
     before >= threshold && after < threshold
