@@ -32,6 +32,12 @@ pub struct WalletArgs {
         hide_env_values = true
     )]
     pub stripe_webhook_secret: Option<String>,
+    /// Stripe publishable key (pk_…): the portal's card form uses Stripe.js with it
+    #[arg(long, global = true, env = "SELFCARE_STRIPE_PUBLISHABLE_KEY")]
+    pub stripe_publishable_key: Option<String>,
+    /// Where the card form loads Stripe.js from [default: https://js.stripe.com/v3/]
+    #[arg(long, global = true, env = "SELFCARE_STRIPE_JS_URL")]
+    pub stripe_js_url: Option<String>,
     /// Smallest top-up, in the account's currency
     #[arg(long, global = true, env = "SELFCARE_TOPUP_MIN", default_value = "5")]
     pub topup_min: String,
@@ -98,6 +104,8 @@ impl WalletArgs {
                 self.stripe_url.clone(),
                 self.stripe_secret_key.clone(),
                 self.stripe_webhook_secret.clone(),
+                self.stripe_publishable_key.clone(),
+                self.stripe_js_url.clone(),
             )?,
             topup_min,
             topup_max,

@@ -15,7 +15,7 @@ use crate::i18n::Lang;
 use crate::money::Money;
 use crate::store::access::Resource;
 use crate::store::wallet::Attempt;
-use crate::wallet::{auto_topup, Wallet, WalletError};
+use crate::wallet::{auto_topup, StripeSettings, Wallet, WalletError};
 use crate::web::{
     require, respond, respond_action, Chrome, Ctx, CurrentUser, Format, Page, StrictForm,
 };
@@ -77,6 +77,16 @@ pub struct WalletPage {
     /// Why the last form was refused (browsers; clients get the failed action).
     #[serde(skip)]
     pub error: Option<String>,
+    /// The gateway's card form (Stripe.js) for browsers; `Err` when it cannot be had now.
+    #[serde(skip)]
+    pub card_entry: Option<Result<CardEntry, ()>>,
+}
+
+/// What the browser's card form needs: the card number goes from it to the gateway, never here.
+pub struct CardEntry {
+    pub publishable_key: String,
+    pub client_secret: String,
+    pub js_url: String,
 }
 
 #[derive(Serialize)]
@@ -176,6 +186,7 @@ impl WalletPage {
             },
             notice: None,
             error: None,
+            card_entry: None,
         })
     }
 }
@@ -202,7 +213,48 @@ pub async fn show(
 ) -> AppResult<HttpResponse> {
     let mut page = WalletPage::load(&wallet, ctx.lang, user).await?;
     page.notice = notice::text(ctx.lang, "wallet", NOTICES, query.done.as_deref());
-    respond(&ctx, &page)
+    html_page(&ctx, &wallet, user, page).await
+}
+
+/// Answers the page; for a browser, with the gateway's card form and the Content-Security-
+/// Policy that lets that form (and only it) load its script and talk to the gateway.
+async fn html_page(
+    ctx: &Ctx,
+    wallet: &Wallet,
+    user: CurrentUser,
+    mut page: WalletPage,
+) -> AppResult<HttpResponse> {
+    let stripe = wallet.settings.stripe.as_ref();
+    let Some((s, pk)) = stripe.and_then(|s| Some((s, s.publishable_key.clone()?))) else {
+        return respond(ctx, &page);
+    };
+    if ctx.format != Format::Html {
+        return respond(ctx, &page);
+    }
+    page.card_entry = Some(match wallet.card_setup(user.id).await {
+        Ok(setup) => Ok(CardEntry {
+            publishable_key: pk,
+            client_secret: setup.client_secret,
+            js_url: s.js_url.clone(),
+        }),
+        Err(e) => {
+            tracing::warn!(error = %e, "the card form cannot be set up");
+            Err(())
+        }
+    });
+    let mut resp = respond(ctx, &page)?;
+    let js = StripeSettings::origin(&s.js_url);
+    let api = StripeSettings::origin(&s.api_url);
+    let policy = format!(
+        "default-src 'self'; img-src 'self' data: {js}; style-src 'self'; script-src 'self' {js}; \
+         connect-src 'self' {api}; frame-src {js} https://hooks.stripe.com; \
+         frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    );
+    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&policy) {
+        resp.headers_mut()
+            .insert(actix_web::http::header::CONTENT_SECURITY_POLICY, v);
+    }
+    Ok(resp)
 }
 
 /// A refused form: browsers see the wallet page again with the reason, clients the failed
@@ -223,7 +275,7 @@ async fn refused(
     }
     let mut page = WalletPage::load(wallet, ctx.lang, user).await?;
     page.error = Some(e.public_message());
-    let mut resp = respond(ctx, &page)?;
+    let mut resp = html_page(ctx, wallet, user, page).await?;
     *resp.status_mut() = status;
     Ok(resp)
 }

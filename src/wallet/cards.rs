@@ -51,6 +51,12 @@ impl Wallet {
             .await?)
     }
 
+    /// Opens the gateway's card form for the subscriber (Stripe: a SetupIntent).
+    pub async fn card_setup(&self, user_id: i64) -> Result<super::gateway::CardSetup, WalletError> {
+        let customer = self.customer(user_id).await?;
+        Ok(self.gateway()?.setup_card(&customer).await?)
+    }
+
     /// Stores the card of `token` in place of any other; the old one is detached at the gateway.
     pub async fn add_card(
         &self,

@@ -53,6 +53,28 @@ pub trait Gateway: Send + Sync {
         &'a self,
         charge_id: &'a str,
     ) -> BoxFuture<'a, Result<ChargeOutcome, GatewayError>>;
+
+    /// Starts saving a card for off-session use: what the gateway's own card form in the
+    /// browser needs (Stripe: a SetupIntent's client secret). The card number goes from the
+    /// browser to the gateway; we receive the resulting token.
+    fn setup_card<'a>(
+        &'a self,
+        customer: &'a str,
+    ) -> BoxFuture<'a, Result<CardSetup, GatewayError>>;
+}
+
+/// A card form's session at the gateway.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CardSetup {
+    pub id: String,
+    /// Given to the browser's card form only; never logged.
+    pub client_secret: String,
+}
+
+impl std::fmt::Debug for CardSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CardSetup").field("id", &self.id).finish()
+    }
 }
 
 /// The user a gateway customer is made for.

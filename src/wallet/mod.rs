@@ -70,10 +70,16 @@ pub struct StripeSettings {
     pub secret_key: Secret,
     /// Signs the webhooks (`whsec_…`); without it `POST /payments/webhook/stripe` answers 404.
     pub webhook_secret: Option<Secret>,
+    /// The publishable key (`pk_…`) for Stripe.js, the card form of the browser page; without
+    /// it the page takes a payment-method token made elsewhere.
+    pub publishable_key: Option<String>,
+    /// Where Stripe.js is loaded from (a test gateway serves its own).
+    pub js_url: String,
 }
 
 impl StripeSettings {
     pub const DEFAULT_URL: &'static str = "https://api.stripe.com";
+    pub const DEFAULT_JS_URL: &'static str = "https://js.stripe.com/v3/";
 
     /// All or nothing: a secret key turns card payments on; a URL or webhook secret without it
     /// is a mistake said at start, naming the variable.
@@ -81,10 +87,24 @@ impl StripeSettings {
         api_url: Option<String>,
         secret_key: Option<String>,
         webhook_secret: Option<String>,
+        publishable_key: Option<String>,
+        js_url: Option<String>,
     ) -> anyhow::Result<Option<StripeSettings>> {
         let given = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
         let (api_url, secret_key, webhook_secret) =
             (given(api_url), given(secret_key), given(webhook_secret));
+        let (publishable_key, js_url) = (given(publishable_key), given(js_url));
+        if let Some(pk) = &publishable_key {
+            anyhow::ensure!(
+                pk.starts_with("pk_") && pk.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+                "SELFCARE_STRIPE_PUBLISHABLE_KEY: a Stripe publishable key starts with pk_"
+            );
+        }
+        let js_url = js_url.unwrap_or_else(|| Self::DEFAULT_JS_URL.to_string());
+        anyhow::ensure!(
+            secure_or_local(&js_url),
+            "SELFCARE_STRIPE_JS_URL: {js_url:?} must be https:// (plain http only to this machine)"
+        );
         let Some(secret_key) = secret_key else {
             anyhow::ensure!(
                 webhook_secret.is_none(),
@@ -98,15 +118,33 @@ impl StripeSettings {
         );
         let api_url = api_url.unwrap_or_else(|| Self::DEFAULT_URL.to_string());
         anyhow::ensure!(
-            api_url.starts_with("https://") || api_url.starts_with("http://127.0.0.1") || api_url.starts_with("http://localhost"),
+            secure_or_local(&api_url),
             "SELFCARE_STRIPE_URL: {api_url:?} must be https:// (plain http only to this machine, for a test gateway)"
         );
         Ok(Some(StripeSettings {
             api_url: api_url.trim_end_matches('/').to_string(),
             secret_key: Secret::new(secret_key),
             webhook_secret: webhook_secret.map(Secret::new),
+            publishable_key,
+            js_url,
         }))
     }
+
+    /// `scheme://host[:port]` of a URL, for a Content-Security-Policy.
+    pub fn origin(url: &str) -> &str {
+        let after = url.find("://").map_or(0, |i| i + 3);
+        match url[after..].find('/') {
+            Some(slash) => &url[..after + slash],
+            None => url,
+        }
+    }
+}
+
+/// https, or plain http to this machine only (a test gateway).
+fn secure_or_local(url: &str) -> bool {
+    url.starts_with("https://")
+        || url.starts_with("http://127.0.0.1")
+        || url.starts_with("http://localhost")
 }
 
 /// Why a wallet operation did not go through.

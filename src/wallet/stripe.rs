@@ -28,7 +28,7 @@ use serde_json::Value;
 
 use super::gateway::{
     BoxFuture, ChargeOutcome, ChargeRequest, ChargeStatus, Gateway, GatewayError, NewCustomer,
-    RefundOutcome, RefundRequest, StoredCard,
+    CardSetup, RefundOutcome, RefundRequest, StoredCard,
 };
 use crate::config::Secret;
 
@@ -134,6 +134,21 @@ impl StripeClient {
         self.call(method, path, form, idempotency_key)
             .await?
             .map_err(ApiError::into_gateway_error)
+    }
+
+    /// `POST /v1/setup_intents` for an off-session card of the customer.
+    async fn setup_card(&self, customer: &str) -> Result<CardSetup, GatewayError> {
+        let customer =
+            checked_id(customer).ok_or_else(|| GatewayError::Invalid("unknown customer".into()))?;
+        let json = self
+            .call_ok(
+                Method::POST,
+                "/v1/setup_intents",
+                &setup_intent_form(customer),
+                None,
+            )
+            .await?;
+        parse_setup_intent(&json)
     }
 
     async fn create_customer(&self, customer: &NewCustomer) -> Result<String, GatewayError> {
@@ -309,6 +324,13 @@ impl Gateway for StripeClient {
     ) -> BoxFuture<'a, Result<ChargeOutcome, GatewayError>> {
         Box::pin(StripeClient::retrieve_charge(self, charge_id))
     }
+
+    fn setup_card<'a>(
+        &'a self,
+        customer: &'a str,
+    ) -> BoxFuture<'a, Result<CardSetup, GatewayError>> {
+        Box::pin(StripeClient::setup_card(self, customer))
+    }
 }
 
 fn unavailable(e: reqwest::Error) -> GatewayError {
@@ -356,6 +378,26 @@ fn metadata_pairs<'a>(
         return Err(GatewayError::Invalid("more than 50 metadata keys".into()));
     }
     Ok(out)
+}
+
+/// `POST /v1/setup_intents`: a card saved for charges without the subscriber present.
+pub fn setup_intent_form(customer: &str) -> Form {
+    vec![
+        pair("customer", customer),
+        pair("usage", "off_session"),
+        pair("payment_method_types[0]", "card"),
+    ]
+}
+
+/// A SetupIntent's id and client secret.
+pub fn parse_setup_intent(json: &serde_json::Value) -> Result<CardSetup, GatewayError> {
+    match (string_field(json, "id"), string_field(json, "client_secret")) {
+        (Some(id), Some(secret)) if id.starts_with("seti_") => Ok(CardSetup {
+            id: id.to_string(),
+            client_secret: secret.to_string(),
+        }),
+        _ => Err(unexpected("a SetupIntent without an id or client secret")),
+    }
 }
 
 /// `POST /v1/customers`.

@@ -42,6 +42,8 @@ fn stripe_settings(base: &str) -> StripeSettings {
         api_url: base.to_string(),
         secret_key: Secret::new(TEST_SECRET_KEY),
         webhook_secret: Some(Secret::new(WEBHOOK_SECRET)),
+        publishable_key: Some("pk_test_selfcare".to_string()),
+        js_url: format!("{base}/js.stripe.com/v3/"),
     }
 }
 
