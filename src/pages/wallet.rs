@@ -157,7 +157,7 @@ impl WalletPage {
             currency: account.currency.clone(),
             card_payments: wallet.gateway.is_some(),
             card: store.card(user.id).await?.map(|c| CardView {
-                brand: c.brand,
+                brand: brand_name(&c.brand),
                 last4: c.last4,
                 expires: format!("{:02}/{}", c.exp_month, c.exp_year),
             }),
@@ -188,6 +188,22 @@ impl WalletPage {
             error: None,
             card_entry: None,
         })
+    }
+}
+
+/// A card brand as people write it: `visa` → `Visa`, `amex` → `American Express`.
+fn brand_name(brand: &str) -> String {
+    match brand {
+        "amex" => "American Express".to_string(),
+        "mastercard" => "Mastercard".to_string(),
+        "diners" => "Diners Club".to_string(),
+        "jcb" | "unionpay" => brand.to_ascii_uppercase(),
+        other => {
+            let mut c = other.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect())
+                .unwrap_or_default()
+        }
     }
 }
 
@@ -518,6 +534,14 @@ pub async fn redeem_voucher(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn brands_are_named_as_people_write_them() {
+        assert_eq!(super::brand_name("visa"), "Visa");
+        assert_eq!(super::brand_name("amex"), "American Express");
+        assert_eq!(super::brand_name("unionpay"), "UNIONPAY");
+        assert_eq!(super::brand_name(""), "");
+    }
+
     #[test]
     fn checkboxes_and_words_turn_it_on() {
         for on in ["1", "on", "YES", "true"] {

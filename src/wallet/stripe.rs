@@ -27,8 +27,8 @@ use reqwest::Method;
 use serde_json::Value;
 
 use super::gateway::{
-    BoxFuture, ChargeOutcome, ChargeRequest, ChargeStatus, Gateway, GatewayError, NewCustomer,
-    CardSetup, RefundOutcome, RefundRequest, StoredCard,
+    BoxFuture, CardSetup, ChargeOutcome, ChargeRequest, ChargeStatus, Gateway, GatewayError,
+    NewCustomer, RefundOutcome, RefundRequest, StoredCard,
 };
 use crate::config::Secret;
 
@@ -391,7 +391,10 @@ pub fn setup_intent_form(customer: &str) -> Form {
 
 /// A SetupIntent's id and client secret.
 pub fn parse_setup_intent(json: &serde_json::Value) -> Result<CardSetup, GatewayError> {
-    match (string_field(json, "id"), string_field(json, "client_secret")) {
+    match (
+        string_field(json, "id"),
+        string_field(json, "client_secret"),
+    ) {
         (Some(id), Some(secret)) if id.starts_with("seti_") => Ok(CardSetup {
             id: id.to_string(),
             client_secret: secret.to_string(),

@@ -3,6 +3,7 @@
 
 mod access;
 mod account;
+mod browser;
 mod call_exports;
 mod calls;
 mod cli;

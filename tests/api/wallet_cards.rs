@@ -728,3 +728,106 @@ async fn a_gateway_that_is_down_charges_nothing_and_says_so(b: Backend) {
     wallet_of(&app, &base).reconcile(0).await.unwrap();
     assert_eq!(balance_of(&app, "alice").await, 20 * MICROS);
 }
+
+/// The card form a subscriber fills in: localstripe's stand-in for Stripe.js's card field.
+async fn fill_card(browser: &crate::browser::Browser, number: &str) {
+    let inputs = loop {
+        let found = browser.all("#card-element input").await;
+        if found.len() == 5 {
+            break found;
+        }
+        browser.find("#card-element input").await;
+    };
+    for input in inputs {
+        let value = match browser.attribute(&input, "placeholder").await.as_str() {
+            "number" => number,
+            "exp_month" => "12",
+            "exp_year" => "30",
+            "cvc" => "123",
+            _ => "10115",
+        };
+        browser.clear(&input).await;
+        browser.type_into(&input, value).await;
+    }
+    let submit = browser.find("#card-form button[type=submit]").await;
+    browser.click(&submit).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_stores_a_card_in_the_browser_and_tops_up() {
+    let Some(base) = localstripe().await else {
+        return;
+    };
+    let app = wallet_app(Backend::Sqlite, &base).await;
+    let Some(browser) = crate::browser::Browser::start(1366, 900).await else {
+        return;
+    };
+    browser.log_in(&app.address, "alice", "alice pw").await;
+    browser.go(&app.url("/payments/methods")).await;
+
+    // A card the bank refuses to save: the gateway's answer is shown, nothing is stored.
+    fill_card(&browser, "4000000000000002").await;
+    let mut said = String::new();
+    for _ in 0..50 {
+        said = browser.text(&browser.find("#card-errors").await).await;
+        if !said.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(said.contains("declined"), "{said:?}");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM payment_methods").await, 0);
+
+    fill_card(&browser, VISA).await;
+    browser.wait_for_url("done=card_added").await;
+    let (last4,): (String,) = sqlx::query_as("SELECT last4 FROM payment_methods")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(last4, "4242");
+
+    // The offered amounts are buttons: 10.00 USD.
+    let first = browser.find("#topup form.inline button").await;
+    assert_eq!(browser.text(&first).await, "10.00 USD");
+    browser.click(&first).await;
+    browser.wait_for_url("done=payment_completed").await;
+    let notice = browser.text(&browser.find(".notice").await).await;
+    assert!(notice.contains("Payment completed"), "{notice}");
+    assert_eq!(balance_of(&app, "alice").await, 10 * MICROS);
+    browser.quit().await;
+
+    // Only this page may load the gateway's script; the others run none.
+    let r = app
+        .submit_form(
+            "/callc/login",
+            &[("username", "alice"), ("password", "alice pw")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let csp = |r: &reqwest::Response| {
+        r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    let r = app
+        .client
+        .get(app.url("/payments/methods"))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        csp(&r).contains(&format!("script-src 'self' {base}")),
+        "{}",
+        csp(&r)
+    );
+    let r = app
+        .client
+        .get(app.url("/payments/personal_payments"))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert!(csp(&r).contains("script-src 'none'"), "{}", csp(&r));
+}
