@@ -200,7 +200,7 @@ pub async fn import_cdrs(store: &Store, opts: ImportOptions) -> anyhow::Result<I
     let mut summary = ImportSummary::default();
     let prepaid = store.prepaid_user_ids().await?;
     let mut charges: HashMap<i64, (u64, i64)> = HashMap::new();
-    let mut db = store.pool().begin().await?;
+    let mut db = store.begin_write().await?;
     if store.backend() == crate::store::Backend::Sqlite {
         // A bigger page cache for the call indexes while this connection writes them.
         sqlx::query("PRAGMA cache_size = -65536")

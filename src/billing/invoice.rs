@@ -132,7 +132,7 @@ pub async fn bill(
             ));
             continue;
         }
-        let mut tx = store.pool().begin().await?;
+        let mut tx = store.begin_write().await?;
         // First: the counter's lock orders this transaction after any other run's.
         let number = sql::next_invoice_number(&mut tx).await?;
         if sql::invoice_for_month(&mut tx, user.id, month_start, month_end).await? {
@@ -220,7 +220,11 @@ pub async fn bill(
                 format!("Invoice {number}: subscriptions and VAT (calls were charged as made)"),
             )
         } else {
-            (total, format!("Invoice {number}"))
+            // Owed as the invoice shows it: its total in the currency's decimals.
+            (
+                total.round_to(user.currency_decimals as u32),
+                format!("Invoice {number}"),
+            )
         };
         crate::wallet::ledger::post_logged(
             &mut tx,

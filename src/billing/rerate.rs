@@ -59,7 +59,7 @@ pub async fn rerate(
     let mut last_report = Instant::now();
     let mut updates: Vec<RatingUpdate> = Vec::with_capacity(UPDATE_BATCH);
     let mut uncommitted = 0usize;
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin_write().await?;
     for user in store.user_ids().await? {
         let periods = invoiced.get(&user).map(Vec::as_slice).unwrap_or(&[]);
         let mut after = (i64::MIN, i64::MIN);
@@ -113,7 +113,7 @@ pub async fn rerate(
                 commits += 1;
                 charge_differences(&mut tx, rules, &run, commits, &mut differences).await?;
                 tx.commit().await?;
-                tx = store.pool().begin().await?;
+                tx = store.begin_write().await?;
                 uncommitted = 0;
             }
             if progress && last_report.elapsed().as_secs() >= 2 {

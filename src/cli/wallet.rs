@@ -223,7 +223,7 @@ pub async fn voucher(store: &Store, cmd: VoucherCommand) -> anyhow::Result<()> {
                 Some(d) => Some(super::day_start(&d)? + 86_400),
                 None => None,
             };
-            let mut tx = store.pool().begin().await?;
+            let mut tx = store.begin_write().await?;
             let codes = crate::wallet::vouchers::create(
                 &mut tx,
                 count,
@@ -300,7 +300,7 @@ pub async fn balance(wallet: &Wallet, cmd: BalanceCommand) -> anyhow::Result<()>
                 .map_err(|e| anyhow::anyhow!("AMOUNT: {e}"))?;
             anyhow::ensure!(m > Money(0), "AMOUNT: not zero");
             let m = if negative { -m } else { m };
-            let mut tx = store.pool().begin().await?;
+            let mut tx = store.begin_write().await?;
             let posted = crate::wallet::ledger::post(
                 &mut tx,
                 wallet.rules(),
@@ -337,12 +337,13 @@ pub async fn balance(wallet: &Wallet, cmd: BalanceCommand) -> anyhow::Result<()>
     Ok(())
 }
 
-/// Charges the automatic top-ups a command's debits set off (when cards are taken).
+/// Charges the automatic top-ups a command's debits set off (when cards are taken), and other
+/// payments left pending for a minute (younger ones may still be in a portal's hands).
 pub async fn run_pending(wallet: &Wallet) {
     if wallet.gateway.is_none() {
         return;
     }
-    match wallet.reconcile(0).await {
+    match wallet.reconcile(60).await {
         Ok(0) => {}
         Ok(n) => println!("{n} pending card payment(s) sent to the gateway."),
         Err(e) => eprintln!("pending card payments not sent: {e}"),

@@ -51,6 +51,7 @@ pub struct BillableUser {
     pub vat_percent_bp: i64,
     pub time_zone: String,
     pub account_type: String,
+    pub currency_decimals: i64,
 }
 
 /// A subscription that may fall in a billing period.
@@ -153,7 +154,9 @@ impl Store {
     /// Users to bill, in id order.
     pub async fn billable_users(&self) -> sqlx::Result<Vec<BillableUser>> {
         sqlx::query_as(
-            "SELECT id, username, currency, vat_percent_bp, time_zone, account_type FROM users ORDER BY id",
+            "SELECT u.id, u.username, u.currency, u.vat_percent_bp, u.time_zone, u.account_type,
+                    c.decimals AS currency_decimals
+             FROM users u JOIN currencies c ON c.code = u.currency ORDER BY u.id",
         )
         .fetch_all(self.pool())
         .await

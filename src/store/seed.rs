@@ -258,8 +258,8 @@ pub struct NewPayment<'a> {
 pub async fn insert_payment(c: &mut AnyConnection, p: &NewPayment<'_>) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO payments (user_id, paid_at, confirmed_at, payment_type, amount_micros, vat_percent_bp,
-                               amount_vat_micros, currency, completed)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                               amount_vat_micros, currency, completed, state)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $9 = 1 THEN 'completed' ELSE 'pending' END)",
     )
     .bind(p.user_id)
     .bind(p.paid_at)

@@ -70,7 +70,7 @@ impl Wallet {
                 return Err(WalletError::NoCard);
             }
         }
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin_write().await?;
         rows::save_auto_topup(
             &mut tx,
             user_id,

@@ -84,7 +84,7 @@ impl Wallet {
             added_at: crate::time::now(),
         };
         let old = self.store.card(user_id).await?;
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin_write().await?;
         rows::save_card(&mut tx, user_id, &card).await?;
         let action = if old.is_some() {
             "card_replaced"
@@ -123,7 +123,7 @@ impl Wallet {
                 }
             }
         }
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin_write().await?;
         rows::remove_card(&mut tx, user_id).await?;
         audit::record(
             &mut tx,

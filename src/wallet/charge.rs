@@ -102,11 +102,14 @@ impl Wallet {
                 invoice.currency, who.currency
             )));
         }
+        // What the invoice shows as its total (rounded to the currency's decimals) is what is
+        // owed and what is charged; `bill` debits the same rounded total.
+        let amount = Money(invoice.price_vat_micros).round_to(invoice.decimals as u32);
         let attempt = self
             .start(
                 user_id,
                 Purpose::Invoice(invoice_id),
-                Money(invoice.price_vat_micros),
+                amount,
                 &invoice.currency,
                 address,
             )
@@ -133,7 +136,7 @@ impl Wallet {
             Purpose::Invoice(id) => Some(id),
             _ => None,
         };
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin_write().await?;
         let id = match rows::insert_attempt(
             &mut tx,
             &NewAttempt {
@@ -282,12 +285,17 @@ impl Wallet {
 
     /// Ends a pending payment once; later calls (a webhook after the answer) change nothing.
     pub async fn settle(&self, payment_id: i64, how: Settlement) -> Result<(), WalletError> {
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin_write().await?;
         let Some(p) = rows::attempt(&mut tx, payment_id).await? else {
             return Ok(());
         };
-        match how {
-            Settlement::Succeeded => {
+        let refused = match how {
+            Settlement::Succeeded => None,
+            Settlement::Declined(reason) => Some(("declined", reason)),
+            Settlement::Failed(reason) => Some(("failed", reason)),
+        };
+        match refused {
+            None => {
                 if !rows::mark_completed(&mut tx, p.id, None).await? {
                     return Ok(());
                 }
@@ -323,8 +331,8 @@ impl Wallet {
                 )
                 .await?;
             }
-            Settlement::Declined(reason) | Settlement::Failed(reason) => {
-                if !rows::mark_refused(&mut tx, p.id, "declined", &reason, None).await? {
+            Some((state, reason)) => {
+                if !rows::mark_refused(&mut tx, p.id, state, &reason, None).await? {
                     return Ok(());
                 }
                 audit::record(

@@ -91,7 +91,7 @@ impl Wallet {
                 return Err(e.into());
             }
         };
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin_write().await?;
         let refund_id =
             rows::insert_refund(&mut tx, p.id, &made.refund_id, amount.micros()).await?;
         let posted = super::ledger::post(

@@ -82,7 +82,7 @@ impl Wallet {
             return Err(WalletError::Refused("Enter the voucher's code".to_string()));
         }
         let hash = crate::tokens::digest(&normal);
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin_write().await?;
         let who = rows::contact(&mut tx, user_id)
             .await?
             .ok_or(WalletError::Refused("No such account".to_string()))?;

@@ -169,10 +169,11 @@ async fn billing_a_postpaid_month_adds_what_is_owed(b: Backend) {
     );
     // Postpaid calls do not move the balance; the invoice does.
     assert_eq!(balance_of(&app, "alice").await, 0);
+    // 0.118 USD of calls: the invoice's total, and what is owed, is 0.12 USD.
     ok(&app, &["bill", "--period", "2024-03"]);
-    assert_eq!(balance_of(&app, "alice").await, -118_000);
+    assert_eq!(balance_of(&app, "alice").await, -120_000);
     ok(&app, &["bill", "--period", "2024-03"]);
-    assert_eq!(balance_of(&app, "alice").await, -118_000);
+    assert_eq!(balance_of(&app, "alice").await, -120_000);
 
     // The main page says what is owed and when, with a way to pay.
     let r = app
