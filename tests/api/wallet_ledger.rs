@@ -260,3 +260,80 @@ async fn vouchers_are_redeemed_once_and_wrong_codes_are_throttled(b: Backend) {
     assert_eq!(r.status(), 429, "{}", r.text().await.unwrap());
     assert_eq!(balance_of(&app, "alice").await, 5_000_000);
 }
+
+on_both_databases!(a_low_balance_is_mailed_once_per_crossing);
+async fn a_low_balance_is_mailed_once_per_crossing(b: Backend) {
+    let app = spawn_app(b).await;
+    set_up_operator(&app);
+    sqlx::query("UPDATE users SET reg_email = 'alice@example.com' WHERE username = 'alice'")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    let adjust = |amount: &'static str| {
+        ok(
+            &app,
+            &[
+                "balance",
+                "adjust",
+                "alice",
+                amount,
+                "--reason",
+                "test",
+                "--low-balance",
+                "5",
+            ],
+        )
+    };
+    let mails =
+        || app.scalar("SELECT COUNT(*) FROM mail_outbox WHERE recipient = 'alice@example.com'");
+    adjust("10");
+    adjust("-3"); // 7: still above
+    assert_eq!(mails().await, 0);
+    adjust("-3"); // 4: crossed
+    assert_eq!(mails().await, 1);
+    adjust("-1"); // 3: still below, no second mail
+    assert_eq!(mails().await, 1);
+    adjust("5"); // 8: back above
+    adjust("-4"); // 4: crossed again
+    assert_eq!(mails().await, 2);
+    let (subject,): (String,) = sqlx::query_as("SELECT subject FROM mail_outbox LIMIT 1")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(subject, "Your balance is running low");
+}
+
+on_both_databases!(the_operator_sees_the_top_up_offer);
+async fn the_operator_sees_the_top_up_offer(b: Backend) {
+    let app = spawn_app(b).await;
+    let out = ok(
+        &app,
+        &[
+            "topup",
+            "options",
+            "--topup-options",
+            "15,30",
+            "--topup-min",
+            "10",
+        ],
+    );
+    assert!(out.contains("from 10.00 to 500.00"), "{out}");
+    assert!(out.contains("offered: 15.00, 30.00"), "{out}");
+    assert!(out.contains("Cards: not taken"), "{out}");
+    // Settings that contradict each other are refused at start, naming the variable.
+    let (ok_, out) =
+        crate::import::selfcare_run(&app, &["topup", "options", "--topup-options", "600"]);
+    assert!(!ok_ && out.contains("SELFCARE_TOPUP_OPTIONS"), "{out}");
+    let (ok_, out) = crate::import::selfcare_run(
+        &app,
+        &[
+            "topup",
+            "options",
+            "--stripe-secret-key",
+            "sk_test_x",
+            "--stripe-url",
+            "http://example.com",
+        ],
+    );
+    assert!(!ok_ && out.contains("SELFCARE_STRIPE_URL"), "{out}");
+}
