@@ -5,10 +5,14 @@
 
 use chrono::Datelike;
 
-use super::gateway::NewCustomer;
+use super::gateway::{GatewayError, NewCustomer};
 use super::{Wallet, WalletError};
 use crate::store::audit;
 use crate::store::wallet::{self as rows, Card};
+
+/// Cards the gateway refused that a subscriber may offer in [`REFUSALS_WINDOW_S`].
+pub const REFUSALS_ALLOWED: usize = 5;
+pub const REFUSALS_WINDOW_S: i64 = 60 * 60;
 
 /// A gateway's payment-method token as we accept it: `pm_…` (or an older `card_…`), letters,
 /// digits and `_`, so nothing else ever reaches a URL path at the gateway.
@@ -66,8 +70,29 @@ impl Wallet {
     ) -> Result<Card, WalletError> {
         let token = parse_token(token)?;
         let gateway = self.gateway()?;
+        // Trying card after card is how stolen cards are tested: a few refusals, then a pause.
+        let now = crate::time::now();
+        let refusals = self
+            .store
+            .recent_events(user_id, "card_refused", now - REFUSALS_WINDOW_S)
+            .await?;
+        if refusals.len() >= REFUSALS_ALLOWED {
+            let oldest = refusals.iter().min().copied().unwrap_or(now);
+            return Err(WalletError::Throttled(
+                (oldest + REFUSALS_WINDOW_S - now).max(1),
+            ));
+        }
         let customer = self.customer(user_id).await?;
-        let stored = gateway.attach_method(&customer, token).await?;
+        let stored = match gateway.attach_method(&customer, token).await {
+            Ok(card) => card,
+            Err(e @ (GatewayError::Declined { .. } | GatewayError::Invalid(_))) => {
+                self.store
+                    .audit(Some(user_id), "card_refused", &e.to_string(), address)
+                    .await?;
+                return Err(e.into());
+            }
+            Err(e) => return Err(e.into()),
+        };
         let today = chrono::Utc::now().date_naive();
         if (stored.exp_year as i64, stored.exp_month as i64)
             < (today.year() as i64, today.month() as i64)
@@ -118,7 +143,7 @@ impl Wallet {
         if let Some(gateway) = &self.gateway {
             if gateway.name() == card.gateway {
                 match gateway.detach_method(&card.token).await {
-                    Ok(()) | Err(super::gateway::GatewayError::Invalid(_)) => {}
+                    Ok(()) | Err(GatewayError::Invalid(_)) => {}
                     Err(e) => return Err(e.into()),
                 }
             }

@@ -160,8 +160,8 @@ pub enum WalletError {
     /// The request clashes with the state of things (an invoice paid already).
     #[error("{0}")]
     Conflict(String),
-    /// Too many wrong voucher codes: try again after this many seconds.
-    #[error("Too many wrong codes; please try again later")]
+    /// Too many wrong voucher codes or refused cards: try again after this many seconds.
+    #[error("Too many refused attempts; please try again later")]
     Throttled(i64),
     #[error("{0}")]
     Gateway(#[from] GatewayError),

@@ -404,12 +404,16 @@ pub fn parse_setup_intent(json: &serde_json::Value) -> Result<CardSetup, Gateway
 }
 
 /// `POST /v1/customers`.
+/// An e-mail or name we do not have is left out (Stripe refuses an empty e-mail).
 pub fn customer_form(customer: &NewCustomer) -> Form {
-    vec![
-        pair("email", &customer.email),
-        pair("name", &customer.name),
-        pair("metadata[user_id]", customer.user_id.to_string()),
-    ]
+    let mut form = Form::new();
+    for (key, value) in [("email", &customer.email), ("name", &customer.name)] {
+        if !value.trim().is_empty() {
+            form.push(pair(key, value.trim()));
+        }
+    }
+    form.push(pair("metadata[user_id]", customer.user_id.to_string()));
+    form
 }
 
 /// `POST /v1/payment_methods/{id}/attach`.
@@ -792,6 +796,12 @@ mod tests {
                 ("metadata[user_id]", "42")
             ]
         );
+        let anonymous = customer_form(&NewCustomer {
+            user_id: 7,
+            email: String::new(),
+            name: " ".into(),
+        });
+        assert_eq!(pairs(&anonymous), [("metadata[user_id]", "7")]);
     }
 
     #[test]

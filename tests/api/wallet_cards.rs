@@ -111,6 +111,9 @@ async fn a_stored_card_tops_up_and_a_declined_one_changes_nothing(b: Backend) {
     // Not a token: a card number typed where the token goes is refused, and never stored.
     let (status, _, _) = act(&app, "/payments/methods", &[("token", VISA)]).await;
     assert_eq!(status, 400);
+    // A token the gateway does not know.
+    let (status, _, msg) = act(&app, "/payments/methods", &[("token", "pm_doesnotexist")]).await;
+    assert_eq!(status, 400, "{msg}");
     let token = card_token(&base, VISA).await;
     let (status, s, msg) = act(&app, "/payments/methods", &[("token", &token)]).await;
     assert_eq!((status, s.as_str()), (200, "ok"), "{msg}");
@@ -177,6 +180,17 @@ async fn a_stored_card_tops_up_and_a_declined_one_changes_nothing(b: Backend) {
     assert_eq!(r.status(), 400, "{}", r.text().await.unwrap());
 
     assert_no_card_numbers(&app, b).await;
+
+    // Card after card refused (testing stolen cards): after five refusals in an hour (the
+    // unknown token above was one), a pause.
+    for _ in 0..4 {
+        let refused = card_token(&base, "4000000000000002").await;
+        let (status, _, msg) = act(&app, "/payments/methods", &[("token", &refused)]).await;
+        assert_eq!(status, 402, "{msg}");
+    }
+    let good = card_token(&base, VISA).await;
+    let (status, _, msg) = act(&app, "/payments/methods", &[("token", &good)]).await;
+    assert_eq!(status, 429, "{msg}");
 }
 
 /// Nothing anywhere in the database looks like a card number of the tests.
