@@ -156,7 +156,7 @@ async fn a_stored_card_tops_up_and_a_declined_one_changes_nothing(b: Backend) {
     let (status, _, _) = act(&app, "/payments/methods/remove", &[]).await;
     assert_eq!(status, 200);
     let (_, xml) = app.get_xml("/payments/methods").await;
-    assert_eq!(text_of(&xml, "payment_method").trim(), "");
+    assert_eq!(text_of(&xml, "card").trim(), "");
     let (status, _, _) = act(&app, "/payments/methods/remove", &[]).await;
     assert_eq!(status, 404);
 
