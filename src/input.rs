@@ -48,11 +48,14 @@ impl fmt::Display for FieldError {
     }
 }
 
-/// One line of text, trimmed, at most `max` characters, without control characters.
+/// One line of text, trimmed, at most `max` characters, without control characters or
+/// characters XML cannot hold (U+FFFE, U+FFFF: the XML pages must show whatever is stored).
 /// An empty result is allowed; use `required_text` where it is not.
 pub fn text(raw: &str, max: usize) -> Result<String, FieldError> {
     let t = raw.trim();
-    if t.chars().any(char::is_control) {
+    if t.chars()
+        .any(|c| c.is_control() || !crate::web::xml_text::allowed(c))
+    {
         return Err(FieldError::ControlCharacter);
     }
     if t.chars().count() > max {

@@ -2,7 +2,7 @@
 
 use actix_session::Session;
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::{Deserialize, Serialize};
 
@@ -124,8 +124,29 @@ pub async fn submit(
     }
 }
 
+/// True for a request a browser sends from another site's page (a form posted to us, a link):
+/// what `Sec-Fetch-Site` says, or else an `Origin` that is not this host. Programs (the legacy
+/// clients) send neither header.
+fn from_another_site(req: &HttpRequest) -> bool {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site") {
+        return !matches!(site, "same-origin" | "none");
+    }
+    match (header("origin"), header("host")) {
+        (Some(origin), Some(host)) => {
+            let origin_host = origin.split_once("://").map_or(origin, |(_, h)| h);
+            !origin_host.eq_ignore_ascii_case(host)
+        }
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
 /// GET or POST /api/login?u=…&p=…: the legacy client's login, answered with the seed's action.
+/// A browser sent here by another site is refused: that would log the victim's browser into
+/// an account the other site chose (login CSRF).
 pub async fn legacy(
+    req: HttpRequest,
     ctx: Ctx,
     session: Session,
     store: web::Data<Store>,
@@ -143,6 +164,14 @@ pub async fn legacy(
     } else {
         Format::Xml
     };
+    if from_another_site(&req) {
+        return Ok(respond_action(
+            format,
+            StatusCode::FORBIDDEN,
+            "login",
+            "A login from another site's page is refused",
+        ));
+    }
     match authenticate(&store, &settings.login, &ctx, &username, password).await? {
         Some((user_id, lang)) => {
             let sid = store

@@ -13,6 +13,7 @@ pub mod session_outage;
 pub mod session_store;
 pub mod upload;
 pub mod webhook;
+pub mod xml_text;
 
 use std::net::TcpListener;
 use std::path::PathBuf;

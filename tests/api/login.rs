@@ -286,3 +286,48 @@ async fn a_copied_session_cookie_is_dead_after_logout(backend: Backend) {
     assert_eq!(steal().await.unwrap().status().as_u16(), 303);
 }
 on_both_databases!(a_copied_session_cookie_is_dead_after_logout);
+
+on_both_databases!(another_sites_page_cannot_log_a_browser_in);
+async fn another_sites_page_cannot_log_a_browser_in(backend: Backend) {
+    let app = crate::common::spawn_demo_app(backend).await;
+    let login = |headers: &'static [(&'static str, &'static str)]| {
+        let mut r = app
+            .client
+            .post(app.url("/api/login"))
+            .form(&[("u", "demo"), ("p", "demo")]);
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        r.send()
+    };
+    // A form on another site posted by the victim's browser.
+    for headers in [
+        &[
+            ("Sec-Fetch-Site", "cross-site"),
+            ("Origin", "https://evil.example"),
+        ][..],
+        &[("Sec-Fetch-Site", "same-site")][..],
+        &[("Origin", "https://evil.example")][..],
+    ] {
+        let r = login(headers).await.unwrap();
+        assert_eq!(r.status(), 403, "{headers:?}");
+        let xml = r.text().await.unwrap();
+        assert_eq!(crate::common::text_of(&xml, "status"), "failed");
+        assert_eq!(app.get("/callc/main?format=json").await.status(), 401);
+    }
+    // The portal's own pages, and programs (no such headers), log in as before.
+    let own = app.address.trim_start_matches("http://").to_string();
+    let r = app
+        .client
+        .post(app.url("/api/login"))
+        .header("Origin", format!("http://{own}"))
+        .form(&[("u", "demo"), ("p", "demo")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = login(&[("Sec-Fetch-Site", "same-origin")]).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = login(&[]).await.unwrap();
+    assert_eq!(r.status(), 200);
+}

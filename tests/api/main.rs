@@ -27,3 +27,4 @@ mod sessions;
 mod stripe_gateway;
 mod wallet_cards;
 mod wallet_ledger;
+mod xml_text;
