@@ -20,6 +20,8 @@ pub struct Settings {
     pub cookie_secure: bool,
     /// Brute-force protection of the login.
     pub login: crate::login_guard::LoginPolicy,
+    /// How long a session lives without use, and in all.
+    pub sessions: SessionLifetimes,
     /// Outgoing mail (password resets).
     pub mail: crate::mail::MailSettings,
     /// Keep sessions in Redis (shared by every portal process) instead of in the cookie.
@@ -34,6 +36,41 @@ pub struct Settings {
     pub operator: Operator,
     /// Card payments, top-up limits, low-balance mail, invoice due dates.
     pub wallet: crate::wallet::WalletSettings,
+}
+
+/// A session ends after `idle_s` without a request and `max_s` after its login, whatever the
+/// session store (checked against `user_sessions` on every request).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionLifetimes {
+    pub idle_s: i64,
+    pub max_s: i64,
+}
+
+impl Default for SessionLifetimes {
+    fn default() -> Self {
+        SessionLifetimes {
+            idle_s: 30 * 60,
+            max_s: 12 * 3600,
+        }
+    }
+}
+
+impl SessionLifetimes {
+    /// From the operator's minutes and hours, each at least 1 (the variables are named).
+    pub fn new(idle_minutes: i64, max_hours: i64) -> anyhow::Result<SessionLifetimes> {
+        anyhow::ensure!(
+            (1..=7 * 24 * 60).contains(&idle_minutes),
+            "SELFCARE_SESSION_IDLE_MINUTES / --session-idle-minutes: 1 to 10080 minutes"
+        );
+        anyhow::ensure!(
+            (1..=24 * 90).contains(&max_hours),
+            "SELFCARE_SESSION_MAX_HOURS / --session-max-hours: 1 to 2160 hours"
+        );
+        Ok(SessionLifetimes {
+            idle_s: idle_minutes * 60,
+            max_s: max_hours * 3600,
+        })
+    }
 }
 
 /// The operator's details printed on invoices.
@@ -105,6 +142,7 @@ impl Settings {
             static_dir: PathBuf::from("static"),
             cookie_secure: false,
             login: Default::default(),
+            sessions: Default::default(),
             mail: crate::mail::MailSettings {
                 transport: crate::mail::Transport::Folder(data_dir.join("mail")),
                 from: "selfcare@localhost".to_string(),

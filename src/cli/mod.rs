@@ -98,6 +98,12 @@ pub struct ServeArgs {
     /// Mark the session cookie Secure (when the portal is served over HTTPS)
     #[arg(long, env = "SELFCARE_COOKIE_SECURE")]
     pub cookie_secure: bool,
+    /// A session ends after this many minutes without a request
+    #[arg(long, env = "SELFCARE_SESSION_IDLE_MINUTES", default_value_t = 30)]
+    pub session_idle_minutes: i64,
+    /// A session ends this many hours after its login, however much it is used
+    #[arg(long, env = "SELFCARE_SESSION_MAX_HOURS", default_value_t = 12)]
+    pub session_max_hours: i64,
     /// Keep sessions in Redis (redis://HOST:PORT) so every portal process shares them
     #[arg(long, env = "SELFCARE_REDIS_URL")]
     pub redis_url: Option<String>,
@@ -413,6 +419,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut settings = Settings::new(&args.bind, database_url, data_dir)?;
             settings.static_dir = args.static_dir;
             settings.cookie_secure = args.cookie_secure;
+            settings.sessions = crate::config::SessionLifetimes::new(
+                args.session_idle_minutes,
+                args.session_max_hours,
+            )?;
             settings.redis_url = args.redis_url.filter(|u| !u.trim().is_empty());
             if let Some(url) = args.public_url {
                 settings.public_url = url;

@@ -2,6 +2,10 @@
 //! table says whether it is still alive.
 
 use super::Store;
+use crate::config::SessionLifetimes;
+
+/// How often a session in use is marked seen (its idle time is known to this precision).
+const TOUCH_EVERY_S: i64 = 60;
 
 impl Store {
     /// Records a new session of `user_id` and returns its id.
@@ -12,7 +16,7 @@ impl Store {
         address: &str,
     ) -> sqlx::Result<String> {
         let id = crate::tokens::random_token();
-        sqlx::query("INSERT INTO user_sessions (id, user_id, kind, address, created_at) VALUES ($1, $2, $3, $4, $5)")
+        sqlx::query("INSERT INTO user_sessions (id, user_id, kind, address, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $5)")
             .bind(&id)
             .bind(user_id)
             .bind(kind)
@@ -23,14 +27,46 @@ impl Store {
         Ok(id)
     }
 
-    /// The user of a live session, or None when it ended or never existed.
-    pub async fn session_user(&self, id: &str) -> sqlx::Result<Option<i64>> {
-        let row: Option<(i64,)> =
-            sqlx::query_as("SELECT user_id FROM user_sessions WHERE id = $1 AND ended_at IS NULL")
-                .bind(id)
-                .fetch_optional(self.pool())
-                .await?;
-        Ok(row.map(|r| r.0))
+    /// The user of a live session, or None when it ended, never existed, or has outlived
+    /// `life` (then it is ended here). A session in use is marked seen at most once a minute,
+    /// in the background: the page never waits for that write (on SQLite a long import may
+    /// hold the write lock).
+    pub async fn session_user(
+        &self,
+        id: &str,
+        life: &SessionLifetimes,
+        now: i64,
+    ) -> sqlx::Result<Option<i64>> {
+        let row: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT user_id, created_at, last_seen_at FROM user_sessions
+             WHERE id = $1 AND ended_at IS NULL",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some((user_id, created_at, last_seen_at)) = row else {
+            return Ok(None);
+        };
+        let seen = last_seen_at.unwrap_or(created_at);
+        if now - created_at > life.max_s || now - seen > life.idle_s {
+            self.end_session(id).await?;
+            return Ok(None);
+        }
+        if now - seen >= TOUCH_EVERY_S {
+            let (store, id) = (self.clone(), id.to_string());
+            tokio::spawn(async move {
+                let touched =
+                    sqlx::query("UPDATE user_sessions SET last_seen_at = $1 WHERE id = $2")
+                        .bind(now)
+                        .bind(&id)
+                        .execute(store.pool())
+                        .await;
+                if let Err(e) = touched {
+                    tracing::warn!(error = %e, "marking a session seen");
+                }
+            });
+        }
+        Ok(Some(user_id))
     }
 
     pub async fn end_session(&self, id: &str) -> sqlx::Result<()> {

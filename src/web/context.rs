@@ -242,9 +242,13 @@ async fn record_download<B>(res: &ServiceResponse<B>, ctx: &Ctx) {
 }
 
 async fn live_session_user(req: &ServiceRequest, sid: &str) -> Result<Option<i64>, AppError> {
-    match req.app_data::<actix_web::web::Data<Store>>() {
-        Some(store) => Ok(store.session_user(sid).await?),
-        None => Err(AppError::Internal(anyhow::anyhow!("no store in app data"))),
+    let store = req.app_data::<actix_web::web::Data<Store>>();
+    let settings = req.app_data::<actix_web::web::Data<crate::config::Settings>>();
+    match (store, settings) {
+        (Some(store), Some(settings)) => Ok(store
+            .session_user(sid, &settings.sessions, crate::time::now())
+            .await?),
+        _ => Err(AppError::Internal(anyhow::anyhow!("no store in app data"))),
     }
 }
 

@@ -127,3 +127,52 @@ async fn cookie_sessions_are_shared_by_processes_and_die_on_logout(backend: Back
     );
 }
 on_both_databases!(cookie_sessions_are_shared_by_processes_and_die_on_logout);
+
+on_both_databases!(sessions_end_when_idle_and_after_their_lifetime);
+async fn sessions_end_when_idle_and_after_their_lifetime(backend: Backend) {
+    let app = crate::common::spawn_demo_app(backend).await;
+    let now = chrono::Utc::now().timestamp();
+    let main_page = || async { app.get("/callc/main?format=json").await.status().as_u16() };
+    let age = |column: &'static str, seconds: i64| {
+        let sql = format!(
+            "UPDATE user_sessions SET {column} = {} WHERE ended_at IS NULL",
+            now - seconds
+        );
+        let pool = app.store.pool().clone();
+        async move { sqlx::query(&sql).execute(&pool).await.unwrap() }
+    };
+
+    // Unused for 31 minutes (the default idle time is 30): ended, and ended for good.
+    app.legacy_login("demo", "demo").await;
+    assert_eq!(main_page().await, 200);
+    age("last_seen_at", 31 * 60).await;
+    assert_eq!(main_page().await, 401);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM user_sessions WHERE ended_at IS NULL")
+            .await,
+        0
+    );
+
+    // In use all along, but logged in 13 hours ago (the default lifetime is 12): ended.
+    app.legacy_login("demo", "demo").await;
+    age("created_at", 13 * 3600).await;
+    assert_eq!(main_page().await, 401);
+
+    // A session in use is marked seen (at most once a minute), so it lives on.
+    app.legacy_login("demo", "demo").await;
+    age("last_seen_at", 20 * 60).await;
+    assert_eq!(main_page().await, 200);
+    let mut seen = 0;
+    for _ in 0..50 {
+        seen = app
+            .scalar("SELECT last_seen_at FROM user_sessions WHERE ended_at IS NULL")
+            .await;
+        if seen >= now {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(seen >= now, "the session was not marked seen");
+    age("last_seen_at", 29 * 60).await;
+    assert_eq!(main_page().await, 200);
+}
