@@ -231,10 +231,12 @@ async fn authenticate(
     if username.is_empty() || username.len() > 100 || username.chars().any(char::is_control) {
         return Ok(None);
     }
+    let attempt = store.reserve_login_attempt(username, &ctx.address).await?;
     let failures = store.login_failures(username, &ctx.address, policy).await?;
     let delay = match policy.decide(&failures, crate::time::now()) {
         Verdict::Locked { retry_after_s } => {
             tracing::warn!(retry_after_s, "login locked");
+            store.drop_login_attempt(attempt).await?;
             let minutes = (retry_after_s + 59) / 60;
             return Err(AppError::TooManyRequests {
                 message: ctx
@@ -256,9 +258,9 @@ async fn authenticate(
         }
         _ => None,
     };
-    store
-        .record_login_attempt(username, &ctx.address, user.is_some())
-        .await?;
+    if user.is_some() {
+        store.login_succeeded(attempt).await?;
+    }
     match user {
         Some((id, _)) => {
             tracing::info!(user_id = id, "login");

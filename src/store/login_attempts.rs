@@ -4,25 +4,42 @@ use super::Store;
 use crate::login_guard::{Failures, LoginPolicy};
 
 impl Store {
-    pub async fn record_login_attempt(
-        &self,
-        username: &str,
-        address: &str,
-        ok: bool,
-    ) -> sqlx::Result<()> {
-        sqlx::query(
-            "INSERT INTO login_attempts (username, address, at, ok) VALUES ($1, $2, $3, $4)",
+    /// Records an attempt as failed BEFORE its password is checked, and returns its id: guesses
+    /// sent all at once each see the ones reserved before them, so no more of them are checked
+    /// than the policy allows (see `pages::login::authenticate`).
+    pub async fn reserve_login_attempt(&self, username: &str, address: &str) -> sqlx::Result<i64> {
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO login_attempts (username, address, at, ok) VALUES ($1, $2, $3, 0) RETURNING id",
         )
         .bind(username)
         .bind(address)
         .bind(crate::time::now())
-        .bind(ok as i64)
-        .execute(self.pool())
+        .fetch_one(self.pool())
         .await?;
+        Ok(id)
+    }
+
+    /// The password was right: the reserved attempt becomes a success.
+    pub async fn login_succeeded(&self, attempt: i64) -> sqlx::Result<()> {
+        sqlx::query("UPDATE login_attempts SET ok = 1 WHERE id = $1")
+            .bind(attempt)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 
-    /// Failures since the last success of the same kind, within the policy's windows.
+    /// An attempt refused before its password was checked (locked) counts for nothing.
+    pub async fn drop_login_attempt(&self, attempt: i64) -> sqlx::Result<()> {
+        sqlx::query("DELETE FROM login_attempts WHERE id = $1")
+            .bind(attempt)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Failures since the last success of the same kind, within the policy's windows, besides
+    /// the caller's own attempt (reserved just before: a failure until its password is found
+    /// right, so it is in each count and taken out here).
     pub async fn login_failures(
         &self,
         username: &str,
@@ -30,7 +47,7 @@ impl Store {
         policy: &LoginPolicy,
     ) -> sqlx::Result<Failures> {
         let now = crate::time::now();
-        sqlx::query_as(
+        let mut f: Failures = sqlx::query_as(
             "SELECT
                (SELECT COUNT(*) FROM login_attempts WHERE username = $1 AND address = $2 AND ok = 0 AND at > $3
                   AND at > COALESCE((SELECT MAX(at) FROM login_attempts WHERE username = $1 AND address = $2 AND ok = 1), 0)) AS pair,
@@ -48,6 +65,10 @@ impl Store {
         .bind(now - policy.user_window_s)
         .bind(now - LoginPolicy::KNOWN_ADDRESS_DAYS * 86_400)
         .fetch_one(self.pool())
-        .await
+        .await?;
+        f.pair = (f.pair - 1).max(0);
+        f.address = (f.address - 1).max(0);
+        f.user = (f.user - 1).max(0);
+        Ok(f)
     }
 }

@@ -331,3 +331,41 @@ async fn another_sites_page_cannot_log_a_browser_in(backend: Backend) {
     let r = login(&[]).await.unwrap();
     assert_eq!(r.status(), 200);
 }
+
+on_both_databases!(guesses_sent_all_at_once_are_not_all_checked);
+async fn guesses_sent_all_at_once_are_not_all_checked(backend: Backend) {
+    let app = crate::common::spawn_demo_app(backend).await;
+    // 40 wrong guesses for one user from one address, all at once, then the right password.
+    let guesses = (0..40).map(|i| {
+        let client = app.client.clone();
+        let url = app.url("/api/login");
+        async move {
+            client
+                .post(url)
+                .form(&[("u", "demo".to_string()), ("p", format!("wrong{i}"))])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    });
+    let answers = futures_util::future::join_all(guesses).await;
+    let checked = answers.iter().filter(|s| **s == 401).count();
+    let refused = answers.iter().filter(|s| **s == 429).count();
+    assert_eq!(checked + refused, 40, "{answers:?}");
+    // The policy locks one name from one address after 5 failures: however they arrive, no
+    // more than 5 guesses are checked (those refused unchecked do not count as failures).
+    assert!(checked <= 5, "{checked} guesses were checked: {answers:?}");
+    let mut more = 0;
+    while app.legacy_login("demo", "still wrong").await.0 == 401 {
+        more += 1;
+        assert!(more <= 5, "checked past the limit");
+    }
+    assert_eq!(checked + more, 5, "{answers:?}");
+    let (status, _) = app.legacy_login("demo", "demo").await;
+    assert_eq!(
+        status, 429,
+        "the right password after the limit is refused too"
+    );
+}
