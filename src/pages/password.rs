@@ -183,7 +183,15 @@ pub async fn reset_request_form(ctx: Ctx) -> AppResult<HttpResponse> {
     )
 }
 
-/// POST /users/password_reset: the same answer whether or not the account exists.
+/// Reset requests one address may make in [`RESET_WINDOW_S`], whatever names they carry.
+const RESET_PER_ADDRESS: usize = 10;
+/// Reset mails one account gets in [`RESET_WINDOW_S`].
+const RESET_PER_ACCOUNT: i64 = 3;
+const RESET_WINDOW_S: i64 = 3600;
+
+/// POST /users/password_reset: the same answer, in the same time, whether or not the account
+/// exists: past the per-address throttle, the request is recorded and answered, and the
+/// account is looked up, the token made and the mail queued afterwards, in the background.
 pub async fn reset_request(
     ctx: Ctx,
     store: web::Data<Store>,
@@ -191,27 +199,30 @@ pub async fn reset_request(
     outbox: web::Data<Outbox>,
     form: web::Form<ResetRequestForm>,
 ) -> AppResult<HttpResponse> {
-    let who = form.who.trim();
+    let now = crate::time::now();
+    let from_here = store
+        .reset_requests_from(&ctx.address, now - RESET_WINDOW_S)
+        .await?;
+    if from_here.len() >= RESET_PER_ADDRESS {
+        let oldest = from_here.iter().min().copied().unwrap_or(now);
+        return Err(AppError::TooManyRequests {
+            message: ctx.lang.t("reset.too_many").to_string(),
+            retry_after_s: (oldest + RESET_WINDOW_S - now).max(1),
+        });
+    }
+    store
+        .audit(None, "password_reset_asked", "", &ctx.address)
+        .await?;
+    let who = form.who.trim().to_string();
     let valid = !who.is_empty() && who.len() <= 200 && !who.chars().any(char::is_control);
     if valid {
-        if let Some((user_id, username, email, lang)) = store.reset_candidate(who).await? {
-            if !email.is_empty() {
-                let token = tokens::random_token();
-                store
-                    .create_reset_token(user_id, &tokens::digest(&token), crate::time::now() + 3600)
-                    .await?;
-                let link = format!(
-                    "{}/users/password_reset/{token}",
-                    settings.public_url.trim_end_matches('/')
-                );
-                let (subject, body) = reset_mail(&lang, &username, &link);
-                store.queue_mail(&email, subject, &body).await?;
-                outbox.wake();
-                store
-                    .audit(Some(user_id), "password_reset_requested", "", &ctx.address)
-                    .await?;
+        let (store, settings, outbox) = (store.clone(), settings.clone(), outbox.clone());
+        let address = ctx.address.clone();
+        tokio::spawn(async move {
+            if let Err(e) = send_reset_link(&store, &settings, &outbox, &who, &address).await {
+                tracing::warn!(error = %e, "a password reset was not sent");
             }
-        }
+        });
     }
     let mut page = PasswordPage::new(&ctx, "Password reset", Form::None);
     page.notice = ctx.lang.t("reset.sent").into();
@@ -224,6 +235,42 @@ pub async fn reset_request(
             ctx.lang.t("reset.sent"),
         )),
     }
+}
+
+/// The account's one live link, by mail, at most [`RESET_PER_ACCOUNT`] an hour.
+async fn send_reset_link(
+    store: &Store,
+    settings: &Settings,
+    outbox: &Outbox,
+    who: &str,
+    address: &str,
+) -> sqlx::Result<()> {
+    let Some((user_id, username, email, lang)) = store.reset_candidate(who).await? else {
+        return Ok(());
+    };
+    let now = crate::time::now();
+    if email.is_empty()
+        || store
+            .reset_tokens_since(user_id, now - RESET_WINDOW_S)
+            .await?
+            >= RESET_PER_ACCOUNT
+    {
+        return Ok(());
+    }
+    let token = tokens::random_token();
+    store
+        .create_reset_token(user_id, &tokens::digest(&token), now + 3600)
+        .await?;
+    let link = format!(
+        "{}/users/password_reset/{token}",
+        settings.public_url.trim_end_matches('/')
+    );
+    let (subject, body) = reset_mail(&lang, &username, &link);
+    store.queue_mail(&email, subject, &body).await?;
+    outbox.wake();
+    store
+        .audit(Some(user_id), "password_reset_requested", "", address)
+        .await
 }
 
 fn reset_mail(lang: &str, username: &str, link: &str) -> (&'static str, String) {

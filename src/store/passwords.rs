@@ -11,12 +11,16 @@ impl Store {
             .await
     }
 
+    /// A new password; any reset link still out is void with it.
     pub async fn set_password(&self, user_id: i64, hash: &str) -> sqlx::Result<()> {
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(hash)
             .bind(user_id)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
+        void_reset_tokens(&mut tx, user_id, crate::time::now()).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -36,22 +40,52 @@ impl Store {
         .await
     }
 
+    /// Makes the account's one live token: earlier unused ones are void from now on.
     pub async fn create_reset_token(
         &self,
         user_id: i64,
         digest: &str,
         expires_at: i64,
     ) -> sqlx::Result<()> {
+        let now = crate::time::now();
+        let mut tx = self.begin_write().await?;
+        void_reset_tokens(&mut tx, user_id, now).await?;
         sqlx::query(
             "INSERT INTO password_reset_tokens (user_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(user_id)
         .bind(digest)
-        .bind(crate::time::now())
+        .bind(now)
         .bind(expires_at)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
+    }
+
+    /// Tokens made for the account since `since` (the per-account throttle).
+    pub async fn reset_tokens_since(&self, user_id: i64, since: i64) -> sqlx::Result<i64> {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM password_reset_tokens WHERE user_id = $1 AND created_at >= $2",
+        )
+        .bind(user_id)
+        .bind(since)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(n)
+    }
+
+    /// Reset requests from an address since `since`, whatever account they named (the
+    /// per-address throttle; each request is in the activity log, unknown names too).
+    pub async fn reset_requests_from(&self, address: &str, since: i64) -> sqlx::Result<Vec<i64>> {
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "SELECT at FROM audit_log WHERE action = 'password_reset_asked' AND address = $1 AND at >= $2",
+        )
+        .bind(address)
+        .bind(since)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
     /// The user of an unused, unexpired token.
@@ -70,7 +104,7 @@ impl Store {
     /// every session of the user ends. Returns the user, or None when the token was not valid.
     pub async fn reset_password(&self, digest: &str, hash: &str) -> sqlx::Result<Option<i64>> {
         let now = crate::time::now();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let row: Option<(i64,)> = sqlx::query_as(
             "UPDATE password_reset_tokens SET used_at = $1
              WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
@@ -82,6 +116,7 @@ impl Store {
         let Some((user_id,)) = row else {
             return Ok(None);
         };
+        void_reset_tokens(&mut tx, user_id, now).await?;
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(hash)
             .bind(user_id)
@@ -97,4 +132,20 @@ impl Store {
         tx.commit().await?;
         Ok(Some(user_id))
     }
+}
+
+/// Spends every unused token of the account.
+async fn void_reset_tokens(
+    c: &mut sqlx::AnyConnection,
+    user_id: i64,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE password_reset_tokens SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL",
+    )
+    .bind(now)
+    .bind(user_id)
+    .execute(c)
+    .await?;
+    Ok(())
 }

@@ -13,7 +13,7 @@ pub async fn log_request(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let method = req.method().clone();
-    let path = req.path().to_string();
+    let path = loggable(req.path());
     let res = next.call(req).await;
     // An error that left the middleware stack (the session store's 503) is a request too.
     let status = match &res {
@@ -28,4 +28,35 @@ pub async fn log_request(
         "request"
     );
     res
+}
+
+/// Routes whose last segment is a secret (a password-reset token): logged without it.
+const SECRET_ROUTES: [&str; 1] = ["/users/password_reset/"];
+
+/// The path as the log may hold it: a secret route's token replaced by `…`.
+fn loggable(path: &str) -> String {
+    for prefix in SECRET_ROUTES {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            if !rest.is_empty() {
+                return format!("{prefix}…");
+            }
+        }
+    }
+    path.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn reset_tokens_never_reach_the_log() {
+        assert_eq!(
+            super::loggable("/users/password_reset/0123abcd"),
+            "/users/password_reset/…"
+        );
+        assert_eq!(
+            super::loggable("/users/password_reset"),
+            "/users/password_reset"
+        );
+        assert_eq!(super::loggable("/callc/main"), "/callc/main");
+    }
 }

@@ -275,10 +275,15 @@ async fn password_reset_by_mail_works_once_and_reveals_nothing(backend: Backend)
     // An expired link does not work.
     ask("demo").await;
     let deadline = Instant::now() + Duration::from_secs(20);
+    // The second link is made after the answer: wait for it, and for its mail to go.
     while app
-        .scalar("SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NULL")
+        .scalar("SELECT COUNT(*) FROM password_reset_tokens")
         .await
-        > 0
+        < 2
+        || app
+            .scalar("SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NULL")
+            .await
+            > 0
     {
         assert!(Instant::now() < deadline, "mail not sent");
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -411,11 +416,13 @@ async fn mail_that_cannot_be_sent_is_kept_and_retried(backend: Backend) {
         .await;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let (attempts, error, sent): (i64, String, Option<i64>) =
+        // The link is made and queued after the answer (the same time for every request).
+        let row: Option<(i64, String, Option<i64>)> =
             sqlx::query_as("SELECT attempts, last_error, sent_at FROM mail_outbox")
-                .fetch_one(app.store.pool())
+                .fetch_optional(app.store.pool())
                 .await
                 .unwrap();
+        let (attempts, error, sent) = row.unwrap_or((0, String::new(), None));
         if attempts >= 1 && !error.is_empty() {
             assert_eq!(sent, None, "kept for the next attempt");
             break;
@@ -438,3 +445,39 @@ async fn downloads_are_in_the_activity_log(backend: Backend) {
     assert_eq!(n, 1);
 }
 on_both_databases!(downloads_are_in_the_activity_log);
+
+async fn reset_links_are_one_at_a_time_and_throttled(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    let tokens = || app.scalar("SELECT COUNT(*) FROM password_reset_tokens");
+    let live = || app.scalar("SELECT COUNT(*) FROM password_reset_tokens WHERE used_at IS NULL");
+    let ask = |who: &'static str| {
+        let app = &app;
+        async move {
+            app.submit_form("/users/password_reset", &[("who", who)])
+                .await
+                .status()
+                .as_u16()
+        }
+    };
+    // Each new link voids the one before: one live link per account.
+    for n in 1..=3 {
+        assert_eq!(ask("demo").await, 200);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while tokens().await < n {
+            assert!(Instant::now() < deadline, "link {n} never made");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(live().await, 1);
+    }
+    // A fourth within the hour: the same answer, but no new link or mail for the account.
+    assert_eq!(ask("demo").await, 200);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(tokens().await, 3);
+    // One address asking again and again (any names): refused after ten in an hour.
+    for _ in 0..6 {
+        assert_eq!(ask("nobody").await, 200);
+    }
+    assert_eq!(ask("nobody").await, 429);
+    assert_eq!(ask("demo").await, 429);
+}
+on_both_databases!(reset_links_are_one_at_a_time_and_throttled);
