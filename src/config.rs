@@ -22,6 +22,8 @@ pub struct Settings {
     pub login: crate::login_guard::LoginPolicy,
     /// How long a session lives without use, and in all.
     pub sessions: SessionLifetimes,
+    /// How long a request's body may take to arrive after its headers.
+    pub body_timeout: std::time::Duration,
     /// Outgoing mail (password resets).
     pub mail: crate::mail::MailSettings,
     /// Keep sessions in Redis (shared by every portal process) instead of in the cookie.
@@ -143,6 +145,7 @@ impl Settings {
             cookie_secure: false,
             login: Default::default(),
             sessions: Default::default(),
+            body_timeout: std::time::Duration::from_secs(30),
             mail: crate::mail::MailSettings {
                 transport: crate::mail::Transport::Folder(data_dir.join("mail")),
                 from: "selfcare@localhost".to_string(),

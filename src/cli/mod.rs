@@ -104,6 +104,9 @@ pub struct ServeArgs {
     /// A session ends this many hours after its login, however much it is used
     #[arg(long, env = "SELFCARE_SESSION_MAX_HOURS", default_value_t = 12)]
     pub session_max_hours: i64,
+    /// Seconds a request's body may take to arrive after its headers
+    #[arg(long, env = "SELFCARE_BODY_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub body_timeout_seconds: u64,
     /// Keep sessions in Redis (redis://HOST:PORT) so every portal process shares them
     #[arg(long, env = "SELFCARE_REDIS_URL")]
     pub redis_url: Option<String>,
@@ -423,6 +426,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 args.session_idle_minutes,
                 args.session_max_hours,
             )?;
+            anyhow::ensure!(
+                (1..=600).contains(&args.body_timeout_seconds),
+                "SELFCARE_BODY_TIMEOUT_SECONDS / --body-timeout-seconds: 1 to 600"
+            );
+            settings.body_timeout = std::time::Duration::from_secs(args.body_timeout_seconds);
             settings.redis_url = args.redis_url.filter(|u| !u.trim().is_empty());
             if let Some(url) = args.public_url {
                 settings.public_url = url;

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod body_timeout;
 pub mod context;
 pub mod csrf;
 pub mod form;
@@ -40,6 +41,9 @@ use crate::pbx::Pbx;
 use crate::store::Store;
 
 pub const SESSION_COOKIE: &str = "selfcare_session";
+/// The cookie's name over HTTPS: a `__Host-` cookie is only accepted from this host, over TLS,
+/// for the whole site, so a sibling domain cannot plant one.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-selfcare_session";
 
 /// The data directory (`Settings::data_dir`) as handlers receive it: stored files such as
 /// faxes are named relative to it.
@@ -81,7 +85,14 @@ impl Application {
         let session_store = web::Data::new(session_store);
         let server = HttpServer::new(move || {
             let sessions = SessionMiddleware::builder(session_store.get_ref().clone(), key.clone())
-                .cookie_name(SESSION_COOKIE.to_string())
+                .cookie_name(
+                    if secure {
+                        SECURE_SESSION_COOKIE
+                    } else {
+                        SESSION_COOKIE
+                    }
+                    .to_string(),
+                )
                 .cookie_http_only(true)
                 .cookie_same_site(SameSite::Lax)
                 .cookie_secure(secure)
@@ -97,7 +108,7 @@ impl Application {
                 .app_data(input_errors())
                 .app_data(query_errors())
                 .app_data(path_errors())
-                .wrap(security_headers())
+                .wrap(security_headers(secure))
                 .wrap(from_fn(log::log_request))
                 // Static files need no session: they are served while the session store is
                 // down (the 503 page's stylesheet among them), and never start a session.
@@ -114,10 +125,12 @@ impl Application {
                 )
                 .service(
                     // The last `wrap` runs first: (log → headers →) outage guard → session →
-                    // outage probe → context → CSRF → handler.
+                    // outage probe → no-store → context → body timeout → CSRF → handler.
                     web::scope("")
                         .wrap(from_fn(csrf::guard))
+                        .wrap(from_fn(body_timeout::guard))
                         .wrap(from_fn(context::context))
+                        .wrap(no_store())
                         .wrap(from_fn(session_outage::probe))
                         .wrap(sessions)
                         .wrap(from_fn(session_outage::guard))
@@ -204,10 +217,22 @@ pub const SECURITY_HEADERS: [(&str, &str); 4] = [
     ),
 ];
 
-fn security_headers() -> DefaultHeaders {
-    SECURITY_HEADERS
+/// The headers on every answer; over HTTPS also HSTS (a year), so the browser never tries the
+/// site in plain HTTP again.
+fn security_headers(https: bool) -> DefaultHeaders {
+    let headers = SECURITY_HEADERS
         .iter()
-        .fold(DefaultHeaders::new(), |headers, &h| headers.add(h))
+        .fold(DefaultHeaders::new(), |headers, &h| headers.add(h));
+    if https {
+        headers.add(("strict-transport-security", "max-age=31536000"))
+    } else {
+        headers
+    }
+}
+
+/// Pages and exports hold personal data: no cache keeps them (static files are not wrapped).
+fn no_store() -> DefaultHeaders {
+    DefaultHeaders::new().add(("cache-control", "no-store"))
 }
 
 fn input_errors() -> web::FormConfig {

@@ -13,6 +13,7 @@ mod demo_data;
 mod export;
 mod fax_period;
 mod fuzz;
+mod headers;
 mod import;
 mod invoice_lines;
 mod invoice_zone;
