@@ -101,6 +101,17 @@ impl From<actix_session::SessionInsertError> for AppError {
     }
 }
 
+impl From<crate::password::Busy> for AppError {
+    fn from(_: crate::password::Busy) -> Self {
+        AppError::TooManyRequests {
+            message:
+                "Too many logins are being checked right now; please try again in a few seconds"
+                    .to_string(),
+            retry_after_s: 5,
+        }
+    }
+}
+
 impl From<actix_web::error::BlockingError> for AppError {
     fn from(e: actix_web::error::BlockingError) -> Self {
         AppError::Internal(anyhow::anyhow!("blocking task: {e}"))

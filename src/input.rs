@@ -22,6 +22,9 @@ pub enum FieldError {
     Email,
     /// Not digits with an optional leading `+`, or not `PHONE_MIN..=PHONE_MAX` digits.
     Phone,
+    /// A change that needs the current password (the e-mail address) came without it, or with
+    /// a wrong one.
+    PasswordNeeded,
 }
 
 impl FieldError {
@@ -34,6 +37,7 @@ impl FieldError {
             }
             FieldError::ControlCharacter => lang.t("field.control").to_string(),
             FieldError::Email => lang.t("field.email").to_string(),
+            FieldError::PasswordNeeded => lang.t("field.password_needed").to_string(),
             FieldError::Phone => lang
                 .t("field.phone")
                 .replace("{min}", &PHONE_MIN.to_string())

@@ -1,6 +1,9 @@
 //! Password hashing with argon2id at OWASP's recommended cost (19 MiB, 2 passes, 1 lane).
-//! Both functions are CPU-heavy: web handlers call them through `web::block`.
+//! Both functions are CPU-heavy: web handlers run them through [`off_thread`], which bounds how
+//! many run at once and how many wait, so a flood of logins cannot take the memory (each hash
+//! holds 19 MiB) or every blocking thread, and is refused at once past the queue.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use argon2::password_hash::rand_core::OsRng;
@@ -36,6 +39,58 @@ pub fn verify(password: &str, stored: Option<&str>) -> bool {
         Err(_) => false,
     };
     ok && known
+}
+
+/// Hashes computed at once: one, so argon2 (19 MiB, all of a core while it runs) never takes
+/// every core from the pages, whatever a flood of logins does. A login costs ~20 ms of it.
+pub const WORKERS: usize = 1;
+/// Requests that may wait for a worker; past that, [`Busy`] at once.
+pub const QUEUE: usize = 32;
+
+static SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(WORKERS);
+/// Tickets given out (checks running or waiting).
+static WAITING: AtomicUsize = AtomicUsize::new(0);
+
+/// Too many passwords are being checked right now: try again in a moment.
+#[derive(Debug, thiserror::Error)]
+#[error("too many passwords are being checked at the moment")]
+pub struct Busy;
+
+/// A place among the passwords being checked: at most [`WORKERS`] + [`QUEUE`] are given out,
+/// so a login takes one BEFORE it does any other work (the database's too), and a flood past
+/// that is refused at once, having cost almost nothing.
+pub struct Ticket(());
+
+impl Ticket {
+    pub fn take() -> Result<Ticket, Busy> {
+        if WAITING.fetch_add(1, Ordering::SeqCst) >= WORKERS + QUEUE {
+            WAITING.fetch_sub(1, Ordering::SeqCst);
+            return Err(Busy);
+        }
+        Ok(Ticket(()))
+    }
+
+    /// Runs argon2 work on a blocking thread once one of the [`WORKERS`] is free.
+    pub async fn run<T: Send + 'static>(
+        self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Busy> {
+        let _slot = SLOTS.acquire().await.map_err(|_| Busy)?;
+        tokio::task::spawn_blocking(work).await.map_err(|_| Busy)
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        WAITING.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// [`Ticket::take`] and [`Ticket::run`] in one.
+pub async fn off_thread<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Busy> {
+    Ticket::take()?.run(work).await
 }
 
 /// Why a new password is refused; `key` names the message in `locales/`.

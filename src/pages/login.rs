@@ -231,26 +231,10 @@ async fn authenticate(
     if username.is_empty() || username.len() > 100 || username.chars().any(char::is_control) {
         return Ok(None);
     }
-    let attempt = store.reserve_login_attempt(username, &ctx.address).await?;
-    let failures = store.login_failures(username, &ctx.address, policy).await?;
-    let delay = match policy.decide(&failures, crate::time::now()) {
-        Verdict::Locked { retry_after_s } => {
-            tracing::warn!(retry_after_s, "login locked");
-            store.drop_login_attempt(attempt).await?;
-            let minutes = (retry_after_s + 59) / 60;
-            return Err(AppError::TooManyRequests {
-                message: ctx
-                    .lang
-                    .t("login.locked")
-                    .replace("{minutes}", &minutes.to_string()),
-                retry_after_s,
-            });
-        }
-        Verdict::Allow { delay_on_failure } => delay_on_failure,
-    };
     let creds = store.credentials(username).await?;
     let stored = creds.as_ref().map(|c| c.password_hash.clone());
-    let ok = web::block(move || password::verify(&password, stored.as_deref())).await?;
+    let Checked { ok, attempt, delay } =
+        check_password(store, policy, ctx, username, password, stored).await?;
     let known_id = creds.as_ref().map(|c| c.id);
     let user = match creds {
         Some(c) if ok && c.blocked == 0 => {
@@ -277,6 +261,83 @@ async fn authenticate(
         }
     }
     Ok(user)
+}
+
+/// A password checked under the brute-force policy.
+struct Checked {
+    ok: bool,
+    /// The attempt as recorded (a failure unless made a success).
+    attempt: i64,
+    /// How long to wait before answering a failure.
+    delay: std::time::Duration,
+}
+
+/// Checks `password` against `stored` for `username` from this address: the attempt is
+/// recorded before the check (so parallel guesses see each other), refused unchecked when the
+/// policy locks it, and made a success when right. Argon2 runs on the bounded pool.
+async fn check_password(
+    store: &Store,
+    policy: &LoginPolicy,
+    ctx: &Ctx,
+    username: &str,
+    password: String,
+    stored: Option<String>,
+) -> AppResult<Checked> {
+    // First a place among the checks: a flood past them is refused before it costs anything.
+    let ticket = password::Ticket::take()?;
+    let attempt = store.reserve_login_attempt(username, &ctx.address).await?;
+    let failures = store.login_failures(username, &ctx.address, policy).await?;
+    let delay = match policy.decide(&failures, crate::time::now()) {
+        Verdict::Locked { retry_after_s } => {
+            tracing::warn!(retry_after_s, "login locked");
+            store.drop_login_attempt(attempt).await?;
+            let minutes = (retry_after_s + 59) / 60;
+            return Err(AppError::TooManyRequests {
+                message: ctx
+                    .lang
+                    .t("login.locked")
+                    .replace("{minutes}", &minutes.to_string()),
+                retry_after_s,
+            });
+        }
+        Verdict::Allow { delay_on_failure } => delay_on_failure,
+    };
+    let ok = match ticket
+        .run(move || password::verify(&password, stored.as_deref()))
+        .await
+    {
+        Ok(ok) => ok,
+        Err(busy) => {
+            // Not checked, so not a failure either.
+            store.drop_login_attempt(attempt).await?;
+            return Err(busy.into());
+        }
+    };
+    Ok(Checked { ok, attempt, delay })
+}
+
+/// The current password asked again before a sensitive change (a new password, a new e-mail
+/// address): checked like a login, under the same policy for the account's name from this
+/// address, so it cannot be guessed without limit either. True when it is right.
+pub async fn current_password_is_right(
+    store: &Store,
+    policy: &LoginPolicy,
+    ctx: &Ctx,
+    user_id: i64,
+    password: String,
+) -> AppResult<bool> {
+    let (username, hash) = store
+        .password_of(user_id)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let Checked { ok, attempt, delay } =
+        check_password(store, policy, ctx, &username, password, Some(hash)).await?;
+    if ok {
+        store.login_succeeded(attempt).await?;
+    } else {
+        tokio::time::sleep(delay).await;
+    }
+    Ok(ok)
 }
 
 fn see_other(location: &str) -> HttpResponse {

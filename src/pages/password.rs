@@ -130,15 +130,22 @@ pub async fn change(
     user: CurrentUser,
     session: Session,
     store: web::Data<Store>,
+    settings: web::Data<Settings>,
     form: web::Form<ChangeForm>,
 ) -> AppResult<HttpResponse> {
     let f = form.into_inner();
-    let (username, hash) = store
+    let (username, _) = store
         .password_of(user.id)
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    let current = f.current_password;
-    let current_ok = web::block(move || password::verify(&current, Some(&hash))).await?;
+    let current_ok = super::login::current_password_is_right(
+        &store,
+        &settings.login,
+        &ctx,
+        user.id,
+        f.current_password,
+    )
+    .await?;
     if !current_ok {
         return failed(
             &ctx,
@@ -376,7 +383,7 @@ async fn new_password_hash(
     if let Err(weak) = password::check_policy(&new, username) {
         return Ok(Err(weak.key));
     }
-    let hash = web::block(move || password::hash(&new))
+    let hash = password::off_thread(move || password::hash(&new))
         .await?
         .map_err(AppError::Internal)?;
     Ok(Ok(hash))

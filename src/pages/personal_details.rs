@@ -310,6 +310,7 @@ pub async fn update(
     ctx: Ctx,
     OwnUserId(user): OwnUserId,
     store: web::Data<Store>,
+    settings: web::Data<crate::config::Settings>,
     form: StrictForm<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
     let fields = form.into_inner();
@@ -333,6 +334,33 @@ pub async fn update(
         match parse_field(*f, raw) {
             Ok(v) => change.set(*f, v),
             Err(e) => errors.push((*f, e)),
+        }
+    }
+
+    // Where reset mails go is changed only by someone who knows the password (or a stolen
+    // session could take the account over through a reset).
+    if errors.is_empty() {
+        if let Some((_, raw)) = typed.iter().find(|(f, _)| *f == DetailField::RegEmail) {
+            let new_email = parse_field(DetailField::RegEmail, raw).unwrap_or_default();
+            if new_email != load(&store, user).await?.reg_email {
+                let given = fields
+                    .iter()
+                    .find(|(k, _)| k == "current_password")
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default();
+                let right = !given.is_empty()
+                    && super::login::current_password_is_right(
+                        &store,
+                        &settings.login,
+                        &ctx,
+                        user.id,
+                        given,
+                    )
+                    .await?;
+                if !right {
+                    errors.push((DetailField::RegEmail, FieldError::PasswordNeeded));
+                }
+            }
         }
     }
 

@@ -1336,3 +1336,45 @@ async fn account_pages_need_a_session(backend: Backend) {
     }
 }
 on_both_databases!(account_pages_need_a_session);
+
+async fn changing_the_email_asks_for_the_password(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    let demo = user_id(&app, "demo").await;
+    legacy(&app, "demo").await;
+    let url = format!("/users/update_personal_details/{demo}");
+    let query = format!("SELECT reg_email FROM users WHERE id = {demo}");
+    let email = || text(&app, &query);
+    let before = email().await;
+    for form in [
+        vec![("reg_email", "thief@example.com")],
+        vec![
+            ("reg_email", "thief@example.com"),
+            ("current_password", "guess"),
+        ],
+    ] {
+        let (status, xml) = post(&app, &url, &form).await;
+        assert_eq!(status, 400, "{xml}");
+        assert!(action(&xml).2.contains("current password"), "{xml}");
+        assert_eq!(email().await, before);
+    }
+    let (status, xml) = post(
+        &app,
+        &url,
+        &[
+            ("reg_email", "john@example.org"),
+            ("current_password", "demo"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{xml}");
+    assert_eq!(email().await, "john@example.org");
+    // The same address again, or other fields: no password needed.
+    let (status, _) = post(
+        &app,
+        &url,
+        &[("reg_email", "john@example.org"), ("reg_city", "Leeds")],
+    )
+    .await;
+    assert_eq!(status, 200);
+}
+on_both_databases!(changing_the_email_asks_for_the_password);
