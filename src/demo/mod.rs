@@ -102,6 +102,8 @@ struct DemoUser {
     /// Their monthly services, active all the demo's months: (name, price in USD), in the order
     /// `bill` lists them.
     subscriptions: Vec<(String, i64)>,
+    /// A postpaid account owes its open invoice (the ledger has it as a debit).
+    postpaid: bool,
 }
 
 /// Fills an empty database. Refuses a database that already has users.
@@ -282,6 +284,7 @@ pub async fn fill(store: &Store, data_dir: &Path, opts: &DemoOptions) -> anyhow:
             vat_bp: profile.vat_bp,
             tz: crate::time::zone(profile.time_zone),
             subscriptions,
+            postpaid: profile.account_type == "postpaid",
         });
         for m in 0..6 {
             let amount = rng.gen_range(1..10) * 10 * MICROS;
@@ -728,8 +731,13 @@ async fn write_invoices(
                 lines.push(("subscription", name.clone(), 1, 0, price));
             }
             let net: i64 = lines.iter().map(|l| l.4).sum();
+            let total = with_vat(net, user.vat_bp);
+            // The older months are paid; a postpaid account's last one is still open (and owed
+            // on its balance, as `bill` leaves it); a prepaid account's invoices are settled
+            // from its balance as they are issued.
+            let open = k == 1 && user.postpaid;
             number += 1;
-            seed::insert_invoice(
+            let invoice_id = seed::insert_invoice(
                 &mut tx,
                 &NewInvoice {
                     user_id: user.id,
@@ -739,16 +747,29 @@ async fn write_invoices(
                     // A day after the month, or now when the month ended less than a day ago.
                     issued_at: (end_ts + 86_400).min(now),
                     due_at: (end_ts + 86_400).min(now) + 14 * 86_400,
-                    // The older months are paid; the last one is still open.
-                    paid_at: (k > 1).then_some(end_ts + 10 * 86_400),
+                    paid_at: (!open).then_some((end_ts + 10 * 86_400).min(now)),
                     currency: user.currency,
                     vat_percent_bp: user.vat_bp,
                     lines,
                     price_micros: net,
-                    price_vat_micros: with_vat(net, user.vat_bp),
+                    price_vat_micros: total,
                 },
             )
             .await?;
+            if open {
+                crate::store::ledger::post(
+                    &mut tx,
+                    &crate::store::ledger::Posting {
+                        user_id: user.id,
+                        key: format!("invoice:{invoice_id}"),
+                        kind: crate::store::ledger::EntryKind::Invoice,
+                        amount: -Money(total).round_to(2),
+                        reference: invoice_id.to_string(),
+                        note: "Invoice of the demo data".to_string(),
+                    },
+                )
+                .await?;
+            }
         }
     }
     // `selfcare bill` numbers on from here.

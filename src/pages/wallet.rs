@@ -410,7 +410,10 @@ pub async fn add_card(
                 "payment_method",
                 &format!(
                     "Card {} •••• {} (expires {:02}/{}) stored",
-                    card.brand, card.last4, card.exp_month, card.exp_year
+                    brand_name(&card.brand),
+                    card.last4,
+                    card.exp_month,
+                    card.exp_year
                 ),
             ),
         }),

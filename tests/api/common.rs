@@ -294,3 +294,16 @@ pub fn text_of(xml: &str, name: &str) -> String {
         .unwrap_or("")
         .to_string()
 }
+
+/// A user's balance as the pages show it (`-1976.56 USD`), read from the database.
+pub async fn balance_text(app: &TestApp, user: &str) -> String {
+    let (micros, currency, decimals): (i64, String, i64) = sqlx::query_as(
+        "SELECT u.balance_micros, u.currency, c.decimals FROM users u
+         JOIN currencies c ON c.code = u.currency WHERE u.username = $1",
+    )
+    .bind(user)
+    .fetch_one(app.store.pool())
+    .await
+    .expect("balance");
+    selfcare::money::Money(micros).with_currency(decimals as u32, &currency)
+}

@@ -92,7 +92,8 @@ async fn browser_login_renews_the_session_and_logout_ends_it(backend: Backend) {
     assert_eq!(main.status().as_u16(), 200);
     let html = main.text().await.unwrap();
     assert!(
-        html.contains("John Smith") && html.contains("100.00 USD"),
+        html.contains("John Smith")
+            && html.contains(&crate::common::balance_text(&app, "demo").await),
         "{html}"
     );
     assert!(

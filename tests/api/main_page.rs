@@ -53,7 +53,18 @@ async fn main_page_xml_is_the_seed_filled_from_the_database(backend: Backend) {
     assert_eq!(text_of(&xml, "userid"), user.to_string());
     assert_eq!(text_of(&xml, "missed_total"), missed_total.to_string());
     assert_eq!(text_of(&xml, "username"), "John Smith");
-    assert_eq!(text_of(&xml, "balance"), "100.00 USD");
+    // The demo's postpaid account: 100.00 USD of credit, less its open invoice (owed).
+    let open = app
+        .scalar(&format!(
+            "SELECT price_vat_micros FROM invoices WHERE user_id = {user} AND paid_at IS NULL"
+        ))
+        .await;
+    let expected = selfcare::money::Money(100_000_000) - selfcare::money::Money(open).round_to(2);
+    assert_eq!(text_of(&xml, "balance"), expected.with_currency(2, "USD"));
+    assert_eq!(
+        text_of(&xml, "balance"),
+        crate::common::balance_text(&app, "demo").await
+    );
     assert_eq!(text_of(&xml, "credit"), "No Limit");
     assert_eq!(text_of(&xml, "account"), "Postpaid");
 
