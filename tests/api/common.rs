@@ -307,3 +307,11 @@ pub async fn balance_text(app: &TestApp, user: &str) -> String {
     .expect("balance");
     selfcare::money::Money(micros).with_currency(decimals as u32, &currency)
 }
+
+/// A user's balance in micro-units, checked to be the sum of the user's ledger.
+pub async fn balance_of(app: &TestApp, user: &str) -> i64 {
+    let id = app.store.user_id_by_name(user).await.unwrap().unwrap();
+    let (balance, sum) = app.store.balance_and_ledger_sum(id).await.unwrap();
+    assert_eq!(balance, sum, "{user}: the balance is not the ledger's sum");
+    balance
+}

@@ -12,7 +12,7 @@ use selfcare::money::{Money, MICROS};
 use selfcare::store::ledger::{EntryKind, Posting};
 use selfcare::wallet::{StripeSettings, Wallet};
 
-use crate::common::{spawn_app_with_settings, text_of, Backend, TestApp};
+use crate::common::{balance_of, spawn_app_with_settings, text_of, Backend, TestApp};
 use crate::import::{asterisk, ok, selfcare_run, set_up_operator, write};
 use crate::on_both_databases;
 use crate::stripe_gateway::{card_token, localstripe, TEST_SECRET_KEY};
@@ -72,13 +72,6 @@ async fn act(app: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, String, 
         text_of(&xml, "status"),
         text_of(&xml, "status_message"),
     )
-}
-
-async fn balance_of(app: &TestApp, user: &str) -> i64 {
-    let id = app.store.user_id_by_name(user).await.unwrap().unwrap();
-    let (balance, sum) = app.store.balance_and_ledger_sum(id).await.unwrap();
-    assert_eq!(balance, sum, "{user}: the balance is not the ledger's sum");
-    balance
 }
 
 async fn payments(app: &TestApp, user: &str) -> Vec<(String, String, i64, String)> {

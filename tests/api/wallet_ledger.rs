@@ -3,16 +3,9 @@
 //! billing a postpaid month adds what is owed, an operator adjustment, and vouchers redeemed
 //! by a subscriber. After each step the balance is the ledger's sum.
 
-use crate::common::{spawn_app, text_of, Backend, TestApp};
+use crate::common::{balance_of, spawn_app, text_of, Backend};
 use crate::import::{asterisk, ok, set_up_operator, write};
 use crate::on_both_databases;
-
-async fn balance_of(app: &TestApp, user: &str) -> i64 {
-    let id = app.store.user_id_by_name(user).await.unwrap().unwrap();
-    let (balance, sum) = app.store.balance_and_ledger_sum(id).await.unwrap();
-    assert_eq!(balance, sum, "{user}: the balance is not the ledger's sum");
-    balance
-}
 
 /// Two calls of alice (SIP/101) in March 2024: 60 s to London at 0.008/min = 0.008, 61 s to a
 /// UK mobile (minimum 60 s, 60 s steps, 0.01 fee) = 0.11.
