@@ -4,7 +4,7 @@
 //! holds 19 MiB) or every blocking thread, and is refused at once past the queue.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -47,9 +47,55 @@ pub const WORKERS: usize = 1;
 /// Requests that may wait for a worker; past that, [`Busy`] at once.
 pub const QUEUE: usize = 32;
 
-static SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(WORKERS);
 /// Tickets given out (checks running or waiting).
 static WAITING: AtomicUsize = AtomicUsize::new(0);
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The hashing threads' queue. They are threads of their own, not tokio's blocking pool, so
+/// they can run at a lower CPU priority than the pages: under a flood of logins the scheduler
+/// serves a page's request first and hashes with what is left.
+fn workers() -> &'static Mutex<mpsc::Sender<Job>> {
+    static QUEUE_IN: OnceLock<Mutex<mpsc::Sender<Job>>> = OnceLock::new();
+    QUEUE_IN.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for n in 0..WORKERS {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{n}"))
+                .spawn(move || {
+                    yield_to_pages();
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .expect("a thread for password hashing");
+        }
+        Mutex::new(tx)
+    })
+}
+
+/// Lowers this thread's CPU priority (nice 10). On Linux a thread has a nice value of its own,
+/// so this leaves the rest of the process as it was.
+#[cfg(target_os = "linux")]
+fn yield_to_pages() {
+    // SAFETY: gettid and setpriority take no pointers; a failure leaves the priority as it was.
+    let failed = unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10) };
+    if failed != 0 {
+        tracing::warn!("cannot lower the password hashing thread's priority");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn yield_to_pages() {}
 
 /// Too many passwords are being checked right now: try again in a moment.
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +104,8 @@ pub struct Busy;
 
 /// A place among the passwords being checked: at most [`WORKERS`] + [`QUEUE`] are given out,
 /// so a login takes one BEFORE it does any other work (the database's too), and a flood past
-/// that is refused at once, having cost almost nothing.
+/// that is refused at once, having cost almost nothing. Memory for hashing is bounded by the
+/// workers: 19 MiB each.
 pub struct Ticket(());
 
 impl Ticket {
@@ -70,13 +117,21 @@ impl Ticket {
         Ok(Ticket(()))
     }
 
-    /// Runs argon2 work on a blocking thread once one of the [`WORKERS`] is free.
+    /// Runs argon2 work on a hashing thread, in turn.
     pub async fn run<T: Send + 'static>(
         self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Busy> {
-        let _slot = SLOTS.acquire().await.map_err(|_| Busy)?;
-        tokio::task::spawn_blocking(work).await.map_err(|_| Busy)
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(work());
+        });
+        workers()
+            .lock()
+            .map_err(|_| Busy)?
+            .send(job)
+            .map_err(|_| Busy)?;
+        rx.await.map_err(|_| Busy)
     }
 }
 

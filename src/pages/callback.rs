@@ -10,7 +10,7 @@ use crate::error::{AppError, AppResult};
 use crate::pbx::number::DialNumber;
 use crate::pbx::{CallbackJob, Pbx};
 use crate::store::access::Resource;
-use crate::store::callbacks::CallbackRow;
+use crate::store::callbacks::{CallbackLimit, CallbackRow, NewCallback};
 use crate::store::Store;
 use crate::time;
 use crate::web::{require, respond, respond_action, Chrome, Ctx, CurrentUser, Format, Page};
@@ -19,6 +19,18 @@ use crate::web::{require, respond, respond_action, Chrome, Ctx, CurrentUser, For
 const SHOWN: i64 = 50;
 /// While a request this recent is queued or dialing, the HTML page reloads itself.
 const REFRESH_WINDOW_S: i64 = 120;
+/// How many requests a subscriber may make: a few in a row, a few dozen a day. Each one rings
+/// a phone and may cost a call, so a script (or a stolen session) cannot ring without end.
+const LIMITS: [CallbackLimit; 2] = [
+    CallbackLimit {
+        window_s: 10 * 60,
+        max: 5,
+    },
+    CallbackLimit {
+        window_s: 24 * 3600,
+        max: 50,
+    },
+];
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -58,6 +70,9 @@ pub struct CallbackPage {
     /// A request was just recorded (after the redirect).
     #[serde(skip)]
     pub requested: bool,
+    /// The numbers the form offers as "your number" (the only ones a callback rings first).
+    #[serde(skip)]
+    pub own_numbers: Vec<String>,
     /// Reload the HTML page by itself: a recent request is still on its way.
     #[serde(skip)]
     pub refresh: bool,
@@ -189,7 +204,8 @@ pub async fn activate(
     }
     let device = device_id.and_then(|id| devices.iter().find(|d| d.id == id));
 
-    let valid = validate(&src, &dst, device.map(|d| d.id));
+    let own = store.own_numbers(user.id).await?;
+    let valid = validate(&src, &dst, device.map(|d| d.id), &own);
     let request = match valid {
         Ok(r) => r,
         Err(errors) => {
@@ -219,15 +235,25 @@ pub async fn activate(
     };
     let device = device.ok_or(AppError::NotFound)?;
 
-    let id = store
-        .insert_callback(
-            user.id,
-            request.device_id,
-            request.src.as_str(),
-            request.dst.as_str(),
-            time::now(),
-        )
-        .await?;
+    let new = NewCallback {
+        user_id: user.id,
+        device_id: request.device_id,
+        src: request.src.as_str(),
+        dst: request.dst.as_str(),
+        at: time::now(),
+    };
+    let id = match store.insert_callback(&new, &LIMITS).await? {
+        Ok(id) => id,
+        Err(retry_after_s) => {
+            return Err(AppError::TooManyRequests {
+                message: ctx
+                    .lang
+                    .t("callback.too_many")
+                    .replace("{minutes}", &((retry_after_s + 59) / 60).to_string()),
+                retry_after_s,
+            })
+        }
+    };
     store
         .audit(
             Some(user.id),
@@ -272,13 +298,21 @@ pub async fn activate(
 }
 
 /// Every problem with the typed values, as i18n keys; `device` is the chosen device when it
-/// is one of the user's phones.
-fn validate(src: &str, dst: &str, device: Option<i64>) -> Result<ValidRequest, Vec<&'static str>> {
+/// is one of the user's phones, `own` the numbers that may be rung first (`Store::own_numbers`):
+/// a callback rings the subscriber's own phone, never someone else's.
+fn validate(
+    src: &str,
+    dst: &str,
+    device: Option<i64>,
+    own: &[String],
+) -> Result<ValidRequest, Vec<&'static str>> {
     let mut errors = Vec::new();
     let src = DialNumber::parse(src);
     let dst = DialNumber::parse(dst);
-    if src.is_none() {
-        errors.push("callback.bad_src");
+    match &src {
+        None => errors.push("callback.bad_src"),
+        Some(s) if !own.iter().any(|n| s.same_number(n)) => errors.push("callback.not_own_src"),
+        Some(_) => {}
     }
     if dst.is_none() {
         errors.push("callback.bad_dst");
@@ -337,6 +371,7 @@ async fn load(ctx: &Ctx, user: CurrentUser, store: &Store, pbx: &Pbx) -> AppResu
         errors: Vec::new(),
         requested: false,
         refresh,
+        own_numbers: store.own_numbers(user.id).await?,
     })
 }
 
@@ -359,9 +394,11 @@ mod tests {
 
     #[test]
     fn every_problem_is_named() {
-        assert!(validate("+441234567", "4420794", Some(1)).is_ok());
+        let own = ["441234567".to_string(), "101".to_string()];
+        assert!(validate("+441234567", "4420794", Some(1), &own).is_ok());
+        assert!(validate("101", "4420794", Some(1), &own).is_ok());
         assert_eq!(
-            validate("x", "", None).err().unwrap(),
+            validate("x", "", None, &own).err().unwrap(),
             [
                 "callback.bad_src",
                 "callback.bad_dst",
@@ -369,11 +406,15 @@ mod tests {
             ]
         );
         assert_eq!(
-            validate("12345", "123-45", Some(1)).err().unwrap(),
+            validate("4420794", "101", Some(1), &own).err().unwrap(),
+            ["callback.not_own_src"]
+        );
+        assert_eq!(
+            validate("101", "1-01", Some(1), &own).err().unwrap(),
             ["callback.same_numbers"]
         );
         assert_eq!(
-            validate("12345", "12", Some(1)).err().unwrap(),
+            validate("101", "12", Some(1), &own).err().unwrap(),
             ["callback.bad_dst"]
         );
     }

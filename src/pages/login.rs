@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Settings;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
+use crate::login_gate::LoginGate;
 use crate::login_guard::{LoginPolicy, Verdict};
 use crate::password;
 use crate::store::Store;
@@ -89,10 +90,11 @@ pub async fn submit(
     session: Session,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
+    gate: web::Data<LoginGate>,
     form: web::Form<LoginForm>,
 ) -> AppResult<HttpResponse> {
     let LoginForm { username, password } = form.into_inner();
-    match authenticate(&store, &settings.login, &ctx, &username, password).await? {
+    match authenticate(&store, &settings.login, &gate, &ctx, &username, password).await? {
         Some((user_id, lang)) => {
             let lang = session::lang(&session).unwrap_or(lang);
             let sid = store
@@ -145,12 +147,15 @@ fn from_another_site(req: &HttpRequest) -> bool {
 /// GET or POST /api/login?u=…&p=…: the legacy client's login, answered with the seed's action.
 /// A browser sent here by another site is refused: that would log the victim's browser into
 /// an account the other site chose (login CSRF).
+// An actix handler names each thing it extracts; grouping them would only hide that.
+#[allow(clippy::too_many_arguments)]
 pub async fn legacy(
     req: HttpRequest,
     ctx: Ctx,
     session: Session,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
+    gate: web::Data<LoginGate>,
     query: web::Query<LegacyLogin>,
     body: Option<web::Form<LegacyLogin>>,
 ) -> AppResult<HttpResponse> {
@@ -172,7 +177,7 @@ pub async fn legacy(
             "A login from another site's page is refused",
         ));
     }
-    match authenticate(&store, &settings.login, &ctx, &username, password).await? {
+    match authenticate(&store, &settings.login, &gate, &ctx, &username, password).await? {
         Some((user_id, lang)) => {
             let sid = store
                 .start_session(user_id, SessionKind::Legacy.as_str(), &ctx.address)
@@ -222,6 +227,7 @@ pub async fn logout(
 async fn authenticate(
     store: &Store,
     policy: &LoginPolicy,
+    gate: &LoginGate,
     ctx: &Ctx,
     username: &str,
     password: String,
@@ -231,10 +237,16 @@ async fn authenticate(
     if username.is_empty() || username.len() > 100 || username.chars().any(char::is_control) {
         return Ok(None);
     }
+    let ticket = admit(gate, ctx).await?;
     let creds = store.credentials(username).await?;
     let stored = creds.as_ref().map(|c| c.password_hash.clone());
+    let guard = Guard {
+        store,
+        policy,
+        gate,
+    };
     let Checked { ok, attempt, delay } =
-        check_password(store, policy, ctx, username, password, stored).await?;
+        check_password(&guard, ctx, ticket, username, password, stored).await?;
     let known_id = creds.as_ref().map(|c| c.id);
     let user = match creds {
         Some(c) if ok && c.blocked == 0 => {
@@ -272,33 +284,65 @@ struct Checked {
     delay: std::time::Duration,
 }
 
+/// What checking a password under the policy needs.
+struct Guard<'a> {
+    store: &'a Store,
+    policy: &'a LoginPolicy,
+    gate: &'a LoginGate,
+}
+
+/// A place among the password checks, taken before any database work: held back first when
+/// this address ignored a `Retry-After` (`login_gate`), refused at once past the pool's queue.
+async fn admit(gate: &LoginGate, ctx: &Ctx) -> AppResult<password::Ticket> {
+    if gate.pass(&ctx.address).await.is_err() {
+        return Err(refuse(gate, ctx, password::Busy.into()));
+    }
+    password::Ticket::take().map_err(|busy| refuse(gate, ctx, busy.into()))
+}
+
+/// A refusal (429) for this address, remembered by the gate: asking again before its
+/// `Retry-After` is held back.
+fn refuse(gate: &LoginGate, ctx: &Ctx, err: AppError) -> AppError {
+    if let AppError::TooManyRequests { retry_after_s, .. } = &err {
+        let wait = std::time::Duration::from_secs(u64::try_from(*retry_after_s).unwrap_or(1));
+        gate.refused(&ctx.address, wait);
+    }
+    err
+}
+
 /// Checks `password` against `stored` for `username` from this address: the attempt is
 /// recorded before the check (so parallel guesses see each other), refused unchecked when the
 /// policy locks it, and made a success when right. Argon2 runs on the bounded pool.
 async fn check_password(
-    store: &Store,
-    policy: &LoginPolicy,
+    guard: &Guard<'_>,
     ctx: &Ctx,
+    ticket: password::Ticket,
     username: &str,
     password: String,
     stored: Option<String>,
 ) -> AppResult<Checked> {
-    // First a place among the checks: a flood past them is refused before it costs anything.
-    let ticket = password::Ticket::take()?;
+    let Guard {
+        store,
+        policy,
+        gate,
+    } = *guard;
     let attempt = store.reserve_login_attempt(username, &ctx.address).await?;
-    let failures = store.login_failures(username, &ctx.address, policy).await?;
+    let failures = store
+        .login_failures(username, &ctx.address, attempt, policy)
+        .await?;
     let delay = match policy.decide(&failures, crate::time::now()) {
         Verdict::Locked { retry_after_s } => {
             tracing::warn!(retry_after_s, "login locked");
             store.drop_login_attempt(attempt).await?;
             let minutes = (retry_after_s + 59) / 60;
-            return Err(AppError::TooManyRequests {
+            let locked = AppError::TooManyRequests {
                 message: ctx
                     .lang
                     .t("login.locked")
                     .replace("{minutes}", &minutes.to_string()),
                 retry_after_s,
-            });
+            };
+            return Err(refuse(gate, ctx, locked));
         }
         Verdict::Allow { delay_on_failure } => delay_on_failure,
     };
@@ -310,7 +354,7 @@ async fn check_password(
         Err(busy) => {
             // Not checked, so not a failure either.
             store.drop_login_attempt(attempt).await?;
-            return Err(busy.into());
+            return Err(refuse(gate, ctx, busy.into()));
         }
     };
     Ok(Checked { ok, attempt, delay })
@@ -322,16 +366,23 @@ async fn check_password(
 pub async fn current_password_is_right(
     store: &Store,
     policy: &LoginPolicy,
+    gate: &LoginGate,
     ctx: &Ctx,
     user_id: i64,
     password: String,
 ) -> AppResult<bool> {
+    let ticket = admit(gate, ctx).await?;
     let (username, hash) = store
         .password_of(user_id)
         .await?
         .ok_or(AppError::Unauthenticated)?;
+    let guard = Guard {
+        store,
+        policy,
+        gate,
+    };
     let Checked { ok, attempt, delay } =
-        check_password(store, policy, ctx, &username, password, Some(hash)).await?;
+        check_password(&guard, ctx, ticket, &username, password, Some(hash)).await?;
     if ok {
         store.login_succeeded(attempt).await?;
     } else {

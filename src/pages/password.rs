@@ -131,6 +131,7 @@ pub async fn change(
     session: Session,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
+    gate: web::Data<crate::login_gate::LoginGate>,
     form: web::Form<ChangeForm>,
 ) -> AppResult<HttpResponse> {
     let f = form.into_inner();
@@ -141,6 +142,7 @@ pub async fn change(
     let current_ok = super::login::current_password_is_right(
         &store,
         &settings.login,
+        &gate,
         &ctx,
         user.id,
         f.current_password,

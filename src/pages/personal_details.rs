@@ -311,6 +311,7 @@ pub async fn update(
     OwnUserId(user): OwnUserId,
     store: web::Data<Store>,
     settings: web::Data<crate::config::Settings>,
+    gate: web::Data<crate::login_gate::LoginGate>,
     form: StrictForm<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
     let fields = form.into_inner();
@@ -352,6 +353,7 @@ pub async fn update(
                     && super::login::current_password_is_right(
                         &store,
                         &settings.login,
+                        &gate,
                         &ctx,
                         user.id,
                         given,

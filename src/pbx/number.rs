@@ -31,6 +31,16 @@ impl DialNumber {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The same number as `other` (as stored, e.g. a caller ID): the same digits, whether
+    /// written with `+`, `00` or neither in front.
+    pub fn same_number(&self, other: &str) -> bool {
+        let international = |n: &DialNumber| -> String {
+            let digits = n.0.trim_start_matches('+');
+            digits.strip_prefix("00").unwrap_or(digits).to_string()
+        };
+        DialNumber::parse(other).is_some_and(|o| international(&o) == international(self))
+    }
 }
 
 impl fmt::Display for DialNumber {
@@ -42,6 +52,15 @@ impl fmt::Display for DialNumber {
 #[cfg(test)]
 mod tests {
     use super::DialNumber;
+
+    #[test]
+    fn the_same_number_however_written() {
+        let n = DialNumber::parse("+44 20 7946 0000").unwrap();
+        assert!(n.same_number("442079460000"));
+        assert!(n.same_number("00442079460000"));
+        assert!(!n.same_number("442079460001"));
+        assert!(!n.same_number("\"Desk\" <101>"));
+    }
 
     #[test]
     fn digits_with_an_optional_plus() {

@@ -43,6 +43,21 @@ impl CallDevice {
     }
 }
 
+/// A callback request to record.
+pub struct NewCallback<'a> {
+    pub user_id: i64,
+    pub device_id: i64,
+    pub src: &'a str,
+    pub dst: &'a str,
+    pub at: i64,
+}
+
+/// At most `max` requests per user within `window_s` seconds.
+pub struct CallbackLimit {
+    pub window_s: i64,
+    pub max: i64,
+}
+
 #[derive(Clone, Debug, FromRow)]
 pub struct CallbackRow {
     pub id: i64,
@@ -68,28 +83,62 @@ impl Store {
         .await
     }
 
-    /// Records a request; returns its id.
+    /// Records a request and returns its id, unless the user has already made `max` requests
+    /// within `window_s` for one of `limits`: then `Err(seconds until one frees up)`. Counted
+    /// and inserted under the user's row lock, so requests sent at once cannot pass together.
     pub async fn insert_callback(
         &self,
-        user_id: i64,
-        device_id: i64,
-        src: &str,
-        dst: &str,
-        at: i64,
-    ) -> sqlx::Result<i64> {
+        request: &NewCallback<'_>,
+        limits: &[CallbackLimit],
+    ) -> sqlx::Result<Result<i64, i64>> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE users SET id = id WHERE id = $1")
+            .bind(request.user_id)
+            .execute(&mut *tx)
+            .await?;
+        for limit in limits {
+            let (count, oldest): (i64, Option<i64>) = sqlx::query_as(
+                "SELECT COUNT(*), MIN(created_at) FROM callback_requests
+                 WHERE user_id = $1 AND created_at > $2",
+            )
+            .bind(request.user_id)
+            .bind(request.at - limit.window_s)
+            .fetch_one(&mut *tx)
+            .await?;
+            if count >= limit.max {
+                let free_at = oldest.unwrap_or(request.at) + limit.window_s;
+                return Ok(Err((free_at - request.at).max(1)));
+            }
+        }
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO callback_requests (user_id, device_id, src, dst, status, reason, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, '', $6, $6) RETURNING id",
         )
-        .bind(user_id)
-        .bind(device_id)
-        .bind(src)
-        .bind(dst)
+        .bind(request.user_id)
+        .bind(request.device_id)
+        .bind(request.src)
+        .bind(request.dst)
         .bind(CallbackStatus::Queued.as_str())
-        .bind(at)
-        .fetch_one(self.pool())
+        .bind(request.at)
+        .fetch_one(&mut *tx)
         .await?;
-        Ok(id)
+        tx.commit().await?;
+        Ok(Ok(id))
+    }
+
+    /// The numbers a callback may ring first for this user: the caller IDs (CLIs) and
+    /// extensions of their phones.
+    pub async fn own_numbers(&self, user_id: i64) -> sqlx::Result<Vec<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT c.cli FROM clis c JOIN devices d ON d.id = c.device_id
+             WHERE d.user_id = $1 AND d.device_type <> 'FAX'
+             UNION
+             SELECT extension FROM devices WHERE user_id = $1 AND device_type <> 'FAX'",
+        )
+        .bind(user_id)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(|(n,)| n).collect())
     }
 
     pub async fn set_callback_status(

@@ -38,25 +38,26 @@ impl Store {
     }
 
     /// Failures since the last success of the same kind, within the policy's windows, besides
-    /// the caller's own attempt (reserved just before: a failure until its password is found
-    /// right, so it is in each count and taken out here).
+    /// the caller's own `attempt` (reserved just before, and a failure until its password is
+    /// found right).
     pub async fn login_failures(
         &self,
         username: &str,
         address: &str,
+        attempt: i64,
         policy: &LoginPolicy,
     ) -> sqlx::Result<Failures> {
         let now = crate::time::now();
-        let mut f: Failures = sqlx::query_as(
+        sqlx::query_as(
             "SELECT
-               (SELECT COUNT(*) FROM login_attempts WHERE username = $1 AND address = $2 AND ok = 0 AND at > $3
+               (SELECT COUNT(*) FROM login_attempts WHERE username = $1 AND address = $2 AND ok = 0 AND at > $3 AND id <> $6
                   AND at > COALESCE((SELECT MAX(at) FROM login_attempts WHERE username = $1 AND address = $2 AND ok = 1), 0)) AS pair,
-               (SELECT MIN(at) FROM login_attempts WHERE username = $1 AND address = $2 AND ok = 0 AND at > $3
+               (SELECT MIN(at) FROM login_attempts WHERE username = $1 AND address = $2 AND ok = 0 AND at > $3 AND id <> $6
                   AND at > COALESCE((SELECT MAX(at) FROM login_attempts WHERE username = $1 AND address = $2 AND ok = 1), 0)) AS pair_oldest,
-               (SELECT COUNT(*) FROM login_attempts WHERE address = $2 AND ok = 0 AND at > $3) AS address,
-               (SELECT MIN(at) FROM login_attempts WHERE address = $2 AND ok = 0 AND at > $3) AS address_oldest,
-               (SELECT COUNT(*) FROM login_attempts WHERE username = $1 AND ok = 0 AND at > $4) AS \"user\",
-               (SELECT MIN(at) FROM login_attempts WHERE username = $1 AND ok = 0 AND at > $4) AS user_oldest,
+               (SELECT COUNT(*) FROM login_attempts WHERE address = $2 AND ok = 0 AND at > $3 AND id <> $6) AS address,
+               (SELECT MIN(at) FROM login_attempts WHERE address = $2 AND ok = 0 AND at > $3 AND id <> $6) AS address_oldest,
+               (SELECT COUNT(*) FROM login_attempts WHERE username = $1 AND ok = 0 AND at > $4 AND id <> $6) AS \"user\",
+               (SELECT MAX(at) FROM login_attempts WHERE username = $1 AND ok = 0 AND at > $4 AND id <> $6) AS user_newest,
                (SELECT COUNT(*) FROM login_attempts WHERE username = $1 AND address = $2 AND ok = 1 AND at > $5) AS known_address",
         )
         .bind(username)
@@ -64,11 +65,8 @@ impl Store {
         .bind(now - policy.window_s)
         .bind(now - policy.user_window_s)
         .bind(now - LoginPolicy::KNOWN_ADDRESS_DAYS * 86_400)
+        .bind(attempt)
         .fetch_one(self.pool())
-        .await?;
-        f.pair = (f.pair - 1).max(0);
-        f.address = (f.address - 1).max(0);
-        f.user = (f.user - 1).max(0);
-        Ok(f)
+        .await
     }
 }

@@ -83,10 +83,10 @@ impl Ctx {
         }
     }
 
-    /// A context for answering before the real one could be built (HTML, no user).
-    fn fallback(req: &ServiceRequest) -> Ctx {
+    /// A context for answering before the real one could be built (no user), in `format`.
+    fn fallback(req: &ServiceRequest, format: Format, page_format: Format) -> Ctx {
         Ctx {
-            format: Format::Html,
+            format,
             explicit_format: false,
             lang: Lang::default(),
             user_id: None,
@@ -95,7 +95,7 @@ impl Ctx {
             csrf: String::new(),
             address: String::new(),
             query: String::new(),
-            page_format: Format::Html,
+            page_format,
             pdf_max_rows: crate::config::Settings::DEFAULT_PDF_MAX_ROWS,
         }
     }
@@ -138,7 +138,19 @@ pub async fn context(
                 None
             }
             Err(e) => {
-                let ctx = Ctx::fallback(&req);
+                // The database is not answering: say so in the format the client asked for
+                // (or a legacy session gets), as the page itself would have.
+                let legacy = session::kind(&session) == Some(SessionKind::Legacy)
+                    || req.path().starts_with("/api/");
+                let format = Format::negotiate(
+                    query.get("format").map(String::as_str),
+                    legacy,
+                    header_str(&req, header::ACCEPT),
+                )
+                .unwrap_or(Format::Html);
+                let page_format = Format::negotiate(None, legacy, header_str(&req, header::ACCEPT))
+                    .unwrap_or(Format::Html);
+                let ctx = Ctx::fallback(&req, format, page_format);
                 let (http_req, _) = req.into_parts();
                 let resp = error_response(&ctx, None, &e);
                 return Ok(ServiceResponse::new(http_req, resp));

@@ -83,6 +83,7 @@ impl Application {
         let static_dir = settings.static_dir.clone();
         let secure = settings.cookie_secure;
         let session_store = web::Data::new(session_store);
+        let login_gate = web::Data::new(crate::login_gate::LoginGate::default());
         let server = HttpServer::new(move || {
             let sessions = SessionMiddleware::builder(session_store.get_ref().clone(), key.clone())
                 .cookie_name(
@@ -105,6 +106,7 @@ impl Application {
                 .app_data(pbx.clone())
                 .app_data(wallet.clone())
                 .app_data(session_store.clone())
+                .app_data(login_gate.clone())
                 .app_data(input_errors())
                 .app_data(query_errors())
                 .app_data(path_errors())

@@ -28,4 +28,5 @@ mod sessions;
 mod stripe_gateway;
 mod wallet_cards;
 mod wallet_ledger;
+mod xml_property;
 mod xml_text;

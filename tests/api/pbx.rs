@@ -68,6 +68,23 @@ async fn device_of(app: &TestApp, user: i64, kind: &str) -> i64 {
     .await
 }
 
+/// The user's desk phone, with the numbers the callback tests ring first added as its caller
+/// IDs (as the subscriber would on the CLIs page): a callback rings only the user's own numbers.
+async fn callback_phone(app: &TestApp, user: i64) -> i64 {
+    let phone = device_of(app, user, "SIP").await;
+    for cli in ["447700900123", "4477009001"] {
+        sqlx::query(
+            "INSERT INTO clis (device_id, cli, description, added_at) VALUES ($1, $2, 'Mobile', 0)",
+        )
+        .bind(phone)
+        .bind(cli)
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    }
+    phone
+}
+
 async fn faxes_xml(app: &TestApp, path: &str) -> (u16, String) {
     let r = app.get(path).await;
     let status = r.status().as_u16();
@@ -472,7 +489,7 @@ async fn callback_input_is_validated_and_nothing_is_recorded(backend: Backend) {
     let app = spawn_demo_app(backend).await;
     app.legacy_login("demo", "demo").await;
     let me = user_id(&app, "demo").await;
-    let phone = device_of(&app, me, "SIP").await.to_string();
+    let phone = callback_phone(&app, me).await.to_string();
     let fax = device_of(&app, me, "FAX").await.to_string();
     let theirs = device_of(&app, user_id(&app, "demo2").await, "SIP")
         .await
@@ -509,6 +526,12 @@ async fn callback_input_is_validated_and_nothing_is_recorded(backend: Backend) {
         ("4477009001", "4420794600", "SIP/101", "phone devices"),
         ("4477009001", "4420794600", fax.as_str(), "phone devices"),
         ("4477009001", "447-7009-001", phone.as_str(), "the same"),
+        (
+            "4420794601",
+            "4477009001",
+            phone.as_str(),
+            "must be one of your phones",
+        ),
     ];
     for (src, dst, acc, message) in refused {
         let r = app
@@ -575,7 +598,7 @@ async fn callback_without_a_pbx_is_recorded_as_queued(backend: Backend) {
     let app = spawn_demo_app(backend).await;
     app.legacy_login("demo", "demo").await;
     let me = user_id(&app, "demo").await;
-    let phone = device_of(&app, me, "SIP").await;
+    let phone = callback_phone(&app, me).await;
 
     let r = app
         .client
@@ -629,8 +652,13 @@ async fn callback_without_a_pbx_is_recorded_as_queued(backend: Backend) {
         &[("username", "demo"), ("password", "demo")],
     )
     .await;
+    let phone = callback_phone(&web, user_id(&web, "demo").await).await;
     let html = web.get("/functions/callback").await.text().await.unwrap();
     assert!(html.contains("No PBX is configured"));
+    assert!(
+        html.contains("<option value=\"4477009001\">"),
+        "the form offers the user's own numbers"
+    );
     assert!(html.contains("No callback requests yet"));
     let r = web
         .submit_form(
@@ -808,6 +836,53 @@ async fn request_callback(app: &TestApp, src: &str, dst: &str, acc: i64) -> Stri
     r.text().await.unwrap()
 }
 
+async fn callbacks_are_limited_per_subscriber_also_when_sent_at_once(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    app.legacy_login("demo", "demo").await;
+    let me = user_id(&app, "demo").await;
+    let phone = callback_phone(&app, me).await.to_string();
+    // Ten at once: five a ten minutes pass, the rest are told when to try again.
+    let requests = (0..10).map(|i| {
+        let client = app.client.clone();
+        let url = app.url("/functions/activate_callback");
+        let phone = phone.clone();
+        async move {
+            let dst = format!("44207946{i:04}");
+            let r = client
+                .post(url)
+                .query(&[("src", "4477009001"), ("dst", &dst), ("acc", &phone)])
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let retry_after = r.headers().get("retry-after").is_some();
+            (status, retry_after, r.text().await.unwrap())
+        }
+    });
+    let answers = futures_util::future::join_all(requests).await;
+    let ok = answers.iter().filter(|(s, _, _)| *s == 200).count();
+    assert_eq!(ok, 5, "{answers:?}");
+    for (status, retry_after, xml) in answers.iter().filter(|(s, _, _)| *s != 200) {
+        assert_eq!(*status, 429);
+        assert!(retry_after);
+        assert_eq!(structure(xml), ACTION);
+        assert_eq!(text_of(xml, "name"), "callback");
+        assert_eq!(text_of(xml, "status"), "failed");
+        assert!(text_of(xml, "status_message").contains("Too many callback requests"));
+    }
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM callback_requests").await,
+        5
+    );
+    // Ten minutes later there is room again, up to 50 a day.
+    sqlx::query("UPDATE callback_requests SET created_at = created_at - 601")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    request_callback(&app, "4477009001", "4420794600", phone.parse().unwrap()).await;
+}
+on_both_databases!(callbacks_are_limited_per_subscriber_also_when_sent_at_once);
+
 async fn newest_callback(app: &TestApp) -> (String, String) {
     sqlx::query_as("SELECT status, reason FROM callback_requests ORDER BY id DESC LIMIT 1")
         .fetch_one(app.store.pool())
@@ -821,7 +896,7 @@ async fn callback_is_originated_through_the_manager_interface(backend: Backend) 
     let app = spawn_with_pbx(backend, port).await;
     app.legacy_login("demo", "demo").await;
     let me = user_id(&app, "demo").await;
-    let phone = device_of(&app, me, "SIP").await;
+    let phone = callback_phone(&app, me).await;
     let (username, caller_id): (String, String) =
         sqlx::query_as("SELECT username, caller_id FROM devices WHERE id = $1")
             .bind(phone)
@@ -901,7 +976,7 @@ async fn callback_with_a_refused_login_fails_and_the_portal_keeps_working(backen
     let (port, mut pbx) = fake_asterisk(vec![Script::RefuseLogin]).await;
     let app = spawn_with_pbx(backend, port).await;
     app.legacy_login("demo", "demo").await;
-    let phone = device_of(&app, user_id(&app, "demo").await, "SIP").await;
+    let phone = callback_phone(&app, user_id(&app, "demo").await).await;
 
     let xml = request_callback(&app, "4477009001", "4420794600", phone).await;
     assert_eq!(text_of(&xml, "status"), "ok");
@@ -928,7 +1003,7 @@ async fn callback_to_a_pbx_that_is_down_fails_as_unreachable(backend: Backend) {
     };
     let app = spawn_with_pbx(backend, port).await;
     app.legacy_login("demo", "demo").await;
-    let phone = device_of(&app, user_id(&app, "demo").await, "SIP").await;
+    let phone = callback_phone(&app, user_id(&app, "demo").await).await;
 
     let xml = request_callback(&app, "4477009001", "4420794600", phone).await;
     assert_eq!(text_of(&xml, "status"), "ok");
