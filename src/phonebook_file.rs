@@ -542,6 +542,20 @@ mod tests {
     }
 
     #[test]
+    fn a_name_xml_cannot_hold_is_refused_by_its_line() {
+        let plan = read("Ann,123\nBob\u{FFFF},456\nCy\u{1},789\n");
+        assert_eq!(added(&plan), vec![(1, "Ann", "123")]);
+        assert_eq!(
+            plan.problems.iter().map(Problem::line).collect::<Vec<_>>(),
+            [2, 3]
+        );
+        assert!(plan
+            .problems
+            .iter()
+            .all(|p| p.message(Lang::En).contains(": name: ")));
+    }
+
+    #[test]
     fn cells_an_export_neutralised_come_back_as_they_were() {
         let text = "entry_name,entry_number\n\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",'+44 20 7946 0000\n'Tis me,123\n";
         let plan = read(text);

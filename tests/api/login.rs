@@ -370,3 +370,58 @@ async fn guesses_sent_all_at_once_are_not_all_checked(backend: Backend) {
         "the right password after the limit is refused too"
     );
 }
+
+on_both_databases!(guessing_one_account_from_many_addresses_slows_strangers_not_its_owner);
+async fn guessing_one_account_from_many_addresses_slows_strangers_not_its_owner(
+    backend: Backend,
+) {
+    let app = crate::common::spawn_demo_app(backend).await;
+    // demo has logged in from here before: this is one of its known addresses.
+    assert_eq!(app.legacy_login("demo", "demo").await.0, 200);
+    // Then 30 failed guesses for demo and for demo2 from 30 other addresses, in the last minute
+    // (as a botnet would spread them; one address each, so no address is locked).
+    let now = selfcare::time::now();
+    for i in 0..30 {
+        for name in ["demo", "demo2"] {
+            sqlx::query(
+                "INSERT INTO login_attempts (username, address, at, ok) VALUES ($1, $2, $3, 0)",
+            )
+            .bind(name)
+            .bind(format!("198.51.100.{i}"))
+            .bind(now - 60 + i)
+            .execute(app.store.pool())
+            .await
+            .unwrap();
+        }
+    }
+    // demo's owner, from a known address, logs in as usual.
+    let other = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let r = other
+        .get(app.url("/api/login?u=demo&p=demo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    // demo2 never logged in from here: the account makes a stranger wait, with the time to
+    // wait (never more than 15 minutes), and the right password is not even checked.
+    let r = other
+        .get(app.url("/api/login?u=demo2&p=demo2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 429);
+    let wait: i64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=900).contains(&wait), "{wait}");
+    // Once the wait is over (the newest failure is old enough), it is checked again (after the
+    // login gate's hold: this address was just told to wait).
+    sqlx::query("UPDATE login_attempts SET at = at - 900 WHERE username = 'demo2'")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    let r = other
+        .get(app.url("/api/login?u=demo2&p=demo2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+}

@@ -9,6 +9,7 @@ mod calls;
 mod cli;
 mod common;
 mod database_busy;
+mod database_outage;
 mod demo_data;
 mod export;
 mod fax_period;
