@@ -38,6 +38,8 @@ pub struct Settings {
     pub operator: Operator,
     /// Card payments, top-up limits, low-balance mail, invoice due dates.
     pub wallet: crate::wallet::WalletSettings,
+    /// The PBX's questions (`/pbx/authorize`): its token, and how subscribers dial.
+    pub pbx: crate::controls::PbxApiSettings,
 }
 
 /// A session ends after `idle_s` without a request and `max_s` after its login, whatever the
@@ -157,6 +159,7 @@ impl Settings {
             pdf_max_rows: Settings::DEFAULT_PDF_MAX_ROWS,
             operator: Operator::default(),
             wallet: Default::default(),
+            pbx: Default::default(),
         })
     }
 

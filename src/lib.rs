@@ -7,6 +7,7 @@ pub mod billing;
 pub mod call_filter;
 pub mod cli;
 pub mod config;
+pub mod controls;
 pub mod demo;
 pub mod error;
 pub mod export;

@@ -438,6 +438,7 @@ pub async fn import_deck(
             }
         }
     }
+    crate::store::controls::sync_plan_services(&mut tx).await?;
     tx.commit().await?;
     Ok(s)
 }

@@ -200,6 +200,8 @@ pub async fn import_cdrs(store: &Store, opts: ImportOptions) -> anyhow::Result<I
     let mut summary = ImportSummary::default();
     let prepaid = store.prepaid_user_ids().await?;
     let mut charges: HashMap<i64, (u64, i64)> = HashMap::new();
+    // Subscribers whose new calls cost something: their spending limit's mail may be due.
+    let mut spenders: std::collections::BTreeSet<i64> = Default::default();
     let mut db = store.begin_write().await?;
     if store.backend() == crate::store::Backend::Sqlite {
         // A bigger page cache for the call indexes while this connection writes them.
@@ -220,6 +222,9 @@ pub async fn import_cdrs(store: &Store, opts: ImportOptions) -> anyhow::Result<I
         summary.duplicates += batch.len() as u64 - inserted.len() as u64;
         summary.imported += inserted.len() as u64;
         for (user, at, status, price) in inserted {
+            if price.is_some_and(|p| p != 0) {
+                spenders.insert(user);
+            }
             if prepaid.contains(&user) {
                 let c = charges.entry(user).or_default();
                 c.0 += 1;
@@ -279,6 +284,8 @@ pub async fn import_cdrs(store: &Store, opts: ImportOptions) -> anyhow::Result<I
         );
     }
     charge_prepaid(&mut db, &opts.rules, charges).await?;
+    let spenders: Vec<i64> = spenders.into_iter().collect();
+    crate::controls::limit_mail::after_calls(&mut db, &spenders, crate::time::now()).await?;
     db.commit().await?;
     if summary.bad > 0 {
         summary.reject_file = Some(reject_path);

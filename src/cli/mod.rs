@@ -122,6 +122,12 @@ pub struct ServeArgs {
     pub pdf_max_rows: usize,
     #[command(flatten)]
     pub operator: OperatorArgs,
+    /// The token the PBX sends (`Authorization: Bearer …`) to ask /pbx/authorize before a
+    /// call; without it the PBX endpoints are off
+    #[arg(long, env = "SELFCARE_PBX_TOKEN", hide_env_values = true)]
+    pub pbx_token: Option<String>,
+    #[command(flatten)]
+    pub dialing: DialingArgs,
 }
 
 /// The operator's details printed on invoices (the seller).
@@ -450,6 +456,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             settings.pdf_max_rows = args.pdf_max_rows;
             settings.operator = args.operator.into_operator()?;
             settings.wallet = wallet_settings.clone();
+            settings.pbx = crate::controls::PbxApiSettings {
+                token: match args.pbx_token.as_deref().map(str::trim) {
+                    None | Some("") => None,
+                    Some(t) if t.len() < 16 => {
+                        anyhow::bail!("SELFCARE_PBX_TOKEN / --pbx-token: at least 16 characters")
+                    }
+                    Some(t) => Some(crate::config::Secret::new(t)),
+                },
+                dialing: args.dialing.dialing()?,
+            };
             let store = open(&settings).await?;
             if args.demo {
                 if store.user_count().await? == 0 {

@@ -48,6 +48,7 @@ pub struct Summary {
 struct Country {
     name: String,
     iso2: String,
+    calling_code: String,
     mobile: Vec<String>,
     fixed: Vec<(String, String)>,
 }
@@ -72,6 +73,7 @@ fn countries() -> anyhow::Result<Vec<Country>> {
         out.push(Country {
             name: f[0].to_string(),
             iso2: f[1].to_string(),
+            calling_code: f[3].to_string(),
             mobile: f[4].split_whitespace().map(str::to_string).collect(),
             fixed,
         });
@@ -132,8 +134,17 @@ pub async fn fill(store: &Store, data_dir: &Path, opts: &DemoOptions) -> anyhow:
     let tariff = seed::insert_tariff(c, "Standard", "USD").await?;
 
     let mut dests = Vec::new();
+    let mut uk = None;
     for country in &countries {
         let group = seed::insert_destination_group(c, &country.name, &country.iso2).await?;
+        sqlx::query("UPDATE destination_groups SET country_code = $1 WHERE id = $2")
+            .bind(&country.calling_code)
+            .bind(group)
+            .execute(&mut *c)
+            .await?;
+        if country.iso2 == "gb" {
+            uk = Some(group);
+        }
         for (kind, list) in [
             ("FIX", country_fixed(country)),
             ("MOB", country_mobile(country)),
@@ -182,6 +193,10 @@ pub async fn fill(store: &Store, data_dir: &Path, opts: &DemoOptions) -> anyhow:
                 });
             }
         }
+    }
+
+    if let Some(uk) = uk {
+        premium_and_risk(c, tariff, uk).await?;
     }
 
     let services = [
@@ -336,6 +351,42 @@ fn country_mobile(c: &Country) -> Vec<(String, String)> {
         .iter()
         .map(|p| (p.clone(), format!("{} Mobile", c.name)))
         .collect()
+}
+
+/// The calling plan's demo: UK premium-rate numbers (09…, a premium service of medium risk,
+/// off until a subscriber switches it on), a few countries of high risk (common toll-fraud
+/// destinations), the UK as the operator's own country. No demo call goes to these, so the
+/// call history is the same as before they existed.
+async fn premium_and_risk(c: &mut sqlx::AnyConnection, tariff: i64, uk: i64) -> anyhow::Result<()> {
+    seed::insert_destination(c, uk, "449", "United Kingdom premium rate", "PRM").await?;
+    seed::insert_rate(
+        c,
+        &NewRate {
+            tariff_id: tariff,
+            group_id: uk,
+            rate_type: "PRM",
+            price_micros: 1_500_000,
+            connection_fee_micros: 0,
+            increment_s: 1,
+            min_time_s: 0,
+        },
+    )
+    .await?;
+    crate::store::controls::sync_plan_services(c).await?;
+    sqlx::query(
+        "UPDATE plan_services SET service_type = 'premium', risk = 2 WHERE dir_code = 'PRM'",
+    )
+    .execute(&mut *c)
+    .await?;
+    sqlx::query(
+        "UPDATE destination_groups SET risk = 3 WHERE flag IN ('cu', 'so', 'sl', 'gn', 'tv', 'nr')",
+    )
+    .execute(&mut *c)
+    .await?;
+    sqlx::query("UPDATE control_settings SET national_country = 'GB' WHERE id = 1")
+        .execute(&mut *c)
+        .await?;
+    Ok(())
 }
 
 fn with_vat(amount: i64, vat_bp: i64) -> i64 {

@@ -202,6 +202,10 @@ pub async fn activate(
     if let Some(id) = device_id {
         require(&store, user, Resource::Device, id).await?;
     }
+    // The lost-phone block stops callbacks too: they are calls.
+    if store.user_controls(user.id).await?.lost_phone_at.is_some() {
+        return Err(AppError::Forbidden(ctx.lang.t("main.blocked").to_string()));
+    }
     let device = device_id.and_then(|id| devices.iter().find(|d| d.id == id));
 
     let own = store.own_numbers(user.id).await?;

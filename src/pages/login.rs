@@ -25,6 +25,9 @@ pub struct LoginPage {
     pub aval_languages: Vec<&'static str>,
     /// The user name typed before a failed attempt, so the form keeps it.
     pub username: String,
+    /// A notice after an action that logged the user out (`?done=`), HTML only.
+    #[serde(skip)]
+    pub notice: Option<String>,
 }
 
 impl LoginPage {
@@ -35,6 +38,7 @@ impl LoginPage {
             error_msg,
             aval_languages: super::available_languages(),
             username,
+            notice: None,
         }
     }
 }
@@ -76,12 +80,16 @@ pub struct LegacyLogin {
     p: Option<String>,
 }
 
+#[derive(Deserialize)]
+pub struct FormQuery {
+    done: Option<String>,
+}
+
 /// GET /callc/login
-pub async fn form(ctx: Ctx) -> AppResult<HttpResponse> {
-    crate::web::respond(
-        &ctx,
-        &LoginPage::new(ctx.lang, String::new(), String::new()),
-    )
+pub async fn form(ctx: Ctx, query: web::Query<FormQuery>) -> AppResult<HttpResponse> {
+    let mut page = LoginPage::new(ctx.lang, String::new(), String::new());
+    page.notice = super::notice::text(ctx.lang, "login", &["blocked"], query.done.as_deref());
+    crate::web::respond(&ctx, &page)
 }
 
 /// POST /callc/login: a browser form; success goes to the main page.

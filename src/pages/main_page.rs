@@ -32,6 +32,10 @@ pub struct MainPage {
     pub owed: Option<OwedView>,
     /// Whether a card top-up is offered (vouchers always are).
     pub card_payments: bool,
+    /// The monthly spending limit, `50.00 USD` (JSON and HTML; `null`: none).
+    pub spending_limit: Option<String>,
+    /// The lost-phone block: since when (JSON and HTML; `null`: not blocked).
+    pub blocked_since: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -94,6 +98,7 @@ pub async fn show(
     let tz = time::zone(&account.time_zone);
     let (day_start, month_start) = time::day_and_month_start(time::now(), tz);
     let stats = store.main_stats(user.id, day_start, month_start).await?;
+    let controls = store.user_controls(user.id).await?;
     let decimals = account.currency_decimals as u32;
     let money = |m: i64| Money(m).with_currency(decimals, &account.currency);
     let now = time::now();
@@ -143,6 +148,10 @@ pub async fn show(
         spend_month: money(stats.month_spend_micros),
         owed,
         card_payments: settings.wallet.stripe.is_some(),
+        spending_limit: controls.spending_limit_micros.map(money),
+        blocked_since: controls
+            .lost_phone_at
+            .map(|at| time::format_instant(at, tz)),
     };
     respond(&ctx, &page)
 }

@@ -3,9 +3,11 @@
 
 pub mod activity;
 pub mod callback;
+pub mod calling_plan;
 pub mod calls;
 pub mod charts;
 pub mod clis;
+pub mod controls;
 pub mod destinations;
 pub mod devices;
 pub mod faxes;

@@ -11,6 +11,7 @@ pub mod call_list;
 pub mod callbacks;
 pub mod calls;
 pub mod cdrs;
+pub mod controls;
 pub mod details;
 pub mod devices;
 pub mod faxes;

@@ -8,6 +8,7 @@ pub mod csrf;
 pub mod form;
 pub mod format;
 pub mod log;
+pub mod pbx_api;
 pub mod render;
 pub mod session;
 pub mod session_outage;
@@ -109,6 +110,7 @@ impl Application {
                 .app_data(login_gate.clone())
                 .app_data(input_errors())
                 .app_data(query_errors())
+                .app_data(json_errors())
                 .app_data(path_errors())
                 .wrap(security_headers(secure))
                 .wrap(from_fn(log::log_request))
@@ -120,6 +122,8 @@ impl Application {
                     )),
                 )
                 // Called by the payment gateway with a signature, never by a browser session.
+                // Asked by the PBX with the operator's token, never by a browser session.
+                .service(web::resource("/pbx/authorize").route(web::get().to(pbx_api::authorize)))
                 .service(
                     web::resource("/payments/webhook/stripe")
                         .app_data(web::PayloadConfig::new(webhook::BODY_LIMIT))
@@ -195,6 +199,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .configure(pages::payments::routes)
     .configure(pages::invoices::routes)
     .configure(pages::subscriptions::routes)
+    .configure(pages::controls::routes)
+    .configure(pages::calling_plan::routes)
     .configure(pages::personal_details::routes)
     .configure(pages::devices::routes)
     .configure(pages::clis::routes)
@@ -240,6 +246,12 @@ fn no_store() -> DefaultHeaders {
 fn input_errors() -> web::FormConfig {
     web::FormConfig::default()
         .error_handler(|err, _| AppError::bad_input(format!("Invalid form: {err}")).into())
+}
+
+fn json_errors() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(256 * 1024)
+        .error_handler(|err, _| AppError::bad_input(format!("Invalid JSON: {err}")).into())
 }
 
 fn query_errors() -> web::QueryConfig {

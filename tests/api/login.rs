@@ -372,9 +372,7 @@ async fn guesses_sent_all_at_once_are_not_all_checked(backend: Backend) {
 }
 
 on_both_databases!(guessing_one_account_from_many_addresses_slows_strangers_not_its_owner);
-async fn guessing_one_account_from_many_addresses_slows_strangers_not_its_owner(
-    backend: Backend,
-) {
+async fn guessing_one_account_from_many_addresses_slows_strangers_not_its_owner(backend: Backend) {
     let app = crate::common::spawn_demo_app(backend).await;
     // demo has logged in from here before: this is one of its known addresses.
     assert_eq!(app.legacy_login("demo", "demo").await.0, 200);
@@ -395,7 +393,10 @@ async fn guessing_one_account_from_many_addresses_slows_strangers_not_its_owner(
         }
     }
     // demo's owner, from a known address, logs in as usual.
-    let other = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let other = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
     let r = other
         .get(app.url("/api/login?u=demo&p=demo"))
         .send()
@@ -410,7 +411,11 @@ async fn guessing_one_account_from_many_addresses_slows_strangers_not_its_owner(
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 429);
-    let wait: i64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let wait: i64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=900).contains(&wait), "{wait}");
     // Once the wait is over (the newest failure is old enough), it is checked again (after the
     // login gate's hold: this address was just told to wait).

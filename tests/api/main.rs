@@ -8,6 +8,7 @@ mod call_exports;
 mod calls;
 mod cli;
 mod common;
+mod controls;
 mod database_busy;
 mod database_outage;
 mod demo_data;

@@ -1,0 +1,456 @@
+//! Subscriber controls end to end: what the subscriber sets on the pages (spending limit,
+//! barrings, the calling plan, the lost-phone block) is what the PBX is told by
+//! `/pbx/authorize`, on both databases.
+
+use std::collections::HashMap;
+
+use selfcare::config::Secret;
+
+use crate::common::{
+    spawn_demo_app_with_settings, spawn_second_process, text_of, Backend, TestApp,
+};
+use crate::on_both_databases;
+
+const TOKEN: &str = "pbx-token-for-the-tests-0123";
+
+async fn app_with_pbx(backend: Backend) -> TestApp {
+    spawn_demo_app_with_settings(backend, |s| {
+        s.pbx.token = Some(Secret::new(TOKEN));
+    })
+    .await
+}
+
+async fn demo_account(app: &TestApp) -> String {
+    let (name,): (String,) = sqlx::query_as(
+        "SELECT d.username FROM devices d JOIN users u ON u.id = d.user_id
+         WHERE u.username = 'demo' AND d.device_type = 'SIP' ORDER BY d.id LIMIT 1",
+    )
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    name
+}
+
+/// The PBX's question, read as the `key=value` lines it gets.
+async fn ask(app: &TestApp, query: &[(&str, &str)]) -> (u16, HashMap<String, String>) {
+    let r = reqwest::Client::new()
+        .get(app.url("/pbx/authorize"))
+        .bearer_auth(TOKEN)
+        .query(query)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    let lines = text
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    (status, lines)
+}
+
+async fn call(app: &TestApp, account: &str, dst: &str) -> HashMap<String, String> {
+    let (status, lines) = ask(app, &[("account", account), ("dst", dst)]).await;
+    assert_eq!(status, 200, "{lines:?}");
+    lines
+}
+
+fn denied(lines: &HashMap<String, String>, reason: &str) {
+    assert_eq!(lines["allow"], "0", "{lines:?}");
+    assert_eq!(lines["reason"], reason, "{lines:?}");
+    assert_eq!(lines["max_duration"], "0");
+}
+
+fn allowed(lines: &HashMap<String, String>) -> i64 {
+    assert_eq!(lines["allow"], "1", "{lines:?}");
+    assert_eq!(lines["reason"], "", "{lines:?}");
+    lines["max_duration"].parse().unwrap()
+}
+
+async fn exec(app: &TestApp, sql: &str) {
+    sqlx::query(sql).execute(app.store.pool()).await.expect(sql);
+}
+
+/// A priced outgoing call of demo's, as an import would store it.
+async fn priced_call(app: &TestApp, at: i64, price_micros: i64) {
+    sqlx::query(
+        "INSERT INTO calls (user_id, device_id, started_at, src, dst, direction, disposition,
+                            duration_s, billsec, price_micros, processed, seen)
+         SELECT u.id, NULL, $1, '101', '442079460000', 'out', 'ANSWERED', 60, 60, $2, 0, 1
+         FROM users u WHERE u.username = 'demo'",
+    )
+    .bind(at)
+    .bind(price_micros)
+    .execute(app.store.pool())
+    .await
+    .unwrap();
+}
+
+/// The start of this month in London (demo's zone), UTC seconds.
+fn london_month_start() -> i64 {
+    let tz: chrono_tz::Tz = "Europe/London".parse().unwrap();
+    selfcare::time::day_and_month_start(selfcare::time::now(), tz).1
+}
+
+on_both_databases!(the_pbx_is_told_what_the_subscriber_set);
+async fn the_pbx_is_told_what_the_subscriber_set(backend: Backend) {
+    let app = app_with_pbx(backend).await;
+    let account = demo_account(&app).await;
+    app.legacy_login("demo", "demo").await;
+    // UK fixed numbers at 0.60 a minute, by the second: 0.01 buys one second.
+    exec(
+        &app,
+        "UPDATE rates SET price_micros = 600000, connection_fee_micros = 0, increment_s = 1, min_time_s = 0
+         WHERE rate_type = 'FIX' AND group_id = (SELECT id FROM destination_groups WHERE flag = 'gb')",
+    )
+    .await;
+    // Nothing spent this month yet, so the limit below is what bounds the call.
+    let month = london_month_start();
+    exec(
+        &app,
+        &format!("DELETE FROM calls WHERE started_at >= {} AND user_id = (SELECT id FROM users WHERE username = 'demo')", month - 7200),
+    )
+    .await;
+
+    // A national call, no limit: allowed for the longest call there is (postpaid, no credit limit).
+    let uk = call(&app, &account, "+44 20 7946 0000").await;
+    assert_eq!(allowed(&uk), 4 * 3600);
+    assert_eq!(uk["rate"], "0.60");
+    assert_eq!(uk["currency"], "USD");
+    assert!(uk["prefix"].starts_with("4420"), "{uk:?}");
+
+    // Premium-rate numbers are off until switched on in the calling plan.
+    denied(
+        &call(&app, &account, "+44 906 123 4567").await,
+        "premium_disabled",
+    );
+    let r = app
+        .client
+        .put(app.url("/services/calling_plan"))
+        .json(&serde_json::json!({"plans": [{"countryCode": "GB", "services": [{"type": "premium", "enabled": true}]}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let outcome: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(outcome["success"].as_array().unwrap().len(), 1, "{outcome}");
+    let premium = call(&app, &account, "0044 906 123 4567").await;
+    assert!(allowed(&premium) > 0);
+    assert_eq!(premium["rate"], "1.50");
+    // The premium barring wins over the plan.
+    let r = app
+        .post_form("/services/barrings", &[("premium", "1")])
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    denied(
+        &call(&app, &account, "+449061234567").await,
+        "premium_disabled",
+    );
+    app.post_form("/services/barrings", &[("premium", "0")])
+        .await;
+
+    // A limit of 50.00 with 49.90 spent leaves 0.10: ten seconds at 0.60 a minute.
+    let r = app
+        .post_form("/services/spending_limit", &[("limit", "50.00")])
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    priced_call(&app, month + 60, 49_900_000).await;
+    assert_eq!(allowed(&call(&app, &account, "+442079460000").await), 10);
+    // 50.00 spent: refused until the month ends.
+    priced_call(&app, month + 120, 100_000).await;
+    denied(
+        &call(&app, &account, "+442079460000").await,
+        "limit_reached",
+    );
+    // What was spent before the local month began does not count: move both calls to the
+    // last second of the previous month (the roll-up follows the calls).
+    exec(
+        &app,
+        &format!(
+            "UPDATE calls SET started_at = {} WHERE started_at IN ({}, {})",
+            month - 1,
+            month + 60,
+            month + 120
+        ),
+    )
+    .await;
+    assert_eq!(allowed(&call(&app, &account, "+442079460000").await), 5000);
+    // ... and what is spent from its first second does.
+    priced_call(&app, month, 50_000_000).await;
+    denied(
+        &call(&app, &account, "+442079460000").await,
+        "limit_reached",
+    );
+    app.post_form("/services/spending_limit", &[("limit", "")])
+        .await;
+    allowed(&call(&app, &account, "+442079460000").await);
+
+    // International barring: abroad refused, national allowed; "except home" lets the home
+    // country through (demo lives in the UK, which is also the operator's country here).
+    app.post_form("/services/barrings", &[("international", "1")])
+        .await;
+    denied(
+        &call(&app, &account, "+33 1 23 45 67 89").await,
+        "barred_international",
+    );
+    allowed(&call(&app, &account, "+442079460000").await);
+    app.post_form("/services/barrings", &[("international", "0")])
+        .await;
+    allowed(&call(&app, &account, "+33 1 23 45 67 89").await);
+
+    // Incoming calls: allowed until barred.
+    let (_, lines) = ask(&app, &[("account", &account), ("direction", "in")]).await;
+    allowed(&lines);
+    app.post_form("/services/barrings", &[("incoming", "1")])
+        .await;
+    let (_, lines) = ask(&app, &[("account", &account), ("direction", "in")]).await;
+    denied(&lines, "barred_incoming");
+
+    // Bad questions: a clear answer, never a 500.
+    denied(&call(&app, &account, "not a number").await, "bad_number");
+    denied(
+        &call(&app, "nobody-has-this", "+442079460000").await,
+        "unknown_account",
+    );
+    let (status, lines) = ask(&app, &[("account", &account)]).await;
+    assert_eq!((status, lines["reason"].as_str()), (400, "error"));
+    // JSON for clients that ask for it.
+    let r = reqwest::Client::new()
+        .get(app.url("/pbx/authorize?format=json"))
+        .bearer_auth(TOKEN)
+        .query(&[("account", account.as_str()), ("dst", "+442079460000")])
+        .send()
+        .await
+        .unwrap();
+    let json: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(json["allow"], true);
+    assert_eq!(json["max_duration"], 4 * 3600);
+
+    // The changes are in the activity log, with old and new values.
+    let (_, xml) = app.get_xml("/users/activity").await;
+    assert!(xml.contains("premium: 0 → 1"), "{xml}");
+    assert!(xml.contains("none → 50.00 USD"), "{xml}");
+    assert!(xml.contains("United Kingdom Premium: off → on"), "{xml}");
+}
+
+on_both_databases!(the_pbx_needs_the_operator_token);
+async fn the_pbx_needs_the_operator_token(backend: Backend) {
+    let app = app_with_pbx(backend).await;
+    let account = demo_account(&app).await;
+    let url = app.url("/pbx/authorize");
+    let query = [("account", account.as_str()), ("dst", "+442079460000")];
+    let client = reqwest::Client::new();
+    let r = client.get(&url).query(&query).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    assert_eq!(r.headers()["www-authenticate"], "Bearer");
+    let r = client
+        .get(&url)
+        .bearer_auth("pbx-token-for-the-tests-0124")
+        .query(&query)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    // A subscriber's session is no token.
+    app.legacy_login("demo", "demo").await;
+    let r = app.client.get(&url).query(&query).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    // Without a token configured, the endpoint does not exist.
+    let other = spawn_second_process(&app, |s| s.pbx.token = None).await;
+    let r = client
+        .get(format!("{other}/pbx/authorize"))
+        .bearer_auth(TOKEN)
+        .query(&query)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+}
+
+on_both_databases!(the_lost_phone_block_stops_everything_until_the_password_lifts_it);
+async fn the_lost_phone_block_stops_everything_until_the_password_lifts_it(backend: Backend) {
+    let app = app_with_pbx(backend).await;
+    let account = demo_account(&app).await;
+    app.submit_form(
+        "/callc/login",
+        &[("username", "demo"), ("password", "demo")],
+    )
+    .await;
+    let r = app
+        .submit_form("/services/lost_phone", &[("action", "block")])
+        .await;
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(r.headers()["location"], "/callc/login?done=blocked");
+    // This session has ended; the login page says why.
+    let r = app.get("/callc/main").await;
+    assert_eq!(r.status().as_u16(), 303);
+    let login = app
+        .get("/callc/login?done=blocked")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(login.contains("Your account is blocked"), "{login}");
+    denied(&call(&app, &account, "+442079460000").await, "blocked");
+    let (_, lines) = ask(&app, &[("account", &account), ("direction", "in")]).await;
+    denied(&lines, "blocked");
+
+    // Logging in again works; the main page says the account is blocked.
+    app.submit_form(
+        "/callc/login",
+        &[("username", "demo"), ("password", "demo")],
+    )
+    .await;
+    let main = app.get("/callc/main?format=json").await;
+    let main: serde_json::Value = main.json().await.unwrap();
+    assert!(main["blocked_since"].is_string(), "{main}");
+    let html = app.get("/callc/main").await.text().await.unwrap();
+    assert!(html.contains("Your account is blocked"));
+    // Lifting needs the password.
+    let r = app
+        .submit_form(
+            "/services/lost_phone",
+            &[("action", "lift"), ("current_password", "wrong")],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 400);
+    denied(&call(&app, &account, "+442079460000").await, "blocked");
+    let r = app
+        .submit_form(
+            "/services/lost_phone",
+            &[("action", "lift"), ("current_password", "demo")],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 303);
+    allowed(&call(&app, &account, "+442079460000").await);
+}
+
+on_both_databases!(bad_settings_are_refused_and_change_nothing);
+async fn bad_settings_are_refused_and_change_nothing(backend: Backend) {
+    let app = app_with_pbx(backend).await;
+    app.legacy_login("demo", "demo").await;
+    app.store
+        .set_spending_limit_ceiling("USD", Some(500_000_000))
+        .await
+        .unwrap();
+    for (limit, says) in [
+        ("-5", "without a sign"),
+        ("50.001", "Spending limit"),
+        ("lots", "Spending limit"),
+        ("500.01", "at most 500.00 USD"),
+    ] {
+        let r = app
+            .post_form("/services/spending_limit", &[("limit", limit)])
+            .await;
+        assert_eq!(r.status().as_u16(), 400, "{limit}");
+        let xml = r.text().await.unwrap();
+        assert_eq!(text_of(&xml, "status"), "failed");
+        assert!(
+            text_of(&xml, "status_message").contains(says),
+            "{limit}: {xml}"
+        );
+    }
+    let r = app
+        .post_form("/services/barrings", &[("roaming", "1")])
+        .await;
+    assert_eq!(r.status().as_u16(), 400);
+    let r = app
+        .post_form("/services/barrings", &[("outgoing", "yes")])
+        .await;
+    assert_eq!(r.status().as_u16(), 400);
+    let (_, xml) = app.get_xml("/services/barrings").await;
+    assert_eq!(text_of(&xml, "limit"), "");
+    assert_eq!(text_of(&xml, "outgoing"), "0");
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM user_controls").await,
+        0,
+        "nothing was written"
+    );
+
+    // The calling plan's PUT says what it did with each entry.
+    let r = app
+        .client
+        .put(app.url("/services/calling_plan"))
+        .json(&serde_json::json!({"plans": [
+            {"countryCode": "XX", "services": [{"type": "premium", "enabled": true}]},
+            {"countryCode": "GB", "services": [
+                {"type": "premium", "enabled": "yes"},
+                {"type": "standard", "enabled": true},
+                {"type": "satellite", "enabled": true}
+            ]},
+            {"countryCode": "CU", "services": [{"type": "standard", "enabled": true}]},
+            {"prefix": "+44", "services": [{"type": "premium", "enabled": true}]}
+        ]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let out: serde_json::Value = r.json().await.unwrap();
+    let reasons: Vec<&str> = out["skip"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "unknown country",
+            "unchanged",
+            "unknown service type",
+            "risk above the operator's ceiling"
+        ],
+        "{out}"
+    );
+    assert_eq!(
+        out["errors"][0]["error"], "enabled is not a boolean",
+        "{out}"
+    );
+    assert_eq!(out["success"].as_array().unwrap().len(), 1, "{out}");
+    // A body that is not the plan's shape: 400, told in JSON.
+    let r = app
+        .client
+        .put(app.url("/services/calling_plan?format=json"))
+        .json(&serde_json::json!({"countries": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+
+    // The GET keeps the reference shape.
+    let plan: serde_json::Value = app
+        .get("/services/calling_plan?format=json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let uk = plan["callingPlans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["isoCode"] == "GB")
+        .expect("the UK");
+    assert_eq!(uk["countryCode"], "+44");
+    assert_eq!(uk["region"], "Europe");
+    assert_eq!(uk["type"], "calling_plan");
+    let premium = uk["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["type"] == "premium")
+        .unwrap();
+    assert_eq!(premium["enabled"], true);
+    assert_eq!(premium["risk"], 2);
+    let cuba = plan["callingPlans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["isoCode"] == "CU")
+        .unwrap();
+    assert_eq!(cuba["countryRisk"], 3);
+    assert_eq!(cuba["services"][0]["enabled"], false, "high risk: off");
+    let (status, xml) = app.get_xml("/services/calling_plan").await;
+    assert_eq!(status, 200);
+    roxmltree::Document::parse(&xml).unwrap();
+}
