@@ -8,6 +8,7 @@ pub mod call_filter;
 pub mod cli;
 pub mod config;
 pub mod controls;
+pub mod countries;
 pub mod demo;
 pub mod error;
 pub mod export;

@@ -62,3 +62,7 @@ CREATE TABLE user_plan_services (
 
 -- The PBX names a device by its account (user name) on every call.
 CREATE INDEX IF NOT EXISTS devices_username ON devices (username);
+
+-- A call the subscriber's controls would have refused, had the PBX asked: the reason code
+-- (`barred_international`, `premium_disabled` …), set when it is imported. NULL: nothing to say.
+ALTER TABLE calls ADD COLUMN control_flag TEXT;

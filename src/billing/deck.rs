@@ -2,7 +2,8 @@
 //!
 //! Columns, in this order: prefix, destination name, rate per minute, connection fee, billing
 //! increment (seconds), minimum seconds, effective date, and optionally the type (`FIX`, `MOB`,
-//! …). A first row that does not start with a prefix is a header and is skipped. Amounts are
+//! …), then for the calling plan the service (`standard` or `premium`) and its risk (1 low, 2
+//! medium, 3 high; empty cells leave the plan as it is). A first row that does not start with a prefix is a header and is skipped. Amounts are
 //! decimals with a dot and at most 6 places (micro-units, exact); an empty fee is 0, an empty
 //! increment 1 s, an empty minimum 0 s, an empty date "always". Dates are `YYYY-MM-DD` (or with
 //! `HH:MM:SS`), UTC. Without a type column, a name that says mobile/cellular/GSM is `MOB`,
@@ -39,6 +40,10 @@ pub struct DeckRow {
     pub terms: RateTerms,
     /// UTC epoch seconds; 0 = always.
     pub effective_from: i64,
+    /// The calling plan's service (`standard`/`premium`) of this destination's type, if given.
+    pub service_type: Option<String>,
+    /// Its risk (1 to 3), if given.
+    pub risk: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,9 +107,9 @@ fn is_prefix(s: &str) -> bool {
 }
 
 fn parse_row(line: u64, r: &csv::StringRecord) -> Result<DeckRow, String> {
-    if !(7..=8).contains(&r.len()) {
+    if !(7..=10).contains(&r.len()) {
         return Err(format!(
-            "{} fields; a deck row has 7 (prefix, destination, rate, connection fee, increment, minimum seconds, effective date) or 8 (and the type)",
+            "{} fields; a deck row has 7 (prefix, destination, rate, connection fee, increment, minimum seconds, effective date), 8 (and the type), or 9 and 10 (and the calling plan's service, standard or premium, and its risk, 1 to 3)",
             r.len()
         ));
     }
@@ -136,6 +141,20 @@ fn parse_row(line: u64, r: &csv::StringRecord) -> Result<DeckRow, String> {
         }
         None => dir_code_of(&name).to_string(),
     };
+    let service_type = match r.get(8).filter(|t| !t.is_empty()) {
+        Some(t) => match t.to_ascii_lowercase().as_str() {
+            s @ ("standard" | "premium") => Some(s.to_string()),
+            _ => return Err(format!("service {t:?} is standard or premium")),
+        },
+        None => None,
+    };
+    let risk = match r.get(9).filter(|t| !t.is_empty()) {
+        Some(t) => match t.parse::<i64>() {
+            Ok(n) if (1..=3).contains(&n) => Some(n),
+            _ => return Err(format!("risk {t:?} is 1 (low), 2 (medium) or 3 (high)")),
+        },
+        None => None,
+    };
     Ok(DeckRow {
         line,
         prefix,
@@ -148,8 +167,13 @@ fn parse_row(line: u64, r: &csv::StringRecord) -> Result<DeckRow, String> {
             min_time_s,
         },
         effective_from,
+        service_type,
+        risk,
     })
 }
+
+/// A deck row's calling-plan class: (service type, risk), each when given.
+type PlanClass<'a> = (Option<&'a str>, Option<i64>);
 
 /// The type a destination name implies when the deck has no type column.
 pub fn dir_code_of(name: &str) -> &'static str {
@@ -230,7 +254,24 @@ fn check_consistency(rows: &[DeckRow], errors: &mut Vec<LineError>) {
     let mut by_prefix_date: HashMap<(&str, i64), u64> = HashMap::new();
     let mut names: HashMap<&str, (&str, &str, u64)> = HashMap::new();
     let mut prices: HashMap<(&str, &str, i64), (RateTerms, u64)> = HashMap::new();
+    let mut classes: HashMap<(&str, &str), (PlanClass, u64)> = HashMap::new();
     for r in rows {
+        if r.service_type.is_some() || r.risk.is_some() {
+            let class = (r.service_type.as_deref(), r.risk);
+            match classes.get(&(r.name.as_str(), r.dir_code.as_str())) {
+                Some((c, line)) if *c != class => errors.push(LineError {
+                    line: r.line,
+                    message: format!(
+                        "destination {:?} ({}) has another service or risk on line {line}: the calling plan has one per destination and type",
+                        r.name, r.dir_code
+                    ),
+                }),
+                Some(_) => {}
+                None => {
+                    classes.insert((&r.name, &r.dir_code), (class, r.line));
+                }
+            }
+        }
         if let Some(first) = by_prefix_date.insert((&r.prefix, r.effective_from), r.line) {
             errors.push(LineError {
                 line: r.line,
@@ -291,6 +332,8 @@ pub struct DeckSummary {
     pub destinations_changed: usize,
     pub rates_created: usize,
     pub rates_updated: usize,
+    /// Calling-plan services given a type or risk by the deck.
+    pub services_classified: usize,
 }
 
 /// Reads the deck and applies it to the tariff (created in `currency` when missing; the
@@ -379,8 +422,22 @@ pub async fn import_deck(
         let group = match groups.get(&row.name) {
             Some(id) => *id,
             None => {
-                let id =
-                    crate::store::seed::insert_destination_group(&mut tx, &row.name, "").await?;
+                // The country its first prefix is in gives the group its flag (ISO code) and
+                // calling code: "international" and the calling plan go by them.
+                let country = crate::countries::of_prefix(&row.prefix);
+                let id = crate::store::seed::insert_destination_group(
+                    &mut tx,
+                    &row.name,
+                    country.map_or("", |c| c.iso2.as_str()),
+                )
+                .await?;
+                if let Some(c) = country {
+                    sqlx::query("UPDATE destination_groups SET country_code = $1 WHERE id = $2")
+                        .bind(&c.calling_code)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 groups.insert(row.name.clone(), id);
                 s.groups_created += 1;
                 id
@@ -439,6 +496,33 @@ pub async fn import_deck(
         }
     }
     crate::store::controls::sync_plan_services(&mut tx).await?;
+    // The calling plan's service of each (destination, type) the deck classifies.
+    let mut classified: HashMap<(i64, &str), PlanClass> = HashMap::new();
+    for row in rows
+        .iter()
+        .filter(|r| r.service_type.is_some() || r.risk.is_some())
+    {
+        if let Some(group) = groups.get(&row.name) {
+            classified.insert(
+                (*group, row.dir_code.as_str()),
+                (row.service_type.as_deref(), row.risk),
+            );
+        }
+    }
+    for ((group, dir_code), (service_type, risk)) in classified {
+        sqlx::query(
+            "UPDATE plan_services SET service_type = COALESCE($1, service_type),
+                    risk = COALESCE($2, risk)
+             WHERE group_id = $3 AND dir_code = $4",
+        )
+        .bind(service_type)
+        .bind(risk)
+        .bind(group)
+        .bind(dir_code)
+        .execute(&mut *tx)
+        .await?;
+        s.services_classified += 1;
+    }
     tx.commit().await?;
     Ok(s)
 }
@@ -458,6 +542,13 @@ impl std::fmt::Display for DeckSummary {
             self.rates_created,
             self.rates_updated,
         )?;
+        if self.services_classified > 0 {
+            write!(
+                f,
+                "\nCalling plan: {} service(s) given their type or risk.",
+                self.services_classified
+            )?;
+        }
         if self.currency_created {
             write!(f, "\nCurrency {} created.", self.currency)?;
         }

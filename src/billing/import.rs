@@ -63,6 +63,8 @@ pub struct ImportSummary {
     pub no_rate: u64,
     /// New calls in a period that already has an invoice (they are not on it).
     pub in_invoiced_periods: u64,
+    /// New calls the subscriber's controls would have refused (`calls.control_flag`).
+    pub flagged: u64,
     pub seconds: f64,
     /// Device names seen in records that matched no device, most frequent first (at most 5).
     pub unknown_devices: Vec<(String, u64)>,
@@ -160,6 +162,7 @@ pub async fn import_cdrs(store: &Store, opts: ImportOptions) -> anyhow::Result<I
     }
     let started = Instant::now();
     let rater = Rater::new(store.rating_data().await?, opts.dialing.clone());
+    let screen = crate::controls::screen::Screen::new(store.screen_data().await?);
     let matcher = DeviceMatcher::new(
         store.devices_for_matching().await?,
         store.clis_for_matching().await?,
@@ -190,6 +193,7 @@ pub async fn import_cdrs(store: &Store, opts: ImportOptions) -> anyhow::Result<I
                 skip_bad,
                 &reject_path,
                 &rater,
+                &screen,
                 &matcher,
                 &read,
                 &tx,
@@ -203,6 +207,7 @@ pub async fn import_cdrs(store: &Store, opts: ImportOptions) -> anyhow::Result<I
     // Subscribers whose new calls cost something: their spending limit's mail may be due.
     let mut spenders: std::collections::BTreeSet<i64> = Default::default();
     let mut db = store.begin_write().await?;
+    let first_new_after = cdrs::max_call_id(&mut db).await?;
     if store.backend() == crate::store::Backend::Sqlite {
         // A bigger page cache for the call indexes while this connection writes them.
         sqlx::query("PRAGMA cache_size = -65536")
@@ -283,6 +288,7 @@ pub async fn import_cdrs(store: &Store, opts: ImportOptions) -> anyhow::Result<I
             summary.errors.join("\n")
         );
     }
+    summary.flagged = cdrs::flagged_after(&mut db, first_new_after).await?;
     charge_prepaid(&mut db, &opts.rules, charges).await?;
     let spenders: Vec<i64> = spenders.into_iter().collect();
     crate::controls::limit_mail::after_calls(&mut db, &spenders, crate::time::now()).await?;
@@ -367,6 +373,7 @@ fn read_files(
     skip_bad: bool,
     reject_path: &Path,
     rater: &Rater,
+    screen: &crate::controls::screen::Screen,
     matcher: &DeviceMatcher,
     read: &AtomicU64,
     tx: &tokio::sync::mpsc::Sender<Msg>,
@@ -449,6 +456,9 @@ fn read_files(
                 price_micros,
                 rating_status,
                 unique_id: cdr.key,
+                control_flag: screen
+                    .flag(user_id, outgoing, destination_id, cdr.started_at)
+                    .map(|r| r.code()),
             });
             if batch.len() == IMPORT_BATCH {
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(IMPORT_BATCH));
@@ -512,6 +522,13 @@ impl std::fmt::Display for ImportSummary {
             t(self.unmatched),
             t(self.no_rate)
         )?;
+        if self.flagged > 0 {
+            writeln!(
+                f,
+                "  against controls  {:>12}  (calls the subscriber's barrings or calling plan refuse: calls.control_flag)",
+                t(self.flagged)
+            )?;
+        }
         writeln!(f, "  already imported  {:>12}", t(self.duplicates))?;
         write!(f, "  no device         {:>12}", t(self.no_device))?;
         if !self.unknown_devices.is_empty() {

@@ -3,6 +3,7 @@
 //! A stable contract that operators and scripts rely on; every flag has a `SELFCARE_*` variable
 //! where it makes sense.
 
+pub mod controls;
 pub mod wallet;
 
 use std::io::BufRead;
@@ -82,6 +83,10 @@ pub enum Command {
     /// Subscribers' balances (operator adjustments)
     #[command(subcommand)]
     Balance(wallet::BalanceCommand),
+    /// Subscriber controls: national country, risk and limit ceilings, countries' and
+    /// services' risk, lifting a lost-phone block
+    #[command(subcommand)]
+    Controls(controls::ControlsCommand),
 }
 
 #[derive(Args)]
@@ -597,6 +602,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;
             let store = open(&settings).await?;
             wallet::payment(&open_wallet(store)?, cmd).await?;
+        }
+        Command::Controls(cmd) => {
+            let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;
+            let store = open(&settings).await?;
+            controls::run(&store, cmd).await?;
         }
         Command::Balance(cmd) => {
             let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;

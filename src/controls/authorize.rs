@@ -58,6 +58,22 @@ impl Answer {
         self
     }
 
+    /// `key=value&…`, percent-encoded: what Asterisk's `CURLOPT(hashcompat)` reads into a HASH.
+    pub fn query(&self) -> String {
+        let allow = if self.allow { "1" } else { "0" };
+        let duration = self.max_duration.to_string();
+        serde_urlencoded::to_string([
+            ("allow", allow),
+            ("reason", self.reason),
+            ("max_duration", &duration),
+            ("destination", &self.destination),
+            ("prefix", &self.prefix),
+            ("rate", &self.rate),
+            ("currency", &self.currency),
+        ])
+        .unwrap_or_default()
+    }
+
     /// `key=value` lines, for Asterisk's `CURL()` and FreeSWITCH's `curl`.
     pub fn lines(&self) -> String {
         format!(

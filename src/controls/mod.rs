@@ -6,6 +6,7 @@
 pub mod authorize;
 pub mod decision;
 pub mod limit_mail;
+pub mod screen;
 
 use crate::billing::number::Dialing;
 use crate::config::Secret;

@@ -23,11 +23,13 @@ pub struct ImportedCall {
     pub rating_status: &'static str,
     pub unique_id: String,
     pub seen: bool,
+    /// Why the subscriber's controls would have refused it (`controls::screen`).
+    pub control_flag: Option<&'static str>,
 }
 
-const IMPORT_COLUMNS: usize = 14;
+const IMPORT_COLUMNS: usize = 15;
 
-/// Rows per INSERT: 2,000 × 14 values, under SQLite's 32,766 and PostgreSQL's 65,535.
+/// Rows per INSERT: 2,000 × 15 values, under SQLite's 32,766 and PostgreSQL's 65,535.
 pub const IMPORT_BATCH: usize = 2000;
 
 /// A device CDRs can name: (device id, user id, username, extension).
@@ -43,7 +45,8 @@ pub async fn insert_new_calls(c: &mut AnyConnection, calls: &[ImportedCall]) -> 
     let mut sql = String::with_capacity(200 + calls.len() * IMPORT_COLUMNS * 7);
     sql.push_str(
         "INSERT INTO calls (user_id, device_id, started_at, src, dst, destination_id, direction,
-                            disposition, duration_s, billsec, price_micros, rating_status, unique_id, seen)
+                            disposition, duration_s, billsec, price_micros, rating_status, unique_id, seen,
+                            control_flag)
          VALUES ",
     );
     for i in 0..calls.len() {
@@ -75,9 +78,20 @@ pub async fn insert_new_calls(c: &mut AnyConnection, calls: &[ImportedCall]) -> 
             .bind(call.price_micros)
             .bind(call.rating_status)
             .bind(call.unique_id.as_str())
-            .bind(call.seen as i64);
+            .bind(call.seen as i64)
+            .bind(call.control_flag);
     }
     Ok(q.execute(c).await?.rows_affected())
+}
+
+/// How many calls with an id above `id` the controls flagged.
+pub async fn flagged_after(c: &mut AnyConnection, id: i64) -> sqlx::Result<u64> {
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM calls WHERE id > $1 AND control_flag IS NOT NULL")
+            .bind(id)
+            .fetch_one(c)
+            .await?;
+    Ok(n as u64)
 }
 
 /// The highest call id (0 for none).

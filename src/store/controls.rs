@@ -361,3 +361,56 @@ pub async fn spend_since(c: &mut AnyConnection, user_id: i64, since: i64) -> sql
     .await?;
     Ok(spend)
 }
+
+/// What [`crate::controls::screen::Screen`] is built from.
+pub struct ScreenData {
+    pub national_country: String,
+    pub risk_ceiling: i64,
+    /// (destination id, group id, dir code)
+    pub dests: Vec<(i64, i64, String)>,
+    /// (group id, flag, name, risk)
+    pub groups: Vec<(i64, String, String, i64)>,
+    /// (service id, group id, dir code, type, risk)
+    pub services: Vec<(i64, i64, String, String, i64)>,
+    /// (user id, blocked, reg_country)
+    pub users: Vec<(i64, i64, String)>,
+    pub controls: Vec<(i64, UserControls)>,
+    /// (user id, service id, enabled)
+    pub choices: Vec<(i64, i64, i64)>,
+}
+
+impl Store {
+    pub async fn screen_data(&self) -> sqlx::Result<ScreenData> {
+        let mut c = self.pool().acquire().await?;
+        let settings = control_settings(&mut c).await?;
+        let ids: Vec<(i64,)> = sqlx::query_as("SELECT user_id FROM user_controls")
+            .fetch_all(&mut *c)
+            .await?;
+        let mut controls = Vec::with_capacity(ids.len());
+        for (id,) in ids {
+            controls.push((id, user_controls(&mut c, id).await?));
+        }
+        Ok(ScreenData {
+            national_country: settings.national_country,
+            risk_ceiling: settings.risk_ceiling,
+            dests: sqlx::query_as("SELECT id, group_id, dir_code FROM destinations")
+                .fetch_all(&mut *c)
+                .await?,
+            groups: sqlx::query_as("SELECT id, flag, name, risk FROM destination_groups")
+                .fetch_all(&mut *c)
+                .await?,
+            services: sqlx::query_as(
+                "SELECT id, group_id, dir_code, service_type, risk FROM plan_services",
+            )
+            .fetch_all(&mut *c)
+            .await?,
+            users: sqlx::query_as("SELECT id, blocked, reg_country FROM users")
+                .fetch_all(&mut *c)
+                .await?,
+            controls,
+            choices: sqlx::query_as("SELECT user_id, service_id, enabled FROM user_plan_services")
+                .fetch_all(&mut *c)
+                .await?,
+        })
+    }
+}

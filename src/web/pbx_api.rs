@@ -6,7 +6,8 @@
 //! Parameters: `account` (the device's user name, as the PBX knows the caller), `dst` (the
 //! number dialled), optionally `src`, and `direction=in` for a call *to* `account` (only the
 //! block and the incoming barring apply). The answer is `key=value` lines (`allow`, `reason`,
-//! `max_duration`, `destination`, `prefix`, `rate`, `currency`), or the same as JSON with
+//! `max_duration`, `destination`, `prefix`, `rate`, `currency`), the same on one line as
+//! `key=value&…` with `?format=hash` (Asterisk's `CURLOPT(hashcompat)`), or JSON with
 //! `?format=json` or `Accept: application/json`.
 
 use actix_web::http::header;
@@ -38,6 +39,7 @@ pub async fn authorize(
     let Some(token) = settings.pbx.token.as_ref() else {
         return HttpResponse::NotFound().finish();
     };
+    let hash = question.format.as_deref() == Some("hash");
     let json = question.format.as_deref() == Some("json")
         || req
             .headers()
@@ -73,7 +75,7 @@ pub async fn authorize(
     match answer {
         Ok(a) => {
             tracing::info!(allow = a.allow, reason = a.reason, "pbx authorize");
-            respond(json, &a)
+            respond(json, hash, &a)
         }
         Err(e) => {
             tracing::warn!(error = %e, "pbx authorize: database");
@@ -102,23 +104,40 @@ async fn incoming_call(store: &Store, account: &str) -> sqlx::Result<Answer> {
     })
 }
 
-/// The token as `Authorization: Bearer …`, compared in constant time (as digests, so the
-/// length is not told either).
+/// The token as `Authorization: Bearer …`, or as the password of HTTP Basic authentication
+/// (for switches that can only put credentials in the URL: `http://pbx:TOKEN@portal/…`),
+/// compared in constant time (as digests, so its length is not told either).
 fn bearer_matches(req: &HttpRequest, token: &str) -> bool {
-    let given = req
+    use base64::Engine;
+    let header = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    let a = Sha256::digest(given.trim().as_bytes());
+    let given = if let Some(t) = header.strip_prefix("Bearer ") {
+        t.trim().to_string()
+    } else if let Some(b) = header.strip_prefix("Basic ") {
+        base64::engine::general_purpose::STANDARD
+            .decode(b.trim())
+            .ok()
+            .and_then(|raw| String::from_utf8(raw).ok())
+            .and_then(|pair| pair.split_once(':').map(|(_, p)| p.to_string()))
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let a = Sha256::digest(given.as_bytes());
     let b = Sha256::digest(token.as_bytes());
     !given.is_empty() && crate::tokens::constant_time_eq(&a, &b)
 }
 
-fn respond(json: bool, a: &Answer) -> HttpResponse {
+fn respond(json: bool, hash: bool, a: &Answer) -> HttpResponse {
     if json {
         HttpResponse::Ok().json(a)
+    } else if hash {
+        HttpResponse::Ok()
+            .content_type("text/plain; charset=utf-8")
+            .body(a.query())
     } else {
         HttpResponse::Ok()
             .content_type("text/plain; charset=utf-8")

@@ -454,3 +454,218 @@ async fn bad_settings_are_refused_and_change_nothing(backend: Backend) {
     assert_eq!(status, 200);
     roxmltree::Document::parse(&xml).unwrap();
 }
+
+on_both_databases!(the_operator_classifies_destinations_and_the_pbx_follows);
+async fn the_operator_classifies_destinations_and_the_pbx_follows(backend: Backend) {
+    use crate::import::{asterisk, ok, selfcare_run, set_up_operator, write};
+    let app = crate::common::spawn_app_with_settings(backend, |s| {
+        s.pbx.token = Some(Secret::new(TOKEN));
+    })
+    .await;
+    let dir = set_up_operator(&app);
+    // A deck that says which numbers are premium and how risky a destination is.
+    let deck = write(
+        &dir,
+        "plan.csv",
+        "prefix,destination,rate,fee,increment,minimum,date,type,service,risk\n\
+         449,United Kingdom Premium,1.50,,1,0,,PRM,premium,2\n\
+         53,Cuba,0.90,,1,0,,FIX,standard,3\n",
+    );
+    let out = ok(
+        &app,
+        &[
+            "import",
+            "rates",
+            "--tariff",
+            "Retail",
+            deck.to_str().unwrap(),
+        ],
+    );
+    assert!(out.contains("Calling plan: 2 service(s)"), "{out}");
+    // A deck that contradicts itself is refused by its line.
+    let bad = write(
+        &dir,
+        "bad.csv",
+        "4490,UK Premium 2,1.50,,1,0,,PRM,premium,2\n4491,UK Premium 2,1.50,,1,0,,PRM,standard,2\n4492,X,1,,1,0,,PRM,gold,\n",
+    );
+    let (done, out) = selfcare_run(
+        &app,
+        &[
+            "import",
+            "rates",
+            "--tariff",
+            "Retail",
+            bad.to_str().unwrap(),
+        ],
+    );
+    assert!(!done);
+    assert!(
+        out.contains("bad.csv:2:") && out.contains("another service or risk"),
+        "{out}"
+    );
+    assert!(
+        out.contains("bad.csv:3:") && out.contains("standard or premium"),
+        "{out}"
+    );
+
+    ok(&app, &["controls", "national-country", "gb"]);
+    ok(&app, &["controls", "risk-ceiling", "2"]);
+    ok(&app, &["controls", "limit-ceiling", "USD", "100"]);
+    let shown = ok(&app, &["controls", "show"]);
+    assert!(
+        shown.contains("National country: GB; risk ceiling: 2."),
+        "{shown}"
+    );
+    for bad in [
+        &["controls", "risk-ceiling", "4"][..],
+        &["controls", "national-country", "GBR"],
+        &["controls", "country-risk", "ZZ", "2"],
+        &[
+            "controls", "service", "GB", "SAT", "--type", "premium", "--risk", "2",
+        ],
+        &["controls", "limit-ceiling", "USD", "-1"],
+    ] {
+        let (done, out) = selfcare_run(&app, bad);
+        assert!(!done, "{bad:?}: {out}");
+    }
+
+    // alice (prepaid, nothing on her balance) on SIP/101.
+    denied(&call(&app, "101", "+33 1 23 45 67 89").await, "no_credit");
+    denied(
+        &call(&app, "101", "+44 906 123 4567").await,
+        "premium_disabled",
+    );
+    denied(&call(&app, "101", "+53 7 123 4567").await, "risk_too_high");
+    ok(
+        &app,
+        &["balance", "adjust", "alice", "10.00", "--reason", "test"],
+    );
+    // France at 0.02 a minute: 10.00 pays for more than the longest call.
+    assert_eq!(
+        allowed(&call(&app, "101", "+33 1 23 45 67 89").await),
+        4 * 3600
+    );
+    // Premium made high risk: above the ceiling, whatever the subscriber wants.
+    ok(
+        &app,
+        &[
+            "controls", "service", "GB", "PRM", "--type", "premium", "--risk", "3",
+        ],
+    );
+    denied(
+        &call(&app, "101", "+44 906 123 4567").await,
+        "risk_too_high",
+    );
+    // Cuba's numbers made low risk: on by default; the country made high risk: off again.
+    ok(
+        &app,
+        &[
+            "controls", "service", "CU", "FIX", "--type", "standard", "--risk", "1",
+        ],
+    );
+    assert!(allowed(&call(&app, "101", "+53 7 123 4567").await) > 0);
+    ok(&app, &["controls", "country-risk", "CU", "3"]);
+    denied(&call(&app, "101", "+53 7 123 4567").await, "risk_too_high");
+    let out = ok(&app, &["controls", "unblock", "alice"]);
+    assert!(out.contains("not blocked"), "{out}");
+
+    // The limit's mail: at 80 %, then at 100 %, once each this month.
+    sqlx::query("UPDATE users SET reg_email = 'alice@example.com' WHERE username = 'alice'")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO user_controls (user_id, spending_limit_micros, limit_mail)
+         SELECT id, 250000, 1 FROM users WHERE username = 'alice'",
+    )
+    .execute(app.store.pool())
+    .await
+    .unwrap();
+    let now = selfcare::time::now() / 60 * 60;
+    let start = chrono::DateTime::from_timestamp(now, 0)
+        .unwrap()
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string();
+    let mails =
+        || app.scalar("SELECT COUNT(*) FROM mail_outbox WHERE recipient = 'alice@example.com'");
+    // 600 s to France at 0.02 a minute: 0.20, 80 % of 0.25.
+    for (n, id) in [(1, "c1"), (2, "c2"), (2, "c3")] {
+        let cdr = asterisk(
+            "",
+            "101",
+            "0033123456789",
+            "SIP/101-1",
+            "SIP/trunk-1",
+            &start,
+            &start,
+            600,
+            "ANSWERED",
+            id,
+        );
+        let file = write(&dir, &format!("{id}.csv"), &cdr);
+        ok(
+            &app,
+            &[
+                "import",
+                "cdrs",
+                "--format",
+                "asterisk",
+                "--time-zone",
+                "UTC",
+                file.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(mails().await, n, "after {id}");
+    }
+    // A call the controls would have refused is imported and flagged, with the reason.
+    let cdr = asterisk(
+        "",
+        "101",
+        "00449061234567",
+        "SIP/101-2",
+        "SIP/trunk-2",
+        &start,
+        &start,
+        30,
+        "ANSWERED",
+        "p1",
+    );
+    let file = write(&dir, "p1.csv", &cdr);
+    let out = ok(
+        &app,
+        &[
+            "import",
+            "cdrs",
+            "--format",
+            "asterisk",
+            "--time-zone",
+            "UTC",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(out.contains("against controls             1"), "{out}");
+    let (flag,): (Option<String>,) =
+        sqlx::query_as("SELECT control_flag FROM calls WHERE unique_id LIKE '%p1%'")
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(flag.as_deref(), Some("risk_too_high"));
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM calls WHERE control_flag IS NOT NULL")
+            .await,
+        1,
+        "the calls to France were allowed"
+    );
+    let subjects: Vec<(String,)> = sqlx::query_as(
+        "SELECT subject FROM mail_outbox WHERE recipient = 'alice@example.com' ORDER BY id",
+    )
+    .fetch_all(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(subjects[0].0, "80 % of your spending limit is used");
+    assert_eq!(subjects[1].0, "Your spending limit is reached");
+    denied(
+        &call(&app, "101", "+33 1 23 45 67 89").await,
+        "limit_reached",
+    );
+}
