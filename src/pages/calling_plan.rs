@@ -80,6 +80,16 @@ pub struct PlanService {
     pub allowed: bool,
 }
 
+impl PlanService {
+    /// Worth the subscriber's attention: premium, high risk (the country's risk counts), or
+    /// switched off; the page lists these first and the rest folded.
+    pub fn notable(&self, country_risk: &i64) -> bool {
+        self.service_type == "premium"
+            || self.risk.max(*country_risk) >= crate::controls::decision::HIGH_RISK
+            || !self.enabled
+    }
+}
+
 #[derive(Template)]
 #[template(path = "pages/calling_plan.html")]
 struct PlanHtml<'a> {

@@ -256,6 +256,28 @@ async fn the_pbx_needs_the_operator_token(backend: Backend) {
     app.legacy_login("demo", "demo").await;
     let r = app.client.get(&url).query(&query).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 401);
+    // The token as the password of Basic authentication (switches that put it in the URL),
+    // answered on one line for Asterisk's CURLOPT(hashcompat).
+    let r = client
+        .get(&url)
+        .basic_auth("pbx", Some(TOKEN))
+        .query(&[("account", account.as_str()), ("dst", "+442079460000"), ("format", "hash")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let line = r.text().await.unwrap();
+    let pairs: HashMap<String, String> = serde_urlencoded::from_str(&line).unwrap();
+    assert_eq!(pairs["allow"], "1", "{line}");
+    assert_eq!(pairs["destination"], "United Kingdom London", "{line}");
+    let r = client
+        .get(&url)
+        .basic_auth("pbx", Some("wrong"))
+        .query(&query)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
     // Without a token configured, the endpoint does not exist.
     let other = spawn_second_process(&app, |s| s.pbx.token = None).await;
     let r = client
