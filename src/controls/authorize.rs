@@ -14,6 +14,26 @@ use crate::money::Money;
 use crate::store::controls::{self as rows, default_enabled};
 use crate::store::Store;
 
+/// The statements a question runs (`benches/authorize.rs` times them directly too).
+pub const CALLER: &str = "SELECT u.id AS user_id, u.blocked, u.account_type, u.balance_micros,
+                u.credit_limit_micros, u.currency, cur.decimals, u.time_zone, u.tariff_id,
+                u.reg_country
+         FROM devices d JOIN users u ON u.id = d.user_id
+         JOIN currencies cur ON cur.code = u.currency
+         WHERE d.username = $1 ORDER BY d.id LIMIT 1";
+pub const IS_DEVICE: &str = "SELECT id FROM devices WHERE username = $1 OR extension = $1 LIMIT 1";
+pub const SERVICE: &str = "SELECT s.service_type, s.risk, u.enabled FROM plan_services s
+         LEFT JOIN user_plan_services u ON u.service_id = s.id AND u.user_id = $1
+         WHERE s.group_id = $2 AND s.dir_code = $3";
+pub const RATE: &str =
+    "SELECT r.price_micros, r.connection_fee_micros, r.increment_s, r.min_time_s, t.currency
+         FROM rates r JOIN tariffs t ON t.id = r.tariff_id
+         WHERE r.tariff_id = $1 AND r.group_id = $2 AND r.rate_type = $3 AND r.effective_from <= $4
+         ORDER BY r.effective_from DESC LIMIT 1";
+pub const FX: &str =
+    "SELECT rate_micros FROM exchange_rates WHERE currency = $1 AND valid_from <= $2
+         ORDER BY valid_from DESC LIMIT 1";
+
 /// What the PBX is told.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct Answer {
@@ -47,15 +67,10 @@ impl Answer {
     pub fn allowed_without_limit() -> Answer {
         Answer {
             allow: true,
+            reason: "",
             max_duration: MAX_CALL_S,
             ..Answer::denied(Reason::Blocked)
         }
-        .with_reason("")
-    }
-
-    fn with_reason(mut self, reason: &'static str) -> Answer {
-        self.reason = reason;
-        self
     }
 
     /// `key=value&…`, percent-encoded: what Asterisk's `CURLOPT(hashcompat)` reads into a HASH.
@@ -231,28 +246,17 @@ pub async fn authorize(
 }
 
 async fn caller(c: &mut AnyConnection, account: &str) -> sqlx::Result<Option<Caller>> {
-    sqlx::query_as(
-        "SELECT u.id AS user_id, u.blocked, u.account_type, u.balance_micros,
-                u.credit_limit_micros, u.currency, cur.decimals, u.time_zone, u.tariff_id,
-                u.reg_country
-         FROM devices d JOIN users u ON u.id = d.user_id
-         JOIN currencies cur ON cur.code = u.currency
-         WHERE d.username = $1 ORDER BY d.id LIMIT 1",
-    )
-    .bind(account)
-    .fetch_optional(c)
-    .await
+    sqlx::query_as(CALLER).bind(account).fetch_optional(c).await
 }
 
 async fn is_device(c: &mut AnyConnection, number: &str) -> sqlx::Result<bool> {
     if number.is_empty() {
         return Ok(false);
     }
-    let found: Option<(i64,)> =
-        sqlx::query_as("SELECT id FROM devices WHERE username = $1 OR extension = $1 LIMIT 1")
-            .bind(number)
-            .fetch_optional(c)
-            .await?;
+    let found: Option<(i64,)> = sqlx::query_as(IS_DEVICE)
+        .bind(number)
+        .fetch_optional(c)
+        .await?;
     Ok(found.is_some())
 }
 
@@ -260,19 +264,24 @@ async fn is_device(c: &mut AnyConnection, number: &str) -> sqlx::Result<bool> {
 /// lookup of the number's prefixes.
 async fn longest_prefix(c: &mut AnyConnection, number: &str) -> sqlx::Result<Option<Matched>> {
     let prefixes: Vec<&str> = (1..=number.len()).map(|n| &number[..n]).collect();
-    let placeholders: Vec<String> = (1..=prefixes.len()).map(|i| format!("${i}")).collect();
-    let sql = format!(
-        "SELECT d.group_id, d.dir_code, d.prefix, d.details, g.flag, g.name AS group_name,
-                g.risk AS country_risk
-         FROM destinations d JOIN destination_groups g ON g.id = d.group_id
-         WHERE d.prefix IN ({}) ORDER BY LENGTH(d.prefix) DESC LIMIT 1",
-        placeholders.join(", ")
-    );
+    let sql = longest_prefix_sql(prefixes.len());
     let mut q = sqlx::query_as(&sql);
     for p in prefixes {
         q = q.bind(p);
     }
     q.fetch_optional(c).await
+}
+
+/// The longest-prefix lookup for a number of `n` digits: its `n` prefixes as `$1`…`$n`.
+pub fn longest_prefix_sql(n: usize) -> String {
+    let placeholders: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
+    format!(
+        "SELECT d.group_id, d.dir_code, d.prefix, d.details, g.flag, g.name AS group_name,
+                g.risk AS country_risk
+         FROM destinations d JOIN destination_groups g ON g.id = d.group_id
+         WHERE d.prefix IN ({}) ORDER BY LENGTH(d.prefix) DESC LIMIT 1",
+        placeholders.join(", ")
+    )
 }
 
 /// The service's type and risk, and the subscriber's choice for it (`None`: never changed).
@@ -281,16 +290,12 @@ async fn service(
     user_id: i64,
     m: &Matched,
 ) -> sqlx::Result<(String, i64, Option<bool>)> {
-    let row: Option<(String, i64, Option<i64>)> = sqlx::query_as(
-        "SELECT s.service_type, s.risk, u.enabled FROM plan_services s
-         LEFT JOIN user_plan_services u ON u.service_id = s.id AND u.user_id = $1
-         WHERE s.group_id = $2 AND s.dir_code = $3",
-    )
-    .bind(user_id)
-    .bind(m.group_id)
-    .bind(&m.dir_code)
-    .fetch_optional(c)
-    .await?;
+    let row: Option<(String, i64, Option<i64>)> = sqlx::query_as(SERVICE)
+        .bind(user_id)
+        .bind(m.group_id)
+        .bind(&m.dir_code)
+        .fetch_optional(c)
+        .await?;
     Ok(match row {
         Some((t, risk, chosen)) => (t, risk, chosen.map(|e| e != 0)),
         // A destination added after the plan was last brought up to date: standard, low risk.
@@ -304,18 +309,13 @@ async fn rate(
     m: &Matched,
     now: i64,
 ) -> sqlx::Result<Option<(RateTerms, String)>> {
-    let row: Option<(i64, i64, i64, i64, String)> = sqlx::query_as(
-        "SELECT r.price_micros, r.connection_fee_micros, r.increment_s, r.min_time_s, t.currency
-         FROM rates r JOIN tariffs t ON t.id = r.tariff_id
-         WHERE r.tariff_id = $1 AND r.group_id = $2 AND r.rate_type = $3 AND r.effective_from <= $4
-         ORDER BY r.effective_from DESC LIMIT 1",
-    )
-    .bind(tariff)
-    .bind(m.group_id)
-    .bind(&m.dir_code)
-    .bind(now)
-    .fetch_optional(c)
-    .await?;
+    let row: Option<(i64, i64, i64, i64, String)> = sqlx::query_as(RATE)
+        .bind(tariff)
+        .bind(m.group_id)
+        .bind(&m.dir_code)
+        .bind(now)
+        .fetch_optional(c)
+        .await?;
     Ok(
         row.map(|(per_minute, fee, increment_s, min_time_s, currency)| {
             (
@@ -332,13 +332,10 @@ async fn rate(
 }
 
 async fn fx_rate(c: &mut AnyConnection, currency: &str, now: i64) -> sqlx::Result<Option<i64>> {
-    let row: Option<(i64,)> = sqlx::query_as(
-        "SELECT rate_micros FROM exchange_rates WHERE currency = $1 AND valid_from <= $2
-         ORDER BY valid_from DESC LIMIT 1",
-    )
-    .bind(currency)
-    .bind(now)
-    .fetch_optional(c)
-    .await?;
+    let row: Option<(i64,)> = sqlx::query_as(FX)
+        .bind(currency)
+        .bind(now)
+        .fetch_optional(c)
+        .await?;
     Ok(row.map(|(r,)| r))
 }

@@ -58,7 +58,7 @@ impl From<ControlsRow> for UserControls {
     }
 }
 
-const CONTROLS: &str = "SELECT spending_limit_micros, limit_mail, limit_mail_80_month,
+pub const CONTROLS: &str = "SELECT spending_limit_micros, limit_mail, limit_mail_80_month,
     limit_mail_100_month, bar_outgoing, bar_international, bar_international_except_home,
     bar_premium, bar_incoming, lost_phone_at FROM user_controls WHERE user_id = $1";
 
@@ -280,10 +280,11 @@ impl Store {
     }
 }
 
+pub const SETTINGS: &str =
+    "SELECT national_country, risk_ceiling FROM control_settings WHERE id = 1";
+
 pub async fn control_settings(c: &mut AnyConnection) -> sqlx::Result<ControlSettings> {
-    sqlx::query_as("SELECT national_country, risk_ceiling FROM control_settings WHERE id = 1")
-        .fetch_one(c)
-        .await
+    sqlx::query_as(SETTINGS).fetch_one(c).await
 }
 
 pub async fn user_controls(c: &mut AnyConnection, user_id: i64) -> sqlx::Result<UserControls> {
@@ -343,22 +344,23 @@ pub async fn sync_plan_services(c: &mut AnyConnection) -> sqlx::Result<u64> {
     .rows_affected())
 }
 
+/// `$1` the user, `$2` the first whole hour, `$3`…`$4` the part of an hour before it.
+pub const SPEND_SINCE: &str = "SELECT CAST(
+    COALESCE((SELECT SUM(price_micros) FROM call_hours WHERE user_id = $1 AND hour >= $2), 0)
+  + COALESCE((SELECT SUM(price_micros) FROM calls WHERE user_id = $1
+                AND started_at >= $3 AND started_at < $4), 0) AS BIGINT)";
+
 /// What the spend this month is: the priced calls from `since` (UTC seconds), read from the
 /// hourly roll-up for whole hours and from the calls for the part of an hour at the start.
 pub async fn spend_since(c: &mut AnyConnection, user_id: i64, since: i64) -> sqlx::Result<i64> {
     let first_whole_hour = (since + 3599) / 3600;
-    let (spend,): (i64,) = sqlx::query_as(
-        "SELECT CAST(
-            COALESCE((SELECT SUM(price_micros) FROM call_hours WHERE user_id = $1 AND hour >= $2), 0)
-          + COALESCE((SELECT SUM(price_micros) FROM calls WHERE user_id = $1
-                        AND started_at >= $3 AND started_at < $4), 0) AS BIGINT)",
-    )
-    .bind(user_id)
-    .bind(first_whole_hour)
-    .bind(since)
-    .bind(first_whole_hour * 3600)
-    .fetch_one(c)
-    .await?;
+    let (spend,): (i64,) = sqlx::query_as(SPEND_SINCE)
+        .bind(user_id)
+        .bind(first_whole_hour)
+        .bind(since)
+        .bind(first_whole_hour * 3600)
+        .fetch_one(c)
+        .await?;
     Ok(spend)
 }
 

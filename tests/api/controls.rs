@@ -261,7 +261,11 @@ async fn the_pbx_needs_the_operator_token(backend: Backend) {
     let r = client
         .get(&url)
         .basic_auth("pbx", Some(TOKEN))
-        .query(&[("account", account.as_str()), ("dst", "+442079460000"), ("format", "hash")])
+        .query(&[
+            ("account", account.as_str()),
+            ("dst", "+442079460000"),
+            ("format", "hash"),
+        ])
         .send()
         .await
         .unwrap();
