@@ -106,13 +106,6 @@ async fn statements(store: &Store, user: i64, account: &str, number: &str) -> St
     let now = selfcare::time::now();
     let digits = number.trim_start_matches("00");
     let prefixes: Vec<String> = (1..=digits.len()).map(|n| text(&digits[..n])).collect();
-    let (group, dir): (i64, String) = sqlx::query_as(&format!(
-        "SELECT d.group_id, d.dir_code FROM destinations d WHERE d.prefix IN ({}) ORDER BY LENGTH(d.prefix) DESC LIMIT 1",
-        prefixes.join(", ")
-    ))
-    .fetch_one(store.pool())
-    .await
-    .expect("a destination");
     let (tariff,): (i64,) = sqlx::query_as("SELECT tariff_id FROM users WHERE id = $1")
         .bind(user)
         .fetch_one(store.pool())
@@ -120,25 +113,11 @@ async fn statements(store: &Store, user: i64, account: &str, number: &str) -> St
         .unwrap();
     let month_start = now - 10 * 86_400;
     let hour = (month_start + 3599) / 3600;
+    let mut values = vec![user.to_string(), tariff.to_string(), now.to_string()];
+    values.extend(prefixes.iter().cloned());
     let mut s = String::new();
-    s += &inline(q::CALLER, &[text(account)]);
-    s += &inline(c::CONTROLS, &[user.to_string()]);
-    s += &inline(q::IS_DEVICE, &[text(number)]);
-    s += &inline(&q::longest_prefix_sql(prefixes.len()), &prefixes);
-    s += &inline(c::SETTINGS, &[]);
-    s += &inline(
-        q::SERVICE,
-        &[user.to_string(), group.to_string(), text(&dir)],
-    );
-    s += &inline(
-        q::RATE,
-        &[
-            tariff.to_string(),
-            group.to_string(),
-            text(&dir),
-            now.to_string(),
-        ],
-    );
+    s += &inline(q::CALLER, &[text(account), text(number)]);
+    s += &inline(&q::destination_sql(prefixes.len()), &values);
     s += &inline(
         c::SPEND_SINCE,
         &[

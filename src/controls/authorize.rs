@@ -1,37 +1,65 @@
 //! The PBX's question before it connects a call: may `account` call `dst`, and for how long?
-//! The facts come from the database in a few indexed lookups on one connection (the device,
-//! the subscriber and their controls, the destination by longest prefix, its service in the
-//! calling plan, the rate in force, this month's spend from the hourly roll-up); the answer is
-//! [`super::decision`]'s.
+//! The facts come from the database in two statements of indexed lookups on one connection —
+//! the caller with their controls and the operator's settings ([`CALLER`]); the destination by
+//! longest prefix with its country, its service in the calling plan, the subscriber's choice
+//! and the rate in force ([`destination_sql`]) — and a third for this month's spend (from the
+//! hourly roll-up) when there is a limit; the answer is [`super::decision`]'s.
 
 use serde::Serialize;
 use sqlx::AnyConnection;
 
-use super::decision::{self, Destination, Funds, Reason, Subscriber, MAX_CALL_S};
+use super::decision::{self, Barrings, Destination, Funds, Reason, Subscriber, MAX_CALL_S};
 use crate::billing::number::Dialing;
 use crate::billing::{price, RateTerms};
 use crate::money::Money;
 use crate::store::controls::{self as rows, default_enabled};
 use crate::store::Store;
 
-/// The statements a question runs (`benches/authorize.rs` times them directly too).
+/// The caller, their controls, the operator's settings, and whether the number dialled is one
+/// of the operator's own devices, in one statement: `$1` the account, `$2` the number.
 pub const CALLER: &str = "SELECT u.id AS user_id, u.blocked, u.account_type, u.balance_micros,
-                u.credit_limit_micros, u.currency, cur.decimals, u.time_zone, u.tariff_id,
-                u.reg_country
-         FROM devices d JOIN users u ON u.id = d.user_id
-         JOIN currencies cur ON cur.code = u.currency
-         WHERE d.username = $1 ORDER BY d.id LIMIT 1";
-pub const IS_DEVICE: &str = "SELECT id FROM devices WHERE username = $1 OR extension = $1 LIMIT 1";
-pub const SERVICE: &str = "SELECT s.service_type, s.risk, u.enabled FROM plan_services s
-         LEFT JOIN user_plan_services u ON u.service_id = s.id AND u.user_id = $1
-         WHERE s.group_id = $2 AND s.dir_code = $3";
-pub const RATE: &str =
-    "SELECT r.price_micros, r.connection_fee_micros, r.increment_s, r.min_time_s, t.currency
-         FROM rates r JOIN tariffs t ON t.id = r.tariff_id
-         WHERE r.tariff_id = $1 AND r.group_id = $2 AND r.rate_type = $3 AND r.effective_from <= $4
-         ORDER BY r.effective_from DESC LIMIT 1";
-pub const FX: &str =
-    "SELECT rate_micros FROM exchange_rates WHERE currency = $1 AND valid_from <= $2
+        u.credit_limit_micros, u.currency, cur.decimals, u.time_zone, u.tariff_id, u.reg_country,
+        uc.spending_limit_micros, COALESCE(uc.bar_outgoing, 0) AS bar_outgoing,
+        COALESCE(uc.bar_international, 0) AS bar_international,
+        COALESCE(uc.bar_international_except_home, 0) AS bar_international_except_home,
+        COALESCE(uc.bar_premium, 0) AS bar_premium, uc.lost_phone_at,
+        s.national_country, s.risk_ceiling,
+        CASE WHEN EXISTS (SELECT 1 FROM devices x WHERE x.username = $2)
+               OR EXISTS (SELECT 1 FROM devices x WHERE x.extension = $2) THEN 1 ELSE 0 END AS internal
+    FROM devices d JOIN users u ON u.id = d.user_id
+    JOIN currencies cur ON cur.code = u.currency
+    LEFT JOIN user_controls uc ON uc.user_id = u.id
+    CROSS JOIN control_settings s
+    WHERE d.username = $1 ORDER BY d.id LIMIT 1";
+
+/// The destination with the longest prefix of the number, with its country, its service in
+/// the calling plan, the subscriber's choice for it, and the rate of their tariff in force,
+/// in one statement: `$1` the user, `$2` the tariff, `$3` now, `$4`… the number's prefixes.
+pub fn destination_sql(prefixes: usize) -> String {
+    let placeholders: Vec<String> = (4..4 + prefixes).map(|i| format!("${i}")).collect();
+    format!(
+        "SELECT d.prefix, d.details, g.flag, g.name AS group_name,
+                g.risk AS country_risk,
+                COALESCE(ps.service_type, 'standard') AS service_type,
+                COALESCE(ps.risk, 1) AS service_risk, ups.enabled AS chosen,
+                r.price_micros, r.connection_fee_micros, r.increment_s, r.min_time_s,
+                t.currency AS tariff_currency
+         FROM destinations d JOIN destination_groups g ON g.id = d.group_id
+         LEFT JOIN plan_services ps ON ps.group_id = d.group_id AND ps.dir_code = d.dir_code
+         LEFT JOIN user_plan_services ups ON ups.service_id = ps.id AND ups.user_id = $1
+         LEFT JOIN rates r ON r.id = (SELECT r2.id FROM rates r2
+                WHERE r2.tariff_id = $2 AND r2.group_id = d.group_id AND r2.rate_type = d.dir_code
+                  AND r2.effective_from <= $3
+                ORDER BY r2.effective_from DESC LIMIT 1)
+         LEFT JOIN tariffs t ON t.id = r.tariff_id
+         WHERE d.prefix IN ({}) ORDER BY LENGTH(d.prefix) DESC LIMIT 1",
+        placeholders.join(", ")
+    )
+}
+
+/// An exchange rate in force: `$1` the currency, `$2` now (only when the tariff's currency is
+/// not the account's).
+pub const FX: &str = "SELECT rate_micros FROM exchange_rates WHERE currency = $1 AND valid_from <= $2
          ORDER BY valid_from DESC LIMIT 1";
 
 /// What the PBX is told.
@@ -116,17 +144,48 @@ struct Caller {
     time_zone: String,
     tariff_id: Option<i64>,
     reg_country: String,
+    spending_limit_micros: Option<i64>,
+    bar_outgoing: i64,
+    bar_international: i64,
+    bar_international_except_home: i64,
+    bar_premium: i64,
+    lost_phone_at: Option<i64>,
+    national_country: String,
+    risk_ceiling: i64,
+    /// The number dialled is one of the operator's devices.
+    internal: i64,
 }
 
 #[derive(sqlx::FromRow)]
 struct Matched {
-    group_id: i64,
-    dir_code: String,
     prefix: String,
     details: String,
     flag: String,
     group_name: String,
     country_risk: i64,
+    service_type: String,
+    service_risk: i64,
+    chosen: Option<i64>,
+    price_micros: Option<i64>,
+    connection_fee_micros: Option<i64>,
+    increment_s: Option<i64>,
+    min_time_s: Option<i64>,
+    tariff_currency: Option<String>,
+}
+
+impl Matched {
+    /// The rate in force, and its tariff's currency.
+    fn rate(&self) -> Option<(RateTerms, &str)> {
+        Some((
+            RateTerms {
+                per_minute: Money(self.price_micros?),
+                connection_fee: Money(self.connection_fee_micros?),
+                increment_s: self.increment_s?,
+                min_time_s: self.min_time_s?,
+            },
+            self.tariff_currency.as_deref()?,
+        ))
+    }
 }
 
 /// Answers the question for a call from the device named `account` to `dst` at `now`.
@@ -139,13 +198,23 @@ pub async fn authorize(
 ) -> sqlx::Result<Answer> {
     let mut c = store.pool().acquire().await?;
     let c = &mut *c;
-    let Some(caller) = caller(c, account).await? else {
+    let caller: Option<Caller> = sqlx::query_as(CALLER)
+        .bind(account)
+        .bind(dst.trim())
+        .fetch_optional(&mut *c)
+        .await?;
+    let Some(caller) = caller else {
         return Ok(Answer::denied(Reason::UnknownAccount));
     };
-    let controls = rows::user_controls(c, caller.user_id).await?;
     let who = Subscriber {
-        blocked: caller.blocked != 0 || controls.lost_phone_at.is_some(),
-        barrings: controls.barrings,
+        blocked: caller.blocked != 0 || caller.lost_phone_at.is_some(),
+        barrings: Barrings {
+            outgoing: caller.bar_outgoing != 0,
+            international: caller.bar_international != 0,
+            international_except_home: caller.bar_international_except_home != 0,
+            premium: caller.bar_premium != 0,
+            incoming: false, // not this direction
+        },
     };
     if who.blocked {
         return Ok(Answer::denied(Reason::Blocked));
@@ -153,7 +222,7 @@ pub async fn authorize(
     if who.barrings.outgoing {
         return Ok(Answer::denied(Reason::BarredOutgoing));
     }
-    if is_device(c, dst.trim()).await? {
+    if caller.internal != 0 && !dst.trim().is_empty() {
         // A call to one of the operator's own devices stays on the network and costs nothing.
         return Ok(Answer {
             allow: true,
@@ -168,20 +237,31 @@ pub async fn authorize(
     let Some(number) = dialing.normalise(dst).filter(|n| n.len() <= 20) else {
         return Ok(Answer::denied(Reason::BadNumber));
     };
-    let Some(m) = longest_prefix(c, &number).await? else {
+    let prefixes: Vec<&str> = (1..=number.len()).map(|n| &number[..n]).collect();
+    let sql = destination_sql(prefixes.len());
+    let mut q = sqlx::query_as(&sql)
+        .bind(caller.user_id)
+        .bind(caller.tariff_id)
+        .bind(now);
+    for p in prefixes {
+        q = q.bind(p);
+    }
+    let m: Option<Matched> = q.fetch_optional(&mut *c).await?;
+    let Some(m) = m else {
         return Ok(Answer::denied(Reason::UnknownDestination));
     };
-    let settings = rows::control_settings(c).await?;
-    let (service_type, service_risk, chosen) = service(c, caller.user_id, &m).await?;
-    let risk = service_risk.max(m.country_risk);
+    let risk = m.service_risk.max(m.country_risk);
     let is = |iso: &str| !m.flag.is_empty() && m.flag.eq_ignore_ascii_case(iso);
     let to = Destination {
-        national: settings.national_country.is_empty() || is(&settings.national_country),
+        national: caller.national_country.is_empty() || is(&caller.national_country),
         home: is(&caller.reg_country) || m.group_name.eq_ignore_ascii_case(&caller.reg_country),
-        premium: service_type == "premium",
+        premium: m.service_type == "premium",
         risk,
-        enabled: chosen.unwrap_or_else(|| default_enabled(&service_type, risk)),
-        risk_ceiling: settings.risk_ceiling,
+        enabled: m
+            .chosen
+            .map(|e| e != 0)
+            .unwrap_or_else(|| default_enabled(&m.service_type, risk)),
+        risk_ceiling: caller.risk_ceiling,
     };
     let named = |mut a: Answer| {
         a.destination = m.details.clone();
@@ -191,10 +271,7 @@ pub async fn authorize(
     if let Err(reason) = decision::policy(&who, &to) {
         return Ok(named(Answer::denied(reason)));
     }
-    let Some(tariff) = caller.tariff_id else {
-        return Ok(named(Answer::denied(Reason::NoRate)));
-    };
-    let Some((terms, tariff_currency)) = rate(c, tariff, &m, now).await? else {
+    let Some((terms, tariff_currency)) = m.rate() else {
         return Ok(named(Answer::denied(Reason::NoRate)));
     };
     // The price in the account's currency, converted at the rates in force now.
@@ -202,7 +279,7 @@ pub async fn authorize(
         None
     } else {
         match (
-            fx_rate(c, &tariff_currency, now).await?,
+            fx_rate(c, tariff_currency, now).await?,
             fx_rate(c, &caller.currency, now).await?,
         ) {
             (Some(from), Some(to)) => Some((from, to)),
@@ -218,7 +295,7 @@ pub async fn authorize(
             ("postpaid", None) => None,
             (_, credit) => Some(Money(caller.balance_micros + credit.unwrap_or(0))),
         },
-        limit_left: match controls.spending_limit_micros {
+        limit_left: match caller.spending_limit_micros {
             Some(limit) => {
                 let tz = crate::time::zone(&caller.time_zone);
                 let (_, month_start) = crate::time::day_and_month_start(now, tz);
@@ -243,92 +320,6 @@ pub async fn authorize(
         },
         Err(reason) => Answer::denied(reason),
     }))
-}
-
-async fn caller(c: &mut AnyConnection, account: &str) -> sqlx::Result<Option<Caller>> {
-    sqlx::query_as(CALLER).bind(account).fetch_optional(c).await
-}
-
-async fn is_device(c: &mut AnyConnection, number: &str) -> sqlx::Result<bool> {
-    if number.is_empty() {
-        return Ok(false);
-    }
-    let found: Option<(i64,)> = sqlx::query_as(IS_DEVICE)
-        .bind(number)
-        .fetch_optional(c)
-        .await?;
-    Ok(found.is_some())
-}
-
-/// The destination with the longest prefix of `number` (digits, at most 20): one indexed
-/// lookup of the number's prefixes.
-async fn longest_prefix(c: &mut AnyConnection, number: &str) -> sqlx::Result<Option<Matched>> {
-    let prefixes: Vec<&str> = (1..=number.len()).map(|n| &number[..n]).collect();
-    let sql = longest_prefix_sql(prefixes.len());
-    let mut q = sqlx::query_as(&sql);
-    for p in prefixes {
-        q = q.bind(p);
-    }
-    q.fetch_optional(c).await
-}
-
-/// The longest-prefix lookup for a number of `n` digits: its `n` prefixes as `$1`…`$n`.
-pub fn longest_prefix_sql(n: usize) -> String {
-    let placeholders: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
-    format!(
-        "SELECT d.group_id, d.dir_code, d.prefix, d.details, g.flag, g.name AS group_name,
-                g.risk AS country_risk
-         FROM destinations d JOIN destination_groups g ON g.id = d.group_id
-         WHERE d.prefix IN ({}) ORDER BY LENGTH(d.prefix) DESC LIMIT 1",
-        placeholders.join(", ")
-    )
-}
-
-/// The service's type and risk, and the subscriber's choice for it (`None`: never changed).
-async fn service(
-    c: &mut AnyConnection,
-    user_id: i64,
-    m: &Matched,
-) -> sqlx::Result<(String, i64, Option<bool>)> {
-    let row: Option<(String, i64, Option<i64>)> = sqlx::query_as(SERVICE)
-        .bind(user_id)
-        .bind(m.group_id)
-        .bind(&m.dir_code)
-        .fetch_optional(c)
-        .await?;
-    Ok(match row {
-        Some((t, risk, chosen)) => (t, risk, chosen.map(|e| e != 0)),
-        // A destination added after the plan was last brought up to date: standard, low risk.
-        None => ("standard".into(), 1, None),
-    })
-}
-
-async fn rate(
-    c: &mut AnyConnection,
-    tariff: i64,
-    m: &Matched,
-    now: i64,
-) -> sqlx::Result<Option<(RateTerms, String)>> {
-    let row: Option<(i64, i64, i64, i64, String)> = sqlx::query_as(RATE)
-        .bind(tariff)
-        .bind(m.group_id)
-        .bind(&m.dir_code)
-        .bind(now)
-        .fetch_optional(c)
-        .await?;
-    Ok(
-        row.map(|(per_minute, fee, increment_s, min_time_s, currency)| {
-            (
-                RateTerms {
-                    per_minute: Money(per_minute),
-                    connection_fee: Money(fee),
-                    increment_s,
-                    min_time_s,
-                },
-                currency,
-            )
-        }),
-    )
 }
 
 async fn fx_rate(c: &mut AnyConnection, currency: &str, now: i64) -> sqlx::Result<Option<i64>> {
