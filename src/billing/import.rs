@@ -293,6 +293,9 @@ pub async fn import_cdrs(store: &Store, opts: ImportOptions) -> anyhow::Result<I
     let spenders: Vec<i64> = spenders.into_iter().collect();
     crate::controls::limit_mail::after_calls(&mut db, &spenders, crate::time::now()).await?;
     db.commit().await?;
+    if summary.imported > 0 {
+        store.refresh_statistics().await?;
+    }
     if summary.bad > 0 {
         summary.reject_file = Some(reject_path);
     }

@@ -59,7 +59,8 @@ pub fn destination_sql(prefixes: usize) -> String {
 
 /// An exchange rate in force: `$1` the currency, `$2` now (only when the tariff's currency is
 /// not the account's).
-pub const FX: &str = "SELECT rate_micros FROM exchange_rates WHERE currency = $1 AND valid_from <= $2
+pub const FX: &str =
+    "SELECT rate_micros FROM exchange_rates WHERE currency = $1 AND valid_from <= $2
          ORDER BY valid_from DESC LIMIT 1";
 
 /// What the PBX is told.

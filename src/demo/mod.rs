@@ -325,8 +325,7 @@ pub async fn fill(store: &Store, data_dir: &Path, opts: &DemoOptions) -> anyhow:
 
     let totals = write_calls(store, &mut rng, &users, &dests, opts.calls, now).await?;
     write_invoices(store, &users, &dests, &totals, now).await?;
-    // A bulk load leaves the planner without statistics of what it wrote.
-    sqlx::query("ANALYZE").execute(store.pool()).await?;
+    store.refresh_statistics().await?;
     Ok(Summary {
         logins,
         calls: opts.calls,

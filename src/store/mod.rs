@@ -112,6 +112,28 @@ impl Store {
         self.backend
     }
 
+    /// After a bulk load (demo data, an import): the planner's statistics of the call tables,
+    /// which it otherwise lacks (SQLite never gathers them by itself, and PostgreSQL's
+    /// autovacuum may come late or be off). SQLite samples at most 1,000 rows per index
+    /// (`analysis_limit`), so this takes about the same short time at any size.
+    pub async fn refresh_statistics(&self) -> sqlx::Result<()> {
+        let mut c = self.pool().acquire().await?;
+        match self.backend {
+            Backend::Sqlite => {
+                sqlx::query("PRAGMA analysis_limit = 1000")
+                    .execute(&mut *c)
+                    .await?;
+                sqlx::query("ANALYZE").execute(&mut *c).await?;
+            }
+            Backend::Postgres => {
+                sqlx::query("ANALYZE calls, call_hours, ledger")
+                    .execute(&mut *c)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
     /// A PostgreSQL connection of its own, for COPY (None on SQLite).
     pub async fn postgres_connection(&self) -> sqlx::Result<Option<sqlx::PgConnection>> {
         use sqlx::Connection;

@@ -974,3 +974,40 @@ async fn billing_numbers_on_after_the_demo_invoices(backend: Backend) {
     );
 }
 on_both_databases!(billing_numbers_on_after_the_demo_invoices);
+
+/// The planner's estimate of the rows of `calls` (SQLite's `sqlite_stat1`, PostgreSQL's
+/// `pg_class.reltuples`); 0 when it has no statistics.
+async fn planner_rows_of_calls(app: &TestApp, backend: Backend) -> i64 {
+    let sql = match backend {
+        Backend::Sqlite => {
+            "SELECT CAST(COALESCE(MAX(CAST(stat AS INTEGER)), 0) AS INTEGER) FROM sqlite_stat1 WHERE tbl = 'calls'"
+        }
+        Backend::Postgres => {
+            "SELECT CAST(GREATEST(reltuples, 0) AS BIGINT) FROM pg_class WHERE relname = 'calls'"
+        }
+    };
+    app.scalar(sql).await
+}
+
+async fn an_import_leaves_the_planner_its_statistics(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let dir = set_up_operator(&app);
+    assert_eq!(planner_rows_of_calls(&app, backend).await, 0);
+    let master = write(&dir, "Master.csv", &master_csv());
+    ok(
+        &app,
+        &[
+            "import",
+            "cdrs",
+            "--format",
+            "asterisk",
+            "--time-zone",
+            "Europe/London",
+            master.to_str().unwrap(),
+        ],
+    );
+    let stored = app.scalar("SELECT COUNT(*) FROM calls").await;
+    assert!(stored > 0);
+    assert_eq!(planner_rows_of_calls(&app, backend).await, stored);
+}
+on_both_databases!(an_import_leaves_the_planner_its_statistics);
