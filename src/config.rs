@@ -40,6 +40,8 @@ pub struct Settings {
     pub wallet: crate::wallet::WalletSettings,
     /// The PBX's questions (`/pbx/authorize`): its token, and how subscribers dial.
     pub pbx: crate::controls::PbxApiSettings,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`web::client_address`).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// A session ends after `idle_s` without a request and `max_s` after its login, whatever the
@@ -160,6 +162,7 @@ impl Settings {
             operator: Operator::default(),
             wallet: Default::default(),
             pbx: Default::default(),
+            trusted_proxies: Vec::new(),
         })
     }
 

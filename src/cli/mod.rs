@@ -133,6 +133,10 @@ pub struct ServeArgs {
     pub pbx_token: Option<String>,
     #[command(flatten)]
     pub dialing: DialingArgs,
+    /// Reverse proxies (IP addresses, comma-separated) whose X-Forwarded-For names the client,
+    /// for the per-address limits and the activity log
+    #[arg(long, env = "SELFCARE_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// The operator's details printed on invoices (the seller).
@@ -471,6 +475,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
                 dialing: args.dialing.dialing()?,
             };
+            settings.trusted_proxies = args
+                .trusted_proxies
+                .iter()
+                .map(|a| a.trim())
+                .filter(|a| !a.is_empty())
+                .map(|a| {
+                    a.parse().map_err(|_| {
+                        anyhow::anyhow!("SELFCARE_TRUSTED_PROXIES: {a:?} is not an IP address")
+                    })
+                })
+                .collect::<anyhow::Result<_>>()?;
             let store = open(&settings).await?;
             if args.demo {
                 if store.user_count().await? == 0 {

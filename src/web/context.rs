@@ -182,10 +182,22 @@ pub async fn context(
         } else {
             String::new()
         },
-        address: req
-            .peer_addr()
-            .map(|a| a.ip().to_string())
-            .unwrap_or_default(),
+        address: {
+            let forwarded: Vec<&str> = req
+                .headers()
+                .get_all("x-forwarded-for")
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            let trusted = req
+                .app_data::<actix_web::web::Data<crate::config::Settings>>()
+                .map(|s| s.trusted_proxies.clone())
+                .unwrap_or_default();
+            super::client_address::client_address(
+                req.peer_addr().map(|a| a.ip()),
+                &forwarded,
+                &trusted,
+            )
+        },
         query: req.query_string().to_string(),
         page_format,
         pdf_max_rows: req

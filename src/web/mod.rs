@@ -3,6 +3,7 @@
 pub mod access;
 pub mod auth;
 pub mod body_timeout;
+pub mod client_address;
 pub mod context;
 pub mod csrf;
 pub mod form;

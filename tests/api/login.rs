@@ -430,3 +430,41 @@ async fn guessing_one_account_from_many_addresses_slows_strangers_not_its_owner(
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
 }
+
+on_both_databases!(behind_a_trusted_proxy_the_limits_see_the_client_address);
+async fn behind_a_trusted_proxy_the_limits_see_the_client_address(backend: Backend) {
+    let attempt_from = |app: &crate::common::TestApp, forwarded: &'static str| {
+        let client = app.client.clone();
+        let url = app.url("/api/login");
+        async move {
+            client
+                .post(url)
+                .header("X-Forwarded-For", forwarded)
+                .form(&[("u", "demo"), ("p", "wrong")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // Not configured: the header is anybody's words, and ignored.
+    let app = spawn_demo_app(backend).await;
+    assert_eq!(attempt_from(&app, "198.51.100.9").await, 401);
+    let (address,): (String,) = sqlx::query_as("SELECT address FROM login_attempts")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(address, "127.0.0.1");
+    // The portal behind a proxy on 127.0.0.1: what the proxy saw, not what the client claimed.
+    let app = crate::common::spawn_demo_app_with_settings(backend, |s| {
+        s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    assert_eq!(attempt_from(&app, "203.0.113.5, 198.51.100.9").await, 401);
+    let (address,): (String,) = sqlx::query_as("SELECT address FROM login_attempts")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(address, "198.51.100.9");
+}
