@@ -4,6 +4,7 @@
 //! where it makes sense.
 
 pub mod controls;
+pub mod currency;
 pub mod wallet;
 
 use std::io::BufRead;
@@ -87,6 +88,9 @@ pub enum Command {
     /// services' risk, lifting a lost-phone block
     #[command(subcommand)]
     Controls(controls::ControlsCommand),
+    /// Currencies and their exchange rates against the base currency
+    #[command(subcommand)]
+    Currency(currency::CurrencyCommand),
 }
 
 #[derive(Args)]
@@ -617,6 +621,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;
             let store = open(&settings).await?;
             wallet::payment(&open_wallet(store)?, cmd).await?;
+        }
+        Command::Currency(cmd) => {
+            let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;
+            let store = open(&settings).await?;
+            currency::run(&store, cmd).await?;
         }
         Command::Controls(cmd) => {
             let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;

@@ -464,3 +464,42 @@ pub async fn exchange_rate_at(
     .await?;
     Ok(row.map(|r| r.0))
 }
+
+impl Store {
+    /// (code, is base, newest rate, its first day) of every currency.
+    pub async fn currencies_with_rates(
+        &self,
+    ) -> sqlx::Result<Vec<(String, i64, Option<i64>, Option<i64>)>> {
+        sqlx::query_as(
+            "SELECT c.code, c.is_base, r.rate_micros, r.valid_from FROM currencies c
+             LEFT JOIN exchange_rates r ON r.id = (SELECT id FROM exchange_rates
+                 WHERE currency = c.code ORDER BY valid_from DESC LIMIT 1)
+             ORDER BY c.is_base DESC, c.code",
+        )
+        .fetch_all(self.pool())
+        .await
+    }
+
+    /// Sets `code`'s rate from `valid_from` on (replacing one of the same day), creating the
+    /// currency when it is new; true when it was.
+    pub async fn set_exchange_rate(
+        &self,
+        code: &str,
+        rate_micros: i64,
+        valid_from: i64,
+    ) -> sqlx::Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let created = ensure_currency(&mut tx, code).await?;
+        sqlx::query(
+            "INSERT INTO exchange_rates (currency, rate_micros, valid_from) VALUES ($1, $2, $3)
+             ON CONFLICT (currency, valid_from) DO UPDATE SET rate_micros = excluded.rate_micros",
+        )
+        .bind(code)
+        .bind(rate_micros)
+        .bind(valid_from)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+}

@@ -1011,3 +1011,76 @@ async fn an_import_leaves_the_planner_its_statistics(backend: Backend) {
     assert_eq!(planner_rows_of_calls(&app, backend).await, stored);
 }
 on_both_databases!(an_import_leaves_the_planner_its_statistics);
+
+async fn exchange_rates_are_set_and_convert_prices(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // Before any rate deck there is no base currency to be relative to.
+    let (done, out) = selfcare(&app, &["currency", "set", "EUR", "0.9"], "");
+    assert!(!done && out.contains("no base currency yet"), "{out}");
+    let dir = set_up_operator(&app); // a USD deck: USD is the base
+    let out = ok(&app, &["currency", "set", "EUR", "0.9"]);
+    assert!(
+        out.contains("EUR (new currency): 0.900000 per USD"),
+        "{out}"
+    );
+    for (args, says) in [
+        (&["currency", "set", "USD", "2"][..], "base currency"),
+        (&["currency", "set", "EUR", "abc"], "RATE"),
+        (&["currency", "set", "EUR", "0"], "more than zero"),
+        (
+            &["currency", "set", "EUR", "1", "--date", "2026-13-01"],
+            "not a date",
+        ),
+        (&["currency", "set", "EURO", "1"], "three-letter code"),
+    ] {
+        let (done, out) = selfcare(&app, args, "");
+        assert!(!done && out.contains(says), "{args:?}: {out}");
+    }
+    let list = ok(&app, &["currency", "list"]);
+    assert!(list.contains("USD  base currency"), "{list}");
+    assert!(list.contains("EUR  0.900000 per base unit"), "{list}");
+
+    // A EUR subscriber on the USD tariff: 600 s to France at 0.02 USD a minute = 0.20 USD = 0.18 EUR.
+    let (done, out) = selfcare(
+        &app,
+        &["user", "add", "eve", "--currency", "EUR"],
+        "eve pw\n",
+    );
+    assert!(done, "{out}");
+    ok(&app, &["user", "tariff", "eve", "Retail"]);
+    ok(&app, &["device", "add", "eve", "SIP", "301"]);
+    let cdr = asterisk(
+        "",
+        "301",
+        "0033123456789",
+        "SIP/301-1",
+        "SIP/trunk-1",
+        "2024-03-05 10:00:00",
+        "2024-03-05 10:00:07",
+        600,
+        "ANSWERED",
+        "eve.1",
+    );
+    let file = write(&dir, "eve.csv", &cdr);
+    ok(
+        &app,
+        &[
+            "import",
+            "cdrs",
+            "--format",
+            "asterisk",
+            "--time-zone",
+            "UTC",
+            file.to_str().unwrap(),
+        ],
+    );
+    let (price, status): (Option<i64>, String) = sqlx::query_as(
+        "SELECT c.price_micros, c.rating_status FROM calls c JOIN users u ON u.id = c.user_id
+         WHERE u.username = 'eve'",
+    )
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!((price, status.as_str()), (Some(180_000), "rated"));
+}
+on_both_databases!(exchange_rates_are_set_and_convert_prices);
