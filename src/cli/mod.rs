@@ -809,6 +809,11 @@ async fn user_command(store: &Store, cmd: UserCommand) -> anyhow::Result<()> {
                     "no currency in the database: run `selfcare demo` or import rates first",
                 )?,
             };
+            anyhow::ensure!(
+                store.currency_decimals(&currency).await?.is_some(),
+                "no currency {currency} in this database: import a rate deck in it, or give it an \
+                 exchange rate with `selfcare currency set {currency} RATE`"
+            );
             let hash = hash_password(read_password()?).await?;
             let id = store
                 .insert_user(&NewUser {
