@@ -26,15 +26,19 @@ pub struct RateTerms {
     pub min_time_s: i64,
 }
 
-/// Seconds billed for `billsec` seconds of talk: at least the minimum time, then rounded up to
-/// a whole number of increments. An unanswered call (0 s) bills nothing.
+/// Seconds billed for `billsec` seconds of talk, as carriers bill: the minimum time is the
+/// initial interval, and what goes past it is rounded up to whole increments (20 s then 6 s: a
+/// 5 s call bills 20 s, a 25 s call 26 s). An unanswered call (0 s) bills nothing.
 pub fn billed_seconds(terms: &RateTerms, billsec: i64) -> i64 {
     if billsec <= 0 {
         return 0;
     }
     let inc = terms.increment_s.max(1);
-    let s = billsec.max(terms.min_time_s);
-    (s + inc - 1) / inc * inc
+    let first = terms.min_time_s.max(0);
+    if billsec <= first {
+        return first;
+    }
+    first + (billsec - first + inc - 1) / inc * inc
 }
 
 /// Connection fee plus billed seconds × price per minute / 60, rounded half away from zero to a
@@ -71,6 +75,13 @@ mod tests {
         let t = terms(60_000, 0, 6, 30);
         assert_eq!(billed_seconds(&t, 10), 30);
         assert_eq!(billed_seconds(&t, 31), 36);
+        // An initial interval that is not a whole number of increments.
+        let t = terms(60_000, 0, 6, 20);
+        assert_eq!(billed_seconds(&t, 5), 20);
+        assert_eq!(billed_seconds(&t, 20), 20);
+        assert_eq!(billed_seconds(&t, 25), 26);
+        let t = terms(60_000, 0, 60, 60);
+        assert_eq!(billed_seconds(&t, 61), 120);
     }
 
     #[test]
