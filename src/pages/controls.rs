@@ -245,25 +245,31 @@ async fn refused(
     Ok(resp)
 }
 
-#[derive(Deserialize)]
-pub struct LimitFields {
-    #[serde(default)]
-    limit: String,
-    mail: Option<String>,
+/// The last value of `name` in a form (a form may send a hidden `0` before its checkbox's `1`).
+fn last<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// POST /services/spending_limit (`limit`: an amount in the account's currency, empty for
-/// none; `mail`: 1 for the 80 % and 100 % mail)
+/// none; `mail`: 1 for the 80 % and 100 % mail, 0 for none; a field not given stays as it is)
 pub async fn set_limit(
     ctx: Ctx,
     user: CurrentUser,
     store: web::Data<Store>,
-    form: StrictForm<LimitFields>,
+    form: StrictForm<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
-    let f = form.into_inner();
+    let fields = form.into_inner();
     let a = account(&store, user).await?;
-    let typed = f.limit.trim();
-    let limit = if typed.is_empty() {
+    // Not given: as it is; empty: none.
+    let given = last(&fields, "limit");
+    let typed = given.unwrap_or("").trim();
+    let limit = if given.is_none() {
+        a.controls.spending_limit_micros.map(Money)
+    } else if typed.is_empty() {
         None
     } else {
         // No sign, at most the currency's decimals (`Money::parse`).
@@ -284,7 +290,7 @@ pub async fn set_limit(
             return refused(&ctx, &store, user, msg, Some(typed.into())).await;
         }
     }
-    let mail = match f.mail.as_deref().map(str::trim) {
+    let mail = match last(&fields, "mail").map(str::trim) {
         None => a.controls.limit_mail,
         Some("1") => true,
         Some("0") | Some("") => false,

@@ -377,6 +377,24 @@ async fn bad_settings_are_refused_and_change_nothing(backend: Backend) {
             "{limit}: {xml}"
         );
     }
+    // The page's form sends a hidden 0 before a ticked checkbox's 1: the last one counts; a
+    // field not sent stays as it is.
+    let r = app
+        .post_form(
+            "/services/spending_limit",
+            &[("limit", "25.00"), ("mail", "0"), ("mail", "1")],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    app.post_form("/services/spending_limit", &[("mail", "0")])
+        .await;
+    let (_, xml) = app.get_xml("/services/spending_limit").await;
+    assert_eq!(text_of(&xml, "limit"), "25.00");
+    assert_eq!(text_of(&xml, "mail"), "0");
+    app.post_form("/services/spending_limit", &[("limit", "")])
+        .await;
+    exec(&app, "DELETE FROM user_controls").await;
+    exec(&app, "DELETE FROM audit_log WHERE action LIKE 'limit%'").await;
     let r = app
         .post_form("/services/barrings", &[("roaming", "1")])
         .await;

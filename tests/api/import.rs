@@ -1015,8 +1015,15 @@ on_both_databases!(an_import_leaves_the_planner_its_statistics);
 async fn exchange_rates_are_set_and_convert_prices(backend: Backend) {
     let app = spawn_app(backend).await;
     // A subscriber in a currency the database does not know: said plainly, nothing created.
-    let (done, out) = selfcare(&app, &["user", "add", "zed", "--currency", "GBP"], "zed pw\n");
-    assert!(!done && out.contains("no currency GBP in this database"), "{out}");
+    let (done, out) = selfcare(
+        &app,
+        &["user", "add", "zed", "--currency", "GBP"],
+        "zed pw\n",
+    );
+    assert!(
+        !done && out.contains("no currency GBP in this database"),
+        "{out}"
+    );
     // Before any rate deck there is no base currency to be relative to.
     let (done, out) = selfcare(&app, &["currency", "set", "EUR", "0.9"], "");
     assert!(!done && out.contains("no base currency yet"), "{out}");
