@@ -72,7 +72,11 @@ fn workers() -> &'static Mutex<mpsc::Sender<Job>> {
                             Err(_) => return,
                         };
                         match job {
-                            Ok(job) => job(),
+                            // A job that panics answers nobody (its caller sees Busy); the
+                            // thread lives on for the next ones.
+                            Ok(job) => {
+                                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                            }
                             Err(_) => return,
                         }
                     }
