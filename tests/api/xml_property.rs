@@ -33,6 +33,7 @@ const COLUMNS: &[&str] = &[
 const SHARED: &[&str] = &[
     "UPDATE destinations SET details = $1",
     "UPDATE services SET name = $1 || id",
+    "UPDATE destination_groups SET name = $1 || id",
 ];
 
 /// Every page with an XML form, `{u}` the user's id, `{q}` the text, percent-encoded.
@@ -58,6 +59,9 @@ const PAGES: &[&str] = &[
     "/stats/faxes_list/{u}?fax_status={q}",
     "/functions/callback",
     "/users/activity",
+    "/services/barrings",
+    "/services/spending_limit?done={q}",
+    "/services/calling_plan",
     "/callc/login?lang={q}",
 ];
 
