@@ -1049,6 +1049,31 @@ async fn exchange_rates_are_set_and_convert_prices(backend: Backend) {
     let list = ok(&app, &["currency", "list"]);
     assert!(list.contains("USD  base currency"), "{list}");
     assert!(list.contains("EUR  0.900000 per base unit"), "{list}");
+    // The ECB's daily file: per euro, so against the dollar through the euro; a currency of
+    // ours it lacks is named.
+    ok(&app, &["currency", "set", "CHF", "0.88"]);
+    let ecb = write(
+        &dir,
+        "eurofxref.csv",
+        "Date, USD, JPY, GBP, \n04 December 2026, 1.0500, 160.00, 0.8400, \n",
+    );
+    let out = ok(&app, &["currency", "import", ecb.to_str().unwrap()]);
+    assert!(
+        out.contains("1 exchange rate(s) set from 1 day(s)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Not in the file (or not on every day): CHF."),
+        "{out}"
+    );
+    let list = ok(&app, &["currency", "list"]);
+    assert!(
+        list.contains("EUR  0.952381 per base unit since 2026-12-04"),
+        "{list}"
+    );
+    let bad = write(&dir, "bad.csv", "Code,USD\nx,1\n");
+    let (done, out) = selfcare(&app, &["currency", "import", bad.to_str().unwrap()], "");
+    assert!(!done && out.contains("not the ECB's layout"), "{out}");
 
     // A EUR subscriber on the USD tariff: 600 s to France at 0.02 USD a minute = 0.20 USD = 0.18 EUR.
     let (done, out) = selfcare(
