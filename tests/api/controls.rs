@@ -713,3 +713,75 @@ async fn the_operator_classifies_destinations_and_the_pbx_follows(backend: Backe
         "limit_reached",
     );
 }
+
+/// In a browser: a limit with the mail box ticked, a barring, and premium numbers switched on
+/// in the calling plan's form, each saved and shown back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_sets_controls_in_the_browser() {
+    let app = app_with_pbx(Backend::Sqlite).await;
+    let account = demo_account(&app).await;
+    let Some(browser) = crate::browser::Browser::start(1280, 1000).await else {
+        return;
+    };
+    browser.log_in(&app.address, "demo", "demo").await;
+    browser
+        .go(&format!("{}/services/spending_limit", app.address))
+        .await;
+    let limit = browser.find("input[name=limit]").await;
+    browser.clear(&limit).await;
+    browser.type_into(&limit, "75.50").await;
+    let mail = browser.find("input[type=checkbox][name=mail]").await;
+    browser.click(&mail).await;
+    let save = browser.find("#limit button[type=submit]").await;
+    browser.click(&save).await;
+    browser.wait_for_url("done=limit_saved").await;
+    let notice = browser.text(&browser.find(".notice").await).await;
+    assert!(notice.contains("spending limit is saved"), "{notice}");
+    assert_eq!(
+        browser
+            .attribute(&browser.find("input[name=limit]").await, "value")
+            .await,
+        "75.50"
+    );
+    assert_eq!(
+        browser
+            .attribute(
+                &browser.find("input[type=checkbox][name=mail]").await,
+                "checked"
+            )
+            .await,
+        "true"
+    );
+
+    let premium = browser.find("input[type=checkbox][name=premium]").await;
+    browser.click(&premium).await;
+    let save = browser.find("#barrings button[type=submit]").await;
+    browser.click(&save).await;
+    browser.wait_for_url("done=barrings_saved").await;
+    denied(
+        &call(&app, &account, "+449061234567").await,
+        "premium_disabled",
+    );
+    // From the page itself again (its address has no notice), so the next save is seen to land.
+    browser
+        .go(&format!("{}/services/barrings", app.address))
+        .await;
+    let premium = browser.find("input[type=checkbox][name=premium]").await;
+    browser.click(&premium).await;
+    let save = browser.find("#barrings button[type=submit]").await;
+    browser.click(&save).await;
+    browser.wait_for_url("done=barrings_saved").await;
+
+    browser
+        .go(&format!("{}/services/calling_plan", app.address))
+        .await;
+    let uk_premium = browser
+        .find("input[type=checkbox][aria-label='United Kingdom Premium']")
+        .await;
+    browser.click(&uk_premium).await;
+    let save = browser.find("form .form-actions button").await;
+    browser.click(&save).await;
+    browser.wait_for_url("done=saved").await;
+    allowed(&call(&app, &account, "+449061234567").await);
+    browser.quit().await;
+}
