@@ -10,7 +10,10 @@ use crate::store::wallet::{self as contacts, Contact};
 
 /// Sends what is due to each of `users` (whose calls were just added) at `now`.
 pub async fn after_calls(c: &mut AnyConnection, users: &[i64], now: i64) -> sqlx::Result<()> {
-    for &user in users {
+    // One query for who asked for the mail; the few of them who spent are then looked at.
+    let asked: std::collections::HashSet<i64> =
+        rows::limit_mail_users(c).await?.into_iter().collect();
+    for &user in users.iter().filter(|u| asked.contains(u)) {
         let mut controls = rows::user_controls(c, user).await?;
         let Some(limit) = controls
             .spending_limit_micros

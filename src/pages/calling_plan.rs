@@ -182,7 +182,7 @@ async fn load(ctx: &Ctx, store: &Store, user: CurrentUser) -> AppResult<CallingP
 #[derive(Deserialize)]
 pub struct ShowQuery {
     done: Option<String>,
-    n: Option<u64>,
+    n: Option<String>,
 }
 
 /// GET /services/calling_plan
@@ -193,8 +193,13 @@ pub async fn show(
     query: web::Query<ShowQuery>,
 ) -> AppResult<HttpResponse> {
     let mut page = load(&ctx, &store, user).await?;
-    page.notice = notice::text(ctx.lang, "plan", &["saved"], query.done.as_deref())
-        .map(|t| t.replace("{n}", &query.n.unwrap_or(0).to_string()));
+    page.notice = notice::text_count(
+        ctx.lang,
+        "plan",
+        &["saved"],
+        query.done.as_deref(),
+        query.n.as_deref(),
+    );
     respond(&ctx, &page)
 }
 

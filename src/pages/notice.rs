@@ -29,6 +29,19 @@ pub fn text(lang: Lang, prefix: &str, known: &[&str], done: Option<&str>) -> Opt
         .then(|| lang.t(&format!("{prefix}.done.{code}")).to_string())
 }
 
+/// [`text`] for a notice about `n` things (`{n}` in its text); `n` is read as a number, so a
+/// crafted link cannot put words there either (anything else reads as 0).
+pub fn text_count(
+    lang: Lang,
+    prefix: &str,
+    known: &[&str],
+    done: Option<&str>,
+    n: Option<&str>,
+) -> Option<String> {
+    let n = n.and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+    text(lang, prefix, known, done).map(|t| t.replace("{n}", &n.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

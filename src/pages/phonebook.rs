@@ -256,17 +256,13 @@ pub async fn show(
     let search = input::text(&query.q, SEARCH_MAX)
         .map_err(|e| AppError::bad_input(format!("Search: {e}")))?;
     let mut page = PhonebookPage::load(&store, ctx.lang, user, search, AddForm::default()).await?;
-    page.notice = notice::text(
+    page.notice = notice::text_count(
         ctx.lang,
         "phonebook",
         &["added", "deleted", "imported"],
         query.done.as_deref(),
-    )
-    .map(|text| {
-        // Only a number is put into the text.
-        let n = query.n.as_deref().and_then(|n| n.parse::<u64>().ok());
-        text.replace("{n}", &n.unwrap_or(0).to_string())
-    });
+        query.n.as_deref(),
+    );
     respond(&ctx, &page)
 }
 

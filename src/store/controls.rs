@@ -58,9 +58,28 @@ impl From<ControlsRow> for UserControls {
     }
 }
 
-pub const CONTROLS: &str = "SELECT spending_limit_micros, limit_mail, limit_mail_80_month,
-    limit_mail_100_month, bar_outgoing, bar_international, bar_international_except_home,
-    bar_premium, bar_incoming, lost_phone_at FROM user_controls WHERE user_id = $1";
+/// The columns of [`ControlsRow`].
+macro_rules! control_columns {
+    () => {
+        "spending_limit_micros, limit_mail, limit_mail_80_month, limit_mail_100_month,
+         bar_outgoing, bar_international, bar_international_except_home, bar_premium,
+         bar_incoming, lost_phone_at"
+    };
+}
+
+const CONTROLS: &str = concat!(
+    "SELECT ",
+    control_columns!(),
+    " FROM user_controls WHERE user_id = $1"
+);
+
+/// A row of `user_controls` with its user.
+#[derive(FromRow)]
+struct UserControlsOf {
+    user_id: i64,
+    #[sqlx(flatten)]
+    controls: ControlsRow,
+}
 
 /// One service of the calling plan as a subscriber sees it.
 #[derive(Clone, Debug, FromRow)]
@@ -287,6 +306,17 @@ pub async fn control_settings(c: &mut AnyConnection) -> sqlx::Result<ControlSett
     sqlx::query_as(SETTINGS).fetch_one(c).await
 }
 
+/// The subscribers who asked for the spending limit's mail (and have a limit).
+pub async fn limit_mail_users(c: &mut AnyConnection) -> sqlx::Result<Vec<i64>> {
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "SELECT user_id FROM user_controls
+         WHERE limit_mail = 1 AND spending_limit_micros IS NOT NULL",
+    )
+    .fetch_all(c)
+    .await?;
+    Ok(rows.into_iter().map(|(u,)| u).collect())
+}
+
 pub async fn user_controls(c: &mut AnyConnection, user_id: i64) -> sqlx::Result<UserControls> {
     let row: Option<ControlsRow> = sqlx::query_as(CONTROLS)
         .bind(user_id)
@@ -385,13 +415,16 @@ impl Store {
     pub async fn screen_data(&self) -> sqlx::Result<ScreenData> {
         let mut c = self.pool().acquire().await?;
         let settings = control_settings(&mut c).await?;
-        let ids: Vec<(i64,)> = sqlx::query_as("SELECT user_id FROM user_controls")
-            .fetch_all(&mut *c)
-            .await?;
-        let mut controls = Vec::with_capacity(ids.len());
-        for (id,) in ids {
-            controls.push((id, user_controls(&mut c, id).await?));
-        }
+        let controls: Vec<(i64, UserControls)> = sqlx::query_as::<_, UserControlsOf>(concat!(
+            "SELECT user_id, ",
+            control_columns!(),
+            " FROM user_controls"
+        ))
+        .fetch_all(&mut *c)
+        .await?
+        .into_iter()
+        .map(|r| (r.user_id, r.controls.into()))
+        .collect();
         Ok(ScreenData {
             national_country: settings.national_country,
             risk_ceiling: settings.risk_ceiling,
