@@ -72,9 +72,23 @@ pub fn of_prefix(prefix: &str) -> Option<&'static Country> {
     t.countries.get(i as usize)
 }
 
+/// The country with ISO 3166 alpha-2 code `iso2` (either case).
+pub fn of_iso2(iso2: &str) -> Option<&'static Country> {
+    table()
+        .countries
+        .iter()
+        .find(|c| c.iso2.eq_ignore_ascii_case(iso2))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::of_prefix;
+    use super::{of_iso2, of_prefix};
+
+    #[test]
+    fn codes_find_their_country() {
+        assert_eq!(of_iso2("GB").map(|c| c.calling_code.as_str()), Some("44"));
+        assert_eq!(of_iso2("zz"), None);
+    }
 
     #[test]
     fn prefixes_find_their_country() {

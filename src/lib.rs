@@ -18,6 +18,7 @@ pub mod login_gate;
 pub mod login_guard;
 pub mod mail;
 pub mod money;
+pub mod numbers;
 pub mod pages;
 pub mod password;
 pub mod pbx;

@@ -32,6 +32,7 @@ use super::number::Dialing;
 use super::rater::Rater;
 use crate::money::Money;
 use crate::store::cdrs::{self, ImportedCall, IMPORT_BATCH};
+use crate::store::numbers::NumberSpan;
 use crate::store::ledger::{EntryKind, Posting};
 use crate::store::Store;
 
@@ -76,18 +77,39 @@ pub struct ImportSummary {
 /// How many bad records are named in the error message or summary.
 const ERRORS_SHOWN: usize = 20;
 
-/// Looks devices up by the names CDRs use.
+/// Who had a subscriber's number during a time: (from, until, user, device, forward to).
+type Span = (i64, Option<i64>, i64, Option<i64>, Option<String>);
+
+/// One `calls` row a record becomes: a record may be the caller's outgoing call and the
+/// callee's incoming one (a call between subscribers), and a call to a forwarded number is
+/// also its owner's outgoing call to where it is forwarded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Leg {
+    pub user_id: i64,
+    pub device_id: Option<i64>,
+    pub outgoing: bool,
+    /// The number dialled: the record's, or the forward's for a forward leg.
+    pub dst: String,
+    /// Appended to the record's key, so each row has its own and a re-import skips it.
+    pub key_suffix: &'static str,
+}
+
+/// Looks devices and subscribers' numbers up by the names CDRs use.
 pub struct DeviceMatcher {
     by_name: HashMap<String, (i64, i64)>,
     by_cli: HashMap<String, (i64, i64)>,
+    /// By the number's digits, oldest allocation first.
+    numbers: HashMap<String, Vec<Span>>,
     dialing: Dialing,
 }
 
 impl DeviceMatcher {
-    /// From (device id, user id, username, extension) and (device id, user id, cli) rows.
+    /// From (device id, user id, username, extension), (device id, user id, cli) and the
+    /// numbers' allocations.
     pub fn new(
         devices: Vec<cdrs::DeviceKey>,
         clis: Vec<(i64, i64, String)>,
+        spans: Vec<NumberSpan>,
         dialing: Dialing,
     ) -> Self {
         let mut by_name = HashMap::new();
@@ -102,9 +124,17 @@ impl DeviceMatcher {
             }
             by_cli.insert(cli, (id, user));
         }
+        let mut numbers: HashMap<String, Vec<Span>> = HashMap::new();
+        for (number, user, from, until, device, forward) in spans {
+            numbers
+                .entry(number.trim_start_matches('+').to_string())
+                .or_default()
+                .push((from, until, user, device, forward));
+        }
         DeviceMatcher {
             by_name,
             by_cli,
+            numbers,
             dialing,
         }
     }
@@ -117,27 +147,99 @@ impl DeviceMatcher {
         }
     }
 
-    /// (device id, user id, outgoing) of the record, or None when it names no device.
-    pub fn find(&self, cdr: &Cdr) -> Option<(i64, i64, bool)> {
+    /// The allocation of the dialled number at `at`, when it is a subscriber's number.
+    fn number_at(&self, dst: &str, at: i64) -> Option<&Span> {
+        let digits = self.dialing.normalise(dst)?;
+        self.numbers
+            .get(&digits)?
+            .iter()
+            .rev()
+            .find(|(from, until, ..)| *from <= at && until.is_none_or(|u| at < u))
+    }
+
+    /// (device id, user id, outgoing) of the record, or None when it names no device and no
+    /// subscriber's number.
+    pub fn find(&self, cdr: &Cdr) -> Option<(Option<i64>, i64, bool)> {
         if let Some((device, user)) = self.name(&cdr.accountcode) {
             // Incoming only when the call went to this device and did not come from it.
             let to_it = self.name(&cdr.to_device).map(|d| d.0) == Some(device);
             let from_it = self.name(&cdr.from_device).map(|d| d.0) == Some(device);
-            return Some((device, user, from_it || !to_it));
+            return Some((Some(device), user, from_it || !to_it));
         }
         if let Some((device, user)) = self.name(&cdr.from_device) {
-            return Some((device, user, true));
+            return Some((Some(device), user, true));
         }
-        let to = self
+        self.callee(cdr).map(|(device, user)| (device, user, false))
+    }
+
+    /// Who the record's call went to: the called device, the dialled number as a device name,
+    /// as a subscriber's number (DID) at the time, or as one of a device's CLIs.
+    fn callee(&self, cdr: &Cdr) -> Option<(Option<i64>, i64)> {
+        let device = self
             .name(&cdr.to_device)
             .or_else(|| self.name(&cdr.dst))
-            .or_else(|| self.by_cli.get(cdr.dst.as_str()).copied())
+            .map(|(d, u)| (Some(d), u));
+        device
             .or_else(|| {
-                self.dialing
-                    .normalise(&cdr.dst)
-                    .and_then(|n| self.by_cli.get(&n).copied())
+                self.number_at(&cdr.dst, cdr.started_at)
+                    .map(|(_, _, user, device, _)| (*device, *user))
+            })
+            .or_else(|| {
+                self.by_cli
+                    .get(cdr.dst.as_str())
+                    .copied()
+                    .or_else(|| {
+                        self.dialing
+                            .normalise(&cdr.dst)
+                            .and_then(|n| self.by_cli.get(&n).copied())
+                    })
+                    .map(|(d, u)| (Some(d), u))
+            })
+    }
+
+    /// The rows the record becomes (none when it is nobody's).
+    pub fn legs(&self, cdr: &Cdr) -> Vec<Leg> {
+        let Some((device_id, user_id, outgoing)) = self.find(cdr) else {
+            return Vec::new();
+        };
+        let mut legs = vec![Leg {
+            user_id,
+            device_id,
+            outgoing,
+            dst: cdr.dst.clone(),
+            key_suffix: "",
+        }];
+        if outgoing {
+            // A call to another subscriber (his device or his number) is his incoming call too.
+            let on_net = self
+                .name(&cdr.to_device)
+                .or_else(|| self.name(&cdr.dst))
+                .map(|(d, u)| (Some(d), u))
+                .or_else(|| {
+                    self.number_at(&cdr.dst, cdr.started_at)
+                        .map(|(_, _, u, d, _)| (*d, *u))
+                });
+            if let Some((device, callee)) = on_net.filter(|(_, u)| *u != user_id) {
+                legs.push(Leg {
+                    user_id: callee,
+                    device_id: device,
+                    outgoing: false,
+                    dst: cdr.dst.clone(),
+                    key_suffix: ":in",
+                });
+            }
+        }
+        if let Some((_, _, owner, _, Some(forward))) = self.number_at(&cdr.dst, cdr.started_at) {
+            // The owner forwards his number: the call on to the forward is his, and paid by him.
+            legs.push(Leg {
+                user_id: *owner,
+                device_id: None,
+                outgoing: true,
+                dst: forward.clone(),
+                key_suffix: ":fwd",
             });
-        to.map(|(device, user)| (device, user, false))
+        }
+        legs
     }
 }
 
@@ -166,6 +268,7 @@ pub async fn import_cdrs(store: &Store, opts: ImportOptions) -> anyhow::Result<I
     let matcher = DeviceMatcher::new(
         store.devices_for_matching().await?,
         store.clis_for_matching().await?,
+        store.number_spans().await?,
         opts.dialing.clone(),
     );
     let mut invoiced: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
@@ -429,7 +532,8 @@ fn read_files(
             if !sending {
                 continue;
             }
-            let Some((device_id, user_id, outgoing)) = matcher.find(&cdr) else {
+            let legs = matcher.legs(&cdr);
+            if legs.is_empty() {
                 totals.no_device += 1;
                 let who = if cdr.from_device.is_empty() {
                     &cdr.accountcode
@@ -440,29 +544,35 @@ fn read_files(
                     *totals.unknown_devices.entry(who.clone()).or_default() += 1;
                 }
                 continue;
-            };
-            let (destination_id, price_micros, rating_status) = rater
-                .rate(user_id, outgoing, cdr.started_at, &cdr.dst, cdr.billsec)
-                .columns();
-            batch.push(ImportedCall {
-                user_id,
-                device_id,
-                started_at: cdr.started_at,
-                seen: cdr.started_at < seen_before,
-                src: cdr.src,
-                dst: cdr.dst,
-                destination_id,
-                direction: if outgoing { "out" } else { "in" },
-                disposition: cdr.disposition.as_str(),
-                duration_s: cdr.duration_s,
-                billsec: cdr.billsec,
-                price_micros,
-                rating_status,
-                unique_id: cdr.key,
-                control_flag: screen
-                    .flag(user_id, outgoing, destination_id, cdr.started_at)
-                    .map(|r| r.code()),
-            });
+            }
+            for leg in legs {
+                let (destination_id, price_micros, rating_status) = rater
+                    .rate(leg.user_id, leg.outgoing, cdr.started_at, &leg.dst, cdr.billsec)
+                    .columns();
+                batch.push(ImportedCall {
+                    user_id: leg.user_id,
+                    device_id: leg.device_id,
+                    started_at: cdr.started_at,
+                    seen: cdr.started_at < seen_before,
+                    src: if leg.key_suffix == ":fwd" {
+                        cdr.dst.clone()
+                    } else {
+                        cdr.src.clone()
+                    },
+                    dst: leg.dst,
+                    destination_id,
+                    direction: if leg.outgoing { "out" } else { "in" },
+                    disposition: cdr.disposition.as_str(),
+                    duration_s: cdr.duration_s,
+                    billsec: cdr.billsec,
+                    price_micros,
+                    rating_status,
+                    unique_id: format!("{}{}", cdr.key, leg.key_suffix),
+                    control_flag: screen
+                        .flag(leg.user_id, leg.outgoing, destination_id, cdr.started_at)
+                        .map(|r| r.code()),
+                });
+            }
             if batch.len() == IMPORT_BATCH {
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(IMPORT_BATCH));
                 if tx.blocking_send(Msg::Batch(full)).is_err() {
@@ -603,43 +713,106 @@ mod tests {
         }
     }
 
-    #[test]
-    fn devices_are_found_by_accountcode_then_channel_then_destination() {
-        let m = DeviceMatcher::new(
+    fn matcher() -> DeviceMatcher {
+        DeviceMatcher::new(
             vec![
                 (1, 10, "101".into(), "101".into()),
                 (2, 20, "bob-phone".into(), "201".into()),
             ],
             vec![(2, 20, "+44 20 7946 0201".into())],
+            vec![
+                // +441610000001: user 30 until 100 (released), then user 20 to device 2.
+                ("+441610000001".into(), 30, 0, Some(100), None, None),
+                ("+441610000001".into(), 20, 200, None, Some(2), None),
+                // +441610000002: user 10's, forwarded to a mobile.
+                ("+441610000002".into(), 10, 0, None, None, Some("+447700900123".into())),
+            ],
             Dialing::default(),
-        );
+        )
+    }
+
+    #[test]
+    fn devices_are_found_by_accountcode_then_channel_then_destination() {
+        let m = matcher();
         // Outgoing from a device's channel.
         assert_eq!(
             m.find(&cdr("", "101", "trunk", "0044207")),
-            Some((1, 10, true))
+            Some((Some(1), 10, true))
         );
         // Incoming to a device's destination channel.
         assert_eq!(
             m.find(&cdr("", "trunk", "bob-phone", "s")),
-            Some((2, 20, false))
+            Some((Some(2), 20, false))
         );
         // The accountcode wins over the channel, and decides by the destination channel.
         assert_eq!(
             m.find(&cdr("bob-phone", "101", "", "0044")),
-            Some((2, 20, true))
+            Some((Some(2), 20, true))
         );
         assert_eq!(
             m.find(&cdr("bob-phone", "trunk", "201", "s")),
-            Some((2, 20, false))
+            Some((Some(2), 20, false))
         );
         // The dialled number as an extension or a CLI (FreeSWITCH has no destination channel).
-        assert_eq!(m.find(&cdr("", "4420111", "", "201")), Some((2, 20, false)));
+        assert_eq!(m.find(&cdr("", "4420111", "", "201")), Some((Some(2), 20, false)));
         assert_eq!(
             m.find(&cdr("", "4420111", "", "00442079460201")),
-            Some((2, 20, false))
+            Some((Some(2), 20, false))
         );
         // Nobody's.
         assert_eq!(m.find(&cdr("", "trunk", "trunk2", "123")), None);
         assert_eq!(m.find(&cdr("unknown", "", "", "")), None);
+    }
+
+    #[test]
+    fn a_number_is_its_holder_at_the_time_of_the_call() {
+        let m = matcher();
+        let at = |t: i64| {
+            let mut c = cdr("", "trunk", "", "+441610000001");
+            c.started_at = t;
+            c
+        };
+        assert_eq!(m.find(&at(50)), Some((None, 30, false)));
+        assert_eq!(m.find(&at(150)), None); // in quarantine: nobody's
+        assert_eq!(m.find(&at(250)), Some((Some(2), 20, false)));
+    }
+
+    #[test]
+    fn a_call_between_subscribers_is_both_of_theirs_and_a_forward_is_its_owner_call_on() {
+        let m = matcher();
+        let legs = |c: Cdr| -> Vec<(i64, Option<i64>, bool, String, &'static str)> {
+            m.legs(&c)
+                .into_iter()
+                .map(|l| (l.user_id, l.device_id, l.outgoing, l.dst, l.key_suffix))
+                .collect()
+        };
+        // 101 (user 10) dials bob's extension.
+        assert_eq!(
+            legs(cdr("", "101", "bob-phone", "201")),
+            vec![
+                (10, Some(1), true, "201".into(), ""),
+                (20, Some(2), false, "201".into(), ":in"),
+            ]
+        );
+        // 101 dials bob's number (DID) from outside the switch's device names.
+        let mut c = cdr("", "101", "", "00441610000001");
+        c.started_at = 300;
+        assert_eq!(
+            legs(c),
+            vec![
+                (10, Some(1), true, "00441610000001".into(), ""),
+                (20, Some(2), false, "00441610000001".into(), ":in"),
+            ]
+        );
+        // Someone outside calls user 10's forwarded number: his incoming call and his call on.
+        assert_eq!(
+            legs(cdr("", "trunk", "trunk2", "+441610000002")),
+            vec![
+                (10, None, false, "+441610000002".into(), ""),
+                (10, None, true, "+447700900123".into(), ":fwd"),
+            ]
+        );
+        // Calls to a subscriber's own other device stay one row.
+        assert_eq!(legs(cdr("", "101", "", "101")).len(), 1);
     }
 }

@@ -5,8 +5,9 @@
 //! the rate of the tariff for that destination's group and type in force when the call started
 //! (the newest `effective_from` not after it) gives the terms; [`super::price`] is the price in
 //! the tariff's currency, converted to the user's currency at the exchange rates in force then
-//! (the oldest known rate for calls older than every rate). Incoming calls, and calls to one of
-//! the operator's own devices, cost nothing. A call that cannot be priced is flagged, never
+//! (the oldest known rate for calls older than every rate). Incoming calls cost nothing; a call
+//! that stays on the network (to one of the operator's devices, or to a number a subscriber
+//! has) is priced by the on-net rule (`selfcare did on-net-rate`, free unless set). A call that cannot be priced is flagged, never
 //! priced at zero: `unmatched` when no prefix matches, `no_rate` when the tariff (or the user's
 //! tariff, or an exchange rate) is missing.
 
@@ -30,8 +31,12 @@ pub struct RatingData {
     pub users: Vec<(i64, Option<i64>, String)>,
     /// (currency, units per base unit × 10^6, valid from)
     pub exchange_rates: Vec<(String, i64, i64)>,
-    /// Names and extensions of the devices: a call to one of them is internal.
+    /// Names and extensions of the devices: a call to one of them is on-net.
     pub device_names: Vec<String>,
+    /// Subscribers' numbers (DIDs), digits only: a call to one of them is on-net too.
+    pub numbers: Vec<String>,
+    /// The on-net price per minute and its currency.
+    pub on_net: (Money, String),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,7 +66,8 @@ pub enum Rating {
     },
     Unmatched,
     NoPrice {
-        destination_id: i64,
+        /// None for an on-net call.
+        destination_id: Option<i64>,
         missing: Missing,
     },
 }
@@ -75,7 +81,7 @@ impl Rating {
                 price,
             } => (destination_id, Some(price.micros()), "rated"),
             Rating::Unmatched => (None, None, "unmatched"),
-            Rating::NoPrice { destination_id, .. } => (Some(destination_id), None, "no_rate"),
+            Rating::NoPrice { destination_id, .. } => (destination_id, None, "no_rate"),
         }
     }
 }
@@ -89,6 +95,8 @@ pub struct Rater {
     tariffs: HashMap<i64, String>,
     fx: HashMap<String, Vec<(i64, i64)>>,
     internal: HashSet<String>,
+    numbers: HashSet<String>,
+    on_net: (Money, String),
 }
 
 impl Rater {
@@ -140,6 +148,8 @@ impl Rater {
             tariffs: data.tariffs.into_iter().collect(),
             fx,
             internal: data.device_names.into_iter().collect(),
+            numbers: data.numbers.into_iter().collect(),
+            on_net: data.on_net,
         }
     }
 
@@ -157,21 +167,27 @@ impl Rater {
         dst: &str,
         billsec: i64,
     ) -> Rating {
-        if !outgoing || self.internal.contains(dst.trim()) {
+        if !outgoing {
             return Rating::Priced {
                 destination_id: None,
                 price: Money(0),
             };
         }
+        if self.internal.contains(dst.trim()) {
+            return self.on_net_price(user_id, started_at, billsec);
+        }
         let Some(number) = self.dialing.normalise(dst) else {
             return Rating::Unmatched;
         };
+        if self.numbers.contains(&number) {
+            return self.on_net_price(user_id, started_at, billsec);
+        }
         let Some((index, _)) = self.prefixes.longest_match(&number) else {
             return Rating::Unmatched;
         };
         let dest = self.dests[index as usize];
         let no_price = |missing| Rating::NoPrice {
-            destination_id: dest.id,
+            destination_id: Some(dest.id),
             missing,
         };
         let Some((Some(tariff), user_currency)) = self.users.get(&user_id) else {
@@ -199,6 +215,39 @@ impl Rater {
         };
         Rating::Priced {
             destination_id: Some(dest.id),
+            price,
+        }
+    }
+
+    /// A call between subscribers: the on-net rate per second of talk, in the user's currency.
+    fn on_net_price(&self, user_id: i64, started_at: i64, billsec: i64) -> Rating {
+        let (per_minute, currency) = &self.on_net;
+        let terms = RateTerms {
+            per_minute: *per_minute,
+            connection_fee: Money(0),
+            increment_s: 1,
+            min_time_s: 0,
+        };
+        let amount = price(&terms, billsec);
+        let user_currency = self.users.get(&user_id).map(|u| u.1.as_str());
+        let price = if amount.micros() == 0 || user_currency == Some(currency.as_str()) {
+            amount
+        } else {
+            match (
+                self.fx_rate(currency, started_at),
+                user_currency.and_then(|c| self.fx_rate(c, started_at)),
+            ) {
+                (Some(from), Some(to)) => amount.convert_between(from, to),
+                _ => {
+                    return Rating::NoPrice {
+                        destination_id: None,
+                        missing: Missing::ExchangeRate,
+                    }
+                }
+            }
+        };
+        Rating::Priced {
+            destination_id: None,
             price,
         }
     }
@@ -256,6 +305,8 @@ mod tests {
                 ("EUR".into(), 920_000, 2000),
             ],
             device_names: vec!["101".into()],
+            numbers: vec!["442079460999".into()],
+            on_net: (Money(0), "USD".into()),
         };
         Rater::new(data, Dialing::default())
     }
@@ -314,7 +365,7 @@ mod tests {
         assert_eq!(r.rate(7, true, 0, "0049301234", 10), Rating::Unmatched);
         assert_eq!(r.rate(7, true, 0, "*97", 10), Rating::Unmatched);
         let no = |id, missing| Rating::NoPrice {
-            destination_id: id,
+            destination_id: Some(id),
             missing,
         };
         assert_eq!(r.rate(7, true, 0, "33123", 10), no(103, Missing::Rate));
@@ -340,5 +391,24 @@ mod tests {
             r.rate(7, true, 0, "101", 100).columns(),
             (None, Some(0), "rated")
         );
+        // A subscriber's number, however dialled, is on-net too (it is not priced as London).
+        assert_eq!(priced(r.rate(7, true, 0, "+442079460999", 100)), (None, 0));
+        assert_eq!(priced(r.rate(7, true, 0, "00442079460999", 100)), (None, 0));
+    }
+
+    #[test]
+    fn on_net_calls_take_the_on_net_rate_in_the_user_currency() {
+        let mut r = rater();
+        r.on_net = (Money(60_000), "USD".into()); // 0.06 a minute, per second
+        assert_eq!(priced(r.rate(7, true, 0, "101", 30)), (None, 30_000));
+        assert_eq!(priced(r.rate(8, true, 600, "442079460999", 30)), (None, 27_000)); // EUR 0.90
+        assert_eq!(
+            r.rate(10, true, 0, "101", 30),
+            Rating::NoPrice {
+                destination_id: None,
+                missing: Missing::ExchangeRate
+            }
+        );
+        assert_eq!(priced(r.rate(7, true, 0, "101", 0)), (None, 0));
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod controls;
 pub mod currency;
+pub mod numbers;
 pub mod wallet;
 
 use std::io::BufRead;
@@ -91,6 +92,10 @@ pub enum Command {
     /// Currencies and their exchange rates against the base currency
     #[command(subcommand)]
     Currency(currency::CurrencyCommand),
+    /// The number pool (DIDs): load numbers, free, reserve, terminate or take back one,
+    /// the quarantine and the price of calls between subscribers
+    #[command(subcommand)]
+    Did(numbers::NumbersCommand),
 }
 
 #[derive(Args)]
@@ -631,6 +636,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;
             let store = open(&settings).await?;
             controls::run(&store, cmd).await?;
+        }
+        Command::Did(cmd) => {
+            let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;
+            let store = open(&settings).await?;
+            numbers::run(&store, cmd).await?;
         }
         Command::Balance(cmd) => {
             let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;

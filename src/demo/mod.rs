@@ -321,6 +321,7 @@ pub async fn fill(store: &Store, data_dir: &Path, opts: &DemoOptions) -> anyhow:
             .await?;
         }
     }
+    number_pool(c, &users, now).await?;
     tx.commit().await?;
 
     let totals = write_calls(store, &mut rng, &users, &dests, opts.calls, now).await?;
@@ -331,6 +332,81 @@ pub async fn fill(store: &Store, data_dir: &Path, opts: &DemoOptions) -> anyhow:
         calls: opts.calls,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The number pool: numbers in fictional ranges (Ofcom's drama numbers, North America's
+/// 555-01xx) and a few others, and one allocated to each demo subscriber (the first 99),
+/// ringing his desk phone.
+async fn number_pool(c: &mut sqlx::AnyConnection, users: &[DemoUser], now: i64) -> anyhow::Result<()> {
+    use crate::numbers::E164;
+    // (country, region, number without its last digits, how many, monthly fee, setup fee, currency)
+    let ranges: [(&str, &str, &str, u32, i64, i64, &str); 6] = [
+        ("GB", "London", "+44207946", 40, 3 * MICROS, 0, "USD"),
+        ("GB", "Manchester", "+44161496", 25, 2_500_000, 0, "USD"),
+        ("US", "New York", "+1212555", 30, 2 * MICROS, 5 * MICROS, "USD"),
+        ("RU", "Moscow", "+7495123", 20, 4 * MICROS, 0, "EUR"),
+        ("DE", "Berlin", "+4930901820", 15, 3_500_000, 0, "EUR"),
+        ("FR", "Paris", "+3319988", 10, 3 * MICROS, 10 * MICROS, "EUR"),
+    ];
+    for (country, region, stem, count, monthly, setup, currency) in ranges {
+        for i in 0..count {
+            // 0100… so the numbers stay in the fictional ranges.
+            let number = format!("{stem}{:04}", 100 + i);
+            sqlx::query(
+                "INSERT INTO dids (number, country, region, monthly_fee_micros, setup_fee_micros,
+                                   currency, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&number)
+            .bind(country)
+            .bind(region)
+            .bind(monthly)
+            .bind(setup)
+            .bind(currency)
+            .bind(now)
+            .execute(&mut *c)
+            .await?;
+        }
+    }
+    for (n, user) in users.iter().enumerate().take(99) {
+        let stem = match n {
+            0 => "+44207946",
+            1 => "+7495123",
+            _ => "+1212555",
+        };
+        // Each its own number past the pool's free ones.
+        let number = E164::parse(&format!("{stem}{:04}", 500 + n))
+            .map_err(anyhow::Error::msg)?;
+        let (country, region, monthly, currency) = match n {
+            0 => ("GB", "London", 3 * MICROS, "USD"),
+            1 => ("RU", "Moscow", 4 * MICROS, "EUR"),
+            _ => ("US", "New York", 2 * MICROS, "USD"),
+        };
+        let (did_id,): (i64,) = sqlx::query_as(
+            "INSERT INTO dids (number, country, region, monthly_fee_micros, currency, state,
+                               user_id, device_id, updated_at)
+             VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8) RETURNING id",
+        )
+        .bind(number.as_str())
+        .bind(country)
+        .bind(region)
+        .bind(monthly)
+        .bind(currency)
+        .bind(user.id)
+        .bind(user.voice_devices.first().copied())
+        .bind(now)
+        .fetch_one(&mut *c)
+        .await?;
+        crate::store::numbers::start_allocation(
+            c,
+            did_id,
+            user.id,
+            &number,
+            (monthly, 0, currency),
+            now,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 fn country_fixed(c: &Country) -> Vec<(String, String)> {

@@ -16,6 +16,7 @@ pub mod login;
 pub mod main_page;
 pub mod missed_calls;
 pub mod notice;
+pub mod numbers;
 pub mod password;
 pub mod payments;
 pub mod period_form;

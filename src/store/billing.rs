@@ -90,6 +90,16 @@ impl Store {
             sqlx::query_as("SELECT username, extension FROM devices")
                 .fetch_all(p)
                 .await?;
+        let numbers: Vec<(String,)> =
+            sqlx::query_as("SELECT number FROM dids WHERE state = 'active'")
+                .fetch_all(p)
+                .await?;
+        let on_net = self.number_settings().await?;
+        let on_net_currency = if on_net.on_net_currency.is_empty() {
+            self.base_currency().await?.unwrap_or_default()
+        } else {
+            on_net.on_net_currency
+        };
         Ok(RatingData {
             destinations,
             rates: rates
@@ -108,6 +118,11 @@ impl Store {
             users,
             exchange_rates,
             device_names: names.into_iter().flat_map(|(u, e)| [u, e]).collect(),
+            numbers: numbers
+                .into_iter()
+                .map(|(n,)| n.trim_start_matches('+').to_string())
+                .collect(),
+            on_net: (Money(on_net.on_net_rate_micros), on_net_currency),
         })
     }
 

@@ -10,7 +10,7 @@ use super::Store;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImportedCall {
     pub user_id: i64,
-    pub device_id: i64,
+    pub device_id: Option<i64>,
     pub started_at: i64,
     pub src: String,
     pub dst: String,

@@ -19,6 +19,7 @@ pub mod invoices;
 pub mod ledger;
 pub mod login_attempts;
 pub mod mail;
+pub mod numbers;
 pub mod passwords;
 pub mod payments;
 pub mod phonebook;

@@ -10,6 +10,7 @@ pub mod form;
 pub mod format;
 pub mod log;
 pub mod pbx_api;
+pub mod pbx_route;
 pub mod render;
 pub mod session;
 pub mod session_outage;
@@ -125,6 +126,7 @@ impl Application {
                 // Called by the payment gateway with a signature, never by a browser session.
                 // Asked by the PBX with the operator's token, never by a browser session.
                 .service(web::resource("/pbx/authorize").route(web::get().to(pbx_api::authorize)))
+                .service(web::resource("/pbx/route").route(web::get().to(pbx_route::route)))
                 .service(
                     web::resource("/payments/webhook/stripe")
                         .app_data(web::PayloadConfig::new(webhook::BODY_LIMIT))
@@ -202,6 +204,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .configure(pages::subscriptions::routes)
     .configure(pages::controls::routes)
     .configure(pages::calling_plan::routes)
+    .configure(pages::numbers::routes)
     .configure(pages::personal_details::routes)
     .configure(pages::devices::routes)
     .configure(pages::clis::routes)

@@ -1,0 +1,587 @@
+//! A subscriber's numbers (DIDs): the ones he has and where their calls go (`/dids`), the pool
+//! he picks a new one from (`/dids/available`), and the actions: hold, allocate, point
+//! elsewhere, release. The rules live in `crate::numbers`, the races in `store::numbers`.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::{Deserialize, Serialize};
+
+use super::notice;
+use crate::error::{AppError, AppResult};
+use crate::money::Money;
+use crate::numbers::{Destination, Refusal, E164, HOLD_MINUTES};
+use crate::store::Store;
+use crate::time;
+use crate::web::form::StrictForm;
+use crate::web::{respond, respond_action, Chrome, Ctx, CurrentUser, Format, Page};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/dids").name("dids").route(web::get().to(show)))
+        .service(web::resource("/dids/available").route(web::get().to(available)))
+        .service(web::resource("/dids/hold").route(web::post().to(hold)))
+        .service(web::resource("/dids/allocate").route(web::post().to(allocate)))
+        .service(web::resource("/dids/{did}/destination").route(web::post().to(set_destination)))
+        .service(web::resource("/dids/{did}/release").route(web::post().to(release)));
+}
+
+const NOTICES: &[&str] = &["allocated", "destination_saved", "released", "hold_dropped"];
+
+/// One of the subscriber's numbers.
+#[derive(Serialize)]
+pub struct NumberView {
+    pub number: String,
+    pub country: String,
+    pub region: String,
+    /// `5.00`, in `currency`.
+    pub monthly_fee: String,
+    pub currency: String,
+    pub allocated: String,
+    /// `device` or `forward`.
+    pub destination_type: &'static str,
+    /// The device's extension, or the number calls are forwarded to.
+    pub destination: String,
+    /// The device as the subscriber named it (empty for a forward).
+    pub destination_label: String,
+}
+
+/// A number the subscriber holds.
+#[derive(Serialize)]
+pub struct HoldView {
+    pub number: String,
+    pub expires: String,
+    /// UTC seconds, for clients that count down.
+    pub expires_at: i64,
+    /// Only right after the hold: the key that allocates it (never stored in clear).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold_key: Option<String>,
+}
+
+/// A device calls may go to: (extension, label).
+#[derive(Serialize)]
+pub struct DeviceChoice {
+    pub extension: String,
+    pub label: String,
+}
+
+#[derive(Serialize)]
+pub struct NumbersPage {
+    pub pagename: &'static str,
+    pub language: &'static str,
+    pub userid: i64,
+    pub numbers: Vec<NumberView>,
+    pub holds: Vec<HoldView>,
+    pub devices: Vec<DeviceChoice>,
+    #[serde(skip)]
+    pub notice: Option<String>,
+    #[serde(skip)]
+    pub error: Option<String>,
+}
+
+impl NumbersPage {
+    /// The hold made by this request, whose key the allocation form carries.
+    pub fn new_hold(&self) -> Option<&HoldView> {
+        self.holds.iter().find(|h| h.hold_key.is_some())
+    }
+
+    /// What a new number's destination field starts with: the first device.
+    pub fn default_destination(&self) -> &str {
+        self.devices.first().map_or("", |d| d.extension.as_str())
+    }
+}
+
+#[derive(Template)]
+#[template(path = "pages/numbers.html")]
+struct NumbersHtml<'a> {
+    c: &'a Chrome,
+    v: &'a NumbersPage,
+}
+
+#[derive(Template)]
+#[template(path = "xml/numbers.xml")]
+struct NumbersXml<'a> {
+    v: &'a NumbersPage,
+}
+
+impl Page for NumbersPage {
+    fn html(&self, c: &Chrome) -> askama::Result<String> {
+        NumbersHtml { c, v: self }.render()
+    }
+    fn xml(&self) -> askama::Result<String> {
+        NumbersXml { v: self }.render()
+    }
+}
+
+async fn load(ctx: &Ctx, store: &Store, user: CurrentUser) -> AppResult<NumbersPage> {
+    let a = store
+        .account(user.id)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let zone = time::zone(&a.time_zone);
+    let now = time::now();
+    let devices = store.devices(user.id).await?;
+    let numbers = store
+        .own_numbers_list(user.id)
+        .await?
+        .into_iter()
+        .map(|n| {
+            let (destination_type, destination, destination_label) = match (&n.forward_to, &n.device_extension) {
+                (Some(f), _) => ("forward", f.clone(), String::new()),
+                (None, Some(ext)) => (
+                    "device",
+                    ext.clone(),
+                    n.device_description.clone().unwrap_or_default(),
+                ),
+                (None, None) => ("device", String::new(), String::new()),
+            };
+            NumberView {
+                monthly_fee: Money(n.monthly_fee_micros).format(n.decimals as u32),
+                allocated: time::format_instant(n.allocated_at, zone),
+                number: n.number,
+                country: n.country,
+                region: n.region,
+                currency: n.currency,
+                destination_type,
+                destination,
+                destination_label,
+            }
+        })
+        .collect();
+    let holds = store
+        .held_numbers(user.id, now)
+        .await?
+        .into_iter()
+        .map(|h| HoldView {
+            number: h.number,
+            expires: time::format_instant(h.held_until, zone),
+            expires_at: h.held_until,
+            hold_key: None,
+        })
+        .collect();
+    Ok(NumbersPage {
+        pagename: "Numbers",
+        language: ctx.lang.code(),
+        userid: user.id,
+        numbers,
+        holds,
+        devices: devices
+            .iter()
+            .map(|d| DeviceChoice {
+                extension: d.extension.clone(),
+                label: d.label(),
+            })
+            .collect(),
+        notice: None,
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct ShowQuery {
+    done: Option<String>,
+}
+
+/// GET /dids
+pub async fn show(
+    ctx: Ctx,
+    user: CurrentUser,
+    store: web::Data<Store>,
+    query: web::Query<ShowQuery>,
+) -> AppResult<HttpResponse> {
+    let mut page = load(&ctx, &store, user).await?;
+    page.notice = notice::text(ctx.lang, "numbers", NOTICES, query.done.as_deref());
+    respond(&ctx, &page)
+}
+
+/// A refusal: the page with the message for a browser; for clients the failed action (404
+/// for a number that is not the subscriber's, 409 for a lost race or a stale hold, 400 else).
+async fn refused(
+    ctx: &Ctx,
+    store: &Store,
+    user: CurrentUser,
+    status: StatusCode,
+    message: String,
+) -> AppResult<HttpResponse> {
+    if ctx.format != Format::Html {
+        return Err(match status {
+            StatusCode::NOT_FOUND => AppError::NotFound,
+            StatusCode::CONFLICT => AppError::Conflict(message),
+            _ => AppError::BadInput(message),
+        });
+    }
+    let mut page = load(ctx, store, user).await?;
+    page.error = Some(message);
+    let mut resp = respond(ctx, &page)?;
+    *resp.status_mut() = status;
+    Ok(resp)
+}
+
+async fn refusal(
+    ctx: &Ctx,
+    store: &Store,
+    user: CurrentUser,
+    r: Refusal,
+    number: &E164,
+) -> AppResult<HttpResponse> {
+    let status = match r {
+        Refusal::NotFound => StatusCode::NOT_FOUND,
+        _ => StatusCode::CONFLICT,
+    };
+    let msg = ctx
+        .lang
+        .t(r.key())
+        .replace("{number}", number.as_str())
+        .replace("{max}", &crate::numbers::MAX_HOLDS.to_string());
+    refused(ctx, store, user, status, msg).await
+}
+
+/// The number a form or URL names, parsed; a refusal names the field.
+fn number(ctx: &Ctx, field: &str, s: &str) -> Result<E164, String> {
+    E164::parse(s).map_err(|e| {
+        ctx.lang
+            .t("numbers.bad_number")
+            .replace("{field}", field)
+            .replace("{why}", e)
+    })
+}
+
+/// Where calls should go: one of the subscriber's devices (its extension) or a number in
+/// international form. Devices are looked up among the subscriber's own only.
+async fn destination(
+    ctx: &Ctx,
+    store: &Store,
+    user: CurrentUser,
+    own: &E164,
+    s: &str,
+) -> AppResult<Result<Destination, String>> {
+    let s = s.trim();
+    if s.starts_with('+') || s.starts_with("00") {
+        return Ok(match E164::parse(s) {
+            Ok(n) if n == *own => Err(ctx.lang.t("numbers.forward_to_itself").to_string()),
+            Ok(n) => Ok(Destination::Forward(n)),
+            Err(e) => Err(ctx
+                .lang
+                .t("numbers.bad_number")
+                .replace("{field}", "destination")
+                .replace("{why}", e)),
+        });
+    }
+    let devices = store.devices(user.id).await?;
+    Ok(devices
+        .iter()
+        .find(|d| !s.is_empty() && (d.extension == s || d.username == s))
+        .map(|d| Destination::Device(d.id))
+        .ok_or_else(|| ctx.lang.t("numbers.bad_destination").to_string()))
+}
+
+#[derive(Deserialize)]
+pub struct PoolQuery {
+    country: Option<String>,
+    region: Option<String>,
+    after: Option<String>,
+}
+
+/// A number offered in the pool.
+#[derive(Serialize)]
+pub struct PoolView {
+    pub number: String,
+    pub region: String,
+    pub monthly_fee: String,
+    pub setup_fee: String,
+    pub currency: String,
+}
+
+/// (code, name, free numbers)
+#[derive(Serialize)]
+pub struct PlaceCount {
+    pub code: String,
+    pub name: String,
+    pub free: i64,
+}
+
+#[derive(Serialize)]
+pub struct PoolPage {
+    pub pagename: &'static str,
+    pub language: &'static str,
+    pub userid: i64,
+    pub country: String,
+    pub region: String,
+    pub countries: Vec<PlaceCount>,
+    pub regions: Vec<PlaceCount>,
+    pub numbers: Vec<PoolView>,
+    /// The `after` of the next page (empty: none).
+    pub next: String,
+    pub hold_minutes: i64,
+}
+
+#[derive(Template)]
+#[template(path = "pages/numbers_pool.html")]
+struct PoolHtml<'a> {
+    c: &'a Chrome,
+    v: &'a PoolPage,
+}
+
+#[derive(Template)]
+#[template(path = "xml/numbers_pool.xml")]
+struct PoolXml<'a> {
+    v: &'a PoolPage,
+}
+
+impl Page for PoolPage {
+    fn html(&self, c: &Chrome) -> askama::Result<String> {
+        PoolHtml { c, v: self }.render()
+    }
+    fn xml(&self) -> askama::Result<String> {
+        PoolXml { v: self }.render()
+    }
+}
+
+/// GET /dids/available?country=ISO2[&region=…][&after=NUMBER]
+pub async fn available(
+    ctx: Ctx,
+    user: CurrentUser,
+    store: web::Data<Store>,
+    query: web::Query<PoolQuery>,
+) -> AppResult<HttpResponse> {
+    let now = time::now();
+    let countries: Vec<PlaceCount> = store
+        .pool_countries(now)
+        .await?
+        .into_iter()
+        .map(|(code, free)| PlaceCount {
+            name: crate::countries::of_iso2(&code)
+                .map(|c| c.name.clone())
+                .unwrap_or_else(|| code.clone()),
+            code,
+            free,
+        })
+        .collect();
+    let country = match query.country.as_deref().map(str::trim) {
+        None | Some("") => String::new(),
+        Some(c) if c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()) => {
+            c.to_ascii_uppercase()
+        }
+        Some(_) => {
+            return Err(AppError::bad_input(ctx.lang.t("numbers.bad_country")));
+        }
+    };
+    let region = query.region.as_deref().map(str::trim).unwrap_or("");
+    if region.len() > 100 || region.chars().any(char::is_control) {
+        return Err(AppError::bad_input(ctx.lang.t("numbers.bad_region")));
+    }
+    let after = match query.after.as_deref().map(str::trim) {
+        None | Some("") => String::new(),
+        Some(a) => number(&ctx, "after", a)
+            .map_err(AppError::BadInput)?
+            .as_str()
+            .to_string(),
+    };
+    let (regions, numbers) = if country.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        let regions = store
+            .pool_regions(now, &country)
+            .await?
+            .into_iter()
+            .map(|(name, free)| PlaceCount {
+                code: name.clone(),
+                name,
+                free,
+            })
+            .collect();
+        let region = (!region.is_empty()).then_some(region);
+        let numbers = store.pool_numbers(now, &country, region, &after).await?;
+        (regions, numbers)
+    };
+    let next = if numbers.len() as i64 == crate::numbers::POOL_PAGE {
+        numbers.last().map(|n| n.number.clone()).unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let page = PoolPage {
+        pagename: "Numbers available",
+        language: ctx.lang.code(),
+        userid: user.id,
+        country,
+        region: region.to_string(),
+        countries,
+        regions,
+        numbers: numbers
+            .into_iter()
+            .map(|n| PoolView {
+                monthly_fee: Money(n.monthly_fee_micros).format(n.decimals as u32),
+                setup_fee: Money(n.setup_fee_micros).format(n.decimals as u32),
+                number: n.number,
+                region: n.region,
+                currency: n.currency,
+            })
+            .collect(),
+        next,
+        hold_minutes: HOLD_MINUTES,
+    };
+    respond(&ctx, &page)
+}
+
+#[derive(Deserialize)]
+pub struct HoldForm {
+    #[serde(default)]
+    did: String,
+    /// `drop`: give the hold up.
+    #[serde(default)]
+    action: String,
+}
+
+/// POST /dids/hold (`did`): holds the number for [`HOLD_MINUTES`] and answers the numbers page
+/// with the hold and its key (the only time the key is told). `action=drop` gives a hold up.
+pub async fn hold(
+    ctx: Ctx,
+    user: CurrentUser,
+    store: web::Data<Store>,
+    form: StrictForm<HoldForm>,
+) -> AppResult<HttpResponse> {
+    let form = form.into_inner();
+    let n = match number(&ctx, "did", &form.did) {
+        Ok(n) => n,
+        Err(msg) => return refused(&ctx, &store, user, StatusCode::BAD_REQUEST, msg).await,
+    };
+    match form.action.as_str() {
+        "" => {}
+        "drop" => {
+            store.release_hold(user.id, &n).await?;
+            return Ok(match ctx.format {
+                Format::Html => notice::redirect("/dids", "hold_dropped"),
+                f => respond_action(f, StatusCode::OK, "hold", "Hold given up"),
+            });
+        }
+        _ => {
+            let msg = ctx.lang.t("numbers.bad_action").to_string();
+            return refused(&ctx, &store, user, StatusCode::BAD_REQUEST, msg).await;
+        }
+    }
+    let key = crate::tokens::random_token();
+    let now = time::now();
+    let until = now + HOLD_MINUTES * 60;
+    let held = store
+        .hold_number(
+            user.id,
+            &n,
+            &crate::tokens::digest(&key),
+            now,
+            until,
+            &ctx.address,
+        )
+        .await?;
+    if let Err(r) = held {
+        return refusal(&ctx, &store, user, r, &n).await;
+    }
+    let mut page = load(&ctx, &store, user).await?;
+    if let Some(h) = page.holds.iter_mut().find(|h| h.number == n.as_str()) {
+        h.hold_key = Some(key);
+    }
+    let mut resp = respond(&ctx, &page)?;
+    *resp.status_mut() = StatusCode::OK;
+    Ok(resp)
+}
+
+#[derive(Deserialize)]
+pub struct AllocateForm {
+    #[serde(default)]
+    did: String,
+    #[serde(default)]
+    hold_key: String,
+    #[serde(default)]
+    destination: String,
+}
+
+/// POST /dids/allocate (`did`, `hold_key`, `destination`)
+pub async fn allocate(
+    ctx: Ctx,
+    user: CurrentUser,
+    store: web::Data<Store>,
+    form: StrictForm<AllocateForm>,
+) -> AppResult<HttpResponse> {
+    let form = form.into_inner();
+    let n = match number(&ctx, "did", &form.did) {
+        Ok(n) => n,
+        Err(msg) => return refused(&ctx, &store, user, StatusCode::BAD_REQUEST, msg).await,
+    };
+    let key = form.hold_key.trim();
+    if key.is_empty() || key.len() > 128 {
+        let msg = ctx.lang.t("numbers.hold_key_missing").to_string();
+        return refused(&ctx, &store, user, StatusCode::BAD_REQUEST, msg).await;
+    }
+    let dest = match destination(&ctx, &store, user, &n, &form.destination).await? {
+        Ok(d) => d,
+        Err(msg) => return refused(&ctx, &store, user, StatusCode::BAD_REQUEST, msg).await,
+    };
+    let done = store
+        .allocate_number(
+            user.id,
+            &n,
+            &crate::tokens::digest(key),
+            &dest,
+            time::now(),
+            &ctx.address,
+        )
+        .await?;
+    if let Err(r) = done {
+        return refusal(&ctx, &store, user, r, &n).await;
+    }
+    Ok(match ctx.format {
+        Format::Html => notice::redirect("/dids", "allocated"),
+        f => respond_action(f, StatusCode::OK, "allocate", "Number allocated"),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct DestinationForm {
+    #[serde(default)]
+    destination: String,
+}
+
+/// The `{did}` of a URL, parsed; not a number → 404 like any number not the subscriber's.
+fn url_number(path: &str) -> AppResult<E164> {
+    E164::parse(path).map_err(|_| AppError::NotFound)
+}
+
+/// POST /dids/{did}/destination (`destination`: a device's extension or a number)
+pub async fn set_destination(
+    ctx: Ctx,
+    user: CurrentUser,
+    store: web::Data<Store>,
+    path: web::Path<String>,
+    form: StrictForm<DestinationForm>,
+) -> AppResult<HttpResponse> {
+    let n = url_number(&path)?;
+    let dest = match destination(&ctx, &store, user, &n, &form.into_inner().destination).await? {
+        Ok(d) => d,
+        Err(msg) => return refused(&ctx, &store, user, StatusCode::BAD_REQUEST, msg).await,
+    };
+    if let Err(r) = store
+        .set_number_destination(user.id, &n, &dest, &ctx.address)
+        .await?
+    {
+        return refusal(&ctx, &store, user, r, &n).await;
+    }
+    Ok(match ctx.format {
+        Format::Html => notice::redirect("/dids", "destination_saved"),
+        f => respond_action(f, StatusCode::OK, "destination", "Destination saved"),
+    })
+}
+
+/// POST /dids/{did}/release
+pub async fn release(
+    ctx: Ctx,
+    user: CurrentUser,
+    store: web::Data<Store>,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let n = url_number(&path)?;
+    if let Err(r) = store.release_number(user.id, &n, &ctx.address).await? {
+        return refusal(&ctx, &store, user, r, &n).await;
+    }
+    Ok(match ctx.format {
+        Format::Html => notice::redirect("/dids", "released"),
+        f => respond_action(f, StatusCode::OK, "release", "Number released"),
+    })
+}
