@@ -32,8 +32,8 @@ use super::number::Dialing;
 use super::rater::Rater;
 use crate::money::Money;
 use crate::store::cdrs::{self, ImportedCall, IMPORT_BATCH};
-use crate::store::numbers::NumberSpan;
 use crate::store::ledger::{EntryKind, Posting};
+use crate::store::numbers::NumberSpan;
 use crate::store::Store;
 
 pub struct ImportOptions {
@@ -547,7 +547,13 @@ fn read_files(
             }
             for leg in legs {
                 let (destination_id, price_micros, rating_status) = rater
-                    .rate(leg.user_id, leg.outgoing, cdr.started_at, &leg.dst, cdr.billsec)
+                    .rate(
+                        leg.user_id,
+                        leg.outgoing,
+                        cdr.started_at,
+                        &leg.dst,
+                        cdr.billsec,
+                    )
                     .columns();
                 batch.push(ImportedCall {
                     user_id: leg.user_id,
@@ -725,7 +731,14 @@ mod tests {
                 ("+441610000001".into(), 30, 0, Some(100), None, None),
                 ("+441610000001".into(), 20, 200, None, Some(2), None),
                 // +441610000002: user 10's, forwarded to a mobile.
-                ("+441610000002".into(), 10, 0, None, None, Some("+447700900123".into())),
+                (
+                    "+441610000002".into(),
+                    10,
+                    0,
+                    None,
+                    None,
+                    Some("+447700900123".into()),
+                ),
             ],
             Dialing::default(),
         )
@@ -754,7 +767,10 @@ mod tests {
             Some((Some(2), 20, false))
         );
         // The dialled number as an extension or a CLI (FreeSWITCH has no destination channel).
-        assert_eq!(m.find(&cdr("", "4420111", "", "201")), Some((Some(2), 20, false)));
+        assert_eq!(
+            m.find(&cdr("", "4420111", "", "201")),
+            Some((Some(2), 20, false))
+        );
         assert_eq!(
             m.find(&cdr("", "4420111", "", "00442079460201")),
             Some((Some(2), 20, false))

@@ -401,7 +401,10 @@ mod tests {
         let mut r = rater();
         r.on_net = (Money(60_000), "USD".into()); // 0.06 a minute, per second
         assert_eq!(priced(r.rate(7, true, 0, "101", 30)), (None, 30_000));
-        assert_eq!(priced(r.rate(8, true, 600, "442079460999", 30)), (None, 27_000)); // EUR 0.90
+        assert_eq!(
+            priced(r.rate(8, true, 600, "442079460999", 30)),
+            (None, 27_000)
+        ); // EUR 0.90
         assert_eq!(
             r.rate(10, true, 0, "101", 30),
             Rating::NoPrice {

@@ -80,7 +80,10 @@ pub async fn run(store: &Store, cmd: NumbersCommand) -> anyhow::Result<()> {
         }
         NumbersCommand::OnNetRate { amount, currency } => {
             let code = match currency {
-                Some(c) => CurrencyCode::parse(&c).map_err(anyhow::Error::msg)?.as_str().to_string(),
+                Some(c) => CurrencyCode::parse(&c)
+                    .map_err(anyhow::Error::msg)?
+                    .as_str()
+                    .to_string(),
                 None => store
                     .base_currency()
                     .await?
@@ -91,7 +94,8 @@ pub async fn run(store: &Store, cmd: NumbersCommand) -> anyhow::Result<()> {
                 .await?
                 .with_context(|| format!("no currency {code} in this database"))?;
             // A per-minute rate may be finer than the currency's cents, as rate decks are.
-            let rate = Money::parse(amount.trim(), 6).map_err(|e| anyhow::anyhow!("AMOUNT: {e}"))?;
+            let rate =
+                Money::parse(amount.trim(), 6).map_err(|e| anyhow::anyhow!("AMOUNT: {e}"))?;
             store.set_on_net_rate(rate.micros(), &code).await?;
             if rate.micros() == 0 {
                 println!("Calls between subscribers are free.");
@@ -150,10 +154,15 @@ async fn read_file(store: &Store, file: &PathBuf) -> anyhow::Result<Vec<NewNumbe
         }
         let country = field(c_country);
         if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_alphabetic()) {
-            bad(format!("the country {country:?} is not an ISO 3166 code such as GB"));
+            bad(format!(
+                "the country {country:?} is not an ISO 3166 code such as GB"
+            ));
             continue;
         }
-        let currency = c_currency.map(field).filter(|c| !c.is_empty()).unwrap_or(&base);
+        let currency = c_currency
+            .map(field)
+            .filter(|c| !c.is_empty())
+            .unwrap_or(&base);
         let currency = currency.to_ascii_uppercase();
         let d = match decimals.get(&currency) {
             Some(d) => *d,
@@ -170,7 +179,10 @@ async fn read_file(store: &Store, file: &PathBuf) -> anyhow::Result<Vec<NewNumbe
         let fee = |what: &str, s: &str| {
             Money::parse(s, d as u32).map_err(|e| format!("{what} {s:?}: {e}"))
         };
-        let (monthly, setup) = match (fee("monthly_fee", field(c_monthly)), fee("setup_fee", field(c_setup))) {
+        let (monthly, setup) = match (
+            fee("monthly_fee", field(c_monthly)),
+            fee("setup_fee", field(c_setup)),
+        ) {
             (Ok(m), Ok(s)) => (m, s),
             (Err(e), _) | (_, Err(e)) => {
                 bad(e);
@@ -196,7 +208,11 @@ async fn read_file(store: &Store, file: &PathBuf) -> anyhow::Result<Vec<NewNumbe
         anyhow::bail!(
             "{} bad line(s); nothing was loaded:\n{}",
             errors.len(),
-            shown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n")
+            shown
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
         );
     }
     Ok(numbers)

@@ -337,16 +337,36 @@ pub async fn fill(store: &Store, data_dir: &Path, opts: &DemoOptions) -> anyhow:
 /// The number pool: numbers in fictional ranges (Ofcom's drama numbers, North America's
 /// 555-01xx) and a few others, and one allocated to each demo subscriber (the first 99),
 /// ringing his desk phone.
-async fn number_pool(c: &mut sqlx::AnyConnection, users: &[DemoUser], now: i64) -> anyhow::Result<()> {
+async fn number_pool(
+    c: &mut sqlx::AnyConnection,
+    users: &[DemoUser],
+    now: i64,
+) -> anyhow::Result<()> {
     use crate::numbers::E164;
     // (country, region, number without its last digits, how many, monthly fee, setup fee, currency)
     let ranges: [(&str, &str, &str, u32, i64, i64, &str); 6] = [
         ("GB", "London", "+44207946", 40, 3 * MICROS, 0, "USD"),
         ("GB", "Manchester", "+44161496", 25, 2_500_000, 0, "USD"),
-        ("US", "New York", "+1212555", 30, 2 * MICROS, 5 * MICROS, "USD"),
+        (
+            "US",
+            "New York",
+            "+1212555",
+            30,
+            2 * MICROS,
+            5 * MICROS,
+            "USD",
+        ),
         ("RU", "Moscow", "+7495123", 20, 4 * MICROS, 0, "EUR"),
         ("DE", "Berlin", "+4930901820", 15, 3_500_000, 0, "EUR"),
-        ("FR", "Paris", "+3319988", 10, 3 * MICROS, 10 * MICROS, "EUR"),
+        (
+            "FR",
+            "Paris",
+            "+3319988",
+            10,
+            3 * MICROS,
+            10 * MICROS,
+            "EUR",
+        ),
     ];
     for (country, region, stem, count, monthly, setup, currency) in ranges {
         for i in 0..count {
@@ -374,8 +394,7 @@ async fn number_pool(c: &mut sqlx::AnyConnection, users: &[DemoUser], now: i64) 
             _ => "+1212555",
         };
         // Each its own number past the pool's free ones.
-        let number = E164::parse(&format!("{stem}{:04}", 500 + n))
-            .map_err(anyhow::Error::msg)?;
+        let number = E164::parse(&format!("{stem}{:04}", 500 + n)).map_err(anyhow::Error::msg)?;
         let (country, region, monthly, currency) = match n {
             0 => ("GB", "London", 3 * MICROS, "USD"),
             1 => ("RU", "Moscow", 4 * MICROS, "EUR"),

@@ -17,12 +17,16 @@ use crate::web::form::StrictForm;
 use crate::web::{respond, respond_action, Chrome, Ctx, CurrentUser, Format, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/dids").name("dids").route(web::get().to(show)))
-        .service(web::resource("/dids/available").route(web::get().to(available)))
-        .service(web::resource("/dids/hold").route(web::post().to(hold)))
-        .service(web::resource("/dids/allocate").route(web::post().to(allocate)))
-        .service(web::resource("/dids/{did}/destination").route(web::post().to(set_destination)))
-        .service(web::resource("/dids/{did}/release").route(web::post().to(release)));
+    cfg.service(
+        web::resource("/dids")
+            .name("dids")
+            .route(web::get().to(show)),
+    )
+    .service(web::resource("/dids/available").route(web::get().to(available)))
+    .service(web::resource("/dids/hold").route(web::post().to(hold)))
+    .service(web::resource("/dids/allocate").route(web::post().to(allocate)))
+    .service(web::resource("/dids/{did}/destination").route(web::post().to(set_destination)))
+    .service(web::resource("/dids/{did}/release").route(web::post().to(release)));
 }
 
 const NOTICES: &[&str] = &["allocated", "destination_saved", "released", "hold_dropped"];
@@ -125,15 +129,16 @@ async fn load(ctx: &Ctx, store: &Store, user: CurrentUser) -> AppResult<NumbersP
         .await?
         .into_iter()
         .map(|n| {
-            let (destination_type, destination, destination_label) = match (&n.forward_to, &n.device_extension) {
-                (Some(f), _) => ("forward", f.clone(), String::new()),
-                (None, Some(ext)) => (
-                    "device",
-                    ext.clone(),
-                    n.device_description.clone().unwrap_or_default(),
-                ),
-                (None, None) => ("device", String::new(), String::new()),
-            };
+            let (destination_type, destination, destination_label) =
+                match (&n.forward_to, &n.device_extension) {
+                    (Some(f), _) => ("forward", f.clone(), String::new()),
+                    (None, Some(ext)) => (
+                        "device",
+                        ext.clone(),
+                        n.device_description.clone().unwrap_or_default(),
+                    ),
+                    (None, None) => ("device", String::new(), String::new()),
+                };
             NumberView {
                 monthly_fee: Money(n.monthly_fee_micros).format(n.decimals as u32),
                 allocated: time::format_instant(n.allocated_at, zone),

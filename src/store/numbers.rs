@@ -318,7 +318,14 @@ impl Store {
                 Refusal::NotFound
             }));
         }
-        audit::record(&mut tx, Some(user_id), "number_held", number.as_str(), address).await?;
+        audit::record(
+            &mut tx,
+            Some(user_id),
+            "number_held",
+            number.as_str(),
+            address,
+        )
+        .await?;
         tx.commit().await?;
         Ok(Ok(()))
     }
@@ -355,15 +362,23 @@ impl Store {
     ) -> sqlx::Result<Result<(), Refusal>> {
         let mut tx = self.begin_write().await?;
         lock_user(&mut tx, user_id).await?;
-        let row: Option<(i64, String, Option<i64>, Option<i64>, Option<String>, i64, i64, String)> =
-            sqlx::query_as(
-                "SELECT id, state, held_by, held_until, hold_key_hash, monthly_fee_micros,
+        let row: Option<(
+            i64,
+            String,
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+            i64,
+            i64,
+            String,
+        )> = sqlx::query_as(
+            "SELECT id, state, held_by, held_until, hold_key_hash, monthly_fee_micros,
                         setup_fee_micros, currency
                  FROM dids WHERE number = $1",
-            )
-            .bind(number.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
+        )
+        .bind(number.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
         let Some((did_id, state, held_by, held_until, hash, monthly, setup, currency)) = row else {
             return Ok(Err(Refusal::NotFound));
         };
@@ -377,9 +392,8 @@ impl Store {
         if held_until.unwrap_or(0) <= now {
             return Ok(Err(Refusal::HoldExpired));
         }
-        let key_ok = hash.is_some_and(|h| {
-            crate::tokens::constant_time_eq(h.as_bytes(), key_hash.as_bytes())
-        });
+        let key_ok = hash
+            .is_some_and(|h| crate::tokens::constant_time_eq(h.as_bytes(), key_hash.as_bytes()));
         if !key_ok {
             return Ok(Err(Refusal::WrongHoldKey));
         }
@@ -403,8 +417,23 @@ impl Store {
         if changed == 0 {
             return Ok(Err(Refusal::Taken));
         }
-        start_allocation(&mut tx, did_id, user_id, number, (monthly, setup, &currency), now).await?;
-        audit::record(&mut tx, Some(user_id), "number_allocated", number.as_str(), address).await?;
+        start_allocation(
+            &mut tx,
+            did_id,
+            user_id,
+            number,
+            (monthly, setup, &currency),
+            now,
+        )
+        .await?;
+        audit::record(
+            &mut tx,
+            Some(user_id),
+            "number_allocated",
+            number.as_str(),
+            address,
+        )
+        .await?;
         tx.commit().await?;
         Ok(Ok(()))
     }
@@ -442,7 +471,14 @@ impl Store {
             (None, Some(d)) => format!("{number} → device {d}"),
             (None, None) => number.to_string(),
         };
-        audit::record(&mut tx, Some(user_id), "number_destination", &detail, address).await?;
+        audit::record(
+            &mut tx,
+            Some(user_id),
+            "number_destination",
+            &detail,
+            address,
+        )
+        .await?;
         tx.commit().await?;
         Ok(Ok(()))
     }
@@ -459,7 +495,14 @@ impl Store {
         if done.is_none() {
             return Ok(Err(Refusal::NotFound));
         }
-        audit::record(&mut tx, Some(user_id), "number_released", number.as_str(), address).await?;
+        audit::record(
+            &mut tx,
+            Some(user_id),
+            "number_released",
+            number.as_str(),
+            address,
+        )
+        .await?;
         tx.commit().await?;
         Ok(Ok(()))
     }
@@ -483,11 +526,19 @@ impl Store {
         let new_state = match action {
             OperatorAction::Release => {
                 let Some(owner) = owner.filter(|_| state == "active") else {
-                    anyhow::bail!("{number} is {state}, not allocated: there is nothing to release");
+                    anyhow::bail!(
+                        "{number} is {state}, not allocated: there is nothing to release"
+                    );
                 };
                 close_number(&mut tx, number, Some(owner)).await?;
-                audit::record(&mut tx, Some(owner), "number_released", number.as_str(), "operator")
-                    .await?;
+                audit::record(
+                    &mut tx,
+                    Some(owner),
+                    "number_released",
+                    number.as_str(),
+                    "operator",
+                )
+                .await?;
                 tx.commit().await?;
                 return Ok("closed".into());
             }
@@ -617,11 +668,13 @@ async fn close_number(
     .bind(did_id)
     .execute(&mut *c)
     .await?;
-    sqlx::query("UPDATE did_allocations SET released_at = $1 WHERE did_id = $2 AND released_at IS NULL")
-        .bind(now)
-        .bind(did_id)
-        .execute(&mut *c)
-        .await?;
+    sqlx::query(
+        "UPDATE did_allocations SET released_at = $1 WHERE did_id = $2 AND released_at IS NULL",
+    )
+    .bind(now)
+    .bind(did_id)
+    .execute(&mut *c)
+    .await?;
     Ok(Some(()))
 }
 

@@ -150,7 +150,11 @@ fn bad_request(json: bool, message: &str) -> HttpResponse {
 }
 
 /// A refusal of the question itself, not of the call: `allow=0`, `reason=error` and why.
-pub(crate) fn error(json: bool, response: &mut actix_web::HttpResponseBuilder, message: &str) -> HttpResponse {
+pub(crate) fn error(
+    json: bool,
+    response: &mut actix_web::HttpResponseBuilder,
+    message: &str,
+) -> HttpResponse {
     if json {
         response.json(serde_json::json!({ "allow": false, "reason": "error", "error": message }))
     } else {

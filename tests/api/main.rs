@@ -22,6 +22,7 @@ mod invoice_zone;
 mod login;
 mod main_page;
 mod money;
+mod numbers;
 mod passwords;
 mod pbx;
 mod phonebook_io;
