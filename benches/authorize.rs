@@ -116,7 +116,10 @@ async fn statements(store: &Store, user: i64, account: &str, number: &str) -> St
     let mut values = vec![user.to_string(), tariff.to_string(), now.to_string()];
     values.extend(prefixes.iter().cloned());
     let mut s = String::new();
-    s += &inline(q::CALLER, &[text(account), text(number)]);
+    s += &inline(
+        q::CALLER,
+        &[text(account), text(number), text(&format!("+{digits}"))],
+    );
     s += &inline(&q::destination_sql(prefixes.len()), &values);
     s += &inline(
         c::SPEND_SINCE,

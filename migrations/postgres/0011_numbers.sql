@@ -19,7 +19,7 @@ CREATE TABLE dids (
     held_by            BIGINT REFERENCES users(id),
     held_until         BIGINT,
     user_id            BIGINT REFERENCES users(id),
-    device_id          BIGINT REFERENCES devices(id),  -- where calls go: one of the owner's devices
+    device_id          BIGINT REFERENCES devices(id) ON DELETE SET NULL,  -- where calls go: a device of the owner
     forward_to         TEXT,                            -- … or an E.164 number
     closed_until       BIGINT,
     updated_at         BIGINT NOT NULL
@@ -36,7 +36,7 @@ CREATE TABLE did_allocations (
     user_id         BIGINT NOT NULL REFERENCES users(id),
     allocated_at    BIGINT NOT NULL,
     released_at     BIGINT,
-    subscription_id BIGINT REFERENCES subscriptions(id)
+    subscription_id BIGINT REFERENCES subscriptions(id) ON DELETE SET NULL
 );
 CREATE INDEX did_allocations_did ON did_allocations (did_id, allocated_at);
 CREATE INDEX did_allocations_user ON did_allocations (user_id, allocated_at);

@@ -19,7 +19,7 @@ CREATE TABLE dids (
     held_by            INTEGER REFERENCES users(id),
     held_until         INTEGER,
     user_id            INTEGER REFERENCES users(id),
-    device_id          INTEGER REFERENCES devices(id),  -- where calls go: one of the owner's devices
+    device_id          INTEGER REFERENCES devices(id) ON DELETE SET NULL,  -- where calls go: a device of the owner
     forward_to         TEXT,                            -- … or an E.164 number
     closed_until       INTEGER,
     updated_at         INTEGER NOT NULL
@@ -36,7 +36,7 @@ CREATE TABLE did_allocations (
     user_id         INTEGER NOT NULL REFERENCES users(id),
     allocated_at    INTEGER NOT NULL,
     released_at     INTEGER,
-    subscription_id INTEGER REFERENCES subscriptions(id)
+    subscription_id INTEGER REFERENCES subscriptions(id) ON DELETE SET NULL
 );
 CREATE INDEX did_allocations_did ON did_allocations (did_id, allocated_at);
 CREATE INDEX did_allocations_user ON did_allocations (user_id, allocated_at);

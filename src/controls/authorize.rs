@@ -15,8 +15,9 @@ use crate::money::Money;
 use crate::store::controls::{self as rows, default_enabled};
 use crate::store::Store;
 
-/// The caller, their controls, the operator's settings, and whether the number dialled is one
-/// of the operator's own devices, in one statement: `$1` the account, `$2` the number.
+/// The caller, their controls, the operator's settings, and whether the number dialled stays
+/// on the network (one of the operator's devices, or a subscriber's number), in one
+/// statement: `$1` the account, `$2` the number as dialled, `$3` it in E.164 (`+…`).
 pub const CALLER: &str = "SELECT u.id AS user_id, u.blocked, u.account_type, u.balance_micros,
         u.credit_limit_micros, u.currency, cur.decimals, u.time_zone, u.tariff_id, u.reg_country,
         uc.spending_limit_micros, COALESCE(uc.bar_outgoing, 0) AS bar_outgoing,
@@ -25,11 +26,15 @@ pub const CALLER: &str = "SELECT u.id AS user_id, u.blocked, u.account_type, u.b
         COALESCE(uc.bar_premium, 0) AS bar_premium, uc.lost_phone_at,
         s.national_country, s.risk_ceiling,
         CASE WHEN EXISTS (SELECT 1 FROM devices x WHERE x.username = $2)
-               OR EXISTS (SELECT 1 FROM devices x WHERE x.extension = $2) THEN 1 ELSE 0 END AS internal
+               OR EXISTS (SELECT 1 FROM devices x WHERE x.extension = $2)
+               OR EXISTS (SELECT 1 FROM dids x WHERE x.number = $3 AND x.state = 'active')
+             THEN 1 ELSE 0 END AS internal,
+        ns.on_net_rate_micros, ns.on_net_currency
     FROM devices d JOIN users u ON u.id = d.user_id
     JOIN currencies cur ON cur.code = u.currency
     LEFT JOIN user_controls uc ON uc.user_id = u.id
     CROSS JOIN control_settings s
+    CROSS JOIN number_settings ns
     WHERE d.username = $1 ORDER BY d.id LIMIT 1";
 
 /// The destination with the longest prefix of the number, with its country, its service in
@@ -153,8 +158,10 @@ struct Caller {
     lost_phone_at: Option<i64>,
     national_country: String,
     risk_ceiling: i64,
-    /// The number dialled is one of the operator's devices.
+    /// The number dialled stays on the network.
     internal: i64,
+    on_net_rate_micros: i64,
+    on_net_currency: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -199,9 +206,14 @@ pub async fn authorize(
 ) -> sqlx::Result<Answer> {
     let mut c = store.pool().acquire().await?;
     let c = &mut *c;
+    let e164 = dialing
+        .normalise(dst)
+        .map(|n| format!("+{n}"))
+        .unwrap_or_default();
     let caller: Option<Caller> = sqlx::query_as(CALLER)
         .bind(account)
         .bind(dst.trim())
+        .bind(e164)
         .fetch_optional(&mut *c)
         .await?;
     let Some(caller) = caller else {
@@ -224,16 +236,36 @@ pub async fn authorize(
         return Ok(Answer::denied(Reason::BarredOutgoing));
     }
     if caller.internal != 0 && !dst.trim().is_empty() {
-        // A call to one of the operator's own devices stays on the network and costs nothing.
-        return Ok(Answer {
-            allow: true,
-            reason: "",
-            destination: "internal".into(),
-            prefix: String::new(),
-            max_duration: MAX_CALL_S,
-            rate: super::rate_text(Money::default(), caller.decimals as u32),
-            currency: caller.currency,
-        });
+        // A call that stays on the network: free, or at the operator's on-net rate.
+        if caller.on_net_rate_micros == 0 {
+            return Ok(Answer {
+                allow: true,
+                reason: "",
+                destination: "internal".into(),
+                prefix: String::new(),
+                max_duration: MAX_CALL_S,
+                rate: super::rate_text(Money::default(), caller.decimals as u32),
+                currency: caller.currency,
+            });
+        }
+        let on_net = RateTerms {
+            per_minute: Money(caller.on_net_rate_micros),
+            connection_fee: Money(0),
+            increment_s: 1,
+            min_time_s: 0,
+        };
+        let to = Destination {
+            national: true,
+            home: true,
+            premium: false,
+            risk: 1,
+            enabled: true,
+            risk_ceiling: caller.risk_ceiling,
+        };
+        let currency = caller.on_net_currency.clone();
+        let mut a = priced(c, &caller, &who, &to, on_net, &currency, now).await?;
+        a.destination = "internal".into();
+        return Ok(a);
     }
     let Some(number) = dialing.normalise(dst).filter(|n| n.len() <= 20) else {
         return Ok(Answer::denied(Reason::BadNumber));
@@ -275,6 +307,21 @@ pub async fn authorize(
     let Some((terms, tariff_currency)) = m.rate() else {
         return Ok(named(Answer::denied(Reason::NoRate)));
     };
+    let a = priced(c, &caller, &who, &to, terms, tariff_currency, now).await?;
+    Ok(named(a))
+}
+
+/// The answer for a call the policy allows, priced by `terms` in `tariff_currency`: how long
+/// the funds and the month's limit let it last, or why it may not start.
+async fn priced(
+    c: &mut AnyConnection,
+    caller: &Caller,
+    who: &Subscriber,
+    to: &Destination,
+    terms: RateTerms,
+    tariff_currency: &str,
+    now: i64,
+) -> sqlx::Result<Answer> {
     // The price in the account's currency, converted at the rates in force now.
     let fx = if tariff_currency == caller.currency {
         None
@@ -284,7 +331,7 @@ pub async fn authorize(
             fx_rate(c, &caller.currency, now).await?,
         ) {
             (Some(from), Some(to)) => Some((from, to)),
-            _ => return Ok(named(Answer::denied(Reason::NoRate))),
+            _ => return Ok(Answer::denied(Reason::NoRate)),
         }
     };
     let cost = |s: i64| {
@@ -309,7 +356,7 @@ pub async fn authorize(
     let per_minute = fx.map_or(terms.per_minute, |(from, to)| {
         terms.per_minute.convert_between(from, to)
     });
-    Ok(named(match decision::outgoing(&who, &to, funds, cost) {
+    Ok(match decision::outgoing(who, to, funds, cost) {
         Ok(seconds) => Answer {
             allow: true,
             reason: "",
@@ -317,10 +364,10 @@ pub async fn authorize(
             prefix: String::new(),
             max_duration: seconds,
             rate: super::rate_text(per_minute, caller.decimals as u32),
-            currency: caller.currency,
+            currency: caller.currency.clone(),
         },
         Err(reason) => Answer::denied(reason),
-    }))
+    })
 }
 
 async fn fx_rate(c: &mut AnyConnection, currency: &str, now: i64) -> sqlx::Result<Option<i64>> {

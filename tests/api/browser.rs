@@ -220,6 +220,24 @@ impl Browser {
 }
 
 impl Browser {
+    /// Saves the window as a PNG in `$SELFCARE_SCREENSHOTS/NAME.png` when that variable names a
+    /// folder (for a person to look at the pages a test went through); else does nothing.
+    pub async fn screenshot(&self, name: &str) {
+        use base64::Engine;
+        let Some(dir) = std::env::var_os("SELFCARE_SCREENSHOTS") else {
+            return;
+        };
+        let v = self
+            .call(reqwest::Method::GET, "/screenshot", json!({}))
+            .await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap())
+            .unwrap();
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+
     /// Ends the browser (a test that panics leaves it to `Drop`, which ends the driver).
     pub async fn quit(self) {
         let url = format!("{}/session/{}", self.base, self.session);

@@ -335,7 +335,7 @@ async fn call(
     sqlx::query_as(
         "SELECT c.user_id, c.direction, c.disposition, c.billsec, c.price_micros, c.rating_status, d.prefix
          FROM calls c LEFT JOIN destinations d ON d.id = c.destination_id
-         WHERE c.unique_id LIKE $1",
+         WHERE c.unique_id LIKE $1 AND c.unique_id NOT LIKE '%:%'",
     )
     .bind(format!("{uniqueid}/%"))
     .fetch_one(app.store.pool())
@@ -403,13 +403,14 @@ async fn asterisk_cdrs_are_imported_matched_rated_and_billed_once(backend: Backe
     assert!(out.contains("Imported 10 records"), "{out}");
     assert_eq!(figure(&out, "already imported"), 5, "{out}");
     assert_eq!(figure(&out, "no device"), 1, "{out}");
-    // Only the five new records are counted: four calls, all rated; the trunk call is nobody's.
+    // Only the five new records are counted: four of them calls, all rated (alice's call to bob
+    // is also bob's incoming call: five rows); the trunk call is nobody's.
     assert!(
-        out.contains("(rated 4, unmatched number 0, no rate 0)"),
+        out.contains("(rated 5, unmatched number 0, no rate 0)"),
         "{out}"
     );
     assert!(out.contains("\"trunk\" × 1"), "{out}");
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM calls").await, 9);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM calls").await, 10);
 
     let out_call = |user, billsec, price: Option<i64>, status: &str, prefix: Option<&str>| {
         (
@@ -462,6 +463,14 @@ async fn asterisk_cdrs_are_imported_matched_rated_and_billed_once(backend: Backe
         call(&app, "1710061200.9").await,
         out_call(alice, 20, Some(0), "rated", None)
     );
+    // … and bob's incoming call, free, with a key of its own.
+    let bobs: (i64, String, Option<i64>) = sqlx::query_as(
+        "SELECT user_id, direction, price_micros FROM calls WHERE unique_id LIKE '1710061200.9/%:in'",
+    )
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(bobs, (bob, "in".to_string(), Some(0)));
     // What the call list shows: times in UTC, numbers, the device.
     let (started, src, dst, device, duration): (i64, String, String, String, i64) = sqlx::query_as(
         "SELECT c.started_at, c.src, c.dst, d.username, c.duration_s FROM calls c
@@ -483,9 +492,9 @@ async fn asterisk_cdrs_are_imported_matched_rated_and_billed_once(backend: Backe
 
     // The same file again adds nothing.
     let out = ok(&app, &args);
-    assert_eq!(figure(&out, "already imported"), 9, "{out}");
+    assert_eq!(figure(&out, "already imported"), 10, "{out}");
     assert_eq!(figure(&out, "new calls"), 0, "{out}");
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM calls").await, 9);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM calls").await, 10);
 
     // Billing refuses alice while a call has no price, and bills bob.
     app.store
@@ -518,7 +527,8 @@ async fn asterisk_cdrs_are_imported_matched_rated_and_billed_once(backend: Backe
         &["rate", "--from", "2024-03-01", "--to", "2024-03-31"],
     );
     assert!(out.contains("1 changed"), "{out}");
-    assert!(out.contains("1 in invoiced periods"), "{out}");
+    // bob's invoiced March: his call and his half of alice's call to him.
+    assert!(out.contains("2 in invoiced periods"), "{out}");
     // 30 s × 0.03/min = 0.015
     assert_eq!(
         call(&app, "1709805600.5").await,

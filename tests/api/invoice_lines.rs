@@ -107,8 +107,9 @@ async fn bill_lists_calls_per_destination_with_the_same_totals(backend: Backend)
             master.to_str().unwrap(),
         ],
     );
+    // Seven records, eight calls: alice's call to bob's extension is also bob's incoming call.
     assert!(
-        out.contains("(rated 7, unmatched number 0, no rate 0)"),
+        out.contains("(rated 8, unmatched number 0, no rate 0)"),
         "{out}"
     );
     let alice = user_id(&app, "alice").await;

@@ -565,3 +565,76 @@ async fn calls_to_a_number_reach_its_owner_and_calls_between_subscribers_are_bot
         "{out}"
     );
 }
+
+/// In a browser: pick a number in Manchester from the pool, hold it, point it at the softphone
+/// and take it; then it is listed as one's own and the PBX rings the softphone. On a phone-sized
+/// window too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_picks_a_number_in_the_browser() {
+    let app =
+        spawn_demo_app_with_settings(Backend::Sqlite, |s| s.pbx.token = Some(Secret::new(TOKEN)))
+            .await;
+    for (width, height, name) in [(1280, 1000, "desktop"), (390, 844, "phone")] {
+        let Some(browser) = crate::browser::Browser::start(width, height).await else {
+            return;
+        };
+        browser.log_in(&app.address, "demo", "demo").await;
+        browser.go(&format!("{}/dids/available", app.address)).await;
+        let country = browser.find("select[name=country]").await;
+        browser.click(&country).await;
+        let gb = browser.find("select[name=country] option[value=GB]").await;
+        browser.click(&gb).await;
+        browser
+            .click(
+                &browser
+                    .find("form[action='/dids/available'] button[type=submit]")
+                    .await,
+            )
+            .await;
+        browser.wait_for_url("country=GB").await;
+        let manchester = browser
+            .find("select[name=region] option[value=Manchester]")
+            .await;
+        browser.click(&manchester).await;
+        browser
+            .click(
+                &browser
+                    .find("form[action='/dids/available'] button[type=submit]")
+                    .await,
+            )
+            .await;
+        browser.wait_for_url("region=Manchester").await;
+        browser.screenshot(&format!("numbers-pool-{name}")).await;
+        let first = browser.text(&browser.find("tbody td.mono").await).await;
+        assert!(first.starts_with("+44161496"), "{first}");
+        browser
+            .click(&browser.find("tbody button[type=submit]").await)
+            .await;
+        let held = browser.text(&browser.find("#hold h2").await).await;
+        assert!(held.contains(&first), "{held}");
+        browser.screenshot(&format!("numbers-hold-{name}")).await;
+        let dest = browser.find("#hold input[name=destination]").await;
+        browser.clear(&dest).await;
+        browser.type_into(&dest, "102").await;
+        browser
+            .click(&browser.find("#hold button[type=submit]").await)
+            .await;
+        browser.wait_for_url("done=allocated").await;
+        let notice = browser.text(&browser.find(".notice").await).await;
+        assert!(notice.contains("The number is yours"), "{notice}");
+        let mine = browser.all("section.card h2.mono").await;
+        let mut numbers = Vec::new();
+        for e in mine {
+            numbers.push(browser.text(&e).await);
+        }
+        assert!(numbers.contains(&first), "{numbers:?}");
+        browser.screenshot(&format!("numbers-mine-{name}")).await;
+        let r = route(&app, &first).await;
+        assert_eq!(
+            (r["route"].as_str(), r["extension"].as_str()),
+            ("device", "102"),
+            "{r:?}"
+        );
+        browser.quit().await;
+    }
+}
