@@ -22,6 +22,7 @@ pub mod mail;
 pub mod passwords;
 pub mod payments;
 pub mod phonebook;
+pub mod pins;
 pub mod rates;
 pub mod row_query;
 pub mod seed;
