@@ -10,6 +10,7 @@ pub mod form;
 pub mod format;
 pub mod log;
 pub mod pbx_api;
+pub mod pbx_pin;
 pub mod render;
 pub mod session;
 pub mod session_outage;
@@ -125,6 +126,7 @@ impl Application {
                 // Called by the payment gateway with a signature, never by a browser session.
                 // Asked by the PBX with the operator's token, never by a browser session.
                 .service(web::resource("/pbx/authorize").route(web::get().to(pbx_api::authorize)))
+                .service(web::resource("/pbx/pin").route(web::get().to(pbx_pin::verify)))
                 .service(
                     web::resource("/payments/webhook/stripe")
                         .app_data(web::PayloadConfig::new(webhook::BODY_LIMIT))

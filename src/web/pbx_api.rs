@@ -107,7 +107,7 @@ async fn incoming_call(store: &Store, account: &str) -> sqlx::Result<Answer> {
 /// The token as `Authorization: Bearer …`, or as the password of HTTP Basic authentication
 /// (for switches that can only put credentials in the URL: `http://pbx:TOKEN@portal/…`),
 /// compared in constant time (as digests, so its length is not told either).
-fn bearer_matches(req: &HttpRequest, token: &str) -> bool {
+pub(crate) fn bearer_matches(req: &HttpRequest, token: &str) -> bool {
     use base64::Engine;
     let header = req
         .headers()
