@@ -196,6 +196,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(pages::main_page::show)),
     )
     .configure(pages::password::routes)
+    .configure(pages::pin::routes)
     .configure(pages::activity::routes)
     .configure(pages::rates::routes)
     .configure(pages::destinations::routes)
