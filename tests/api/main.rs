@@ -25,6 +25,7 @@ mod money;
 mod passwords;
 mod pbx;
 mod phonebook_io;
+mod pin;
 mod session_outage;
 mod sessions;
 mod stripe_gateway;
