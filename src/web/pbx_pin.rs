@@ -186,4 +186,48 @@ mod tests {
             r#"{"valid":true,"reason":"","locked_until":null}"#
         );
     }
+
+    /// The request log (`web::log`) writes the path, never the query that carries the PIN.
+    #[actix_web::test]
+    async fn the_request_log_never_holds_the_pin() {
+        use std::sync::{Arc, Mutex};
+
+        use actix_web::middleware::from_fn;
+        use actix_web::{test, App};
+
+        #[derive(Clone, Default)]
+        struct Buf(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buf {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buf = Buf::default();
+        let writer = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let app = test::init_service(
+            App::new()
+                .wrap(from_fn(crate::web::log::log_request))
+                .route(
+                    "/pbx/pin",
+                    web::get().to(|| async { HttpResponse::Ok().finish() }),
+                ),
+        )
+        .await;
+        let req = test::TestRequest::get()
+            .uri("/pbx/pin?account=demo&pin=73019482")
+            .to_request();
+        assert!(test::call_service(&app, req).await.status().is_success());
+        let logged = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert!(logged.contains("/pbx/pin"), "{logged}");
+        assert!(!logged.contains("73019482"), "{logged}");
+    }
 }
