@@ -24,6 +24,7 @@ pub mod password;
 pub mod pbx;
 pub mod period;
 pub mod phonebook_file;
+pub mod pin;
 pub mod store;
 pub mod time;
 pub mod tokens;

@@ -23,6 +23,7 @@ pub mod period_form;
 pub mod personal_details;
 pub mod phonebook;
 pub mod phonebook_import;
+pub mod pin;
 pub mod rates;
 pub mod subscriptions;
 pub mod user_stats;

@@ -23,6 +23,7 @@ pub mod numbers;
 pub mod passwords;
 pub mod payments;
 pub mod phonebook;
+pub mod pins;
 pub mod rates;
 pub mod row_query;
 pub mod seed;

@@ -10,6 +10,7 @@ pub mod form;
 pub mod format;
 pub mod log;
 pub mod pbx_api;
+pub mod pbx_pin;
 pub mod pbx_route;
 pub mod render;
 pub mod session;
@@ -127,6 +128,7 @@ impl Application {
                 // Asked by the PBX with the operator's token, never by a browser session.
                 .service(web::resource("/pbx/authorize").route(web::get().to(pbx_api::authorize)))
                 .service(web::resource("/pbx/route").route(web::get().to(pbx_route::route)))
+                .service(web::resource("/pbx/pin").route(web::get().to(pbx_pin::verify)))
                 .service(
                     web::resource("/payments/webhook/stripe")
                         .app_data(web::PayloadConfig::new(webhook::BODY_LIMIT))
@@ -196,6 +198,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(pages::main_page::show)),
     )
     .configure(pages::password::routes)
+    .configure(pages::pin::routes)
     .configure(pages::activity::routes)
     .configure(pages::rates::routes)
     .configure(pages::destinations::routes)

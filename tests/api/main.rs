@@ -26,6 +26,7 @@ mod numbers;
 mod passwords;
 mod pbx;
 mod phonebook_io;
+mod pin;
 mod session_outage;
 mod sessions;
 mod stripe_gateway;
