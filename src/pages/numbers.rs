@@ -35,7 +35,10 @@ const NOTICES: &[&str] = &["allocated", "destination_saved", "released", "hold_d
 #[derive(Serialize)]
 pub struct NumberView {
     pub number: String,
+    /// ISO 3166 alpha-2.
     pub country: String,
+    #[serde(skip)]
+    pub country_name: String,
     pub region: String,
     /// `5.00`, in `currency`.
     pub monthly_fee: String,
@@ -142,6 +145,8 @@ async fn load(ctx: &Ctx, store: &Store, user: CurrentUser) -> AppResult<NumbersP
             NumberView {
                 monthly_fee: Money(n.monthly_fee_micros).format(n.decimals as u32),
                 allocated: time::format_instant(n.allocated_at, zone),
+                country_name: crate::countries::of_iso2(&n.country)
+                    .map_or_else(|| n.country.clone(), |c| c.name.clone()),
                 number: n.number,
                 country: n.country,
                 region: n.region,

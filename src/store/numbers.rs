@@ -75,6 +75,19 @@ pub struct Route {
 /// attributes calls: (number, user id, from, until, device id, forward to).
 pub type NumberSpan = (String, i64, i64, Option<i64>, Option<i64>, Option<String>);
 
+/// A number's row as an allocation checks it.
+#[derive(FromRow)]
+struct HoldRow {
+    id: i64,
+    state: String,
+    held_by: Option<i64>,
+    held_until: Option<i64>,
+    hold_key_hash: Option<String>,
+    monthly_fee_micros: i64,
+    setup_fee_micros: i64,
+    currency: String,
+}
+
 /// The operator's number settings.
 #[derive(Clone, Debug, FromRow)]
 pub struct NumberSettings {
@@ -362,37 +375,31 @@ impl Store {
     ) -> sqlx::Result<Result<(), Refusal>> {
         let mut tx = self.begin_write().await?;
         lock_user(&mut tx, user_id).await?;
-        let row: Option<(
-            i64,
-            String,
-            Option<i64>,
-            Option<i64>,
-            Option<String>,
-            i64,
-            i64,
-            String,
-        )> = sqlx::query_as(
+        let row: Option<HoldRow> = sqlx::query_as(
             "SELECT id, state, held_by, held_until, hold_key_hash, monthly_fee_micros,
-                        setup_fee_micros, currency
-                 FROM dids WHERE number = $1",
+                    setup_fee_micros, currency
+             FROM dids WHERE number = $1",
         )
         .bind(number.as_str())
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((did_id, state, held_by, held_until, hash, monthly, setup, currency)) = row else {
+        let Some(row) = row else {
             return Ok(Err(Refusal::NotFound));
         };
-        if state != "held" || held_by != Some(user_id) {
-            return Ok(Err(if state == "active" || state == "held" {
+        let held_until = row.held_until.unwrap_or(0);
+        if row.state != "held" || row.held_by != Some(user_id) {
+            let someone_else = row.state == "active" || (row.state == "held" && held_until > now);
+            return Ok(Err(if someone_else {
                 Refusal::Taken
             } else {
                 Refusal::NotHeld
             }));
         }
-        if held_until.unwrap_or(0) <= now {
+        if held_until <= now {
             return Ok(Err(Refusal::HoldExpired));
         }
-        let key_ok = hash
+        let key_ok = row
+            .hold_key_hash
             .is_some_and(|h| crate::tokens::constant_time_eq(h.as_bytes(), key_hash.as_bytes()));
         if !key_ok {
             return Ok(Err(Refusal::WrongHoldKey));
@@ -410,22 +417,19 @@ impl Store {
         .bind(device_id)
         .bind(forward_to)
         .bind(now)
-        .bind(did_id)
+        .bind(row.id)
         .execute(&mut *tx)
         .await?
         .rows_affected();
         if changed == 0 {
             return Ok(Err(Refusal::Taken));
         }
-        start_allocation(
-            &mut tx,
-            did_id,
-            user_id,
-            number,
-            (monthly, setup, &currency),
-            now,
-        )
-        .await?;
+        let fees = (
+            row.monthly_fee_micros,
+            row.setup_fee_micros,
+            row.currency.as_str(),
+        );
+        start_allocation(&mut tx, row.id, user_id, number, fees, now).await?;
         audit::record(
             &mut tx,
             Some(user_id),
