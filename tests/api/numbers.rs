@@ -638,3 +638,72 @@ async fn a_subscriber_picks_a_number_in_the_browser() {
         browser.quit().await;
     }
 }
+
+on_both_databases!(a_call_between_the_two_demo_subscribers_is_seen_by_both);
+async fn a_call_between_the_two_demo_subscribers_is_seen_by_both(backend: Backend) {
+    let app = spawn_demo_app_with_settings(backend, |_| {}).await;
+    let dir = app.data_dir.parent().unwrap().to_path_buf();
+    // demo's desk phone (101) rings demo2's number; she answers on her desk phone (201).
+    let today = chrono::Utc::now()
+        .date_naive()
+        .format("%Y-%m-%d")
+        .to_string();
+    let cdrs = asterisk(
+        "",
+        "101",
+        "+74951230501",
+        "SIP/101-00000001",
+        "SIP/201-00000002",
+        &format!("{today} 00:10:00"),
+        &format!("{today} 00:10:04"),
+        95,
+        "ANSWERED",
+        "demo.1",
+    );
+    let file = write(&dir, "Master.csv", &cdrs);
+    let args = [
+        "import",
+        "cdrs",
+        "--format",
+        "asterisk",
+        "--time-zone",
+        "UTC",
+        file.to_str().unwrap(),
+    ];
+    ok(&app, &args);
+    ok(&app, &args); // twice: still once each
+    let period = [
+        ("period_start", format!("{today} 00:00:00")),
+        ("period_end", format!("{today} 23:59:59")),
+    ];
+    let mut seen = Vec::new();
+    for (user, direction) in [("demo", "outgoing"), ("demo2", "incoming")] {
+        let c = client_of(&app, user, user).await;
+        let mut q: Vec<(&str, &str)> = period.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        q.push(("format", "json"));
+        let page: serde_json::Value = c
+            .get(app.url("/stats/call_list"))
+            .query(&q)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let calls: Vec<&serde_json::Value> = page["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["called_to"] == "+74951230501")
+            .collect();
+        assert_eq!(calls.len(), 1, "{user}: {page}");
+        assert_eq!(calls[0]["direction"], direction, "{user}");
+        assert_eq!(calls[0]["seconds"], 95, "{user}");
+        seen.push(calls[0]["price"].clone());
+    }
+    // On the network: free for demo (his currency) and for demo2 (incoming).
+    assert_eq!(
+        seen,
+        vec![serde_json::json!("0.00"), serde_json::json!("0.00")]
+    );
+}
