@@ -19,14 +19,17 @@
 //! subscriber had another zone (or before months were local) still counts. For the same reason an
 //! invoice starts where the previous month's invoice ended and ends where the next month's
 //! starts, when those exist: a change of zone never bills a call twice or drops one.
-//! A subscriber with calls that have no price in the period (flagged by the rater) is not billed
-//! and is named, so unpriced calls are never billed at zero silently: fix the rates,
-//! `selfcare rate`, and bill again.
+//! Calls that have no price in the period (flagged by the rater) are never billed at zero
+//! silently, and never hold the rest back: the invoice is made of what is priced, the unpriced
+//! calls are named per subscriber and kept in `calls_left_out` (`selfcare calls unmatched` lists
+//! them). Once a local pattern, a rate and `selfcare rate` price them, the subscriber's next
+//! invoice takes them on a line of their own ([`LATE_CALLS`]).
 
 use super::month::Month;
 use crate::money::Money;
 use crate::store::billing as sql;
 use crate::store::ledger::{EntryKind, Posting};
+use crate::store::local_calls as left_out;
 use crate::store::seed::{self, NewInvoice};
 use crate::store::Store;
 use crate::time;
@@ -100,7 +103,12 @@ pub struct BillSummary {
     pub nothing_to_bill: u64,
     /// (user name, why) of subscribers not billed.
     pub not_billed: Vec<(String, String)>,
+    /// (user name, calls) of subscribers billed without their calls that have no price.
+    pub left_out: Vec<(String, u64)>,
 }
+
+/// The invoice line of calls left out of an earlier month's invoice and priced since.
+pub const LATE_CALLS: &str = "Calls of earlier months, priced since";
 
 /// Bills the month for every subscriber whose month has ended at `now`; see the module
 /// documentation.
@@ -144,16 +152,20 @@ pub async fn bill(
             sql::adjacent_invoices(&mut tx, user.id, month_start, month_end).await?;
         let start = previous_end.map_or(month_start, |e| e + 1);
         let end = next_start.map_or(month_end, |s| s - 1);
-        let unpriced = sql::unpriced_calls(&mut tx, user.id, start, end).await?;
-        if unpriced > 0 {
-            tx.rollback().await?;
-            summary.not_billed.push((
-                user.username,
-                format!("{unpriced} call(s) without a price (calls.rating_status)"),
-            ));
-            continue;
-        }
+        // Calls without a price stay off this invoice, listed for a later one (see above).
+        let unpriced = left_out::leave_out_unpriced(&mut tx, user.id, start, end).await?;
         let mut lines = call_lines(sql::calls_by_destination(&mut tx, user.id, start, end).await?);
+        let (late, late_secs, late_amount) =
+            left_out::take_priced_left_out(&mut tx, user.id, start, end).await?;
+        if late > 0 {
+            lines.push((
+                "calls",
+                LATE_CALLS.to_string(),
+                late,
+                late_secs,
+                late_amount,
+            ));
+        }
         let mut missing_rate = None;
         for sub in sql::subscription_charges(&mut tx, user.id, start, end).await? {
             if sub.period == "once" && !(start..=end).contains(&sub.active_from) {
@@ -183,8 +195,17 @@ pub async fn bill(
             summary.not_billed.push((user.username, why));
             continue;
         }
+        if unpriced > 0 {
+            summary.left_out.push((user.username.clone(), unpriced));
+        }
         if lines.is_empty() {
+            // Nothing to invoice (the number goes back); the unpriced calls are listed anyway.
             tx.rollback().await?;
+            if unpriced > 0 {
+                let mut tx = store.begin_write().await?;
+                left_out::leave_out_unpriced(&mut tx, user.id, start, end).await?;
+                tx.commit().await?;
+            }
             summary.nothing_to_bill += 1;
             continue;
         }
@@ -226,6 +247,7 @@ pub async fn bill(
                 format!("Invoice {number}"),
             )
         };
+        left_out::note_left_out_of(&mut tx, user.id, start, end, invoice_id).await?;
         crate::wallet::ledger::post_logged(
             &mut tx,
             &wallet.rules,
@@ -259,6 +281,13 @@ impl std::fmt::Display for BillSummary {
         )?;
         for (user, why) in &self.not_billed {
             write!(f, "\nNot billed: {user}: {why}")?;
+        }
+        for (user, n) in &self.left_out {
+            write!(
+                f,
+                "\nLeft out: {user}: {n} call(s) without a price (selfcare calls unmatched); \
+                 once priced they go on the next invoice"
+            )?;
         }
         Ok(())
     }

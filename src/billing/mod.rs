@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod cdr;
 pub mod deck;
+pub mod dialplan;
 pub mod import;
 pub mod invoice;
 pub mod month;

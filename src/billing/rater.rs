@@ -13,6 +13,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::dialplan::DialPlan;
 use super::number::Dialing;
 use super::prefix::PrefixTable;
 use super::{price, RateTerms};
@@ -37,6 +38,8 @@ pub struct RatingData {
     pub numbers: Vec<String>,
     /// The on-net price per minute and its currency.
     pub on_net: (Money, String),
+    /// The dial plan's local patterns: calls to them are free.
+    pub local_patterns: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,6 +100,7 @@ pub struct Rater {
     internal: HashSet<String>,
     numbers: HashSet<String>,
     on_net: (Money, String),
+    local: DialPlan,
 }
 
 impl Rater {
@@ -150,6 +154,7 @@ impl Rater {
             internal: data.device_names.into_iter().collect(),
             numbers: data.numbers.into_iter().collect(),
             on_net: data.on_net,
+            local: DialPlan::new(&data.local_patterns),
         }
     }
 
@@ -175,6 +180,13 @@ impl Rater {
         }
         if self.internal.contains(dst.trim()) {
             return self.on_net_price(user_id, started_at, billsec);
+        }
+        if self.local.is_local(dst) {
+            // A feature code, a short extension, an echo test: free, never a country.
+            return Rating::Priced {
+                destination_id: None,
+                price: Money(0),
+            };
         }
         let Some(number) = self.dialing.normalise(dst) else {
             return Rating::Unmatched;
@@ -307,6 +319,7 @@ mod tests {
             device_names: vec!["101".into()],
             numbers: vec!["442079460999".into()],
             on_net: (Money(0), "USD".into()),
+            local_patterns: vec![],
         };
         Rater::new(data, Dialing::default())
     }
@@ -394,6 +407,20 @@ mod tests {
         // A subscriber's number, however dialled, is on-net too (it is not priced as London).
         assert_eq!(priced(r.rate(7, true, 0, "+442079460999", 100)), (None, 0));
         assert_eq!(priced(r.rate(7, true, 0, "00442079460999", 100)), (None, 0));
+    }
+
+    #[test]
+    fn local_numbers_are_free_and_never_a_country() {
+        let mut r = rater();
+        assert_eq!(r.rate(7, true, 0, "*97", 10), Rating::Unmatched);
+        r.local = DialPlan::new(&["_*.".into(), "_X".into(), "s".into()]);
+        assert_eq!(priced(r.rate(7, true, 0, "*97", 10)), (None, 0));
+        assert_eq!(priced(r.rate(7, true, 0, "1", 10)), (None, 0)); // not the USA
+        assert_eq!(priced(r.rate(7, true, 0, "s", 10)), (None, 0));
+        assert_eq!(
+            priced(r.rate(7, true, 0, "0044161000000", 90)),
+            (Some(100), 15_000)
+        );
     }
 
     #[test]

@@ -4,8 +4,10 @@
 //! Calls are read user by user in (started_at, id) order through the `calls_user_time` index,
 //! rated in memory with the same [`Rater`] the import uses, and only the calls whose price,
 //! destination or flag changes are written, 2,000 per statement. Calls in a period that already
-//! has an invoice are left as they are: the invoice stays the sum of its calls. Work is committed
-//! every 50,000 calls, so a long run keeps the database available; running it again is harmless.
+//! has an invoice are left as they are: the invoice stays the sum of its calls; only the calls
+//! that invoice was made without (unpriced then, in `calls_left_out`) are priced, for the next.
+//! Work is committed every 50,000 calls, so a long run keeps the database available; running it
+//! again is harmless.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
@@ -55,6 +57,8 @@ pub async fn rerate(
     for (user, start, end) in store.invoiced_periods().await? {
         invoiced.entry(user).or_default().push((start, end));
     }
+    let left_out: std::collections::HashSet<i64> =
+        store.left_out_call_ids().await?.into_iter().collect();
     let mut s = RerateSummary::default();
     let mut last_report = Instant::now();
     let mut updates: Vec<RatingUpdate> = Vec::with_capacity(UPDATE_BATCH);
@@ -72,6 +76,7 @@ pub async fn rerate(
                 if periods
                     .iter()
                     .any(|(a, b)| (*a..=*b).contains(&call.started_at))
+                    && !left_out.contains(&call.id)
                 {
                     s.invoiced += 1;
                     continue;

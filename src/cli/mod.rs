@@ -5,6 +5,7 @@
 
 pub mod controls;
 pub mod currency;
+pub mod dialplan;
 pub mod numbers;
 pub mod wallet;
 
@@ -96,6 +97,12 @@ pub enum Command {
     /// the quarantine and the price of calls between subscribers
     #[command(subcommand)]
     Did(numbers::NumbersCommand),
+    /// The dial plan's local numbers (feature codes, extensions): free, never a country
+    #[command(subcommand)]
+    Dialplan(dialplan::DialplanCommand),
+    /// Calls the operator has to look at: those without a price
+    #[command(subcommand)]
+    Calls(dialplan::CallsCommand),
 }
 
 #[derive(Args)]
@@ -636,6 +643,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;
             let store = open(&settings).await?;
             controls::run(&store, cmd).await?;
+        }
+        Command::Dialplan(cmd) => {
+            let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;
+            let store = open(&settings).await?;
+            dialplan::dialplan(&store, cmd).await?;
+        }
+        Command::Calls(cmd) => {
+            let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;
+            let store = open(&settings).await?;
+            dialplan::calls(&store, cmd).await?;
         }
         Command::Did(cmd) => {
             let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;

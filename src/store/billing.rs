@@ -94,6 +94,10 @@ impl Store {
             sqlx::query_as("SELECT number FROM dids WHERE state = 'active'")
                 .fetch_all(p)
                 .await?;
+        let local_patterns: Vec<(String,)> =
+            sqlx::query_as("SELECT pattern FROM local_patterns ORDER BY pattern")
+                .fetch_all(p)
+                .await?;
         let on_net = self.number_settings().await?;
         let on_net_currency = if on_net.on_net_currency.is_empty() {
             self.base_currency().await?.unwrap_or_default()
@@ -123,6 +127,7 @@ impl Store {
                 .map(|(n,)| n.trim_start_matches('+').to_string())
                 .collect(),
             on_net: (Money(on_net.on_net_rate_micros), on_net_currency),
+            local_patterns: local_patterns.into_iter().map(|(p,)| p).collect(),
         })
     }
 
@@ -419,25 +424,6 @@ pub async fn calls_by_destination(
             amount_micros,
         })
         .collect())
-}
-
-/// Calls of a user in `[start, end]` that have no price (flagged by the rater).
-pub async fn unpriced_calls(
-    c: &mut AnyConnection,
-    user_id: i64,
-    start: i64,
-    end: i64,
-) -> sqlx::Result<i64> {
-    let (n,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM calls
-         WHERE user_id = $1 AND started_at >= $2 AND started_at <= $3 AND price_micros IS NULL",
-    )
-    .bind(user_id)
-    .bind(start)
-    .bind(end)
-    .fetch_one(c)
-    .await?;
-    Ok(n)
 }
 
 /// Subscriptions of a user active at some time in `[start, end]`.

@@ -17,6 +17,7 @@ pub mod devices;
 pub mod faxes;
 pub mod invoices;
 pub mod ledger;
+pub mod local_calls;
 pub mod login_attempts;
 pub mod mail;
 pub mod numbers;

@@ -496,21 +496,31 @@ async fn asterisk_cdrs_are_imported_matched_rated_and_billed_once(backend: Backe
     assert_eq!(figure(&out, "new calls"), 0, "{out}");
     assert_eq!(app.scalar("SELECT COUNT(*) FROM calls").await, 10);
 
-    // Billing refuses alice while a call has no price, and bills bob.
+    // Billing does not wait for the call without a price: alice is billed without it, and told.
     app.store
         .pool()
         .execute("UPDATE users SET vat_percent_bp = 2000 WHERE username = 'alice'")
         .await
         .unwrap();
-    let (ok_, out) = selfcare(&app, &["bill", "--period", "2024-03"], "");
-    assert!(!ok_, "{out}");
+    let out = ok(&app, &["bill", "--period", "2024-03"]);
     assert!(
-        out.contains("Not billed: alice: 1 call(s) without a price"),
+        out.contains("2 invoice(s) issued (INV-2024-000001 … INV-2024-000002)"),
         "{out}"
     );
-    assert!(out.contains("INV-2024-000001"), "{out}");
+    assert!(
+        out.contains("Left out: alice: 1 call(s) without a price"),
+        "{out}"
+    );
+    // The operator sees which call and why.
+    let out = ok(&app, &["calls", "unmatched"]);
+    assert!(
+        out.contains("\t0049301234567\t30\tno destination matches\tyes"),
+        "{out}"
+    );
+    assert!(out.contains("1 call(s) without a price"), "{out}");
 
-    // Germany gets a rate; re-rating prices the flagged call and leaves bob's invoiced month.
+    // Germany gets a rate; re-rating prices the call left out, and nothing else of the invoiced
+    // month (alice's other calls, bob's call and his half of alice's call to him).
     let germany = write(&dir, "germany.csv", "49,Germany,0.0300,,1,0,2024-01-01\n");
     ok(
         &app,
@@ -527,20 +537,15 @@ async fn asterisk_cdrs_are_imported_matched_rated_and_billed_once(backend: Backe
         &["rate", "--from", "2024-03-01", "--to", "2024-03-31"],
     );
     assert!(out.contains("1 changed"), "{out}");
-    // bob's invoiced March: his call and his half of alice's call to him.
-    assert!(out.contains("2 in invoiced periods"), "{out}");
+    assert!(out.contains("9 in invoiced periods"), "{out}");
     // 30 s × 0.03/min = 0.015
     assert_eq!(
         call(&app, "1709805600.5").await,
         out_call(alice, 30, Some(15_000), "rated", Some("49"))
     );
+    let out = ok(&app, &["calls", "unmatched"]);
+    assert!(out.contains("Every call has a price."), "{out}");
 
-    let out = ok(&app, &["bill", "--period", "2024-03"]);
-    assert!(
-        out.contains("1 invoice(s) issued (INV-2024-000002"),
-        "{out}"
-    );
-    assert!(out.contains("1 subscriber(s) already invoiced"), "{out}");
     let out = ok(&app, &["bill", "--period", "2024-03"]);
     assert!(
         out.contains("0 invoice(s) issued; 2 subscriber(s) already invoiced"),
@@ -548,7 +553,7 @@ async fn asterisk_cdrs_are_imported_matched_rated_and_billed_once(backend: Backe
     );
     assert_eq!(app.scalar("SELECT COUNT(*) FROM invoices").await, 2);
 
-    // alice: 0.008 + 0.11 + 0.01 + 0 + 0.015 + 0 (internal) + 0 (busy) = 0.143, VAT 20 % = 0.0286
+    // alice's March: 0.008 + 0.11 + 0.01 + 0 + 0 (internal) + 0 (busy) = 0.128, VAT 20 % = 0.0256
     let (number, net, gross, vat): (String, i64, i64, i64) = sqlx::query_as(
         "SELECT number, price_micros, price_vat_micros, vat_percent_bp FROM invoices WHERE user_id = $1",
     )
@@ -558,13 +563,13 @@ async fn asterisk_cdrs_are_imported_matched_rated_and_billed_once(backend: Backe
     .unwrap();
     assert_eq!(
         (number.as_str(), net, gross, vat),
-        ("INV-2024-000002", 143_000, 171_600, 2000)
+        ("INV-2024-000001", 128_000, 153_600, 2000)
     );
     // One line per destination, the largest first; the internal call has no destination.
     let lines: Vec<(String, i64, i64, i64)> = sqlx::query_as(
         "SELECT l.description, l.quantity, l.seconds, l.amount_micros FROM invoice_lines l
          JOIN invoices i ON i.id = l.invoice_id WHERE i.user_id = $1 AND l.kind = 'calls'
-         ORDER BY l.position",
+         ORDER BY i.id, l.position",
     )
     .bind(alice)
     .fetch_all(app.store.pool())
@@ -575,18 +580,37 @@ async fn asterisk_cdrs_are_imported_matched_rated_and_billed_once(backend: Backe
         lines,
         [
             line("United Kingdom Mobile", 2, 61, 110_000), // answered and busy
-            line("Germany", 1, 30, 15_000),
             line("France", 1, 10, 10_000),
             line("United Kingdom London", 1, 60, 8_000),
             line("United Kingdom", 1, 0, 0),
             line("", 1, 20, 0),
         ]
     );
-    // The lines add up to the old single line: 7 calls, 181 s, 0.143.
+    // The lines add up to the old single line: 6 calls, 151 s, 0.128.
     let sum = lines
         .iter()
         .fold((0, 0, 0), |s, l| (s.0 + l.1, s.1 + l.2, s.2 + l.3));
-    assert_eq!(sum, (7, 181, 143_000));
+    assert_eq!(sum, (6, 151, 128_000));
+
+    // The call left out, priced since, is on alice's next invoice, once.
+    let out = ok(&app, &["bill", "--period", "2024-04"]);
+    assert!(
+        out.contains("1 invoice(s) issued (INV-2024-000003"),
+        "{out}"
+    );
+    let april: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT l.description, l.quantity, l.seconds, l.amount_micros FROM invoice_lines l
+         JOIN invoices i ON i.id = l.invoice_id WHERE i.number = 'INV-2024-000003'",
+    )
+    .fetch_all(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        april,
+        [line("Calls of earlier months, priced since", 1, 30, 15_000)]
+    );
+    let out = ok(&app, &["bill", "--period", "2024-05"]);
+    assert!(out.contains("0 invoice(s) issued"), "{out}");
     let bob_total = app
         .scalar(&format!(
             "SELECT price_micros FROM invoices WHERE user_id = {bob}"

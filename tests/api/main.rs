@@ -19,6 +19,7 @@ mod headers;
 mod import;
 mod invoice_lines;
 mod invoice_zone;
+mod local_calls;
 mod login;
 mod main_page;
 mod money;

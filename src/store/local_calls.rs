@@ -1,0 +1,175 @@
+//! The dial plan's local patterns, the calls that have no price, and the calls a bill left out
+//! because of it (`calls_left_out`), which a later bill takes once they are priced.
+
+use sqlx::{AnyConnection, FromRow};
+
+use super::Store;
+
+/// A call without a price, as `selfcare calls unmatched` lists it.
+#[derive(Clone, Debug, FromRow)]
+pub struct UnpricedCall {
+    pub id: i64,
+    pub username: String,
+    pub started_at: i64,
+    pub dst: String,
+    pub billsec: i64,
+    /// `unmatched` or `no_rate` (NULL for a call that was never rated).
+    pub rating_status: Option<String>,
+    /// On an invoice already made without it.
+    pub left_out: i64,
+}
+
+impl Store {
+    /// (pattern, note) of the dial plan.
+    pub async fn local_patterns(&self) -> sqlx::Result<Vec<(String, String)>> {
+        sqlx::query_as("SELECT pattern, note FROM local_patterns ORDER BY pattern")
+            .fetch_all(self.pool())
+            .await
+    }
+
+    /// Adds a pattern (or changes its note); true when it is new.
+    pub async fn add_local_pattern(&self, pattern: &str, note: &str) -> sqlx::Result<bool> {
+        let known = self
+            .local_patterns()
+            .await?
+            .iter()
+            .any(|(p, _)| p == pattern);
+        sqlx::query(
+            "INSERT INTO local_patterns (pattern, note) VALUES ($1, $2)
+             ON CONFLICT (pattern) DO UPDATE SET note = excluded.note",
+        )
+        .bind(pattern)
+        .bind(note)
+        .execute(self.pool())
+        .await?;
+        Ok(!known)
+    }
+
+    pub async fn remove_local_pattern(&self, pattern: &str) -> sqlx::Result<bool> {
+        let n = sqlx::query("DELETE FROM local_patterns WHERE pattern = $1")
+            .bind(pattern)
+            .execute(self.pool())
+            .await?
+            .rows_affected();
+        Ok(n > 0)
+    }
+
+    /// The calls without a price (of one subscriber, when given), oldest first, at most `limit`,
+    /// and how many there are in all.
+    pub async fn unpriced_calls(
+        &self,
+        user_id: Option<i64>,
+        limit: i64,
+    ) -> sqlx::Result<(Vec<UnpricedCall>, i64)> {
+        let calls = sqlx::query_as(
+            "SELECT c.id, u.username, c.started_at, c.dst, c.billsec, c.rating_status,
+                    CASE WHEN l.call_id IS NULL THEN 0 ELSE 1 END AS left_out
+             FROM calls c JOIN users u ON u.id = c.user_id
+             LEFT JOIN calls_left_out l ON l.call_id = c.id
+             WHERE c.price_micros IS NULL AND ($1 IS NULL OR c.user_id = $1)
+             ORDER BY c.started_at, c.id LIMIT $2",
+        )
+        .bind(user_id)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM calls WHERE price_micros IS NULL AND ($1 IS NULL OR user_id = $1)",
+        )
+        .bind(user_id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok((calls, n))
+    }
+
+    /// Ids of the calls a bill left out that are still waiting for a later bill.
+    pub async fn left_out_call_ids(&self) -> sqlx::Result<Vec<i64>> {
+        let rows: Vec<(i64,)> = sqlx::query_as("SELECT call_id FROM calls_left_out")
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+}
+
+/// Records the user's unpriced calls in `[start, end]` as left out of `invoice_id` (None when
+/// the bill made no invoice); returns how many there are.
+pub async fn leave_out_unpriced(
+    c: &mut AnyConnection,
+    user_id: i64,
+    start: i64,
+    end: i64,
+) -> sqlx::Result<u64> {
+    sqlx::query(
+        "INSERT INTO calls_left_out (call_id, user_id)
+         SELECT id, user_id FROM calls
+         WHERE user_id = $1 AND started_at >= $2 AND started_at <= $3 AND price_micros IS NULL
+         ON CONFLICT (call_id) DO NOTHING",
+    )
+    .bind(user_id)
+    .bind(start)
+    .bind(end)
+    .execute(&mut *c)
+    .await?;
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM calls
+         WHERE user_id = $1 AND started_at >= $2 AND started_at <= $3 AND price_micros IS NULL",
+    )
+    .bind(user_id)
+    .bind(start)
+    .bind(end)
+    .fetch_one(c)
+    .await?;
+    Ok(n as u64)
+}
+
+/// Notes the invoice the calls were left out of.
+pub async fn note_left_out_of(
+    c: &mut AnyConnection,
+    user_id: i64,
+    start: i64,
+    end: i64,
+    invoice_id: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE calls_left_out SET invoice_id = $1
+         WHERE user_id = $2 AND invoice_id IS NULL AND call_id IN
+             (SELECT id FROM calls WHERE user_id = $2 AND started_at >= $3 AND started_at <= $4)",
+    )
+    .bind(invoice_id)
+    .bind(user_id)
+    .bind(start)
+    .bind(end)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// Calls of the user left out of an earlier bill and priced since, that started before
+/// `start`: (count, billed seconds, amount). Every priced left-out call up to `end` is taken off
+/// the list, as the invoice being written for `[start, end]` holds them all.
+pub async fn take_priced_left_out(
+    c: &mut AnyConnection,
+    user_id: i64,
+    start: i64,
+    end: i64,
+) -> sqlx::Result<(i64, i64, i64)> {
+    let (n, secs, amount): (i64, i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), CAST(COALESCE(SUM(c.billsec), 0) AS BIGINT),
+                CAST(COALESCE(SUM(c.price_micros), 0) AS BIGINT)
+         FROM calls_left_out l JOIN calls c ON c.id = l.call_id
+         WHERE l.user_id = $1 AND c.price_micros IS NOT NULL AND c.started_at < $2",
+    )
+    .bind(user_id)
+    .bind(start)
+    .fetch_one(&mut *c)
+    .await?;
+    sqlx::query(
+        "DELETE FROM calls_left_out WHERE user_id = $1 AND call_id IN
+             (SELECT id FROM calls WHERE user_id = $1 AND price_micros IS NOT NULL AND started_at <= $2)",
+    )
+    .bind(user_id)
+    .bind(end)
+    .execute(c)
+    .await?;
+    Ok((n, secs, amount))
+}
