@@ -9,6 +9,7 @@ use serde::Serialize;
 use sqlx::AnyConnection;
 
 use super::decision::{self, Barrings, Destination, Funds, Reason, Subscriber, MAX_CALL_S};
+use crate::billing::dialplan::DialPlan;
 use crate::billing::number::Dialing;
 use crate::billing::{price, RateTerms};
 use crate::money::Money;
@@ -266,6 +267,22 @@ pub async fn authorize(
         let mut a = priced(c, &caller, &who, &to, on_net, &currency, now).await?;
         a.destination = "internal".into();
         return Ok(a);
+    }
+    let patterns: Vec<(String,)> = sqlx::query_as("SELECT pattern FROM local_patterns")
+        .fetch_all(&mut *c)
+        .await?;
+    let plan = DialPlan::new(&patterns.into_iter().map(|(p,)| p).collect::<Vec<_>>());
+    if plan.is_local(dst) {
+        // A feature code, a short extension, an echo test: the PBX's own business, free.
+        return Ok(Answer {
+            allow: true,
+            reason: "",
+            destination: "local".into(),
+            prefix: String::new(),
+            max_duration: MAX_CALL_S,
+            rate: super::rate_text(Money::default(), caller.decimals as u32),
+            currency: caller.currency,
+        });
     }
     let Some(number) = dialing.normalise(dst).filter(|n| n.len() <= 20) else {
         return Ok(Answer::denied(Reason::BadNumber));

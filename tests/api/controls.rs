@@ -209,6 +209,13 @@ async fn the_pbx_is_told_what_the_subscriber_set(backend: Backend) {
 
     // Bad questions: a clear answer, never a 500.
     denied(&call(&app, &account, "not a number").await, "bad_number");
+    // A feature code is the dial plan's: allowed, free, not a country.
+    let code = call(&app, &account, "*97").await;
+    assert_eq!(
+        (code["allow"].as_str(), code["destination"].as_str()),
+        ("1", "local"),
+        "{code:?}"
+    );
     denied(
         &call(&app, "nobody-has-this", "+442079460000").await,
         "unknown_account",
