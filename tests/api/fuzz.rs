@@ -36,6 +36,14 @@ const PAGES: &[(&str, &str)] = &[
     ("POST", "/functions/activate_callback"),
     ("GET", "/users/activity"),
     ("POST", "/users/change_password"),
+    ("GET", "/dids"),
+    ("GET", "/dids/available"),
+    ("POST", "/dids/hold"),
+    ("POST", "/dids/allocate"),
+    ("POST", "/dids/+442079460500/destination"),
+    ("POST", "/dids/+442079460500/release"),
+    ("GET", "/users/pin"),
+    ("POST", "/users/pin"),
 ];
 
 const NAMES: &[&str] = &[
@@ -74,6 +82,13 @@ const NAMES: &[&str] = &[
     "file",
     "csv",
     "digest",
+    "did",
+    "hold_key",
+    "destination",
+    "country",
+    "region",
+    "current_pin",
+    "new_pin",
 ];
 
 fn random_value(rng: &mut impl Rng) -> String {
