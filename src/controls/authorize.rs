@@ -107,35 +107,26 @@ impl Answer {
             ..Answer::denied(Reason::Blocked)
         }
     }
+}
 
-    /// `key=value&…`, percent-encoded: what Asterisk's `CURLOPT(hashcompat)` reads into a HASH.
-    pub fn query(&self) -> String {
-        let allow = if self.allow { "1" } else { "0" };
-        let duration = self.max_duration.to_string();
-        serde_urlencoded::to_string([
-            ("allow", allow),
-            ("reason", self.reason),
-            ("max_duration", &duration),
-            ("destination", &self.destination),
-            ("prefix", &self.prefix),
-            ("rate", &self.rate),
-            ("currency", &self.currency),
-        ])
-        .unwrap_or_default()
+impl crate::web::pbx_answer::PbxAnswer for Answer {
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("allow", (self.allow as u8).to_string()),
+            ("reason", self.reason.to_string()),
+            ("max_duration", self.max_duration.to_string()),
+            ("destination", self.destination.clone()),
+            ("prefix", self.prefix.clone()),
+            ("rate", self.rate.clone()),
+            ("currency", self.currency.clone()),
+        ]
     }
 
-    /// `key=value` lines, for Asterisk's `CURL()` and FreeSWITCH's `curl`.
-    pub fn lines(&self) -> String {
-        format!(
-            "allow={}\nreason={}\nmax_duration={}\ndestination={}\nprefix={}\nrate={}\ncurrency={}\n",
-            self.allow as u8,
-            self.reason,
-            self.max_duration,
-            self.destination.replace(['\n', '\r', '&', '='], " "),
-            self.prefix,
-            self.rate,
-            self.currency
-        )
+    fn error() -> Answer {
+        Answer {
+            reason: "error",
+            ..Answer::denied(Reason::Blocked)
+        }
     }
 }
 

@@ -9,6 +9,7 @@ pub mod csrf;
 pub mod form;
 pub mod format;
 pub mod log;
+pub mod pbx_answer;
 pub mod pbx_api;
 pub mod pbx_pin;
 pub mod pbx_route;

@@ -14,7 +14,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::pbx_api::bearer_matches;
+use super::pbx_answer::{self, admit, refuse, PbxAnswer};
 use crate::config::Settings;
 use crate::pin::{self, CheckError, Outcome};
 use crate::store::Store;
@@ -44,9 +44,9 @@ impl From<Outcome> for PinAnswer {
     }
 }
 
-impl PinAnswer {
-    fn fields(&self) -> [(&'static str, String); 3] {
-        [
+impl PbxAnswer for PinAnswer {
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        vec![
             ("valid", (self.valid as u8).to_string()),
             ("reason", self.reason.to_string()),
             (
@@ -56,17 +56,12 @@ impl PinAnswer {
         ]
     }
 
-    /// `valid=0&reason=wrong_pin&locked_until=` (Asterisk's `CURLOPT(hashcompat)`).
-    pub fn query(&self) -> String {
-        serde_urlencoded::to_string(self.fields()).unwrap_or_default()
-    }
-
-    /// One `key=value` line each.
-    pub fn lines(&self) -> String {
-        self.fields()
-            .iter()
-            .map(|(k, v)| format!("{k}={v}\n"))
-            .collect()
+    fn error() -> PinAnswer {
+        PinAnswer {
+            valid: false,
+            reason: "error",
+            locked_until: None,
+        }
     }
 }
 
@@ -76,40 +71,24 @@ pub async fn verify(
     store: web::Data<Store>,
     settings: web::Data<Settings>,
 ) -> HttpResponse {
-    let Some(token) = settings.pbx.token.as_ref() else {
-        return HttpResponse::NotFound().finish();
-    };
     // Parsed here rather than by an extractor, so no error message can repeat the query.
     let question: Question = serde_urlencoded::from_str(req.query_string()).unwrap_or(Question {
         account: None,
         pin: None,
         format: None,
     });
-    let hash = question.format.as_deref() == Some("hash");
-    let json = question.format.as_deref() == Some("json")
-        || req
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.contains("application/json"));
-    if !bearer_matches(&req, token.expose()) {
-        return error(
-            json,
-            HttpResponse::Unauthorized().insert_header((header::WWW_AUTHENTICATE, "Bearer")),
-            "a valid operator token is required",
-        );
-    }
+    let style = match admit::<PinAnswer>(&req, &settings, question.format.as_deref()) {
+        Ok(style) => style,
+        Err(refused) => return *refused,
+    };
+    let bad = |m: &str| refuse::<PinAnswer>(style, &mut HttpResponse::BadRequest(), m);
     let account = question.account.as_deref().unwrap_or("").trim();
     if account.is_empty() || account.len() > 100 || account.chars().any(char::is_control) {
-        return error(
-            json,
-            &mut HttpResponse::BadRequest(),
-            "account (user name or caller ID) is required",
-        );
+        return bad("account (user name, number or caller ID) is required");
     }
     let typed = question.pin.unwrap_or_default();
     if typed.is_empty() || typed.len() > 64 {
-        return error(json, &mut HttpResponse::BadRequest(), "pin is required");
+        return bad("pin is required");
     }
     let address = req
         .peer_addr()
@@ -123,23 +102,17 @@ pub async fn verify(
         Ok(o) => {
             let a = PinAnswer::from(o);
             tracing::info!(valid = a.valid, reason = a.reason, "pbx pin");
-            if json {
-                HttpResponse::Ok().json(&a)
-            } else {
-                HttpResponse::Ok()
-                    .content_type("text/plain; charset=utf-8")
-                    .body(if hash { a.query() } else { a.lines() })
-            }
+            pbx_answer::answer(style, &a)
         }
-        Err(CheckError::Busy(_)) => error(
-            json,
+        Err(CheckError::Busy(_)) => refuse::<PinAnswer>(
+            style,
             HttpResponse::ServiceUnavailable().insert_header((header::RETRY_AFTER, "1")),
             "too many PINs are being checked at the moment",
         ),
         Err(CheckError::Database(e)) => {
             tracing::warn!(error = %e, "pbx pin: database");
-            error(
-                json,
+            refuse::<PinAnswer>(
+                style,
                 HttpResponse::ServiceUnavailable().insert_header((header::RETRY_AFTER, "5")),
                 "the database is not answering",
             )
@@ -147,24 +120,10 @@ pub async fn verify(
     }
 }
 
-/// A question that cannot be answered: `valid=0`, `reason=error` and why.
-fn error(json: bool, response: &mut actix_web::HttpResponseBuilder, message: &str) -> HttpResponse {
-    if json {
-        response.json(serde_json::json!({
-            "valid": false, "reason": "error", "locked_until": null, "error": message
-        }))
-    } else {
-        response
-            .content_type("text/plain; charset=utf-8")
-            .body(format!(
-                "valid=0\nreason=error\nlocked_until=\nerror={message}\n"
-            ))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::web::pbx_answer::{hash, lines};
 
     #[test]
     fn answers_read_as_lines_and_as_a_query() {
@@ -172,15 +131,15 @@ mod tests {
             locked_until: Some(1_800_000_000),
         });
         assert_eq!(
-            a.lines(),
+            lines(&a.fields()),
             "valid=0\nreason=wrong_pin\nlocked_until=1800000000\n"
         );
         assert_eq!(
-            a.query(),
+            hash(&a.fields()),
             "valid=0&reason=wrong_pin&locked_until=1800000000"
         );
         let ok = PinAnswer::from(Outcome::Right);
-        assert_eq!(ok.lines(), "valid=1\nreason=\nlocked_until=\n");
+        assert_eq!(lines(&ok.fields()), "valid=1\nreason=\nlocked_until=\n");
         assert_eq!(
             serde_json::to_string(&ok).unwrap(),
             r#"{"valid":true,"reason":"","locked_until":null}"#

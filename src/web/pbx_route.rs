@@ -14,7 +14,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::pbx_api::{bearer_matches, error};
+use super::pbx_answer::{self, admit, refuse, PbxAnswer};
 use crate::config::Settings;
 use crate::controls::decision::{self, Subscriber};
 use crate::numbers::E164;
@@ -41,8 +41,9 @@ struct Answer {
     number: String,
 }
 
-impl Answer {
-    fn pairs(&self) -> Vec<(&'static str, &str)> {
+impl PbxAnswer for Answer {
+    /// Only the fields that have a value.
+    fn fields(&self) -> Vec<(&'static str, String)> {
         [
             ("route", self.route),
             ("reason", self.reason),
@@ -53,7 +54,16 @@ impl Answer {
         ]
         .into_iter()
         .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k, v.to_string()))
         .collect()
+    }
+
+    fn error() -> Answer {
+        Answer {
+            route: "none",
+            reason: "error",
+            ..Answer::default()
+        }
     }
 }
 
@@ -63,56 +73,31 @@ pub async fn route(
     settings: web::Data<Settings>,
     question: web::Query<Question>,
 ) -> HttpResponse {
-    let Some(token) = settings.pbx.token.as_ref() else {
-        return HttpResponse::NotFound().finish();
+    let style = match admit::<Answer>(&req, &settings, question.format.as_deref()) {
+        Ok(style) => style,
+        Err(refused) => return *refused,
     };
-    let hash = question.format.as_deref() == Some("hash");
-    let json = question.format.as_deref() == Some("json")
-        || req
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.contains("application/json"));
-    if !bearer_matches(&req, token.expose()) {
-        return error(
-            json,
-            HttpResponse::Unauthorized().insert_header((header::WWW_AUTHENTICATE, "Bearer")),
-            "a valid operator token is required",
-        );
-    }
     let Ok(did) = E164::parse(question.did.as_deref().unwrap_or("")) else {
-        return error(
-            json,
+        return refuse::<Answer>(
+            style,
             &mut HttpResponse::BadRequest(),
             "did (the number called, in E.164: +442079460000) is required",
         );
     };
-    let answer = match answer(&store, &did).await {
-        Ok(a) => a,
+    match answer(&store, &did).await {
+        Ok(a) => {
+            tracing::info!(route = a.route, reason = a.reason, "pbx route");
+            pbx_answer::answer(style, &a)
+        }
         Err(e) => {
             tracing::warn!(error = %e, "pbx route: database");
-            return error(
-                json,
+            refuse::<Answer>(
+                style,
                 HttpResponse::ServiceUnavailable().insert_header((header::RETRY_AFTER, "5")),
                 "the database is not answering",
-            );
+            )
         }
-    };
-    tracing::info!(route = answer.route, reason = answer.reason, "pbx route");
-    let body = if json {
-        return HttpResponse::Ok().json(&answer);
-    } else if hash {
-        serde_urlencoded::to_string(answer.pairs()).unwrap_or_default()
-    } else {
-        answer
-            .pairs()
-            .iter()
-            .map(|(k, v)| format!("{k}={v}\n"))
-            .collect()
-    };
-    HttpResponse::Ok()
-        .content_type("text/plain; charset=utf-8")
-        .body(body)
+    }
 }
 
 async fn answer(store: &Store, did: &E164) -> sqlx::Result<Answer> {
