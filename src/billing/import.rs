@@ -32,6 +32,7 @@ use super::number::Dialing;
 use super::rater::Rater;
 use crate::money::Money;
 use crate::store::cdrs::{self, ImportedCall, IMPORT_BATCH};
+use crate::store::import_staging::{self, Staging};
 use crate::store::ledger::{EntryKind, Posting};
 use crate::store::numbers::NumberSpan;
 use crate::store::Store;
@@ -72,6 +73,19 @@ pub struct ImportSummary {
     /// The first bad records: `file:line: reason`.
     pub errors: Vec<String>,
     pub reject_file: Option<PathBuf>,
+}
+
+impl ImportSummary {
+    /// Adds the counts of stored calls of `other` (one slice of a publish).
+    fn add(&mut self, other: &ImportSummary) {
+        self.imported += other.imported;
+        self.duplicates += other.duplicates;
+        self.rated += other.rated;
+        self.unmatched += other.unmatched;
+        self.no_rate += other.no_rate;
+        self.in_invoiced_periods += other.in_invoiced_periods;
+        self.flagged += other.flagged;
+    }
 }
 
 /// How many bad records are named in the error message or summary.
@@ -305,58 +319,26 @@ pub async fn import_cdrs(store: &Store, opts: ImportOptions) -> anyhow::Result<I
     };
 
     let mut summary = ImportSummary::default();
-    let prepaid = store.prepaid_user_ids().await?;
-    let mut charges: HashMap<i64, (u64, i64)> = HashMap::new();
-    // Subscribers whose new calls cost something: their spending limit's mail may be due.
-    let mut spenders: std::collections::BTreeSet<i64> = Default::default();
-    let mut db = store.begin_write().await?;
-    let first_new_after = cdrs::max_call_id(&mut db).await?;
-    if store.backend() == crate::store::Backend::Sqlite {
-        // A bigger page cache for the call indexes while this connection writes them.
-        sqlx::query("PRAGMA cache_size = -65536")
-            .execute(&mut *db)
-            .await?;
-    }
+    let mut tally = Tally {
+        prepaid: store.prepaid_user_ids().await?,
+        invoiced,
+        charges: HashMap::new(),
+        spenders: Default::default(),
+    };
+    let mut sink = Sink::open(store).await?;
     let mut last_report = Instant::now();
     let mut db_error = None;
     while let Some(Msg::Batch(batch)) = rx.recv().await {
-        let inserted = match insert_batch(&mut db, &batch).await {
-            Ok(rows) => rows,
-            Err(e) => {
-                db_error = Some(e);
-                break;
-            }
-        };
-        summary.duplicates += batch.len() as u64 - inserted.len() as u64;
-        summary.imported += inserted.len() as u64;
-        for (user, at, status, price) in inserted {
-            if price.is_some_and(|p| p != 0) {
-                spenders.insert(user);
-            }
-            if prepaid.contains(&user) {
-                let c = charges.entry(user).or_default();
-                c.0 += 1;
-                c.1 += price.unwrap_or(0);
-            }
-            match status {
-                "rated" => summary.rated += 1,
-                "unmatched" => summary.unmatched += 1,
-                _ => summary.no_rate += 1,
-            }
-            if invoiced
-                .get(&user)
-                .is_some_and(|ps| ps.iter().any(|(s, e)| (*s..=*e).contains(&at)))
-            {
-                summary.in_invoiced_periods += 1;
-            }
+        if let Err(e) = sink.take(&batch, &mut tally, &mut summary).await {
+            db_error = Some(e);
+            break;
         }
         if opts.progress && last_report.elapsed().as_secs() >= 2 {
             last_report = Instant::now();
             let n = read.load(Ordering::Relaxed);
             eprintln!(
-                "  {} records read, {} new calls ({:.0} records/s)",
+                "  {} records read ({:.0} records/s)",
                 thousands(n),
-                thousands(summary.imported),
                 n as f64 / started.elapsed().as_secs_f64()
             );
         }
@@ -376,7 +358,7 @@ pub async fn import_cdrs(store: &Store, opts: ImportOptions) -> anyhow::Result<I
     unknown.truncate(5);
     summary.unknown_devices = unknown;
     if summary.bad > 0 && !opts.skip_bad {
-        db.rollback().await?;
+        sink.abandon().await?;
         let more = if summary.bad as usize > summary.errors.len() {
             format!(
                 "\n… and {} more",
@@ -391,11 +373,7 @@ pub async fn import_cdrs(store: &Store, opts: ImportOptions) -> anyhow::Result<I
             summary.errors.join("\n")
         );
     }
-    summary.flagged = cdrs::flagged_after(&mut db, first_new_after).await?;
-    charge_prepaid(&mut db, &opts.rules, charges).await?;
-    let spenders: Vec<i64> = spenders.into_iter().collect();
-    crate::controls::limit_mail::after_calls(&mut db, &spenders, crate::time::now()).await?;
-    db.commit().await?;
+    sink.finish(&opts.rules, &mut tally, &mut summary).await?;
     if summary.imported > 0 {
         store.refresh_statistics().await?;
     }
@@ -404,6 +382,211 @@ pub async fn import_cdrs(store: &Store, opts: ImportOptions) -> anyhow::Result<I
     }
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// Calls published per transaction on SQLite: a few tenths of a second of the write lock, so
+/// subscribers' writes wait that long at most while a long import publishes.
+const PUBLISH_SLICE: i64 = 10_000;
+
+/// What the stored calls add up to, as the summary, the charges and the limit mails need them.
+struct Tally {
+    prepaid: std::collections::HashSet<i64>,
+    invoiced: HashMap<i64, Vec<(i64, i64)>>,
+    /// Prepaid subscriber → (calls, micro-units) not charged yet.
+    charges: HashMap<i64, (u64, i64)>,
+    /// Subscribers whose new calls cost something: their spending limit's mail may be due.
+    spenders: std::collections::BTreeSet<i64>,
+}
+
+impl Tally {
+    /// Counts `inserted` of `offered` calls (the rest were stored before).
+    fn count(&mut self, summary: &mut ImportSummary, offered: usize, inserted: Vec<Inserted>) {
+        summary.duplicates += (offered - inserted.len()) as u64;
+        summary.imported += inserted.len() as u64;
+        for (user, at, status, price) in inserted {
+            if price.is_some_and(|p| p != 0) {
+                self.spenders.insert(user);
+            }
+            if self.prepaid.contains(&user) {
+                let c = self.charges.entry(user).or_default();
+                c.0 += 1;
+                c.1 += price.unwrap_or(0);
+            }
+            match status {
+                "rated" => summary.rated += 1,
+                "unmatched" => summary.unmatched += 1,
+                _ => summary.no_rate += 1,
+            }
+            if self
+                .invoiced
+                .get(&user)
+                .is_some_and(|ps| ps.iter().any(|(s, e)| (*s..=*e).contains(&at)))
+            {
+                summary.in_invoiced_periods += 1;
+            }
+        }
+    }
+
+    /// Charges, flags and mails for what was counted since the last time, in `db`'s
+    /// transaction, with the calls they come from.
+    async fn settle(
+        &mut self,
+        db: &mut sqlx::AnyConnection,
+        rules: &crate::wallet::Rules,
+        first_new_after: i64,
+        summary: &mut ImportSummary,
+    ) -> sqlx::Result<()> {
+        summary.flagged += cdrs::flagged_after(db, first_new_after).await?;
+        charge_prepaid(db, rules, std::mem::take(&mut self.charges)).await?;
+        let spenders: Vec<i64> = std::mem::take(&mut self.spenders).into_iter().collect();
+        crate::controls::limit_mail::after_calls(db, &spenders, crate::time::now()).await
+    }
+}
+
+/// Where the calls go while the files are read. PostgreSQL: straight into `calls`, in the
+/// import's one transaction (its row locks block nobody). SQLite: into a staging table, then
+/// published a slice at a time once every record is read and known good (see
+/// `store::import_staging`): the files are still all or nothing, and subscribers' writes wait
+/// for one slice at most. A failure while publishing says how far it got; the same import run
+/// again adds exactly the rest (calls are keyed).
+enum Sink {
+    Direct {
+        db: sqlx::Transaction<'static, sqlx::Any>,
+        first_new_after: i64,
+    },
+    Staged(Staging),
+}
+
+impl Sink {
+    async fn open(store: &Store) -> sqlx::Result<Sink> {
+        if store.backend() == crate::store::Backend::Sqlite {
+            return Ok(Sink::Staged(Staging::open(store).await?));
+        }
+        let mut db = store.begin_write().await?;
+        let first_new_after = cdrs::max_call_id(&mut db).await?;
+        Ok(Sink::Direct {
+            db,
+            first_new_after,
+        })
+    }
+
+    async fn take(
+        &mut self,
+        batch: &[ImportedCall],
+        tally: &mut Tally,
+        summary: &mut ImportSummary,
+    ) -> sqlx::Result<()> {
+        match self {
+            Sink::Direct { db, .. } => {
+                let inserted = insert_batch(db, batch).await?;
+                tally.count(summary, batch.len(), inserted);
+            }
+            Sink::Staged(staging) => {
+                let before = staging.staged();
+                staging.stage(batch).await?;
+                // A record twice in the files is staged once.
+                summary.duplicates += batch.len() as u64 - (staging.staged() - before) as u64;
+            }
+        }
+        Ok(())
+    }
+
+    async fn abandon(self) -> sqlx::Result<()> {
+        match self {
+            Sink::Direct { db, .. } => db.rollback().await,
+            Sink::Staged(staging) => staging.close().await,
+        }
+    }
+
+    async fn finish(
+        self,
+        rules: &crate::wallet::Rules,
+        tally: &mut Tally,
+        summary: &mut ImportSummary,
+    ) -> anyhow::Result<()> {
+        match self {
+            Sink::Direct {
+                mut db,
+                first_new_after,
+            } => {
+                tally
+                    .settle(&mut db, rules, first_new_after, summary)
+                    .await?;
+                db.commit().await?;
+            }
+            Sink::Staged(mut staging) => {
+                let staged = staging.staged();
+                let mut from = 0;
+                while from < staged {
+                    let to = (from + PUBLISH_SLICE).min(staged);
+                    if let Err(e) =
+                        publish_slice(&mut staging, from, to, rules, tally, summary).await
+                    {
+                        return Err(anyhow::Error::new(e).context(format!(
+                            "publishing the calls: {} of {staged} are in; import the same files \
+                             again to add the rest (nothing is added twice)",
+                            summary.imported
+                        )));
+                    }
+                    from = to;
+                    if from < staged {
+                        // Let a subscriber's write that waited for the lock have it.
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    }
+                }
+                staging.close().await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One slice of the staging table into `calls`, with its charges, in one transaction.
+async fn publish_slice(
+    staging: &mut Staging,
+    from: i64,
+    to: i64,
+    rules: &crate::wallet::Rules,
+    tally: &mut Tally,
+    summary: &mut ImportSummary,
+) -> sqlx::Result<()> {
+    let db = staging.connection();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut *db).await?;
+    let done = async {
+        let first_new_after = cdrs::max_call_id(db).await?;
+        let rows = import_staging::publish(db, from, to).await?;
+        let inserted = rows
+            .into_iter()
+            .map(|(user, at, status, price)| (user, at, status_of(status.as_deref()), price))
+            .collect();
+        let mut counted = ImportSummary::default();
+        tally.count(&mut counted, (to - from) as usize, inserted);
+        tally
+            .settle(db, rules, first_new_after, &mut counted)
+            .await?;
+        sqlx::query("COMMIT").execute(&mut *db).await?;
+        Ok::<_, sqlx::Error>(counted)
+    }
+    .await;
+    match done {
+        Ok(counted) => {
+            summary.add(&counted);
+            Ok(())
+        }
+        Err(e) => {
+            let _ = sqlx::query("ROLLBACK").execute(&mut *db).await;
+            Err(e)
+        }
+    }
+}
+
+/// A stored rating status as the summary counts it.
+fn status_of(status: Option<&str>) -> &'static str {
+    match status {
+        Some("rated") => "rated",
+        Some("unmatched") => "unmatched",
+        _ => "no_rate",
+    }
 }
 
 /// Debits each prepaid subscriber's balance with the price of the calls this import added, in
@@ -460,14 +643,7 @@ async fn insert_batch(
     let rows = cdrs::calls_after(db, before).await?;
     Ok(rows
         .into_iter()
-        .map(|(user, at, status, price)| {
-            let status = match status.as_deref() {
-                Some("rated") => "rated",
-                Some("unmatched") => "unmatched",
-                _ => "no_rate",
-            };
-            (user, at, status, price)
-        })
+        .map(|(user, at, status, price)| (user, at, status_of(status.as_deref()), price))
         .collect())
 }
 

@@ -28,6 +28,10 @@ pub struct ImportedCall {
 }
 
 const IMPORT_COLUMNS: usize = 15;
+/// The columns an import writes, in [`ImportedCall`]'s order.
+pub(super) const IMPORT_COLUMN_NAMES: &str = "user_id, device_id, started_at, src, dst, \
+    destination_id, direction, disposition, duration_s, billsec, price_micros, rating_status, \
+    unique_id, seen, control_flag";
 
 /// Rows per INSERT: 2,000 × 15 values, under SQLite's 32,766 and PostgreSQL's 65,535.
 pub const IMPORT_BATCH: usize = 2000;
@@ -38,17 +42,23 @@ pub type DeviceKey = (i64, i64, String, String);
 /// Inserts up to [`IMPORT_BATCH`] calls in one statement; a call whose `unique_id` is already
 /// stored is left out. Returns how many were inserted.
 pub async fn insert_new_calls(c: &mut AnyConnection, calls: &[ImportedCall]) -> sqlx::Result<u64> {
+    insert_into(c, "calls", calls).await
+}
+
+/// [`insert_new_calls`] into `table`, `calls` or a staging table of the same columns.
+pub(super) async fn insert_into(
+    c: &mut AnyConnection,
+    table: &str,
+    calls: &[ImportedCall],
+) -> sqlx::Result<u64> {
     if calls.is_empty() {
         return Ok(0);
     }
     let sqlite = is_sqlite(c);
     let mut sql = String::with_capacity(200 + calls.len() * IMPORT_COLUMNS * 7);
-    sql.push_str(
-        "INSERT INTO calls (user_id, device_id, started_at, src, dst, destination_id, direction,
-                            disposition, duration_s, billsec, price_micros, rating_status, unique_id, seen,
-                            control_flag)
-         VALUES ",
-    );
+    sql.push_str("INSERT INTO ");
+    sql.push_str(table);
+    sql.push_str(&format!(" ({IMPORT_COLUMN_NAMES}) VALUES "));
     for i in 0..calls.len() {
         sql.push_str(if i == 0 { "(" } else { ",(" });
         for j in 0..IMPORT_COLUMNS {

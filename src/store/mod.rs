@@ -15,6 +15,7 @@ pub mod controls;
 pub mod details;
 pub mod devices;
 pub mod faxes;
+pub mod import_staging;
 pub mod invoices;
 pub mod ledger;
 pub mod local_calls;
