@@ -87,6 +87,7 @@ pub async fn run(store: &Store, opts: &BenchOptions) -> anyhow::Result<()> {
 
     reset_peak_memory();
     let cpu = cpu_seconds();
+    let writer = SubscriberWrites::start(store);
     let summary = import::import_cdrs(
         store,
         ImportOptions {
@@ -101,6 +102,7 @@ pub async fn run(store: &Store, opts: &BenchOptions) -> anyhow::Result<()> {
         },
     )
     .await?;
+    let waits = writer.stop().await;
     println!("{summary}");
     println!(
         "IMPORT: {} records in {:.1} s = {:.0} records/s; this process's CPU {:.1} s; peak memory {}",
@@ -110,6 +112,7 @@ pub async fn run(store: &Store, opts: &BenchOptions) -> anyhow::Result<()> {
         cpu_seconds() - cpu,
         peak_memory()
     );
+    println!("MEANWHILE: {waits}");
     anyhow::ensure!(
         summary.imported == opts.records,
         "expected every record imported"
@@ -181,6 +184,59 @@ pub async fn run(store: &Store, opts: &BenchOptions) -> anyhow::Result<()> {
 }
 
 /// About 5,000 distinct prefixes in 1,000 destinations: (prefix, destination index).
+/// A subscriber's small write (an activity-log row) every 100 ms on its own connection while
+/// the import runs: how long a portal's write waits for the database's write lock.
+struct SubscriberWrites {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    task: tokio::task::JoinHandle<Vec<f64>>,
+    store: Store,
+}
+
+impl SubscriberWrites {
+    fn start(store: &Store) -> SubscriberWrites {
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (flag, db) = (stop.clone(), store.clone());
+        let task = tokio::spawn(async move {
+            let mut waits = Vec::new();
+            while !flag.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                if db.audit(None, "bench_write", "", "").await.is_ok() {
+                    waits.push(t.elapsed().as_secs_f64() * 1000.0);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            waits
+        });
+        SubscriberWrites {
+            stop,
+            task,
+            store: store.clone(),
+        }
+    }
+
+    /// "N writes, median …, p99 …, longest … ms".
+    async fn stop(self) -> String {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut waits = self.task.await.unwrap_or_default();
+        let _ = sqlx::query("DELETE FROM audit_log WHERE action = 'bench_write'")
+            .execute(self.store.pool())
+            .await;
+        if waits.is_empty() {
+            return "no subscriber write got through".into();
+        }
+        waits.sort_by(f64::total_cmp);
+        let at = |q: f64| waits[((waits.len() - 1) as f64 * q) as usize];
+        format!(
+            "{} subscriber writes (one every 100 ms): median {:.1} ms, p99 {:.1} ms, longest {:.1} ms",
+            waits.len(),
+            at(0.5),
+            at(0.99),
+            waits[waits.len() - 1]
+        )
+    }
+}
+
 fn deck_prefixes(rng: &mut ChaCha8Rng) -> Vec<(String, usize)> {
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
