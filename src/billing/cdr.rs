@@ -624,7 +624,7 @@ mod tests {
         let cases = [
             (
                 good.replace(r#", "acc""#, r#","acc""#),
-                "ends before ${accountcode}",
+                "only 12 of the 13 fields of template default: no `\", \"` after ${bleg_uuid}",
             ),
             (good.replace(r#""9","0""#, r#""9","x""#), "billsec \"x\""),
             (

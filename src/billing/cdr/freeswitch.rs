@@ -201,11 +201,12 @@ impl Template {
     /// Cuts a line (without its newline) into the values of the template's variables.
     pub fn split<'a>(&self, line: &'a [u8]) -> Result<Vec<&'a [u8]>, String> {
         let fewer = |n: usize| {
+            let (before, between) = &self.vars[n - 1];
             format!(
-                "{n} field(s) where template {} has {}: the line ends before ${{{}}}",
-                self.name,
+                "only {n} of the {} fields of template {}: no `{}` after ${{{before}}}",
                 self.vars.len(),
-                self.vars[n.min(self.vars.len() - 1)].0
+                self.name,
+                String::from_utf8_lossy(between)
             )
         };
         let Some(mut rest) = line.strip_prefix(self.head.as_slice()) else {
