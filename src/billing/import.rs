@@ -15,10 +15,30 @@
 //! and is counted, not stored: importing it again after `selfcare device add` picks it up.
 //! Imported calls that started more than a day ago are marked seen (as the demo data is), so a
 //! history import does not flood the subscriber's new calls.
+//!
+//! One call is billed once, whatever legs the switch logs. FreeSWITCH with `legs="ab"` writes a
+//! record for each leg: the a-leg (the caller's channel) and the b-leg (the channel FreeSWITCH
+//! originated to the callee, which shares the caller's number and the dialled number). The
+//! a-leg is the call: it is billed, and it already becomes the callee's incoming row when the
+//! callee is a subscriber. A b-leg is skipped and counted ("b-legs" in the summary). A record
+//! is a b-leg when
+//! 1. its template logs `${aleg_uuid}` or `${originating_leg_uuid}` and the record has one
+//!    (FreeSWITCH sets them on originated legs only: exact, record by record); else
+//! 2. its template logs `${direction}`, the record is `outbound` (FreeSWITCH originated the
+//!    channel) and names no b-leg of its own (a call FreeSWITCH itself originated, bridged
+//!    to a far end, is an outbound a-leg with a `${bleg_uuid}`); or
+//! 3. its uuid is another record's `${bleg_uuid}` in the files of this import, in any order
+//!    and any file. With a template that has `${bleg_uuid}` (every shipped one but
+//!    `opencdrrate`) a first pass over the files collects those uuids, 16 bytes each, before
+//!    the records are read; memory grows with the number of bridged calls, not the file.
+//!
+//! Rule 3 sees one import: the two legs of a call split between two runs (a file rotated
+//! between them) are both billed unless the template has rule 1's or 2's columns. Import
+//! rotated files together, or add `${originating_leg_uuid}` to the template.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -27,7 +47,9 @@ use std::time::Instant;
 use anyhow::Context;
 use chrono_tz::Tz;
 
-use super::cdr::{self, Cdr, Format};
+use sha2::Digest;
+
+use super::cdr::{self, Cdr, Format, Template};
 use super::number::Dialing;
 use super::rater::Rater;
 use crate::money::Money;
@@ -60,6 +82,8 @@ pub struct ImportSummary {
     pub duplicates: u64,
     pub bad: u64,
     pub no_device: u64,
+    /// FreeSWITCH b-legs: the callee's side of a call its a-leg bills, skipped.
+    pub b_legs: u64,
     pub rated: u64,
     pub unmatched: u64,
     pub no_rate: u64,
@@ -261,6 +285,7 @@ impl DeviceMatcher {
 #[derive(Default)]
 struct ReaderTotals {
     bad: u64,
+    b_legs: u64,
     no_device: u64,
     unknown_devices: HashMap<String, u64>,
     errors: Vec<String>,
@@ -300,7 +325,7 @@ pub async fn import_cdrs(store: &Store, opts: ImportOptions) -> anyhow::Result<I
     let reader = {
         let read = read.clone();
         let files = opts.files.clone();
-        let (format, tz, skip_bad) = (opts.format, opts.time_zone, opts.skip_bad);
+        let (format, tz, skip_bad) = (opts.format.clone(), opts.time_zone, opts.skip_bad);
         let reject_path = reject_path.clone();
         tokio::task::spawn_blocking(move || {
             read_files(
@@ -352,6 +377,7 @@ pub async fn import_cdrs(store: &Store, opts: ImportOptions) -> anyhow::Result<I
     summary.records = read.load(Ordering::Relaxed);
     summary.bad = totals.bad;
     summary.no_device = totals.no_device;
+    summary.b_legs = totals.b_legs;
     summary.errors = totals.errors;
     let mut unknown: Vec<(String, u64)> = totals.unknown_devices.into_iter().collect();
     unknown.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
@@ -647,6 +673,39 @@ async fn insert_batch(
         .collect())
 }
 
+/// The record as read, to be set aside as it was when it is bad.
+enum Raw<'a> {
+    /// An Asterisk record (written back quoted as cdr_csv quotes).
+    Csv(&'a csv::ByteRecord),
+    /// A FreeSWITCH line (written back byte for byte, so the same template reads it).
+    Line(&'a [u8]),
+}
+
+/// Where `--skip-bad` sets bad records aside, opened at the first one.
+enum RejectOut {
+    Csv(Box<csv::Writer<File>>),
+    Lines(BufWriter<File>),
+}
+
+/// What the reader thread shares between records: the lookups, the batch being filled and
+/// the counts.
+struct Reading<'a> {
+    skip_bad: bool,
+    reject_path: &'a Path,
+    rater: &'a Rater,
+    screen: &'a crate::controls::screen::Screen,
+    matcher: &'a DeviceMatcher,
+    tx: &'a tokio::sync::mpsc::Sender<Msg>,
+    /// The b-legs named by the a-legs of this import (see the module documentation).
+    b_legs: HashSet<u128>,
+    totals: ReaderTotals,
+    rejects: Option<(RejectOut, BufWriter<File>)>,
+    batch: Vec<ImportedCall>,
+    seen_before: i64,
+    /// False once a bad record means nothing will be written (without `--skip-bad`).
+    sending: bool,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn read_files(
     files: &[PathBuf],
@@ -660,130 +719,290 @@ fn read_files(
     read: &AtomicU64,
     tx: &tokio::sync::mpsc::Sender<Msg>,
 ) -> anyhow::Result<ReaderTotals> {
-    let mut totals = ReaderTotals::default();
-    let mut rejects: Option<(csv::Writer<File>, BufWriter<File>)> = None;
-    let mut batch = Vec::with_capacity(IMPORT_BATCH);
-    let seen_before = crate::time::now() - 86_400;
-    let mut sending = true;
-    for path in files {
+    let b_legs = match &format {
+        Format::FreeSwitch(t) if t.has_bleg_uuid() => b_legs_named(files, t)?,
+        _ => HashSet::new(),
+    };
+    let mut r = Reading {
+        skip_bad,
+        reject_path,
+        rater,
+        screen,
+        matcher,
+        tx,
+        b_legs,
+        totals: ReaderTotals::default(),
+        rejects: None,
+        batch: Vec::with_capacity(IMPORT_BATCH),
+        seen_before: crate::time::now() - 86_400,
+        sending: true,
+    };
+    'files: for path in files {
         let name = path.display().to_string();
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .buffer_capacity(1 << 16)
-            .from_path(path)
-            .with_context(|| format!("cannot read {name}"))?;
-        let mut rec = csv::ByteRecord::new();
-        loop {
-            if !reader
-                .read_byte_record(&mut rec)
-                .with_context(|| format!("reading {name}"))?
-            {
-                break;
-            }
-            read.fetch_add(1, Ordering::Relaxed);
-            let line = rec.position().map(|p| p.line()).unwrap_or(0);
-            let cdr = match cdr::parse(format, &rec, tz) {
-                Ok(c) => c,
-                Err(reason) => {
-                    totals.bad += 1;
-                    let message = format!("{name}:{line}: {reason}");
-                    if skip_bad {
-                        let (w, why) = match &mut rejects {
-                            Some(r) => r,
-                            None => rejects.insert(open_rejects(reject_path)?),
-                        };
-                        w.write_byte_record(&rec)?;
-                        writeln!(why, "{message}")?;
-                    } else {
-                        // Nothing will be written: stop feeding the database, keep naming lines.
-                        sending = false;
+        match &format {
+            Format::Asterisk => {
+                let mut reader = csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .flexible(true)
+                    .buffer_capacity(1 << 16)
+                    .from_path(path)
+                    .with_context(|| format!("cannot read {name}"))?;
+                let mut rec = csv::ByteRecord::new();
+                while reader
+                    .read_byte_record(&mut rec)
+                    .with_context(|| format!("reading {name}"))?
+                {
+                    read.fetch_add(1, Ordering::Relaxed);
+                    let line = rec.position().map(|p| p.line()).unwrap_or(0);
+                    let parsed = cdr::parse_asterisk(&rec, tz);
+                    if !r.take(&name, line, parsed, Raw::Csv(&rec))? {
+                        break 'files;
                     }
-                    if totals.errors.len() < ERRORS_SHOWN {
-                        totals.errors.push(message);
+                }
+            }
+            Format::FreeSwitch(template) => {
+                let mut lines = Lines::open(path)?;
+                let mut hinted = false;
+                while let Some((line, text)) = lines.next_line()? {
+                    read.fetch_add(1, Ordering::Relaxed);
+                    let parsed = template.read(text, tz).map_err(|e| {
+                        if hinted {
+                            return e;
+                        }
+                        // Once per file: the built-in templates the line would fit.
+                        hinted = true;
+                        match Template::fitting(text).as_slice() {
+                            [] => e,
+                            names => format!(
+                                "{e} (the line fits the template {}: --template {})",
+                                names.join(", "),
+                                names[0]
+                            ),
+                        }
+                    });
+                    if !r.take(&name, line, parsed, Raw::Line(text))? {
+                        break 'files;
                     }
-                    continue;
-                }
-            };
-            if !sending {
-                continue;
-            }
-            let legs = matcher.legs(&cdr);
-            if legs.is_empty() {
-                totals.no_device += 1;
-                let who = if cdr.from_device.is_empty() {
-                    &cdr.accountcode
-                } else {
-                    &cdr.from_device
-                };
-                if totals.unknown_devices.len() < 1000 || totals.unknown_devices.contains_key(who) {
-                    *totals.unknown_devices.entry(who.clone()).or_default() += 1;
-                }
-                continue;
-            }
-            for leg in legs {
-                let (destination_id, price_micros, rating_status) = rater
-                    .rate(
-                        leg.user_id,
-                        leg.outgoing,
-                        cdr.started_at,
-                        &leg.dst,
-                        cdr.billsec,
-                    )
-                    .columns();
-                batch.push(ImportedCall {
-                    user_id: leg.user_id,
-                    device_id: leg.device_id,
-                    started_at: cdr.started_at,
-                    seen: cdr.started_at < seen_before,
-                    src: if leg.key_suffix == ":fwd" {
-                        cdr.dst.clone()
-                    } else {
-                        cdr.src.clone()
-                    },
-                    dst: leg.dst,
-                    destination_id,
-                    direction: if leg.outgoing { "out" } else { "in" },
-                    disposition: cdr.disposition.as_str(),
-                    duration_s: cdr.duration_s,
-                    billsec: cdr.billsec,
-                    price_micros,
-                    rating_status,
-                    unique_id: format!("{}{}", cdr.key, leg.key_suffix),
-                    control_flag: screen
-                        .flag(leg.user_id, leg.outgoing, destination_id, cdr.started_at)
-                        .map(|r| r.code()),
-                });
-            }
-            if batch.len() == IMPORT_BATCH {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(IMPORT_BATCH));
-                if tx.blocking_send(Msg::Batch(full)).is_err() {
-                    return Ok(totals); // the database side stopped; it reports why
                 }
             }
         }
     }
-    if sending && !batch.is_empty() {
-        let _ = tx.blocking_send(Msg::Batch(batch));
+    if r.sending && !r.batch.is_empty() {
+        let _ = r.tx.blocking_send(Msg::Batch(std::mem::take(&mut r.batch)));
     }
-    if let Some((mut w, mut why)) = rejects {
-        w.flush()?;
+    if let Some((out, mut why)) = r.rejects.take() {
+        match out {
+            RejectOut::Csv(mut w) => w.flush()?,
+            RejectOut::Lines(mut w) => w.flush()?,
+        }
         why.flush()?;
     }
-    Ok(totals)
+    Ok(r.totals)
 }
 
-fn open_rejects(path: &Path) -> anyhow::Result<(csv::Writer<File>, BufWriter<File>)> {
-    let w = csv::WriterBuilder::new()
-        .quote_style(csv::QuoteStyle::Always)
-        .flexible(true)
-        .from_path(path)
-        .with_context(|| format!("cannot write the reject file {}", path.display()))?;
+impl Reading<'_> {
+    /// Takes one record: sets it aside when bad, skips it when it is a b-leg or nobody's, else
+    /// adds its rows to the batch and sends a full batch. False when the database side has
+    /// stopped (it reports why).
+    fn take(
+        &mut self,
+        name: &str,
+        line: u64,
+        parsed: Result<Cdr, String>,
+        raw: Raw<'_>,
+    ) -> anyhow::Result<bool> {
+        let cdr = match parsed {
+            Ok(c) => c,
+            Err(reason) => {
+                self.bad(format!("{name}:{line}: {reason}"), raw)?;
+                return Ok(true);
+            }
+        };
+        if !self.sending {
+            return Ok(true);
+        }
+        if cdr.b_leg || (!cdr.uuid.is_empty() && self.b_legs.contains(&uuid_key(&cdr.uuid))) {
+            self.totals.b_legs += 1;
+            return Ok(true);
+        }
+        let legs = self.matcher.legs(&cdr);
+        if legs.is_empty() {
+            let t = &mut self.totals;
+            t.no_device += 1;
+            let who = if cdr.from_device.is_empty() {
+                &cdr.accountcode
+            } else {
+                &cdr.from_device
+            };
+            if t.unknown_devices.len() < 1000 || t.unknown_devices.contains_key(who) {
+                *t.unknown_devices.entry(who.clone()).or_default() += 1;
+            }
+            return Ok(true);
+        }
+        for leg in legs {
+            let (destination_id, price_micros, rating_status) = self
+                .rater
+                .rate(
+                    leg.user_id,
+                    leg.outgoing,
+                    cdr.started_at,
+                    &leg.dst,
+                    cdr.billsec,
+                )
+                .columns();
+            self.batch.push(ImportedCall {
+                user_id: leg.user_id,
+                device_id: leg.device_id,
+                started_at: cdr.started_at,
+                seen: cdr.started_at < self.seen_before,
+                src: if leg.key_suffix == ":fwd" {
+                    cdr.dst.clone()
+                } else {
+                    cdr.src.clone()
+                },
+                dst: leg.dst,
+                destination_id,
+                direction: if leg.outgoing { "out" } else { "in" },
+                disposition: cdr.disposition.as_str(),
+                duration_s: cdr.duration_s,
+                billsec: cdr.billsec,
+                price_micros,
+                rating_status,
+                unique_id: format!("{}{}", cdr.key, leg.key_suffix),
+                control_flag: self
+                    .screen
+                    .flag(leg.user_id, leg.outgoing, destination_id, cdr.started_at)
+                    .map(|r| r.code()),
+            });
+        }
+        if self.batch.len() >= IMPORT_BATCH {
+            let full = std::mem::replace(&mut self.batch, Vec::with_capacity(IMPORT_BATCH));
+            if self.tx.blocking_send(Msg::Batch(full)).is_err() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Counts a bad record and, with `--skip-bad`, sets it aside with its reason.
+    fn bad(&mut self, message: String, raw: Raw<'_>) -> anyhow::Result<()> {
+        self.totals.bad += 1;
+        if self.skip_bad {
+            let (out, why) = match &mut self.rejects {
+                Some(r) => r,
+                None => self
+                    .rejects
+                    .insert(open_rejects(self.reject_path, matches!(raw, Raw::Csv(_)))?),
+            };
+            match (out, raw) {
+                (RejectOut::Csv(w), Raw::Csv(rec)) => w.write_byte_record(rec)?,
+                (RejectOut::Lines(w), Raw::Line(line)) => {
+                    w.write_all(line)?;
+                    w.write_all(b"\n")?;
+                }
+                _ => unreachable!("one import reads one format"),
+            }
+            writeln!(why, "{message}")?;
+        } else {
+            // Nothing will be written: stop feeding the database, keep naming lines.
+            self.sending = false;
+        }
+        if self.totals.errors.len() < ERRORS_SHOWN {
+            self.totals.errors.push(message);
+        }
+        Ok(())
+    }
+}
+
+/// A FreeSWITCH file line by line (mod_cdr_csv writes one record a line), blank lines
+/// skipped, with the 1-based line number.
+struct Lines {
+    reader: BufReader<File>,
+    buf: Vec<u8>,
+    line: u64,
+    name: String,
+}
+
+impl Lines {
+    fn open(path: &Path) -> anyhow::Result<Lines> {
+        let name = path.display().to_string();
+        let file = File::open(path).with_context(|| format!("cannot read {name}"))?;
+        Ok(Lines {
+            reader: BufReader::with_capacity(1 << 16, file),
+            buf: Vec::new(),
+            line: 0,
+            name,
+        })
+    }
+
+    /// The next non-blank line, without its line ending.
+    fn next_line(&mut self) -> anyhow::Result<Option<(u64, &[u8])>> {
+        loop {
+            self.buf.clear();
+            let n = self
+                .reader
+                .read_until(b'\n', &mut self.buf)
+                .with_context(|| format!("reading {}", self.name))?;
+            if n == 0 {
+                return Ok(None);
+            }
+            self.line += 1;
+            let mut end = self.buf.len();
+            while end > 0 && matches!(self.buf[end - 1], b'\n' | b'\r') {
+                end -= 1;
+            }
+            if self.buf[..end].iter().any(|b| !b.is_ascii_whitespace()) {
+                return Ok(Some((self.line, &self.buf[..end])));
+            }
+        }
+    }
+}
+
+/// The first pass over FreeSWITCH files: the uuids their records name as b-legs.
+fn b_legs_named(files: &[PathBuf], template: &Template) -> anyhow::Result<HashSet<u128>> {
+    let mut named = HashSet::new();
+    for path in files {
+        let mut lines = Lines::open(path)?;
+        while let Some((_, text)) = lines.next_line()? {
+            if let Some(uuid) = template.bleg_uuid(text) {
+                named.insert(uuid_key(&uuid));
+            }
+        }
+    }
+    Ok(named)
+}
+
+/// A uuid as 16 bytes (its hex digits), or the first 16 bytes of a hash of another id.
+fn uuid_key(uuid: &str) -> u128 {
+    let hex: String = uuid.chars().filter(|c| *c != '-').collect();
+    if hex.len() == 32 {
+        if let Ok(n) = u128::from_str_radix(&hex, 16) {
+            return n;
+        }
+    }
+    let digest = sha2::Sha256::digest(uuid.as_bytes());
+    u128::from_be_bytes(digest[..16].try_into().unwrap_or_default())
+}
+
+fn open_rejects(path: &Path, csv: bool) -> anyhow::Result<(RejectOut, BufWriter<File>)> {
+    let out = if csv {
+        RejectOut::Csv(Box::new(
+            csv::WriterBuilder::new()
+                .quote_style(csv::QuoteStyle::Always)
+                .flexible(true)
+                .from_path(path)
+                .with_context(|| format!("cannot write the reject file {}", path.display()))?,
+        ))
+    } else {
+        RejectOut::Lines(BufWriter::new(File::create(path).with_context(|| {
+            format!("cannot write the reject file {}", path.display())
+        })?))
+    };
     let mut errors = path.to_path_buf().into_os_string();
     errors.push(".errors");
     let why = File::create(&errors)
         .with_context(|| format!("cannot write {}", PathBuf::from(&errors).display()))?;
-    Ok((w, BufWriter::new(why)))
+    Ok((out, BufWriter::new(why)))
 }
 
 /// 1234567 → `1,234,567`.
@@ -825,6 +1044,13 @@ impl std::fmt::Display for ImportSummary {
             )?;
         }
         writeln!(f, "  already imported  {:>12}", t(self.duplicates))?;
+        if self.b_legs > 0 {
+            writeln!(
+                f,
+                "  b-legs            {:>12}  (the callee's side of calls billed by their a-leg; skipped)",
+                t(self.b_legs)
+            )?;
+        }
         write!(f, "  no device         {:>12}", t(self.no_device))?;
         if !self.unknown_devices.is_empty() {
             let names: Vec<String> = self
@@ -887,11 +1113,8 @@ mod tests {
             dst: dst.into(),
             from_device: from.into(),
             to_device: to.into(),
-            started_at: 0,
-            duration_s: 0,
-            billsec: 0,
             disposition: cdr::Disposition::Answered,
-            key: String::new(),
+            ..Cdr::default()
         }
     }
 

@@ -333,9 +333,9 @@ pub enum ImportCommand {
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum CdrFormat {
-    /// Asterisk cdr-csv Master.csv
+    /// Asterisk cdr_csv Master.csv (16 to 21 fields)
     Asterisk,
-    /// FreeSWITCH mod_cdr_csv, default template
+    /// FreeSWITCH mod_cdr_csv, written with --template [default: example]
     Freeswitch,
 }
 
@@ -369,6 +369,11 @@ pub struct ImportCdrsArgs {
     /// The PBX that wrote the files
     #[arg(long, value_enum)]
     pub format: CdrFormat,
+    /// FreeSWITCH's template: a name (default = the compiled-in one, example, snom, linksys,
+    /// sql, asterisk, opencdrrate) or the template itself ('"${caller_id_number}",…')
+    /// [default: example]
+    #[arg(long, value_name = "NAME|TEMPLATE")]
+    pub template: Option<String>,
     /// Import the good records and set the bad ones aside in the reject file
     #[arg(long)]
     pub skip_bad: bool,
@@ -688,11 +693,19 @@ async fn import_command(wallet: &Wallet, cmd: ImportCommand) -> anyhow::Result<(
                     args.time_zone
                 )
             })?;
+            let format = match (args.format, args.template) {
+                (CdrFormat::Asterisk, None) => Format::Asterisk,
+                (CdrFormat::Asterisk, Some(_)) => anyhow::bail!(
+                    "--template is FreeSWITCH's: Asterisk's cdr_csv has one layout (16 to 21 fields, read as they come)"
+                ),
+                (CdrFormat::Freeswitch, None) => Format::freeswitch(),
+                (CdrFormat::Freeswitch, Some(t)) => Format::FreeSwitch(std::sync::Arc::new(
+                    billing::cdr::Template::named_or_given(&t)
+                        .map_err(|e| anyhow::anyhow!("--template: {e}"))?,
+                )),
+            };
             let opts = ImportOptions {
-                format: match args.format {
-                    CdrFormat::Asterisk => Format::Asterisk,
-                    CdrFormat::Freeswitch => Format::FreeSwitch,
-                },
+                format,
                 files: args.files,
                 skip_bad: args.skip_bad,
                 reject_file: args.reject_file,

@@ -62,7 +62,7 @@ pub(crate) fn ok(app: &TestApp, args: &[&str]) -> String {
 }
 
 /// The number after `label` in a command's summary (`new calls     1,234` → 1234).
-fn figure(out: &str, label: &str) -> u64 {
+pub(crate) fn figure(out: &str, label: &str) -> u64 {
     let line = out
         .lines()
         .find(|l| l.trim_start().starts_with(label))

@@ -6,6 +6,7 @@ mod account;
 mod browser;
 mod call_exports;
 mod calls;
+mod cdr_layouts;
 mod cli;
 mod common;
 mod controls;
