@@ -649,6 +649,39 @@ mod tests {
         assert_eq!(Template::fitting(good.as_bytes()), ["default"]);
     }
 
+    /// Whatever a line holds, it is read or refused with a reason, never a panic.
+    #[test]
+    fn cut_or_garbled_lines_are_refused_not_panicked_on() {
+        let line = r#""Zoë","1000","5551234","default","2024-03-05 10:00:00","2024-03-05 10:00:01","2024-03-05 10:00:09","9","8","NORMAL_CLEARING","u1","u2","acc","PCMA","PCMA""#;
+        for (name, _) in freeswitch::TEMPLATES {
+            let t = template(name);
+            for (i, _) in line.char_indices() {
+                let _ = t.read(&line.as_bytes()[..i], Tz::UTC);
+                let _ = t.read(&line.as_bytes()[i..], Tz::UTC);
+            }
+        }
+        let t = Template::named_or_given(
+            "${caller_id_number},${destination_number},${start_uepoch},${end_epoch},${billusec},${mduration}",
+        )
+        .unwrap();
+        for bad in [
+            "1,2,99999999999999999999,1,1,1",
+            "1,2,1709632800000000,-5,1,1",
+            "1,2,1709632800000000,1,18446744073709551615,1",
+            "1,2,1709632800000000,1,1,-1",
+            "1,2,9223372036854775807,1,1,1",
+        ] {
+            assert!(t.read(bad.as_bytes(), Tz::UTC).is_err(), "{bad}");
+        }
+        let ok = t
+            .read(b"1,2,1709632800000000,1709632809,8000001,9000", Tz::UTC)
+            .unwrap();
+        assert_eq!(
+            (ok.started_at, ok.billsec, ok.duration_s),
+            (1709632800, 9, 9)
+        );
+    }
+
     #[test]
     fn every_asterisk_and_a2billing_disposition_is_ours() {
         for (written, ours) in [

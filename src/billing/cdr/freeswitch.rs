@@ -291,9 +291,9 @@ impl Template {
                     } else {
                         n
                     };
-                    if n <= 0 {
+                    if n == 0 {
                         Ok(None)
-                    } else if tz.timestamp_opt(n, 0).single().is_none() {
+                    } else if n < 0 || tz.timestamp_opt(n, 0).single().is_none() {
                         Err(format!("{name} {s:?} is not a time"))
                     } else {
                         Ok(Some(n))
@@ -310,17 +310,17 @@ impl Template {
             };
             let s = text(values[i]);
             let name = &self.vars[i].0;
-            let per_second = match unit {
+            let per_second: u64 = match unit {
                 Unit::Seconds => return seconds(name, &s).map(Some),
                 Unit::Millis => 1_000,
                 Unit::Micros => 1_000_000,
             };
             // Rounded up to whole seconds, as a carrier bills a started second.
-            match s.parse::<i64>() {
-                Ok(n) if n >= 0 => seconds(name, &((n + per_second - 1) / per_second).to_string())
+            match s.parse::<u64>() {
+                Ok(n) => seconds(name, &n.div_ceil(per_second).to_string())
                     .map(Some)
                     .map_err(|_| format!("{name} {s:?} is not a duration")),
-                _ => Err(format!("{name} {s:?} is not a duration")),
+                Err(_) => Err(format!("{name} {s:?} is not a duration")),
             }
         };
         let duration = count(c.duration)?;
