@@ -2,11 +2,17 @@
 -- tariff (tariff_id), so another tariff's deck can name or group the same prefix its own way.
 -- Destinations without a tariff (the demo's, and those imported before this migration) are
 -- shared: they price the numbers that none of a tariff's own prefixes match.
--- SQLite cannot drop the column's UNIQUE, so the table is rebuilt (ids kept; the calls that
--- point at them are checked when the migration commits).
+--
+-- SQLite cannot drop the prefix's UNIQUE, so the table is made again with the same ids. A
+-- migration runs in a transaction, where foreign keys cannot be switched off; deferred, the
+-- calls that lose their destination when the old table goes find it again when the rows are
+-- put back (no RENAME, which would move the calls' references to the copy).
 PRAGMA defer_foreign_keys = ON;
 
-CREATE TABLE destinations_new (
+CREATE TABLE destinations_0013 AS
+    SELECT id, group_id, prefix, details, dir_code FROM destinations;
+DROP TABLE destinations;
+CREATE TABLE destinations (
     id          INTEGER PRIMARY KEY,
     group_id    INTEGER NOT NULL REFERENCES destination_groups(id),
     prefix      TEXT NOT NULL,
@@ -14,10 +20,9 @@ CREATE TABLE destinations_new (
     dir_code    TEXT NOT NULL,               -- FIX, MOB, ...
     tariff_id   INTEGER REFERENCES tariffs(id) -- NULL: shared by every tariff
 );
-INSERT INTO destinations_new (id, group_id, prefix, details, dir_code)
-    SELECT id, group_id, prefix, details, dir_code FROM destinations;
-DROP TABLE destinations;
-ALTER TABLE destinations_new RENAME TO destinations;
+INSERT INTO destinations (id, group_id, prefix, details, dir_code)
+    SELECT id, group_id, prefix, details, dir_code FROM destinations_0013;
+DROP TABLE destinations_0013;
 
 CREATE INDEX destinations_group ON destinations (group_id);
 CREATE INDEX destinations_prefix ON destinations (prefix);
