@@ -60,7 +60,7 @@ pub async fn run(store: &Store, opts: &BenchOptions) -> anyhow::Result<()> {
     write_deck(&deck1, &prefixes, 1)?;
     write_deck(&deck2, &prefixes, 2)?;
     let t = Instant::now();
-    let s = deck::import_deck(store, "Bench", Some("USD"), &deck1).await?;
+    let s = deck::import_deck(store, "Bench", Some("USD"), &deck1, &Default::default()).await?;
     println!(
         "Rate deck: {} prefixes in {} destinations imported in {:.2} s",
         thousands(s.destinations_created as u64),
@@ -118,7 +118,7 @@ pub async fn run(store: &Store, opts: &BenchOptions) -> anyhow::Result<()> {
         "expected every record imported"
     );
 
-    deck::import_deck(store, "Bench", Some("USD"), &deck2).await?;
+    deck::import_deck(store, "Bench", Some("USD"), &deck2, &Default::default()).await?;
     reset_peak_memory();
     let cpu = cpu_seconds();
     let r = rerate::rerate(

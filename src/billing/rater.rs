@@ -22,8 +22,11 @@ use crate::money::Money;
 /// The rows a rater is built from (the store reads them).
 #[derive(Clone, Debug, Default)]
 pub struct RatingData {
-    /// (id, prefix, group id, dir code)
+    /// The shared destinations (of no tariff): (id, prefix, group id, dir code)
     pub destinations: Vec<(i64, String, i64, String)>,
+    /// The destinations a tariff's own deck gave it: (tariff id, id, prefix, group id, dir code).
+    /// A tariff's own prefixes are matched first; the shared ones price what none of them match.
+    pub tariff_destinations: Vec<(i64, i64, String, i64, String)>,
     /// (tariff id, group id, rate type, terms, effective from)
     pub rates: Vec<(i64, i64, String, RateTerms, i64)>,
     /// (id, currency)
@@ -92,6 +95,8 @@ impl Rating {
 pub struct Rater {
     dialing: Dialing,
     prefixes: PrefixTable<u32>,
+    /// Each tariff's own prefixes (indices into `dests`).
+    tariff_prefixes: HashMap<i64, PrefixTable<u32>>,
     dests: Vec<Dest>,
     rates: HashMap<(i64, i64, u16), Vec<(i64, RateTerms)>>,
     users: HashMap<i64, (Option<i64>, String)>,
@@ -122,6 +127,18 @@ impl Rater {
                 dests.push(d);
             }
         }
+        let mut tariff_prefixes: HashMap<i64, PrefixTable<u32>> = HashMap::new();
+        for (tariff, id, prefix, group_id, dir_code) in &data.tariff_destinations {
+            let d = Dest {
+                id: *id,
+                group_id: *group_id,
+                dir: dir(dir_code),
+            };
+            let table = tariff_prefixes.entry(*tariff).or_default();
+            if table.insert(prefix, dests.len() as u32) {
+                dests.push(d);
+            }
+        }
         let mut rates: HashMap<(i64, i64, u16), Vec<(i64, RateTerms)>> = HashMap::new();
         for (tariff, group, rate_type, terms, from) in &data.rates {
             rates
@@ -142,6 +159,7 @@ impl Rater {
         Rater {
             dialing,
             prefixes,
+            tariff_prefixes,
             dests,
             rates,
             users: data
@@ -161,6 +179,11 @@ impl Rater {
     /// Number of destination prefixes known.
     pub fn prefix_count(&self) -> usize {
         self.prefixes.len()
+            + self
+                .tariff_prefixes
+                .values()
+                .map(|t| t.len())
+                .sum::<usize>()
     }
 
     /// Rates one call of `user_id` that started at `started_at` (UTC seconds).
@@ -194,7 +217,12 @@ impl Rater {
         if self.numbers.contains(&number) {
             return self.on_net_price(user_id, started_at, billsec);
         }
-        let Some((index, _)) = self.prefixes.longest_match(&number) else {
+        let own = self
+            .users
+            .get(&user_id)
+            .and_then(|(tariff, _)| self.tariff_prefixes.get(&(*tariff)?))
+            .and_then(|table| table.longest_match(&number));
+        let Some((index, _)) = own.or_else(|| self.prefixes.longest_match(&number)) else {
             return Rating::Unmatched;
         };
         let dest = self.dests[index as usize];
@@ -320,6 +348,7 @@ mod tests {
             numbers: vec!["442079460999".into()],
             on_net: (Money(0), "USD".into()),
             local_patterns: vec![],
+            ..RatingData::default()
         };
         Rater::new(data, Dialing::default())
     }
@@ -332,6 +361,50 @@ mod tests {
             } => (destination_id, price.micros()),
             other => panic!("not priced: {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_tariff_s_own_prefixes_come_before_the_shared_ones() {
+        // Tariff 1 owns 4420 (group 20); tariff 2 owns 4420 too (group 21) and 44 (group 22);
+        // the shared 44 (group 10) prices what tariff 1's own prefixes do not match.
+        let data = RatingData {
+            destinations: vec![(100, "44".into(), 10, "FIX".into())],
+            tariff_destinations: vec![
+                (1, 200, "4420".into(), 20, "FIX".into()),
+                (2, 201, "4420".into(), 21, "FIX".into()),
+                (2, 202, "44".into(), 22, "FIX".into()),
+            ],
+            rates: vec![
+                (1, 10, "FIX".into(), terms(10_000, 0, 1, 0), 0),
+                (1, 20, "FIX".into(), terms(20_000, 0, 1, 0), 0),
+                (2, 21, "FIX".into(), terms(30_000, 0, 1, 0), 0),
+                (2, 22, "FIX".into(), terms(40_000, 0, 1, 0), 0),
+            ],
+            tariffs: vec![(1, "USD".into()), (2, "USD".into())],
+            users: vec![(7, Some(1), "USD".into()), (8, Some(2), "USD".into())],
+            exchange_rates: vec![("USD".into(), 1_000_000, 0)],
+            ..RatingData::default()
+        };
+        let r = Rater::new(data, Dialing::default());
+        assert_eq!(r.prefix_count(), 4);
+        // 60 s at each tariff's own price for London.
+        assert_eq!(
+            priced(r.rate(7, true, 0, "442079460000", 60)),
+            (Some(200), 20_000)
+        );
+        assert_eq!(
+            priced(r.rate(8, true, 0, "442079460000", 60)),
+            (Some(201), 30_000)
+        );
+        // Elsewhere in the UK: tariff 1 falls back to the shared 44, tariff 2 has its own.
+        assert_eq!(
+            priced(r.rate(7, true, 0, "441614960000", 60)),
+            (Some(100), 10_000)
+        );
+        assert_eq!(
+            priced(r.rate(8, true, 0, "441614960000", 60)),
+            (Some(202), 40_000)
+        );
     }
 
     #[test]

@@ -323,10 +323,13 @@ pub enum ImportCommand {
     /// Import a rate deck CSV into a tariff (created when missing; re-importing updates it)
     #[command(
         long_about = "Import a rate deck CSV into a tariff (created when missing; re-importing updates it).\n\n\
-        Columns: prefix, destination name, rate per minute, connection fee, billing increment (s), \
-        minimum seconds, effective date (YYYY-MM-DD, UTC; empty = always), and optionally the type \
-        (FIX, MOB, …; default from the name). A header row is allowed. Each destination name becomes \
-        a destination group of the rates page; each prefix a destination of it."
+        Columns are found by the deck's header row (prefix/code/dial code, destination/name, \
+        rate/price per minute, connection/setup fee, initial increment and increment or one X/Y \
+        interval column, effective date, type, service, risk; the README lists every synonym). \
+        The delimiter (comma, semicolon, tab) and a decimal comma are detected. A deck without \
+        a header must be the positional layout: prefix, destination, rate, connection fee, \
+        increment, minimum seconds, effective date[, type, service, risk]. Prefixes belong to \
+        the tariff: another tariff's prefixes are never changed."
     )]
     Rates(ImportRatesArgs),
 }
@@ -401,6 +404,12 @@ pub struct ImportRatesArgs {
     /// Currency of a new tariff [default: the base currency]; created if the database lacks it
     #[arg(long)]
     pub currency: Option<String>,
+    /// Order of day and month in the deck's dates, needed when one is ambiguous (03/04/2024)
+    #[arg(long, value_enum)]
+    pub date_order: Option<billing::deck::DateOrder>,
+    /// Print how the deck's columns are read and its first rows as understood; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
     /// The rate deck CSV
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
@@ -719,11 +728,21 @@ async fn import_command(wallet: &Wallet, cmd: ImportCommand) -> anyhow::Result<(
             wallet::run_pending(wallet).await;
         }
         ImportCommand::Rates(args) => {
+            let opts = billing::deck::DeckOptions {
+                date_order: args.date_order,
+                now: crate::time::now(),
+            };
+            if args.dry_run {
+                let deck = billing::deck::load_deck(&args.file, &opts)?;
+                println!("{}", billing::deck::preview(&deck, 10));
+                return Ok(());
+            }
             let summary = billing::deck::import_deck(
                 store,
                 &args.tariff,
                 args.currency.as_deref(),
                 &args.file,
+                &opts,
             )
             .await?;
             println!("{summary}");

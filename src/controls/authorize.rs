@@ -38,7 +38,8 @@ pub const CALLER: &str = "SELECT u.id AS user_id, u.blocked, u.account_type, u.b
     CROSS JOIN number_settings ns
     WHERE d.username = $1 ORDER BY d.id LIMIT 1";
 
-/// The destination with the longest prefix of the number, with its country, its service in
+/// The destination with the longest prefix of the number (of the tariff's own prefixes when one
+/// matches, else of the shared ones, as the rater does), with its country, its service in
 /// the calling plan, the subscriber's choice for it, and the rate of their tariff in force,
 /// in one statement: `$1` the user, `$2` the tariff, `$3` now, `$4`… the number's prefixes.
 pub fn destination_sql(prefixes: usize) -> String {
@@ -58,7 +59,9 @@ pub fn destination_sql(prefixes: usize) -> String {
                   AND r2.effective_from <= $3
                 ORDER BY r2.effective_from DESC LIMIT 1)
          LEFT JOIN tariffs t ON t.id = r.tariff_id
-         WHERE d.prefix IN ({}) ORDER BY LENGTH(d.prefix) DESC LIMIT 1",
+         WHERE d.prefix IN ({}) AND (d.tariff_id IS NULL OR d.tariff_id = $2)
+         ORDER BY CASE WHEN d.tariff_id IS NULL THEN 1 ELSE 0 END, LENGTH(d.prefix) DESC
+         LIMIT 1",
         placeholders.join(", ")
     )
 }

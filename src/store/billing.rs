@@ -68,10 +68,18 @@ impl Store {
     /// Everything the rater needs, read in one go.
     pub async fn rating_data(&self) -> sqlx::Result<RatingData> {
         let p = self.pool();
-        let destinations =
-            sqlx::query_as("SELECT id, prefix, group_id, dir_code FROM destinations ORDER BY id")
-                .fetch_all(p)
-                .await?;
+        let destinations = sqlx::query_as(
+            "SELECT id, prefix, group_id, dir_code FROM destinations
+             WHERE tariff_id IS NULL ORDER BY id",
+        )
+        .fetch_all(p)
+        .await?;
+        let tariff_destinations = sqlx::query_as(
+            "SELECT tariff_id, id, prefix, group_id, dir_code FROM destinations
+             WHERE tariff_id IS NOT NULL ORDER BY id",
+        )
+        .fetch_all(p)
+        .await?;
         let rates: Vec<RateRow> =
             sqlx::query_as(&format!("SELECT {RATE_COLUMNS} FROM rates ORDER BY id"))
                 .fetch_all(p)
@@ -106,6 +114,7 @@ impl Store {
         };
         Ok(RatingData {
             destinations,
+            tariff_destinations,
             rates: rates
                 .iter()
                 .map(|r| {
@@ -239,13 +248,78 @@ pub async fn groups_by_name(c: &mut AnyConnection) -> sqlx::Result<Vec<(String, 
         .await
 }
 
-/// Every destination: (prefix, id, group id, details, dir code).
-pub async fn destinations_by_prefix(
+/// The tariff's own destinations (those its decks gave it): (prefix, id, group id, details,
+/// dir code). The shared destinations (of no tariff) are never changed by a deck.
+pub async fn tariff_destinations(
     c: &mut AnyConnection,
+    tariff_id: i64,
 ) -> sqlx::Result<Vec<(String, i64, i64, String, String)>> {
-    sqlx::query_as("SELECT prefix, id, group_id, details, dir_code FROM destinations")
-        .fetch_all(c)
-        .await
+    sqlx::query_as(
+        "SELECT prefix, id, group_id, details, dir_code FROM destinations WHERE tariff_id = $1",
+    )
+    .bind(tariff_id)
+    .fetch_all(c)
+    .await
+}
+
+/// A destination of the tariff's own.
+pub async fn insert_tariff_destination(
+    c: &mut AnyConnection,
+    tariff_id: i64,
+    group_id: i64,
+    prefix: &str,
+    details: &str,
+    dir_code: &str,
+) -> sqlx::Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO destinations (tariff_id, group_id, prefix, details, dir_code)
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(tariff_id)
+    .bind(group_id)
+    .bind(prefix)
+    .bind(details)
+    .bind(dir_code)
+    .fetch_one(c)
+    .await?;
+    Ok(id)
+}
+
+/// A new group's calling code (from the country of its first prefix).
+pub async fn set_group_country_code(
+    c: &mut AnyConnection,
+    group_id: i64,
+    calling_code: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE destination_groups SET country_code = $1 WHERE id = $2")
+        .bind(calling_code)
+        .bind(group_id)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Gives the calling plan's service of a group and type its service type and risk (each only
+/// when given).
+pub async fn classify_plan_service(
+    c: &mut AnyConnection,
+    group_id: i64,
+    dir_code: &str,
+    service_type: Option<&str>,
+    risk: Option<i64>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE plan_services SET service_type = COALESCE($1, service_type),
+                risk = COALESCE($2, risk)
+         WHERE group_id = $3 AND dir_code = $4",
+    )
+    .bind(service_type)
+    .bind(risk)
+    .bind(group_id)
+    .bind(dir_code)
+    .execute(c)
+    .await?;
+    Ok(())
 }
 
 pub async fn update_destination(

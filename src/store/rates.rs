@@ -145,6 +145,7 @@ impl Store {
                     OR ($4 <> '' AND EXISTS (
                         SELECT 1 FROM destinations d
                         WHERE d.group_id = g.id
+                          AND (d.tariff_id IS NULL OR d.tariff_id = u.tariff_id)
                           AND (d.prefix LIKE ($4 || '%') OR $4 LIKE (d.prefix || '%')))))
              ORDER BY g.name, g.id, r.rate_type",
         )
@@ -174,7 +175,8 @@ impl Store {
         .await
     }
 
-    /// The prefixes of a group of the user's tariff, by type and prefix.
+    /// The prefixes of a group of the user's tariff (its own and the shared ones), by type and
+    /// prefix.
     pub async fn user_destinations(
         &self,
         user_id: i64,
@@ -184,7 +186,8 @@ impl Store {
             "SELECT d.prefix, d.details, d.dir_code FROM destinations d
              WHERE d.group_id = $1 AND EXISTS (
                  SELECT 1 FROM rates r JOIN users u ON u.tariff_id = r.tariff_id
-                 WHERE r.group_id = d.group_id AND u.id = $2)
+                 WHERE r.group_id = d.group_id AND u.id = $2
+                   AND (d.tariff_id IS NULL OR d.tariff_id = u.tariff_id))
              ORDER BY d.dir_code, d.prefix",
         )
         .bind(group_id)

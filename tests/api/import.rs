@@ -29,7 +29,7 @@ fn command(app: &TestApp, args: &[&str]) -> Command {
 }
 
 /// Runs `selfcare ARGS` with `stdin`; (success, stdout + stderr).
-fn selfcare(app: &TestApp, args: &[&str], stdin: &str) -> (bool, String) {
+pub(crate) fn selfcare(app: &TestApp, args: &[&str], stdin: &str) -> (bool, String) {
     let mut child = command(app, args).spawn().expect("run selfcare");
     child
         .stdin

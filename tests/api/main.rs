@@ -29,6 +29,7 @@ mod passwords;
 mod pbx;
 mod phonebook_io;
 mod pin;
+mod rate_decks;
 mod session_outage;
 mod sessions;
 mod stripe_gateway;
