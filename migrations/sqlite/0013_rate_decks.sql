@@ -8,6 +8,10 @@
 -- calls that lose their destination when the old table goes find it again when the rows are
 -- put back (no RENAME, which would move the calls' references to the copy).
 PRAGMA defer_foreign_keys = ON;
+-- Each destination dropped and put back makes SQLite look for the calls that reference it: with
+-- no index on calls.destination_id that is a scan of every call per destination (measured:
+-- 2,000 destinations and 200,000 calls, 24 s; with this index 0.07 s). Only for this migration.
+CREATE INDEX calls_destination_0013 ON calls (destination_id);
 
 CREATE TABLE destinations_0013 AS
     SELECT id, group_id, prefix, details, dir_code FROM destinations;
@@ -23,6 +27,7 @@ CREATE TABLE destinations (
 INSERT INTO destinations (id, group_id, prefix, details, dir_code)
     SELECT id, group_id, prefix, details, dir_code FROM destinations_0013;
 DROP TABLE destinations_0013;
+DROP INDEX calls_destination_0013;
 
 CREATE INDEX destinations_group ON destinations (group_id);
 CREATE INDEX destinations_prefix ON destinations (prefix);
