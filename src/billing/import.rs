@@ -32,9 +32,10 @@
 //!    `opencdrrate`) a first pass over the files collects those uuids, 16 bytes each, before
 //!    the records are read; memory grows with the number of bridged calls, not the file.
 //!
-//! Rule 3 sees one import: the two legs of a call split between two runs (a file rotated
-//! between them) are both billed unless the template has rule 1's or 2's columns. Import
-//! rotated files together, or add `${originating_leg_uuid}` to the template.
+//! Rule 3 sees one import. Across imports (a file rotated between the two legs), the a-leg's
+//! call keeps the uuid it names (`calls.b_leg_uuid`), and each import removes the calls that
+//! turn out to be b-legs of a call, whichever leg came first, crediting a prepaid balance what
+//! it was charged for them; a month already invoiced is left as its invoice has it.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -84,6 +85,11 @@ pub struct ImportSummary {
     pub no_device: u64,
     /// FreeSWITCH b-legs: the callee's side of a call its a-leg bills, skipped.
     pub b_legs: u64,
+    /// Calls an earlier import stored that turn out to be b-legs of calls of this one (or the
+    /// other way round), removed and, on prepaid accounts, credited back.
+    pub b_legs_removed: u64,
+    /// Such calls left alone because their month is invoiced.
+    pub b_legs_invoiced: u64,
     pub rated: u64,
     pub unmatched: u64,
     pub no_rate: u64,
@@ -538,10 +544,12 @@ impl Sink {
                 tally
                     .settle(&mut db, rules, first_new_after, summary)
                     .await?;
+                remove_b_legs(&mut db, first_new_after, tally, rules, summary).await?;
                 db.commit().await?;
             }
             Sink::Staged(mut staging) => {
                 let staged = staging.staged();
+                let first_new_after = cdrs::max_call_id(staging.connection()).await?;
                 let mut from = 0;
                 while from < staged {
                     let to = (from + PUBLISH_SLICE).min(staged);
@@ -560,11 +568,74 @@ impl Sink {
                         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                     }
                 }
+                let db = staging.connection();
+                sqlx::query("BEGIN IMMEDIATE").execute(&mut *db).await?;
+                match remove_b_legs(db, first_new_after, tally, rules, summary).await {
+                    Ok(()) => sqlx::query("COMMIT").execute(&mut *db).await?,
+                    Err(e) => {
+                        let _ = sqlx::query("ROLLBACK").execute(&mut *db).await;
+                        return Err(e.into());
+                    }
+                };
                 staging.close().await?;
             }
         }
         Ok(())
     }
+}
+
+/// Removes the calls that are b-legs of others, found across imports now that both legs are in
+/// (`cdrs::b_legs_billed`): one call is billed once. A prepaid subscriber gets back what they
+/// were charged; a call in an invoiced month is left as the invoice has it, and counted.
+async fn remove_b_legs(
+    db: &mut sqlx::AnyConnection,
+    first_new_after: i64,
+    tally: &Tally,
+    rules: &crate::wallet::Rules,
+    summary: &mut ImportSummary,
+) -> sqlx::Result<()> {
+    let found = cdrs::b_legs_billed(db, first_new_after).await?;
+    if found.is_empty() {
+        return Ok(());
+    }
+    let mut ids = Vec::new();
+    let mut credits: std::collections::BTreeMap<i64, (u64, i64)> = Default::default();
+    for (id, user, at, price) in found {
+        let invoiced = tally
+            .invoiced
+            .get(&user)
+            .is_some_and(|ps| ps.iter().any(|(s, e)| (*s..=*e).contains(&at)));
+        if invoiced {
+            summary.b_legs_invoiced += 1;
+            continue;
+        }
+        ids.push(id);
+        if tally.prepaid.contains(&user) {
+            let c = credits.entry(user).or_default();
+            c.0 += 1;
+            c.1 += price.unwrap_or(0);
+        }
+    }
+    cdrs::delete_calls(db, &ids).await?;
+    summary.b_legs_removed += ids.len() as u64;
+    let run = crate::tokens::random_token();
+    for (user, (calls, micros)) in credits.into_iter().filter(|(_, (_, m))| *m != 0) {
+        crate::wallet::ledger::post_logged(
+            db,
+            rules,
+            &Posting {
+                user_id: user,
+                key: format!("b-legs:{}:{user}", &run[..24]),
+                kind: EntryKind::Rerate,
+                amount: Money(micros),
+                reference: String::new(),
+                note: format!("{calls} call(s) removed: the other leg of a call billed once"),
+            },
+            "calls_charged",
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// One slice of the staging table into `calls`, with its charges, in one transaction.
@@ -873,6 +944,8 @@ impl Reading<'_> {
                     .screen
                     .flag(leg.user_id, leg.outgoing, destination_id, cdr.started_at)
                     .map(|r| r.code()),
+                b_leg_uuid: (leg.key_suffix.is_empty() && !cdr.bleg_uuid.is_empty())
+                    .then(|| cdr.bleg_uuid.clone()),
             });
         }
         if self.batch.len() >= IMPORT_BATCH {
@@ -1049,6 +1122,14 @@ impl std::fmt::Display for ImportSummary {
                 f,
                 "  b-legs            {:>12}  (the callee's side of calls billed by their a-leg; skipped)",
                 t(self.b_legs)
+            )?;
+        }
+        if self.b_legs_removed > 0 || self.b_legs_invoiced > 0 {
+            writeln!(
+                f,
+                "  b-legs removed    {:>12}  (imported before as calls, the other leg of a call here; {} in invoiced months left)",
+                t(self.b_legs_removed),
+                t(self.b_legs_invoiced)
             )?;
         }
         write!(f, "  no device         {:>12}", t(self.no_device))?;

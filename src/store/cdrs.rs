@@ -25,15 +25,17 @@ pub struct ImportedCall {
     pub seen: bool,
     /// Why the subscriber's controls would have refused it (`controls::screen`).
     pub control_flag: Option<&'static str>,
+    /// FreeSWITCH: the b-leg this a-leg names (see `billing::import`).
+    pub b_leg_uuid: Option<String>,
 }
 
-const IMPORT_COLUMNS: usize = 15;
+const IMPORT_COLUMNS: usize = 16;
 /// The columns an import writes, in [`ImportedCall`]'s order.
 pub(super) const IMPORT_COLUMN_NAMES: &str = "user_id, device_id, started_at, src, dst, \
     destination_id, direction, disposition, duration_s, billsec, price_micros, rating_status, \
-    unique_id, seen, control_flag";
+    unique_id, seen, control_flag, b_leg_uuid";
 
-/// Rows per INSERT: 2,000 × 15 values, under SQLite's 32,766 and PostgreSQL's 65,535.
+/// Rows per INSERT: 2,000 × 16 values, under SQLite's 32,766 and PostgreSQL's 65,535.
 pub const IMPORT_BATCH: usize = 2000;
 
 /// A device CDRs can name: (device id, user id, username, extension).
@@ -89,9 +91,39 @@ pub(super) async fn insert_into(
             .bind(call.rating_status)
             .bind(call.unique_id.as_str())
             .bind(call.seen as i64)
-            .bind(call.control_flag);
+            .bind(call.control_flag)
+            .bind(call.b_leg_uuid.as_deref());
     }
     Ok(q.execute(c).await?.rows_affected())
+}
+
+/// Calls billed as calls that are the b-leg of another call (the uuid an a-leg names), where
+/// either side came in after call `after`: (id, user id, started at, price). Each of a b-leg's
+/// rows counts (its own, and the callee's or forward rows it made).
+pub async fn b_legs_billed(
+    c: &mut AnyConnection,
+    after: i64,
+) -> sqlx::Result<Vec<(i64, i64, i64, Option<i64>)>> {
+    sqlx::query_as(
+        "SELECT DISTINCT b.id, b.user_id, b.started_at, b.price_micros
+         FROM calls a JOIN calls b ON b.unique_id IN
+             (a.b_leg_uuid, a.b_leg_uuid || ':in', a.b_leg_uuid || ':fwd')
+         WHERE a.b_leg_uuid IS NOT NULL AND (a.id > $1 OR b.id > $1) AND b.id <> a.id",
+    )
+    .bind(after)
+    .fetch_all(c)
+    .await
+}
+
+/// Deletes calls by id (the roll-up follows by its triggers).
+pub async fn delete_calls(c: &mut AnyConnection, ids: &[i64]) -> sqlx::Result<()> {
+    for id in ids {
+        sqlx::query("DELETE FROM calls WHERE id = $1")
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
+    }
+    Ok(())
 }
 
 /// How many calls with an id above `id` the controls flagged.

@@ -30,7 +30,7 @@ impl Staging {
                 seq INTEGER PRIMARY KEY, user_id INTEGER, device_id INTEGER, started_at INTEGER,
                 src TEXT, dst TEXT, destination_id INTEGER, direction TEXT, disposition TEXT,
                 duration_s INTEGER, billsec INTEGER, price_micros INTEGER, rating_status TEXT,
-                unique_id TEXT UNIQUE, seen INTEGER, control_flag TEXT)",
+                unique_id TEXT UNIQUE, seen INTEGER, control_flag TEXT, b_leg_uuid TEXT)",
         ] {
             sqlx::query(sql).execute(&mut *conn).await?;
         }

@@ -429,5 +429,55 @@ async fn legs_ab_bills_each_call_once(backend: Backend) {
         .await,
         24_000
     );
+
+    // The example template (no direction): the legs of a call imported in two runs, either
+    // order. The b-leg first: billed as a call, then removed when its a-leg comes.
+    let mut a4 = london("aaaaaaaa-0000-4000-8000-000000000004");
+    a4.start = "2024-04-02 13:00:00";
+    a4.bleg = "bbbbbbbb-0000-4000-8000-000000000004".into();
+    let mut b4 = a4.clone();
+    b4.uuid = "bbbbbbbb-0000-4000-8000-000000000004".into();
+    b4.bleg = String::new();
+    let before = app.scalar("SELECT COUNT(*) FROM calls").await;
+    let out = freeswitch(
+        &app,
+        &[&write(&dir, "b4.csv", &expand(example, &b4))],
+        "example",
+    );
+    assert_eq!(figure(&out, "new calls"), 1, "{out}");
+    let out = freeswitch(
+        &app,
+        &[&write(&dir, "a4.csv", &expand(example, &a4))],
+        "example",
+    );
+    assert_eq!(figure(&out, "b-legs removed"), 1, "{out}");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM calls").await, before + 1);
+    // The a-leg first: its b-leg, imported later, is removed as it comes.
+    let mut a5 = london("aaaaaaaa-0000-4000-8000-000000000005");
+    a5.start = "2024-04-02 14:00:00";
+    a5.bleg = "bbbbbbbb-0000-4000-8000-000000000005".into();
+    let mut b5 = a5.clone();
+    b5.uuid = "bbbbbbbb-0000-4000-8000-000000000005".into();
+    b5.bleg = String::new();
+    freeswitch(
+        &app,
+        &[&write(&dir, "a5.csv", &expand(example, &a5))],
+        "example",
+    );
+    let out = freeswitch(
+        &app,
+        &[&write(&dir, "b5.csv", &expand(example, &b5))],
+        "example",
+    );
+    assert_eq!(figure(&out, "b-legs removed"), 1, "{out}");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM calls").await, before + 2);
+    // Each call once: 0.12 for each of the four London calls.
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT CAST(SUM(price_micros) AS BIGINT) FROM calls WHERE user_id = {id}"
+        ))
+        .await,
+        48_000
+    );
 }
 on_both_databases!(legs_ab_bills_each_call_once);
