@@ -8,6 +8,8 @@ use askama::Template;
 use serde::{Deserialize, Serialize};
 
 use super::notice;
+use crate::config::Settings;
+use crate::controls::authorize;
 use crate::error::{AppError, AppResult};
 use crate::money::Money;
 use crate::numbers::{Destination, Refusal, E164, HOLD_MINUTES};
@@ -256,27 +258,51 @@ fn number(ctx: &Ctx, field: &str, s: &str) -> Result<E164, String> {
 }
 
 /// Where calls should go: one of the subscriber's devices (its extension) or a number in
-/// international form. Devices are looked up among the subscriber's own only.
+/// international form that his own controls let him call (a forward is his outgoing call).
+/// Devices are looked up among the subscriber's own only.
 async fn destination(
     ctx: &Ctx,
     store: &Store,
+    settings: &Settings,
     user: CurrentUser,
     own: &E164,
     s: &str,
 ) -> AppResult<Result<Destination, String>> {
     let s = s.trim();
-    if s.starts_with('+') || s.starts_with("00") {
-        return Ok(match E164::parse(s) {
-            Ok(n) if n == *own => Err(ctx.lang.t("numbers.forward_to_itself").to_string()),
-            Ok(n) => Ok(Destination::Forward(n)),
-            Err(e) => Err(ctx
-                .lang
-                .t("numbers.bad_number")
-                .replace("{field}", "destination")
-                .replace("{why}", e)),
-        });
-    }
     let devices = store.devices(user.id).await?;
+    if s.starts_with('+') || s.starts_with("00") {
+        let n = match E164::parse(s) {
+            Ok(n) if n == *own => {
+                return Ok(Err(ctx.lang.t("numbers.forward_to_itself").to_string()))
+            }
+            Ok(n) => n,
+            Err(e) => {
+                return Ok(Err(ctx
+                    .lang
+                    .t("numbers.bad_number")
+                    .replace("{field}", "destination")
+                    .replace("{why}", e)))
+            }
+        };
+        if let Some(device) = devices.first() {
+            let asked = authorize::authorize(
+                store,
+                &settings.pbx.dialing,
+                &device.username,
+                n.as_str(),
+                time::now(),
+            )
+            .await?;
+            if !asked.allow && asked.reason != "limit_reached" && asked.reason != "no_credit" {
+                return Ok(Err(ctx
+                    .lang
+                    .t("numbers.forward_refused")
+                    .replace("{number}", n.as_str())
+                    .replace("{reason}", asked.reason)));
+            }
+        }
+        return Ok(Ok(Destination::Forward(n)));
+    }
     Ok(devices
         .iter()
         .find(|d| !s.is_empty() && (d.extension == s || d.username == s))
@@ -488,9 +514,7 @@ pub async fn hold(
     if let Some(h) = page.holds.iter_mut().find(|h| h.number == n.as_str()) {
         h.hold_key = Some(key);
     }
-    let mut resp = respond(&ctx, &page)?;
-    *resp.status_mut() = StatusCode::OK;
-    Ok(resp)
+    respond(&ctx, &page)
 }
 
 #[derive(Deserialize)]
@@ -508,6 +532,7 @@ pub async fn allocate(
     ctx: Ctx,
     user: CurrentUser,
     store: web::Data<Store>,
+    settings: web::Data<Settings>,
     form: StrictForm<AllocateForm>,
 ) -> AppResult<HttpResponse> {
     let form = form.into_inner();
@@ -520,7 +545,7 @@ pub async fn allocate(
         let msg = ctx.lang.t("numbers.hold_key_missing").to_string();
         return refused(&ctx, &store, user, StatusCode::BAD_REQUEST, msg).await;
     }
-    let dest = match destination(&ctx, &store, user, &n, &form.destination).await? {
+    let dest = match destination(&ctx, &store, &settings, user, &n, &form.destination).await? {
         Ok(d) => d,
         Err(msg) => return refused(&ctx, &store, user, StatusCode::BAD_REQUEST, msg).await,
     };
@@ -559,11 +584,21 @@ pub async fn set_destination(
     ctx: Ctx,
     user: CurrentUser,
     store: web::Data<Store>,
+    settings: web::Data<Settings>,
     path: web::Path<String>,
     form: StrictForm<DestinationForm>,
 ) -> AppResult<HttpResponse> {
     let n = url_number(&path)?;
-    let dest = match destination(&ctx, &store, user, &n, &form.into_inner().destination).await? {
+    let dest = match destination(
+        &ctx,
+        &store,
+        &settings,
+        user,
+        &n,
+        &form.into_inner().destination,
+    )
+    .await?
+    {
         Ok(d) => d,
         Err(msg) => return refused(&ctx, &store, user, StatusCode::BAD_REQUEST, msg).await,
     };

@@ -69,6 +69,9 @@ pub struct Route {
     pub device_username: Option<String>,
     pub device_extension: Option<String>,
     pub forward_to: Option<String>,
+    /// One of the owner's devices, as the PBX names it: a forward is his outgoing call, asked
+    /// about as if from it.
+    pub owner_device: Option<String>,
 }
 
 /// Who had a number from when until when (`until` None: still has it), as the importer
@@ -574,7 +577,9 @@ impl Store {
     pub async fn number_route(&self, number: &E164) -> sqlx::Result<Option<Route>> {
         sqlx::query_as(
             "SELECT d.user_id, u.username, u.blocked, v.username AS device_username,
-                    v.extension AS device_extension, d.forward_to
+                    v.extension AS device_extension, d.forward_to,
+                    (SELECT x.username FROM devices x WHERE x.user_id = d.user_id
+                     ORDER BY x.id LIMIT 1) AS owner_device
              FROM dids d JOIN users u ON u.id = d.user_id LEFT JOIN devices v ON v.id = d.device_id
              WHERE d.number = $1 AND d.state = 'active'",
         )

@@ -4,7 +4,9 @@
 //! The answer is `key=value` lines (or one `key=value&…` line with `format=hash`, or JSON with
 //! `format=json` or `Accept: application/json`):
 //! - `route=device`, `device=` the device's user name, `extension=` its extension;
-//! - `route=forward`, `number=` the E.164 number to forward to (priced as the owner's call);
+//! - `route=forward`, `number=` the E.164 number to forward to and `max_duration=` (the call on
+//!   is the owner's outgoing call, decided as `/pbx/authorize` decides his calls: refused by
+//!   his barrings or plan, it is `route=reject` with that reason);
 //! - `route=reject` and a `reason` (`blocked`, `barred_incoming`): the owner refuses calls now;
 //! - `route=none`, `reason=unknown_number`: nobody has the number.
 //!
@@ -16,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::pbx_answer::{self, admit, refuse, PbxAnswer};
 use crate::config::Settings;
+use crate::controls::authorize;
 use crate::controls::decision::{self, Subscriber};
 use crate::numbers::E164;
 use crate::store::Store;
@@ -39,6 +42,9 @@ struct Answer {
     extension: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     number: String,
+    /// For a forward: the longest the call on may last (the owner's funds and limit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_duration: Option<i64>,
 }
 
 impl PbxAnswer for Answer {
@@ -55,6 +61,7 @@ impl PbxAnswer for Answer {
         .into_iter()
         .filter(|(_, v)| !v.is_empty())
         .map(|(k, v)| (k, v.to_string()))
+        .chain(self.max_duration.map(|d| ("max_duration", d.to_string())))
         .collect()
     }
 
@@ -84,7 +91,7 @@ pub async fn route(
             "did (the number called, in E.164: +442079460000) is required",
         );
     };
-    match answer(&store, &did).await {
+    match answer(&store, &settings, &did).await {
         Ok(a) => {
             tracing::info!(route = a.route, reason = a.reason, "pbx route");
             pbx_answer::answer(style, &a)
@@ -100,7 +107,7 @@ pub async fn route(
     }
 }
 
-async fn answer(store: &Store, did: &E164) -> sqlx::Result<Answer> {
+async fn answer(store: &Store, settings: &Settings, did: &E164) -> sqlx::Result<Answer> {
     let Some(r) = store.number_route(did).await? else {
         return Ok(Answer {
             route: "none",
@@ -122,12 +129,37 @@ async fn answer(store: &Store, did: &E164) -> sqlx::Result<Answer> {
         });
     }
     Ok(match (r.forward_to, r.device_username) {
-        (Some(number), _) => Answer {
-            route: "forward",
-            user: r.username,
-            number,
-            ..Answer::default()
-        },
+        (Some(number), _) => {
+            // The call on is the owner's outgoing call: his barrings, plan, funds and limit
+            // decide it as for a call he dials (so a forward cannot reach what he may not).
+            let mut max_duration = None;
+            if let Some(device) = &r.owner_device {
+                let asked = authorize::authorize(
+                    store,
+                    &settings.pbx.dialing,
+                    device,
+                    &number,
+                    crate::time::now(),
+                )
+                .await?;
+                if !asked.allow {
+                    return Ok(Answer {
+                        route: "reject",
+                        reason: asked.reason,
+                        user: r.username,
+                        ..Answer::default()
+                    });
+                }
+                max_duration = Some(asked.max_duration);
+            }
+            Answer {
+                route: "forward",
+                user: r.username,
+                number,
+                max_duration,
+                ..Answer::default()
+            }
+        }
         (None, Some(device)) => Answer {
             route: "device",
             user: r.username,

@@ -233,6 +233,27 @@ async fn two_subscribers_race_for_a_number_and_one_gets_it(backend: Backend) {
         ("forward", "+447700900123"),
         "{r:?}"
     );
+    assert!(r["max_duration"].parse::<i64>().unwrap() > 0, "{r:?}");
+    // A forward is the owner's own call: not to a premium number his plan keeps off.
+    let (s, body) = post(
+        winner,
+        &app,
+        &format!("/dids/{did}/destination"),
+        &[("destination", "+44 906 123 4567")],
+    )
+    .await;
+    assert_eq!(s, 400, "{body}");
+    assert!(body.to_string().contains("premium_disabled"), "{body}");
+    assert_eq!(route(&app, did).await["number"], "+447700900123");
+    // Barred later: the PBX is told to refuse the forward, as any call of his.
+    post(winner, &app, "/services/barrings", &[("outgoing", "1")]).await;
+    let r = route(&app, did).await;
+    assert_eq!(
+        (r["route"].as_str(), r["reason"].as_str()),
+        ("reject", "barred_outgoing"),
+        "{r:?}"
+    );
+    post(winner, &app, "/services/barrings", &[("outgoing", "0")]).await;
 
     // Pointed at a device of his: the PBX rings it.
     let winner_name = if std::ptr::eq(winner, &demo) {
