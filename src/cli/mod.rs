@@ -410,6 +410,10 @@ pub struct ImportRatesArgs {
     /// Print how the deck's columns are read and its first rows as understood; write nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// The column names of a deck without a header row, comma-separated, as its header would
+    /// name them (Freeside's: "destination,country code / prefix,rate")
+    #[arg(long, value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
     /// The rate deck CSV
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
@@ -731,6 +735,7 @@ async fn import_command(wallet: &Wallet, cmd: ImportCommand) -> anyhow::Result<(
             let opts = billing::deck::DeckOptions {
                 date_order: args.date_order,
                 now: crate::time::now(),
+                columns: args.columns,
             };
             if args.dry_run {
                 let deck = billing::deck::load_deck(&args.file, &opts)?;

@@ -360,6 +360,26 @@ async fn the_sample_layouts_of_a2billing_astpp_and_freeside_import(backend: Back
     );
     assert_eq!(terms("Freeside", "5233").await.1, 30_000);
     assert_eq!(terms("Freeside", "81").await.1, 40_000);
+    // Freeside's own file, without a header row: refused as it is, read with --columns.
+    let headless = write(
+        &dir,
+        "freeside-own.csv",
+        "Australia Mobile,\"61 4,5\",0.1300\nJapan,+81,0.0450\n",
+    );
+    let (done, out) = import_rates(&app, "Freeside own", &headless, &[]);
+    assert!(!done && out.contains("name its columns with --columns"), "{out}");
+    let columns = "--columns=Destination name,Country code / Prefix,Rate (per minute)";
+    let (done, out) = import_rates(&app, "Freeside own", &headless, &[columns]);
+    assert!(done && out.contains("3 deck rows"), "{out}");
+    assert_eq!(terms("Freeside own", "614").await.1, 130_000);
+    assert_eq!(terms("Freeside own", "81").await.1, 45_000);
+    let (done, out) = import_rates(
+        &app,
+        "Freeside own",
+        &headless,
+        &["--columns=prefix,colour"],
+    );
+    assert!(!done && out.contains("--columns"), "{out}");
     // ASTPP's included seconds are free seconds we cannot price: only 0 is read.
     let bad = write(
         &dir,

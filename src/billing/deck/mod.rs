@@ -101,12 +101,15 @@ pub struct DeckError {
 }
 
 /// How to read a deck.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct DeckOptions {
     /// The order of day and month in dates like 03/04/2024.
     pub date_order: Option<DateOrder>,
     /// Now (UTC seconds): an end date must be after it.
     pub now: i64,
+    /// The names of the columns of a deck that has no header row (Freeside's, for one), read
+    /// as its header would be (`--columns`).
+    pub columns: Option<Vec<String>>,
 }
 
 /// A deck as read: how its columns were mapped, and its rows.
@@ -120,7 +123,10 @@ pub struct Deck {
 }
 
 fn recognised_hint() -> String {
-    format!("Recognised columns — {}.", header::recognised())
+    format!(
+        "Recognised columns — {}. A deck without a header row: name its columns with --columns.",
+        header::recognised()
+    )
 }
 
 const POSITIONAL: &str = "prefix, destination, rate, connection fee, increment, minimum seconds, effective date, and optionally type, service and risk";
@@ -141,6 +147,22 @@ pub fn read_deck(text: &str, opts: &DeckOptions) -> Result<Deck, DeckError> {
     let mut mapping: Option<Mapping> = None;
     let mut positional = false;
     let mut header_row = None;
+    if let Some(columns) = &opts.columns {
+        let cells: Vec<&str> = columns.iter().map(String::as_str).collect();
+        mapping = Some(Mapping::from_header(&cells).map_err(|problems| {
+            DeckError {
+                errors: problems
+                    .into_iter()
+                    .map(|p| LineError {
+                        line: 0,
+                        message: format!("--columns: {p}"),
+                    })
+                    .collect(),
+                hint: Some(recognised_hint()),
+            }
+        })?);
+        header_row = Some((0, columns.clone()));
+    }
     let mut rows = Vec::new();
     let mut errors = Vec::new();
     let mut record = csv::StringRecord::new();
@@ -958,6 +980,7 @@ mod tests {
         let opts = DeckOptions {
             date_order,
             now: 1_700_000_000,
+            columns: None,
         };
         read_deck(deck, &opts).map(|d| d.rows).map_err(|e| e.errors)
     }
