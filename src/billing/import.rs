@@ -93,7 +93,7 @@ pub struct ImportSummary {
     pub rated: u64,
     pub unmatched: u64,
     pub no_rate: u64,
-    /// New calls in a period that already has an invoice (they are not on it).
+    /// New calls in a period that already has an invoice (not on it: the next one takes them).
     pub in_invoiced_periods: u64,
     /// New calls the subscriber's controls would have refused (`calls.control_flag`).
     pub flagged: u64,
@@ -469,6 +469,9 @@ impl Tally {
         summary: &mut ImportSummary,
     ) -> sqlx::Result<()> {
         summary.flagged += cdrs::flagged_after(db, first_new_after).await?;
+        if summary.in_invoiced_periods > 0 {
+            crate::store::local_calls::leave_out_late(db, first_new_after).await?;
+        }
         charge_prepaid(db, rules, std::mem::take(&mut self.charges)).await?;
         let spenders: Vec<i64> = std::mem::take(&mut self.spenders).into_iter().collect();
         crate::controls::limit_mail::after_calls(db, &spenders, crate::time::now()).await
@@ -1161,7 +1164,7 @@ impl std::fmt::Display for ImportSummary {
         if self.in_invoiced_periods > 0 {
             write!(
                 f,
-                "\nWarning: {} new calls fall in periods already invoiced; they are not on those invoices.",
+                "\nNote: {} new calls fall in months already invoiced; the next invoice of their subscriber takes them.",
                 t(self.in_invoiced_periods)
             )?;
         }

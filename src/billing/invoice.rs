@@ -23,7 +23,8 @@
 //! silently, and never hold the rest back: the invoice is made of what is priced, the unpriced
 //! calls are named per subscriber and kept in `calls_left_out` (`selfcare calls unmatched` lists
 //! them). Once a local pattern, a rate and `selfcare rate` price them, the subscriber's next
-//! invoice takes them on a line of their own ([`LATE_CALLS`]).
+//! invoice takes them on a line of their own ([`LATE_CALLS`]), as it takes the calls imported
+//! into a month after its invoice was made.
 
 use super::month::Month;
 use crate::money::Money;
@@ -107,8 +108,9 @@ pub struct BillSummary {
     pub left_out: Vec<(String, u64)>,
 }
 
-/// The invoice line of calls left out of an earlier month's invoice and priced since.
-pub const LATE_CALLS: &str = "Calls of earlier months, priced since";
+/// The invoice line of calls of earlier months that their month's invoice was made without
+/// (unpriced then, or imported after it).
+pub const LATE_CALLS: &str = "Calls of earlier months, not on their invoice";
 
 /// Bills the month for every subscriber whose month has ended at `now`; see the module
 /// documentation.

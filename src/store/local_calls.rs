@@ -1,5 +1,6 @@
-//! The dial plan's local patterns, the calls that have no price, and the calls a bill left out
-//! because of it (`calls_left_out`), which a later bill takes once they are priced.
+//! The dial plan's local patterns, the calls that have no price, and the calls an invoice was
+//! made without (`calls_left_out`: unpriced when it was made, or imported after it), which a
+//! later bill takes once they are priced.
 
 use sqlx::{AnyConnection, FromRow};
 
@@ -120,6 +121,24 @@ pub async fn leave_out_unpriced(
     .fetch_one(c)
     .await?;
     Ok(n as u64)
+}
+
+/// Records the calls added after call `after` that fall in a month already invoiced for their
+/// subscriber: they are not on that invoice, so the next one takes them (like calls a bill left
+/// out for want of a price).
+pub async fn leave_out_late(c: &mut AnyConnection, after: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO calls_left_out (call_id, user_id, invoice_id)
+         SELECT c.id, c.user_id, i.id FROM calls c
+         JOIN invoices i ON i.user_id = c.user_id
+                        AND c.started_at >= i.period_start AND c.started_at <= i.period_end
+         WHERE c.id > $1
+         ON CONFLICT (call_id) DO NOTHING",
+    )
+    .bind(after)
+    .execute(c)
+    .await?;
+    Ok(())
 }
 
 /// Notes the invoice the calls were left out of.

@@ -592,7 +592,41 @@ async fn asterisk_cdrs_are_imported_matched_rated_and_billed_once(backend: Backe
         .fold((0, 0, 0), |s, l| (s.0 + l.1, s.1 + l.2, s.2 + l.3));
     assert_eq!(sum, (6, 151, 128_000));
 
-    // The call left out, priced since, is on alice's next invoice, once.
+    // A March call of alice's that comes in after March's invoice: on her next invoice too.
+    let late = write(
+        &dir,
+        "late.csv",
+        &asterisk(
+            "",
+            "101",
+            "00442079460000",
+            "SIP/101-00000099",
+            "SIP/trunk-00000098",
+            "2024-03-20 10:00:00",
+            "2024-03-20 10:00:05",
+            60,
+            "ANSWERED",
+            "1710928800.99",
+        ),
+    );
+    let out = ok(
+        &app,
+        &[
+            "import",
+            "cdrs",
+            "--format",
+            "asterisk",
+            "--time-zone",
+            "Europe/London",
+            late.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.contains("the next invoice of their subscriber takes them"),
+        "{out}"
+    );
+
+    // The call left out, priced since, and the late one are on alice's next invoice, once.
     let out = ok(&app, &["bill", "--period", "2024-04"]);
     assert!(
         out.contains("1 invoice(s) issued (INV-2024-000003"),
@@ -607,7 +641,12 @@ async fn asterisk_cdrs_are_imported_matched_rated_and_billed_once(backend: Backe
     .unwrap();
     assert_eq!(
         april,
-        [line("Calls of earlier months, priced since", 1, 30, 15_000)]
+        [line(
+            "Calls of earlier months, not on their invoice",
+            2,
+            90,
+            23_000
+        )]
     );
     let out = ok(&app, &["bill", "--period", "2024-05"]);
     assert!(out.contains("0 invoice(s) issued"), "{out}");

@@ -367,7 +367,10 @@ async fn the_sample_layouts_of_a2billing_astpp_and_freeside_import(backend: Back
         "Australia Mobile,\"61 4,5\",0.1300\nJapan,+81,0.0450\n",
     );
     let (done, out) = import_rates(&app, "Freeside own", &headless, &[]);
-    assert!(!done && out.contains("name its columns with --columns"), "{out}");
+    assert!(
+        !done && out.contains("name its columns with --columns"),
+        "{out}"
+    );
     let columns = "--columns=Destination name,Country code / Prefix,Rate (per minute)";
     let (done, out) = import_rates(&app, "Freeside own", &headless, &[columns]);
     assert!(done && out.contains("3 deck rows"), "{out}");
