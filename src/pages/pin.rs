@@ -32,10 +32,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/users/pin/reset")
             .name("pin_reset")
             .route(web::post().to(reset)),
+    )
+    .service(
+        web::resource("/users/pin/delete")
+            .name("pin_delete")
+            .route(web::post().to(delete)),
     );
 }
 
-const NOTICES: &[&str] = &["set", "changed", "sent"];
+const NOTICES: &[&str] = &["set", "changed", "sent", "deleted"];
 
 /// PIN resets one subscriber may ask for in [`RESET_WINDOW_S`].
 const RESETS_PER_WINDOW: usize = 3;
@@ -266,6 +271,53 @@ pub async fn set(
     Ok(match ctx.format {
         Format::Html => notice::redirect("/users/pin", code),
         f => respond_action(f, StatusCode::OK, "pin", text),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct DeleteFields {
+    #[serde(default)]
+    current_pin: String,
+}
+
+/// POST /users/pin/delete (`current_pin`): no calling-card PIN any more (the seed's "delete a
+/// subscriber's PIN"). The current PIN is checked like any other try of it.
+pub async fn delete(
+    ctx: Ctx,
+    user: CurrentUser,
+    store: web::Data<Store>,
+    form: StrictForm<DeleteFields>,
+) -> AppResult<HttpResponse> {
+    let f = form.into_inner();
+    if store.pin_state(user.id).await?.is_none() {
+        return refused(&ctx, &store, user, ctx.lang.t("pin.none_to_delete").into()).await;
+    }
+    if f.current_pin.trim().is_empty() {
+        let msg = ctx.lang.t("pin.current_required_delete").into();
+        return refused(&ctx, &store, user, msg).await;
+    }
+    match pin::check(&store, Some(user.id), f.current_pin, &ctx.address).await? {
+        Outcome::Right => {}
+        Outcome::NoPin | Outcome::UnknownAccount => {
+            let msg = ctx.lang.t("pin.none_to_delete").into();
+            return refused(&ctx, &store, user, msg).await;
+        }
+        Outcome::Wrong { locked_until: None } => {
+            let msg = ctx.lang.t("pin.wrong_current").into();
+            return refused(&ctx, &store, user, msg).await;
+        }
+        Outcome::Wrong {
+            locked_until: Some(until),
+        }
+        | Outcome::Locked { until } => {
+            let msg = locked_message(&ctx, &store, user, until).await?;
+            return refused(&ctx, &store, user, msg).await;
+        }
+    }
+    store.delete_pin(user.id, &ctx.address).await?;
+    Ok(match ctx.format {
+        Format::Html => notice::redirect("/users/pin", "deleted"),
+        f => respond_action(f, StatusCode::OK, "pin_delete", "PIN removed"),
     })
 }
 

@@ -169,6 +169,22 @@ impl Store {
         Ok(true)
     }
 
+    /// Removes the subscriber's PIN, with its activity-log entry; false when there was none.
+    pub async fn delete_pin(&self, user_id: i64, address: &str) -> sqlx::Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query("DELETE FROM calling_card_pins WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Ok(false);
+        }
+        audit::record(&mut tx, Some(user_id), "pin_deleted", "", address).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// Where a new PIN is mailed: the subscriber's registered address ('' when none) and
     /// language.
     pub async fn pin_mail_of(&self, user_id: i64) -> sqlx::Result<Option<(String, String)>> {

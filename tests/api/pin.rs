@@ -201,6 +201,33 @@ async fn a_subscriber_sets_and_changes_the_pin_and_the_pbx_checks_it(backend: Ba
     assert!(details
         .iter()
         .all(|(d,)| !d.contains(FIRST) && !d.contains(SECOND)));
+
+    // Removing it needs the current PIN too; a wrong one is a failure and removes nothing.
+    let delete = |pin: &'static str| {
+        let app = &app;
+        async move {
+            let r = app
+                .post_form("/users/pin/delete", &[("current_pin", pin)])
+                .await;
+            let status = r.status().as_u16();
+            (status, r.text().await.unwrap())
+        }
+    };
+    let (status, xml) = delete("9731").await;
+    assert_eq!(status, 400, "{xml}");
+    assert_eq!(failures(&app).await, 1);
+    let (status, xml) = delete(SECOND).await;
+    assert_eq!(
+        (status, text_of(&xml, "status").as_str()),
+        (200, "ok"),
+        "{xml}"
+    );
+    assert!(pin_row(&app).await.is_none());
+    assert_eq!(events(&app, "pin_deleted").await, 1);
+    assert_eq!(verify(&app, "demo", SECOND).await, no("no_pin"));
+    let (status, xml) = delete(SECOND).await;
+    assert_eq!(status, 400);
+    assert!(text_of(&xml, "status_message").contains("no PIN"), "{xml}");
 }
 
 on_both_databases!(five_wrong_pins_lock_it_even_against_the_right_one);
