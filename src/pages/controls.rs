@@ -18,7 +18,9 @@ use crate::store::controls::{spend_since, UserControls};
 use crate::store::Store;
 use crate::time;
 use crate::web::form::StrictForm;
-use crate::web::{respond, respond_action, session, Chrome, Ctx, CurrentUser, Format, Page};
+use crate::web::{
+    refuse_form, respond, respond_action, session, Chrome, Ctx, CurrentUser, Format, Page,
+};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -209,17 +211,12 @@ async fn load(ctx: &Ctx, store: &Store, user: CurrentUser) -> AppResult<Controls
     })
 }
 
-#[derive(Deserialize)]
-pub struct ShowQuery {
-    done: Option<String>,
-}
-
 /// GET /services/spending_limit, /services/barrings
 pub async fn show(
     ctx: Ctx,
     user: CurrentUser,
     store: web::Data<Store>,
-    query: web::Query<ShowQuery>,
+    query: web::Query<notice::DoneQuery>,
 ) -> AppResult<HttpResponse> {
     let mut page = load(&ctx, &store, user).await?;
     page.notice = notice::text(ctx.lang, "controls", NOTICES, query.done.as_deref());
@@ -234,15 +231,13 @@ async fn refused(
     message: String,
     typed_limit: Option<String>,
 ) -> AppResult<HttpResponse> {
-    if ctx.format != Format::Html {
-        return Err(AppError::BadInput(message));
-    }
-    let mut page = load(ctx, store, user).await?;
-    page.error = Some(message);
-    page.typed_limit = typed_limit;
-    let mut resp = respond(ctx, &page)?;
-    *resp.status_mut() = StatusCode::BAD_REQUEST;
-    Ok(resp)
+    let page = async {
+        let mut page = load(ctx, store, user).await?;
+        page.error = Some(message.clone());
+        page.typed_limit = typed_limit;
+        Ok(page)
+    };
+    refuse_form(ctx, AppError::BadInput(message.clone()), page).await
 }
 
 /// The last value of `name` in a form (a form may send a hidden `0` before its checkbox's `1`).

@@ -7,6 +7,12 @@ use actix_web::HttpResponse;
 
 use crate::i18n::Lang;
 
+/// The query of a page that shows a notice: `?done=<code>`.
+#[derive(serde::Deserialize)]
+pub struct DoneQuery {
+    pub done: Option<String>,
+}
+
 /// 303 to `page` with the notice `code`.
 pub fn redirect(page: &str, code: &str) -> HttpResponse {
     HttpResponse::SeeOther()

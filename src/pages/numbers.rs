@@ -16,7 +16,7 @@ use crate::numbers::{Destination, Refusal, E164, HOLD_MINUTES};
 use crate::store::Store;
 use crate::time;
 use crate::web::form::StrictForm;
-use crate::web::{respond, respond_action, Chrome, Ctx, CurrentUser, Format, Page};
+use crate::web::{refuse_form, respond, respond_action, Chrome, Ctx, CurrentUser, Format, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -188,17 +188,12 @@ async fn load(ctx: &Ctx, store: &Store, user: CurrentUser) -> AppResult<NumbersP
     })
 }
 
-#[derive(Deserialize)]
-pub struct ShowQuery {
-    done: Option<String>,
-}
-
 /// GET /dids
 pub async fn show(
     ctx: Ctx,
     user: CurrentUser,
     store: web::Data<Store>,
-    query: web::Query<ShowQuery>,
+    query: web::Query<notice::DoneQuery>,
 ) -> AppResult<HttpResponse> {
     let mut page = load(&ctx, &store, user).await?;
     page.notice = notice::text(ctx.lang, "numbers", NOTICES, query.done.as_deref());
@@ -214,18 +209,17 @@ async fn refused(
     status: StatusCode,
     message: String,
 ) -> AppResult<HttpResponse> {
-    if ctx.format != Format::Html {
-        return Err(match status {
-            StatusCode::NOT_FOUND => AppError::NotFound,
-            StatusCode::CONFLICT => AppError::Conflict(message),
-            _ => AppError::BadInput(message),
-        });
-    }
-    let mut page = load(ctx, store, user).await?;
-    page.error = Some(message);
-    let mut resp = respond(ctx, &page)?;
-    *resp.status_mut() = status;
-    Ok(resp)
+    let error = match status {
+        StatusCode::NOT_FOUND => AppError::NotFound,
+        StatusCode::CONFLICT => AppError::Conflict(message.clone()),
+        _ => AppError::BadInput(message.clone()),
+    };
+    let page = async {
+        let mut page = load(ctx, store, user).await?;
+        page.error = Some(message);
+        Ok(page)
+    };
+    refuse_form(ctx, error, page).await
 }
 
 async fn refusal(

@@ -19,7 +19,7 @@ use crate::store::pins::{NewPin, Replace};
 use crate::store::Store;
 use crate::time;
 use crate::web::form::StrictForm;
-use crate::web::{respond, respond_action, Chrome, Ctx, CurrentUser, Format, Page};
+use crate::web::{refuse_form, respond, respond_action, Chrome, Ctx, CurrentUser, Format, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -143,17 +143,12 @@ async fn load(ctx: &Ctx, store: &Store, user: CurrentUser) -> AppResult<PinPage>
     })
 }
 
-#[derive(Deserialize)]
-pub struct ShowQuery {
-    done: Option<String>,
-}
-
 /// GET /users/pin
 pub async fn show(
     ctx: Ctx,
     user: CurrentUser,
     store: web::Data<Store>,
-    query: web::Query<ShowQuery>,
+    query: web::Query<notice::DoneQuery>,
 ) -> AppResult<HttpResponse> {
     let mut page = load(&ctx, &store, user).await?;
     // The address comes from the account, never from the link.
@@ -170,14 +165,12 @@ async fn refused(
     user: CurrentUser,
     message: String,
 ) -> AppResult<HttpResponse> {
-    if ctx.format != Format::Html {
-        return Err(AppError::BadInput(message));
-    }
-    let mut page = load(ctx, store, user).await?;
-    page.error = Some(message);
-    let mut resp = respond(ctx, &page)?;
-    *resp.status_mut() = StatusCode::BAD_REQUEST;
-    Ok(resp)
+    let page = async {
+        let mut page = load(ctx, store, user).await?;
+        page.error = Some(message.clone());
+        Ok(page)
+    };
+    refuse_form(ctx, AppError::BadInput(message.clone()), page).await
 }
 
 /// "Locked until 2026-12-05 09:30:00 (too many wrong PINs) …" in the subscriber's zone.

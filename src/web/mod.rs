@@ -36,7 +36,9 @@ pub use auth::CurrentUser;
 pub use context::Ctx;
 pub use form::{StrictForm, StrictQuery};
 pub use format::Format;
-pub use render::{respond, respond_action, respond_as, too_long_for_pdf, Chrome, Page};
+pub use render::{
+    refuse_form, respond, respond_action, respond_as, too_long_for_pdf, Chrome, Page,
+};
 pub use upload::Upload;
 
 use crate::config::Settings;

@@ -52,6 +52,23 @@ pub fn respond<P: Page>(ctx: &Ctx, page: &P) -> AppResult<HttpResponse> {
     respond_as(ctx.format, ctx, page)
 }
 
+/// A refused form in the request's format: clients get `error` itself (a failed action with
+/// its status); a browser gets `page`, the form's page again showing why, with the same status.
+/// `page` is only run for a browser.
+pub async fn refuse_form<P: Page>(
+    ctx: &Ctx,
+    error: AppError,
+    page: impl std::future::Future<Output = AppResult<P>>,
+) -> AppResult<HttpResponse> {
+    if ctx.format != Format::Html {
+        return Err(error);
+    }
+    let status = actix_web::ResponseError::status_code(&error);
+    let mut resp = respond(ctx, &page.await?)?;
+    *resp.status_mut() = status;
+    Ok(resp)
+}
+
 pub fn respond_as<P: Page>(format: Format, ctx: &Ctx, page: &P) -> AppResult<HttpResponse> {
     let body = match format {
         Format::Html => page.html(&ctx.chrome())?,
