@@ -120,7 +120,6 @@ async fn statements(store: &Store, user: i64, account: &str, number: &str) -> St
         q::CALLER,
         &[text(account), text(number), text(&format!("+{digits}"))],
     );
-    s += "SELECT pattern FROM local_patterns;\n";
     s += &inline(&q::destination_sql(prefixes.len()), &values);
     s += &inline(
         c::SPEND_SINCE,

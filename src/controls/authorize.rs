@@ -9,7 +9,6 @@ use serde::Serialize;
 use sqlx::AnyConnection;
 
 use super::decision::{self, Barrings, Destination, Funds, Reason, Subscriber, MAX_CALL_S};
-use crate::billing::dialplan::DialPlan;
 use crate::billing::number::Dialing;
 use crate::billing::{price, RateTerms};
 use crate::money::Money;
@@ -199,6 +198,8 @@ pub async fn authorize(
     dst: &str,
     now: i64,
 ) -> sqlx::Result<Answer> {
+    // Before the connection is taken: reading the plan may take one of its own.
+    let plan = store.dial_plan().await?;
     let mut c = store.pool().acquire().await?;
     let c = &mut *c;
     let e164 = dialing
@@ -262,10 +263,6 @@ pub async fn authorize(
         a.destination = "internal".into();
         return Ok(a);
     }
-    let patterns: Vec<(String,)> = sqlx::query_as("SELECT pattern FROM local_patterns")
-        .fetch_all(&mut *c)
-        .await?;
-    let plan = DialPlan::new(&patterns.into_iter().map(|(p,)| p).collect::<Vec<_>>());
     if plan.is_local(dst) {
         // A feature code, a short extension, an echo test: the PBX's own business, free.
         return Ok(Answer {

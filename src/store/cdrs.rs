@@ -115,13 +115,23 @@ pub async fn b_legs_billed(
     .await
 }
 
-/// Deletes calls by id (the roll-up follows by its triggers).
+/// Deletes calls by id, a thousand per statement (the roll-up follows by its triggers).
 pub async fn delete_calls(c: &mut AnyConnection, ids: &[i64]) -> sqlx::Result<()> {
-    for id in ids {
-        sqlx::query("DELETE FROM calls WHERE id = $1")
-            .bind(id)
-            .execute(&mut *c)
-            .await?;
+    let sqlite = is_sqlite(c);
+    for chunk in ids.chunks(1000) {
+        let mut sql = String::from("DELETE FROM calls WHERE id IN (");
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push(',');
+            }
+            placeholder(&mut sql, sqlite, i + 1);
+        }
+        sql.push(')');
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        q.execute(&mut *c).await?;
     }
     Ok(())
 }

@@ -5,6 +5,18 @@
 use sqlx::{AnyConnection, FromRow};
 
 use super::Store;
+use crate::billing::dialplan::DialPlan;
+
+/// How long `/pbx/authorize` trusts the dial plan it read: `selfcare dialplan` changes reach a
+/// running portal within this time, and a question costs no query for it meanwhile.
+const DIAL_PLAN_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The dial plan as read at a moment.
+#[derive(Debug)]
+pub struct CachedPlan {
+    read_at: std::time::Instant,
+    plan: std::sync::Arc<DialPlan>,
+}
 
 /// A call without a price, as `selfcare calls unmatched` lists it.
 #[derive(Clone, Debug, FromRow)]
@@ -21,6 +33,32 @@ pub struct UnpricedCall {
 }
 
 impl Store {
+    /// The dial plan, read again when the copy in hand is older than [`DIAL_PLAN_TTL`].
+    pub async fn dial_plan(&self) -> sqlx::Result<std::sync::Arc<DialPlan>> {
+        if let Some(c) = self
+            .dial_plan
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            if c.read_at.elapsed() < DIAL_PLAN_TTL {
+                return Ok(c.plan.clone());
+            }
+        }
+        let patterns: Vec<String> = self
+            .local_patterns()
+            .await?
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
+        let plan = std::sync::Arc::new(DialPlan::new(&patterns));
+        *self.dial_plan.lock().unwrap_or_else(|e| e.into_inner()) = Some(CachedPlan {
+            read_at: std::time::Instant::now(),
+            plan: plan.clone(),
+        });
+        Ok(plan)
+    }
+
     /// (pattern, note) of the dial plan.
     pub async fn local_patterns(&self) -> sqlx::Result<Vec<(String, String)>> {
         sqlx::query_as("SELECT pattern, note FROM local_patterns ORDER BY pattern")

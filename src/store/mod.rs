@@ -56,6 +56,9 @@ pub struct Store {
     /// Kept for the bulk loader, which speaks PostgreSQL's COPY on a connection of its own.
     url: String,
     backend: Backend,
+    /// The dial plan as `/pbx/authorize` reads it on every question, re-read every few seconds
+    /// (see `local_calls::Store::dial_plan`).
+    dial_plan: std::sync::Arc<std::sync::Mutex<Option<local_calls::CachedPlan>>>,
 }
 
 impl Store {
@@ -97,6 +100,7 @@ impl Store {
             pool,
             backend,
             url: url.to_string(),
+            dial_plan: Default::default(),
         })
     }
 

@@ -155,12 +155,9 @@ impl Store {
     pub async fn import_numbers(&self, numbers: &[NewNumber]) -> sqlx::Result<(u64, u64)> {
         let mut tx = self.begin_write().await?;
         let now = crate::time::now();
-        let (mut added, mut updated) = (0, 0);
+        let count = "SELECT COUNT(*) FROM dids";
+        let (before,): (i64,) = sqlx::query_as(count).fetch_one(&mut *tx).await?;
         for n in numbers {
-            let known: Option<(i64,)> = sqlx::query_as("SELECT id FROM dids WHERE number = $1")
-                .bind(n.number.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
             sqlx::query(
                 "INSERT INTO dids (number, country, region, monthly_fee_micros, setup_fee_micros,
                                    currency, updated_at)
@@ -179,12 +176,10 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            if known.is_some() {
-                updated += 1;
-            } else {
-                added += 1;
-            }
         }
+        let (after,): (i64,) = sqlx::query_as(count).fetch_one(&mut *tx).await?;
+        let added = (after - before) as u64;
+        let updated = numbers.len() as u64 - added;
         tx.commit().await?;
         Ok((added, updated))
     }
