@@ -109,6 +109,17 @@ impl Answer {
             ..Answer::denied(Reason::Blocked)
         }
     }
+
+    /// Allowed and free (a call that stays on the network, or a local number), named
+    /// `destination`, in the caller's currency.
+    fn free(destination: &str, caller: &Caller) -> Answer {
+        Answer {
+            destination: destination.into(),
+            rate: super::rate_text(Money::default(), caller.decimals as u32),
+            currency: caller.currency.clone(),
+            ..Answer::allowed_without_limit()
+        }
+    }
 }
 
 impl crate::web::pbx_answer::PbxAnswer for Answer {
@@ -234,15 +245,7 @@ pub async fn authorize(
     if caller.internal != 0 && !dst.trim().is_empty() {
         // A call that stays on the network: free, or at the operator's on-net rate.
         if caller.on_net_rate_micros == 0 {
-            return Ok(Answer {
-                allow: true,
-                reason: "",
-                destination: "internal".into(),
-                prefix: String::new(),
-                max_duration: MAX_CALL_S,
-                rate: super::rate_text(Money::default(), caller.decimals as u32),
-                currency: caller.currency,
-            });
+            return Ok(Answer::free("internal", &caller));
         }
         let on_net = RateTerms {
             per_minute: Money(caller.on_net_rate_micros),
@@ -265,15 +268,7 @@ pub async fn authorize(
     }
     if plan.is_local(dst) {
         // A feature code, a short extension, an echo test: the PBX's own business, free.
-        return Ok(Answer {
-            allow: true,
-            reason: "",
-            destination: "local".into(),
-            prefix: String::new(),
-            max_duration: MAX_CALL_S,
-            rate: super::rate_text(Money::default(), caller.decimals as u32),
-            currency: caller.currency,
-        });
+        return Ok(Answer::free("local", &caller));
     }
     let Some(number) = dialing.normalise(dst).filter(|n| n.len() <= 20) else {
         return Ok(Answer::denied(Reason::BadNumber));
