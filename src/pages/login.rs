@@ -12,8 +12,9 @@ use crate::i18n::Lang;
 use crate::login_gate::LoginGate;
 use crate::login_guard::{LoginPolicy, Verdict};
 use crate::password;
+use crate::store::sessions::NewSession;
 use crate::store::Store;
-use crate::web::session::{self, SessionKind};
+use crate::web::session::{self, LoginMethod, SessionKind};
 use crate::web::{respond_action, Chrome, Ctx, Format, Page};
 
 /// The login page's view model (the seed's "Login page").
@@ -106,7 +107,13 @@ pub async fn submit(
         Some((user_id, lang)) => {
             let lang = session::lang(&session).unwrap_or(lang);
             let sid = store
-                .start_session(user_id, SessionKind::Web.as_str(), &ctx.address)
+                .start_session(&NewSession {
+                    user_id,
+                    kind: SessionKind::Web,
+                    method: LoginMethod::Password,
+                    address: &ctx.address,
+                    user_agent: &ctx.user_agent,
+                })
                 .await?;
             session::log_in(&session, user_id, &sid, SessionKind::Web, lang)?;
             Ok(match ctx.format {
@@ -188,7 +195,13 @@ pub async fn legacy(
     match authenticate(&store, &settings.login, &gate, &ctx, &username, password).await? {
         Some((user_id, lang)) => {
             let sid = store
-                .start_session(user_id, SessionKind::Legacy.as_str(), &ctx.address)
+                .start_session(&NewSession {
+                    user_id,
+                    kind: SessionKind::Legacy,
+                    method: LoginMethod::Password,
+                    address: &ctx.address,
+                    user_agent: &ctx.user_agent,
+                })
                 .await?;
             session::log_in(&session, user_id, &sid, SessionKind::Legacy, lang)?;
             Ok(respond_action(

@@ -3,28 +3,86 @@
 
 use super::Store;
 use crate::config::SessionLifetimes;
+use crate::web::session::{LoginMethod, SessionKind};
+
+/// A session about to start: who, from where, and how the login was made.
+pub struct NewSession<'a> {
+    pub user_id: i64,
+    pub kind: SessionKind,
+    pub method: LoginMethod,
+    pub address: &'a str,
+    pub user_agent: &'a str,
+}
+
+/// A live session as the sessions page lists it.
+#[derive(sqlx::FromRow, Debug, Clone)]
+pub struct SessionRow {
+    pub id: String,
+    pub kind: String,
+    pub method: String,
+    pub address: String,
+    pub user_agent: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+}
 
 /// How often a session in use is marked seen (its idle time is known to this precision).
 const TOUCH_EVERY_S: i64 = 60;
 
 impl Store {
-    /// Records a new session of `user_id` and returns its id.
-    pub async fn start_session(
+    /// Records a new session and returns its id.
+    pub async fn start_session(&self, new: &NewSession<'_>) -> sqlx::Result<String> {
+        let id = crate::tokens::random_token();
+        sqlx::query(
+            "INSERT INTO user_sessions (id, user_id, kind, method, address, user_agent, created_at, last_seen_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        )
+        .bind(&id)
+        .bind(new.user_id)
+        .bind(new.kind.as_str())
+        .bind(new.method.as_str())
+        .bind(new.address)
+        .bind(new.user_agent)
+        .bind(crate::time::now())
+        .execute(self.pool())
+        .await?;
+        Ok(id)
+    }
+
+    /// The user's live sessions, newest first. Sessions past their lifetime are not ended
+    /// until used, so they are left out here by the same rule `session_user` applies.
+    pub async fn live_sessions(
         &self,
         user_id: i64,
-        kind: &str,
-        address: &str,
-    ) -> sqlx::Result<String> {
-        let id = crate::tokens::random_token();
-        sqlx::query("INSERT INTO user_sessions (id, user_id, kind, address, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $5)")
-            .bind(&id)
-            .bind(user_id)
-            .bind(kind)
-            .bind(address)
-            .bind(crate::time::now())
-            .execute(self.pool())
-            .await?;
-        Ok(id)
+        life: &SessionLifetimes,
+        now: i64,
+    ) -> sqlx::Result<Vec<SessionRow>> {
+        sqlx::query_as(
+            "SELECT id, kind, method, address, user_agent, created_at,
+                    COALESCE(last_seen_at, created_at) AS last_seen_at
+             FROM user_sessions
+             WHERE user_id = $1 AND ended_at IS NULL
+               AND created_at >= $2 AND COALESCE(last_seen_at, created_at) >= $3
+             ORDER BY created_at DESC, id",
+        )
+        .bind(user_id)
+        .bind(now - life.max_s)
+        .bind(now - life.idle_s)
+        .fetch_all(self.pool())
+        .await
+    }
+
+    /// Ends one session of the user; false when it is not his or already ended.
+    pub async fn end_own_session(&self, user_id: i64, id: &str) -> sqlx::Result<bool> {
+        let done = sqlx::query(
+            "UPDATE user_sessions SET ended_at = $1 WHERE id = $2 AND user_id = $3 AND ended_at IS NULL",
+        )
+        .bind(crate::time::now())
+        .bind(id)
+        .bind(user_id)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// The user of a live session, or None when it ended, never existed, or has outlived

@@ -32,6 +32,10 @@ pub struct Ctx {
     pub csrf: String,
     /// The client's address as this server sees it (the peer of the TCP connection).
     pub address: String,
+    /// The client's `User-Agent`, cut to 200 characters (shown on the sessions page).
+    pub user_agent: String,
+    /// The id of the live login session making this request (None when not logged in).
+    pub session_id: Option<String>,
     /// The request's query string, for links to the same page in another format.
     pub query: String,
     /// The format the page would have without an export format: a CSV or PDF request that
@@ -94,6 +98,8 @@ impl Ctx {
             path: req.path().to_string(),
             csrf: String::new(),
             address: String::new(),
+            user_agent: String::new(),
+            session_id: None,
             query: String::new(),
             page_format,
             pdf_max_rows: crate::config::Settings::DEFAULT_PDF_MAX_ROWS,
@@ -130,9 +136,13 @@ pub async fn context(
     }
     // A session counts only while the database says it is alive (logout and password changes
     // end it there, for every portal process and whatever the session store).
+    let mut session_id = None;
     let user_id = match session::login(&session) {
         Some((uid, sid)) => match live_session_user(&req, &sid).await {
-            Ok(Some(owner)) if owner == uid => Some(uid),
+            Ok(Some(owner)) if owner == uid => {
+                session_id = Some(sid);
+                Some(uid)
+            }
             Ok(_) => {
                 session::forget(&session);
                 None
@@ -198,6 +208,10 @@ pub async fn context(
                 &trusted,
             )
         },
+        user_agent: header_str(&req, header::USER_AGENT)
+            .map(|ua| ua.chars().take(200).collect())
+            .unwrap_or_default(),
+        session_id,
         query: req.query_string().to_string(),
         page_format,
         pdf_max_rows: req

@@ -26,6 +26,26 @@ impl SessionKind {
     }
 }
 
+/// How a login was proven, recorded with the session (the sessions page shows it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginMethod {
+    Password,
+    /// A password and a second-factor code (or recovery code).
+    PasswordAndCode,
+    /// Single sign-on through the operator's OpenID provider.
+    OpenIdConnect,
+}
+
+impl LoginMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoginMethod::Password => "password",
+            LoginMethod::PasswordAndCode => "password+totp",
+            LoginMethod::OpenIdConnect => "oidc",
+        }
+    }
+}
+
 /// The user id and session id of a logged-in session (not yet checked against the database).
 pub fn login(s: &Session) -> Option<(i64, String)> {
     let uid = s.get::<i64>(USER_ID).ok().flatten()?;
