@@ -14,6 +14,8 @@ pub enum Resource {
     Call,
     Fax,
     CallbackRequest,
+    /// A live login session, by its handle (`user_sessions.handle`).
+    Session,
     /// A destination group is the user's when the user's tariff has a rate for it.
     DestinationGroup,
 }
@@ -31,6 +33,9 @@ impl Resource {
             Resource::Call => "SELECT 1 FROM calls WHERE id = $1 AND user_id = $2",
             Resource::Fax => "SELECT 1 FROM faxes WHERE id = $1 AND user_id = $2",
             Resource::CallbackRequest => "SELECT 1 FROM callback_requests WHERE id = $1 AND user_id = $2",
+            Resource::Session => {
+                "SELECT 1 FROM user_sessions WHERE handle = $1 AND user_id = $2 AND ended_at IS NULL"
+            }
             Resource::DestinationGroup => {
                 "SELECT 1 FROM rates r JOIN users u ON u.tariff_id = r.tariff_id
                  WHERE r.group_id = $1 AND u.id = $2 LIMIT 1"

@@ -18,6 +18,7 @@ pub struct NewSession<'a> {
 #[derive(sqlx::FromRow, Debug, Clone)]
 pub struct SessionRow {
     pub id: String,
+    pub handle: i64,
     pub kind: String,
     pub method: String,
     pub address: String,
@@ -34,8 +35,8 @@ impl Store {
     pub async fn start_session(&self, new: &NewSession<'_>) -> sqlx::Result<String> {
         let id = crate::tokens::random_token();
         sqlx::query(
-            "INSERT INTO user_sessions (id, user_id, kind, method, address, user_agent, created_at, last_seen_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+            "INSERT INTO user_sessions (id, user_id, kind, method, address, user_agent, handle, created_at, last_seen_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
         )
         .bind(&id)
         .bind(new.user_id)
@@ -43,6 +44,7 @@ impl Store {
         .bind(new.method.as_str())
         .bind(new.address)
         .bind(new.user_agent)
+        .bind(new_handle())
         .bind(crate::time::now())
         .execute(self.pool())
         .await?;
@@ -58,7 +60,7 @@ impl Store {
         now: i64,
     ) -> sqlx::Result<Vec<SessionRow>> {
         sqlx::query_as(
-            "SELECT id, kind, method, address, user_agent, created_at,
+            "SELECT id, handle, kind, method, address, user_agent, created_at,
                     COALESCE(last_seen_at, created_at) AS last_seen_at
              FROM user_sessions
              WHERE user_id = $1 AND ended_at IS NULL
@@ -72,17 +74,26 @@ impl Store {
         .await
     }
 
-    /// Ends one session of the user; false when it is not his or already ended.
-    pub async fn end_own_session(&self, user_id: i64, id: &str) -> sqlx::Result<bool> {
-        let done = sqlx::query(
-            "UPDATE user_sessions SET ended_at = $1 WHERE id = $2 AND user_id = $3 AND ended_at IS NULL",
+    /// The handle of session `id` (None: no such session).
+    pub async fn session_handle(&self, id: &str) -> sqlx::Result<Option<i64>> {
+        let row: Option<(i64,)> = sqlx::query_as("SELECT handle FROM user_sessions WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|(h,)| h))
+    }
+
+    /// Ends the user's session named by `handle` (checked as his with `Resource::Session`).
+    pub async fn end_session_by_handle(&self, user_id: i64, handle: i64) -> sqlx::Result<()> {
+        sqlx::query(
+            "UPDATE user_sessions SET ended_at = $1 WHERE handle = $2 AND user_id = $3 AND ended_at IS NULL",
         )
         .bind(crate::time::now())
-        .bind(id)
+        .bind(handle)
         .bind(user_id)
         .execute(self.pool())
         .await?;
-        Ok(done.rows_affected() == 1)
+        Ok(())
     }
 
     /// The user of a live session, or None when it ended, never existed, or has outlived
@@ -148,4 +159,10 @@ impl Store {
         .await?;
         Ok(done.rows_affected())
     }
+}
+
+/// A session's public name: random, positive, and exact in a JSON number (below 2^53).
+fn new_handle() -> i64 {
+    use rand::Rng;
+    rand::thread_rng().gen_range(1..(1_i64 << 53))
 }

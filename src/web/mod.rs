@@ -37,7 +37,7 @@ pub use context::Ctx;
 pub use form::{StrictForm, StrictQuery};
 pub use format::Format;
 pub use render::{
-    refuse_form, respond, respond_action, respond_as, too_long_for_pdf, Chrome, Page,
+    refuse_form, respond, respond_action, respond_as, see_other, too_long_for_pdf, Chrome, Page,
 };
 pub use upload::Upload;
 
@@ -202,6 +202,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
     )
     .configure(pages::password::routes)
     .configure(pages::pin::routes)
+    .configure(pages::sessions::routes)
     .configure(pages::activity::routes)
     .configure(pages::rates::routes)
     .configure(pages::destinations::routes)

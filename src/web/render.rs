@@ -168,6 +168,13 @@ pub fn too_long_for_pdf(ctx: &Ctx, rows: usize) -> HttpResponse {
     }
 }
 
+/// 303 to `location`: where a browser goes after an action (POST-redirect-GET).
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, location))
+        .finish()
+}
+
 /// The seed's `<action>` answer: a name, ok or failed, and a message.
 #[derive(Serialize, Template)]
 #[template(path = "xml/action.xml")]

@@ -25,6 +25,7 @@ mod login;
 mod main_page;
 mod money;
 mod numbers;
+mod own_sessions;
 mod passwords;
 mod pbx;
 mod phonebook_io;

@@ -1,0 +1,205 @@
+//! One's own sessions: the page lists every live login (browser or legacy client, address,
+//! browser, how it logged in), ends one of them or all others, and an ended session's cookie
+//! is refused on its next request.
+
+use serde_json::Value;
+
+use crate::common::{spawn_demo_app, Backend, TestApp};
+use crate::on_both_databases;
+
+/// A browser of its own (cookie jar, no redirects followed), logged in as `user`.
+async fn browser(app: &TestApp, user: &str, agent: &str) -> reqwest::Client {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(agent)
+        .build()
+        .unwrap();
+    let token = csrf(app, &client, "/callc/login").await;
+    let r = client
+        .post(app.url("/callc/login"))
+        .form(&[
+            ("username", user),
+            ("password", user),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303, "{user} logs in");
+    client
+}
+
+/// The CSRF token of a page's forms, read as a browser would.
+async fn csrf(app: &TestApp, client: &reqwest::Client, page: &str) -> String {
+    let html = client
+        .get(app.url(page))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).expect("a form") + marker.len();
+    html[start..start + 64].to_string()
+}
+
+async fn sessions(app: &TestApp, client: &reqwest::Client) -> Vec<Value> {
+    let r = client
+        .get(app.url("/users/sessions?format=json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let page: Value = r.json().await.unwrap();
+    page["sessions"].as_array().unwrap().clone()
+}
+
+async fn main_page_status(app: &TestApp, client: &reqwest::Client) -> u16 {
+    client
+        .get(app.url("/callc/main"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn post(app: &TestApp, client: &reqwest::Client, path: &str) -> reqwest::Response {
+    let token = csrf(app, client, "/users/sessions").await;
+    client
+        .post(app.url(path))
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn a_subscriber_sees_and_ends_his_sessions(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    let laptop = browser(&app, "demo", "Laptop/1.0").await;
+    let phone = browser(&app, "demo", "Phone/2.0").await;
+    let legacy = reqwest::Client::builder()
+        .cookie_store(true)
+        .user_agent("LegacyClient/3")
+        .build()
+        .unwrap();
+    let r = legacy
+        .get(app.url("/api/login?u=demo&p=demo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let other = browser(&app, "demo2", "Other/1.0").await;
+
+    let listed = sessions(&app, &laptop).await;
+    assert_eq!(
+        listed.len(),
+        3,
+        "demo's three sessions, not demo2's: {listed:#?}"
+    );
+    let by_agent = |agent: &str| {
+        listed
+            .iter()
+            .find(|s| s["user_agent"] == agent)
+            .unwrap_or_else(|| panic!("{agent} listed"))
+            .clone()
+    };
+    let (mine, on_phone, api) = (
+        by_agent("Laptop/1.0"),
+        by_agent("Phone/2.0"),
+        by_agent("LegacyClient/3"),
+    );
+    assert_eq!(mine["current"], true);
+    assert_eq!(on_phone["current"], false);
+    assert_eq!(mine["kind"], "web");
+    assert_eq!(api["kind"], "api");
+    assert_eq!(mine["method"], "password");
+    assert_eq!(mine["address"], "127.0.0.1");
+    assert!(!mine["started"].as_str().unwrap().is_empty());
+
+    // The XML page lists the same sessions.
+    let xml = laptop
+        .get(app.url("/users/sessions?format=xml"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    assert_eq!(
+        doc.descendants()
+            .filter(|n| n.has_tag_name("session"))
+            .count(),
+        3
+    );
+
+    // Someone else's session is not found, and stays alive.
+    let theirs = sessions(&app, &other).await[0]["id"].as_i64().unwrap();
+    let r = post(&app, &laptop, &format!("/users/sessions/{theirs}/end")).await;
+    assert_eq!(r.status().as_u16(), 404);
+    assert_eq!(main_page_status(&app, &other).await, 200);
+    let r = post(&app, &laptop, "/users/sessions/not-a-number/end").await;
+    assert_eq!(r.status().as_u16(), 404);
+
+    // Ending the phone's session: its cookie is refused next, the laptop goes on.
+    assert_eq!(main_page_status(&app, &phone).await, 200);
+    let id = on_phone["id"].as_i64().unwrap();
+    let r = post(&app, &laptop, &format!("/users/sessions/{id}/end")).await;
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(
+        r.headers()["location"].to_str().unwrap(),
+        "/users/sessions?done=ended"
+    );
+    assert_eq!(main_page_status(&app, &phone).await, 303, "sent to log in");
+    assert_eq!(main_page_status(&app, &laptop).await, 200);
+    let page = laptop
+        .get(app.url("/users/sessions?done=ended"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("The session has been ended."));
+    // Ending it again: it is gone.
+    let r = post(&app, &laptop, &format!("/users/sessions/{id}/end")).await;
+    assert_eq!(r.status().as_u16(), 404);
+
+    // "End all others" ends the legacy client's session and keeps this one.
+    let r = legacy
+        .get(app.url("/callc/main?format=xml"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let r = post(&app, &laptop, "/users/sessions/end_others").await;
+    assert_eq!(
+        r.headers()["location"].to_str().unwrap(),
+        "/users/sessions?done=ended_others&n=1"
+    );
+    let r = legacy
+        .get(app.url("/callc/main?format=xml"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401, "the legacy session is over");
+    let left = sessions(&app, &laptop).await;
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0]["current"], true);
+    assert_eq!(main_page_status(&app, &other).await, 200, "demo2 untouched");
+
+    // Ending this very session logs out here.
+    let id = left[0]["id"].as_i64().unwrap();
+    let r = post(&app, &laptop, &format!("/users/sessions/{id}/end")).await;
+    assert_eq!(r.headers()["location"].to_str().unwrap(), "/callc/login");
+    assert_eq!(main_page_status(&app, &laptop).await, 303);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'session_ended'")
+            .await,
+        2
+    );
+}
+on_both_databases!(a_subscriber_sees_and_ends_his_sessions);
