@@ -3,6 +3,7 @@
 //! A stable contract that operators and scripts rely on; every flag has a `SELFCARE_*` variable
 //! where it makes sense.
 
+pub mod accounts;
 pub mod controls;
 pub mod currency;
 pub mod dialplan;
@@ -100,6 +101,9 @@ pub enum Command {
     /// The dial plan's local numbers (feature codes, extensions): free, never a country
     #[command(subcommand)]
     Dialplan(dialplan::DialplanCommand),
+    /// A subscriber's accounts (contracts): open, close, move subscriptions between them
+    #[command(subcommand)]
+    Account(accounts::AccountCommand),
     /// Calls the operator has to look at: those without a price
     #[command(subcommand)]
     Calls(dialplan::CallsCommand),
@@ -666,6 +670,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;
             let store = open(&settings).await?;
             dialplan::dialplan(&store, cmd).await?;
+        }
+        Command::Account(cmd) => {
+            let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;
+            let store = open(&settings).await?;
+            accounts::run(&store, cmd).await?;
         }
         Command::Calls(cmd) => {
             let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;

@@ -1,6 +1,7 @@
 //! One module per portal section: its view models and handlers. Templates mirror these
 //! modules: `templates/pages/<page>.html` and `templates/xml/<page>.xml`.
 
+pub mod account_tree;
 pub mod activity;
 pub mod callback;
 pub mod calling_plan;

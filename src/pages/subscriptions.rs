@@ -75,6 +75,17 @@ impl Page for SubscriptionsPage {
     }
 }
 
+/// `active`, `ended` or `upcoming` at `now`.
+pub fn state(active_from: i64, active_until: Option<i64>, now: i64) -> &'static str {
+    if active_from > now {
+        "upcoming"
+    } else if active_until.is_some_and(|until| until <= now) {
+        "ended"
+    } else {
+        "active"
+    }
+}
+
 /// GET /services/user_subscriptions
 pub async fn show(ctx: Ctx, user: CurrentUser, store: web::Data<Store>) -> AppResult<HttpResponse> {
     let account = store
@@ -97,13 +108,7 @@ pub async fn show(ctx: Ctx, user: CurrentUser, store: web::Data<Store>) -> AppRe
                 .unwrap_or_default(),
             price: Money(s.price_micros).with_currency(s.decimals as u32, &s.currency),
             period: s.period,
-            state: if s.active_from > now {
-                "upcoming"
-            } else if s.active_until.is_some_and(|until| until <= now) {
-                "ended"
-            } else {
-                "active"
-            },
+            state: state(s.active_from, s.active_until, now),
         })
         .collect();
     let monthly_totals = store

@@ -5,6 +5,7 @@
 //! for another user's rows by accident.
 
 pub mod access;
+pub mod accounts;
 pub mod audit;
 pub mod billing;
 pub mod call_list;

@@ -705,8 +705,9 @@ async fn subscribe(
     .fetch_one(&mut *c)
     .await?;
     let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO subscriptions (user_id, service_id, added_at, active_from)
-         VALUES ($1, $2, $3, $3) RETURNING id",
+        "INSERT INTO subscriptions (user_id, service_id, added_at, active_from, account_id)
+         VALUES ($1, $2, $3, $3, (SELECT id FROM accounts WHERE user_id = $1 AND name = ''))
+         RETURNING id",
     )
     .bind(user_id)
     .bind(service_id)

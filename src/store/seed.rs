@@ -24,6 +24,12 @@ pub async fn insert_user(c: &mut AnyConnection, u: &NewUser<'_>) -> sqlx::Result
     .bind(u.tariff_id)
     .bind(u.created_at);
     let id = returning_id(q, &mut *c).await?;
+    // Every subscriber has a main account, which new subscriptions join (see store::accounts).
+    sqlx::query("INSERT INTO accounts (user_id, name, created_at) VALUES ($1, '', $2)")
+        .bind(id)
+        .bind(u.created_at)
+        .execute(&mut *c)
+        .await?;
     // The ledger starts with the balance the account is created with (see store::ledger).
     sqlx::query(
         "INSERT INTO ledger (user_id, entry_key, kind, amount_micros, balance_after_micros, note, created_at)
@@ -353,8 +359,8 @@ pub async fn insert_subscription(
     active_until: Option<i64>,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO subscriptions (user_id, service_id, added_at, active_from, active_until)
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO subscriptions (user_id, service_id, added_at, active_from, active_until, account_id)
+         VALUES ($1, $2, $3, $4, $5, (SELECT id FROM accounts WHERE user_id = $1 AND name = ''))",
     )
     .bind(user_id)
     .bind(service_id)

@@ -209,6 +209,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .configure(pages::payments::routes)
     .configure(pages::invoices::routes)
     .configure(pages::subscriptions::routes)
+    .configure(pages::account_tree::routes)
     .configure(pages::controls::routes)
     .configure(pages::calling_plan::routes)
     .configure(pages::numbers::routes)

@@ -3,6 +3,7 @@
 
 mod access;
 mod account;
+mod account_tree;
 mod browser;
 mod call_exports;
 mod calls;
