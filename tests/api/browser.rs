@@ -206,6 +206,21 @@ impl Browser {
         panic!("never reached {part}; at {}", self.url().await)
     }
 
+    /// True when the page is no wider than the window (nothing to scroll sideways).
+    pub async fn fits_sideways(&self) -> bool {
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                "/execute/sync",
+                json!({
+                    "script": "return document.documentElement.scrollWidth <= window.innerWidth;",
+                    "args": []
+                }),
+            )
+            .await;
+        v.as_bool().unwrap()
+    }
+
     /// Logs in through the login form.
     pub async fn log_in(&self, base: &str, user: &str, password: &str) {
         self.go(&format!("{base}/callc/login")).await;

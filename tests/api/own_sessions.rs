@@ -203,3 +203,49 @@ async fn a_subscriber_sees_and_ends_his_sessions(backend: Backend) {
     );
 }
 on_both_databases!(a_subscriber_sees_and_ends_his_sessions);
+
+/// The sessions page and the account tree in a browser, on a desktop and a phone: nothing to
+/// scroll sideways, and ending the other session from the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sessions_page_and_the_account_tree_in_the_browser() {
+    let app = spawn_demo_app(Backend::Sqlite).await;
+    for (width, height, name) in [(1366, 900, "desktop"), (390, 844, "phone")] {
+        let other = browser(
+            &app,
+            "demo",
+            "Mozilla/5.0 (X11; Linux x86_64) OtherBrowser/1.0",
+        )
+        .await;
+        let Some(b) = crate::browser::Browser::start(width, height).await else {
+            return;
+        };
+        b.log_in(&app.address, "demo", "demo").await;
+        b.go(&format!("{}/accounts/tree", app.address)).await;
+        assert!(b.fits_sideways().await, "account tree on {name}");
+        let heading = b.text(&b.find("section.card h2").await).await;
+        assert!(heading.starts_with("Main account"), "{heading}");
+        b.screenshot(&format!("account-tree-{name}")).await;
+
+        b.go(&format!("{}/users/sessions", app.address)).await;
+        assert!(b.fits_sideways().await, "sessions on {name}");
+        assert_eq!(b.all("li.session").await.len(), 2);
+        let this = b.text(&b.find("li.session.current .tag").await).await;
+        assert_eq!(this, "this session");
+        b.screenshot(&format!("sessions-{name}")).await;
+        b.click(
+            &b.find("form[action='/users/sessions/end_others'] button")
+                .await,
+        )
+        .await;
+        b.wait_for_url("done=ended_others").await;
+        let notice = b.text(&b.find(".notice").await).await;
+        assert_eq!(notice, "Other sessions ended: 1.");
+        assert_eq!(b.all("li.session").await.len(), 1);
+        assert_eq!(main_page_status(&app, &other).await, 303);
+        // "Log out here" ends this one too.
+        b.click(&b.find("li.session.current form button").await)
+            .await;
+        b.wait_for_url("/callc/login").await;
+        b.quit().await;
+    }
+}
