@@ -1,4 +1,5 @@
-//! Detailed statistics (`/stats/user_stats`, and the seed's `POST /billing/stats/user_stats`):
+//! Detailed statistics (`/stats/user_stats`, and the seed's `POST /billing/stats/user_stats`, which
+//! `web::request_line` brings here):
 //! calls of a period by direction and result, per local day, with charts.
 //!
 //! Figures, all in the subscriber's time zone and counting calls in both directions whatever
@@ -40,11 +41,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/stats/user_stats")
             .name("user_stats")
             .route(web::get().to(show_get))
-            .route(web::post().to(show_post)),
-    )
-    .service(
-        web::resource("/billing/stats/user_stats")
-            .name("user_stats")
             .route(web::post().to(show_post)),
     );
 }
@@ -329,7 +325,7 @@ pub async fn show_get(
     show(ctx, user, &store, query.into_inner()).await
 }
 
-/// POST /stats/user_stats and /billing/stats/user_stats: the seed's "change dates".
+/// POST /stats/user_stats (also as /billing/stats/user_stats): the seed's "change dates".
 pub async fn show_post(
     ctx: Ctx,
     user: CurrentUser,

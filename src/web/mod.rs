@@ -14,6 +14,7 @@ pub mod pbx_api;
 pub mod pbx_pin;
 pub mod pbx_route;
 pub mod render;
+pub mod request_line;
 pub mod session;
 pub mod session_outage;
 pub mod session_store;
@@ -120,6 +121,8 @@ impl Application {
                 .app_data(path_errors())
                 .wrap(security_headers(secure))
                 .wrap(from_fn(log::log_request))
+                // Outermost, so routing, logging and every guard see the normalized request.
+                .wrap(from_fn(request_line::normalize))
                 // Static files need no session: they are served while the session store is
                 // down (the 503 page's stylesheet among them), and never start a session.
                 .service(

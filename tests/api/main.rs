@@ -25,6 +25,7 @@ mod local_calls;
 mod login;
 mod main_page;
 mod money;
+mod mor_clients;
 mod numbers;
 mod own_sessions;
 mod passwords;
