@@ -12,12 +12,14 @@
 //! price (not rated yet) shows an empty price and is counted apart. `destination` is the matched
 //! destination's details, or the dialled number when none matched (incoming calls).
 //!
-//! **Seen and new calls.** A call is *new* until a page has listed it to its subscriber. The
-//! calls listed on a page of the call list or of the new calls, in any format (an HTML page, or
-//! the XML or JSON a client fetched), are marked seen when the page is answered; only the rows
-//! of that page, never the rest of the filter. Counts, statistics and exports do not mark calls
-//! seen. The new-calls page lists the 50 newest unseen calls, with the number of unseen calls
-//! before this visit; the next visit shows the next 50 older ones, if any.
+//! **Seen and new calls.** A call is *new* until the subscriber has seen it. The calls listed on
+//! an HTML page of the call list or of the new calls are marked seen when the page is answered;
+//! only the rows of that page, never the rest of the filter. Reading the same pages as XML or
+//! JSON changes nothing (a program polling the list must not empty the subscriber's New calls
+//! page); a program marks calls seen with `POST /stats/new_calls_list/mark_seen` (`ids`, or
+//! every unseen call), as the page's "Mark all as seen" does. Counts, statistics and exports do
+//! not mark calls seen. The new-calls page lists the 50 newest unseen calls, with the number of
+//! unseen calls before this visit; the next visit shows the next 50 older ones, if any.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -25,6 +27,7 @@ use askama::Template;
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use super::notice;
 use super::period_form::PeriodFields;
 use crate::call_filter::{
     CallFilter, CallFilterParams, DeviceChoice, Direction, FilterError, Status,
@@ -40,8 +43,8 @@ use crate::store::users::Account;
 use crate::store::Store;
 use crate::time;
 use crate::web::{
-    require, respond, respond_as, too_long_for_pdf, Chrome, Ctx, CurrentUser, Format, OwnUserId,
-    Page,
+    require, respond, respond_action, respond_as, too_long_for_pdf, Chrome, Ctx, CurrentUser,
+    Format, OwnUserId, Page, StrictForm,
 };
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -55,6 +58,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/stats/new_calls_list")
             .name("new_calls_list")
             .route(web::get().to(new_calls)),
+    )
+    .service(
+        web::resource("/stats/new_calls_list/mark_seen")
+            .name("mark_seen")
+            .route(web::post().to(mark_seen)),
     )
     // The seed's export links: the call list with a fixed format (`?format=` still wins).
     .service(
@@ -641,13 +649,15 @@ async fn list(
     }
     let result = store.call_page(user.id, &filter, cursor, size).await?;
     let totals = store.call_totals(user.id, &filter).await?;
-    let unseen: Vec<i64> = result
-        .rows
-        .iter()
-        .filter(|r| r.seen == 0)
-        .map(|r| r.id)
-        .collect();
-    store.mark_seen(user.id, &unseen).await?;
+    if ctx.format == Format::Html {
+        let unseen: Vec<i64> = result
+            .rows
+            .iter()
+            .filter(|r| r.seen == 0)
+            .map(|r| r.id)
+            .collect();
+        store.mark_seen(user.id, &unseen).await?;
+    }
 
     let query = filter.query_string();
     let size_param = if size == PAGE_SIZE {
@@ -740,6 +750,9 @@ pub struct NewCallsPage {
     pub total_calls: i64,
     pub calls: Vec<CallView>,
     pub currency: String,
+    /// After "Mark all as seen" (`?done=marked&n=`), HTML only.
+    #[serde(skip)]
+    pub notice: Option<String>,
 }
 
 #[derive(Template)]
@@ -771,17 +784,77 @@ impl NewCallsPage {
     }
 }
 
+/// The most calls one `mark_seen` names (two pages of the largest size).
+const MARK_SEEN_MAX: usize = 1000;
+
+#[derive(Deserialize)]
+pub struct MarkSeenFields {
+    /// Call ids separated by commas; absent or empty: every unseen call.
+    #[serde(default)]
+    ids: String,
+}
+
+/// POST /stats/new_calls_list/mark_seen (`ids`, optional): marks the named calls seen (each
+/// checked as the subscriber's), or every unseen call; browsers return to New calls.
+pub async fn mark_seen(
+    ctx: Ctx,
+    user: CurrentUser,
+    store: web::Data<Store>,
+    form: StrictForm<MarkSeenFields>,
+) -> AppResult<HttpResponse> {
+    let ids = parse_ids(&form.into_inner().ids).map_err(AppError::bad_input)?;
+    let marked = if ids.is_empty() {
+        store.mark_all_seen(user.id).await?
+    } else {
+        for id in &ids {
+            require(&store, user, Resource::Call, *id).await?;
+        }
+        store.mark_seen(user.id, &ids).await?
+    };
+    Ok(match ctx.format {
+        Format::Html => notice::redirect_count("/stats/new_calls_list", "marked", marked),
+        f => respond_action(
+            f,
+            StatusCode::OK,
+            "mark_seen",
+            &format!("{marked} calls marked as seen"),
+        ),
+    })
+}
+
+/// `12,13, 14` → [12, 13, 14]; at most [`MARK_SEEN_MAX`], each a positive number.
+fn parse_ids(text: &str) -> Result<Vec<i64>, String> {
+    let ids = text
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            t.parse::<i64>()
+                .ok()
+                .filter(|id| *id > 0)
+                .ok_or_else(|| format!("ids: {t:?} is not a call id"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if ids.len() > MARK_SEEN_MAX {
+        return Err(format!("ids: at most {MARK_SEEN_MAX} calls at a time"));
+    }
+    Ok(ids)
+}
+
 /// GET /stats/new_calls_list
 pub async fn new_calls(
     ctx: Ctx,
     user: CurrentUser,
     store: web::Data<Store>,
+    query: web::Query<NoticeQuery>,
 ) -> AppResult<HttpResponse> {
     let account = account_of(&store, user).await?;
     let tz = time::zone(&account.time_zone);
     let (rows, total) = store.unseen_calls(user.id, PAGE_SIZE).await?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    store.mark_seen(user.id, &ids).await?;
+    if ctx.format == Format::Html {
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        store.mark_seen(user.id, &ids).await?;
+    }
     let price_decimals = call_price_decimals(&account);
     let page = NewCallsPage {
         pagename: "Calls",
@@ -794,8 +867,21 @@ pub async fn new_calls(
             .map(|r| CallView::of(r, tz, price_decimals, false))
             .collect(),
         currency: account.currency,
+        notice: notice::text_count(
+            ctx.lang,
+            "new_calls",
+            &["marked"],
+            query.done.as_deref(),
+            query.n.as_deref(),
+        ),
     };
     respond(&ctx, &page)
+}
+
+#[derive(Deserialize)]
+pub struct NoticeQuery {
+    done: Option<String>,
+    n: Option<String>,
 }
 
 #[cfg(test)]

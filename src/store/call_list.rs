@@ -429,6 +429,15 @@ impl Store {
         Ok(q.execute(self.pool()).await?.rows_affected())
     }
 
+    /// Marks every unseen call of the user seen; returns how many.
+    pub async fn mark_all_seen(&self, user_id: i64) -> sqlx::Result<u64> {
+        let done = sqlx::query("UPDATE calls SET seen = 1 WHERE user_id = $1 AND seen = 0")
+            .bind(user_id)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     /// The newest `limit` calls not yet seen, newest first, and how many unseen calls there are.
     pub async fn unseen_calls(
         &self,

@@ -504,29 +504,90 @@ async fn new_calls_are_shown_once(backend: Backend) {
     let unseen = count(&app, &unseen_sql).await;
     assert!(unseen >= 60);
 
+    // A program reading the new calls (XML) or the call list (JSON) changes nothing.
     let xml = app.get("/stats/new_calls_list").await.text().await.unwrap();
     let s = structure(&xml);
     assert!(s.starts_with(NEW_CALLS_HEAD), "{s}");
     assert_eq!(s, format!("{NEW_CALLS_HEAD}{}", NEW_CALL.repeat(50)));
     assert_eq!(text_of(&xml, "total_calls"), unseen.to_string());
+    let (_, v) = json(&app, "/stats/call_list?per_page=5").await;
+    assert!(calls_of(&v).iter().any(|c| c["new"] == true));
     assert_eq!(
         count(&app, &unseen_sql).await,
-        unseen - 50,
-        "the 50 shown are seen now"
+        unseen,
+        "reading marks nothing"
     );
 
-    let xml = app.get("/stats/new_calls_list").await.text().await.unwrap();
-    assert_eq!(text_of(&xml, "total_calls"), (unseen - 50).to_string());
-    let left = (unseen - 50).min(50);
+    // It marks what it has read, explicitly: its own calls only, each checked.
+    let (_, v) = json(&app, "/stats/new_calls_list").await;
+    let ids: Vec<String> = calls_of(&v)
+        .iter()
+        .take(10)
+        .map(|c| c["call_id"].to_string())
+        .collect();
+    let r = app
+        .post_form(
+            "/stats/new_calls_list/mark_seen",
+            &[("ids", &ids.join(","))],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.text().await.unwrap().contains("10 calls marked as seen"));
+    assert_eq!(count(&app, &unseen_sql).await, unseen - 10);
+    let demo2_call = count(
+        &app,
+        "SELECT MIN(c.id) FROM calls c JOIN users u ON u.id = c.user_id WHERE u.username = 'demo2'",
+    )
+    .await;
+    for bad in [demo2_call.to_string(), "12,x".to_string(), "-3".to_string()] {
+        let r = app
+            .post_form("/stats/new_calls_list/mark_seen", &[("ids", &bad)])
+            .await;
+        assert!(
+            matches!(r.status().as_u16(), 400 | 404),
+            "{bad}: {}",
+            r.status()
+        );
+        assert!(r.text().await.unwrap().contains("<status>failed</status>"));
+    }
     assert_eq!(
-        structure(&xml),
-        format!("{NEW_CALLS_HEAD}{}", NEW_CALL.repeat(left as usize))
+        count(&app, &unseen_sql).await,
+        unseen - 10,
+        "nothing changed"
     );
+
+    // In a browser, the page marks the calls it shows.
+    let browser = spawn_demo_app(backend).await;
+    browser
+        .submit_form(
+            "/callc/login",
+            &[("username", "demo"), ("password", "demo")],
+        )
+        .await;
+    let user = demo_id(&browser).await;
+    for i in 0..60 {
+        insert_call(&browser, user, now - 600 - i, "in", "NO ANSWER", 0, 0, None).await;
+    }
+    let unseen_sql = format!("SELECT COUNT(*) FROM calls WHERE user_id = {user} AND seen = 0");
+    let unseen = browser.scalar(&unseen_sql).await;
+    let html = browser
+        .get("/stats/new_calls_list")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<table class=\"calls\">"));
+    assert_eq!(
+        browser.scalar(&unseen_sql).await,
+        unseen - 50,
+        "the 50 shown"
+    );
+    assert!(html.contains("Mark all as seen"), "more are waiting");
 
     // The call list shows (and so marks seen) the calls of its page only.
-    let other = insert_call(&app, user, now - 60, "out", "ANSWERED", 10, 0, None).await;
+    let other = insert_call(&browser, user, now - 60, "out", "ANSWERED", 10, 0, None).await;
     let old = insert_call(
-        &app,
+        &browser,
         user,
         now - 80 * 86_400,
         "out",
@@ -536,45 +597,42 @@ async fn new_calls_are_shown_once(backend: Backend) {
         None,
     )
     .await;
-    let (_, v) = json(&app, "/stats/call_list?per_page=5").await;
-    assert!(calls_of(&v)
-        .iter()
-        .any(|c| c["call_id"] == other && c["new"] == true));
-    let seen_of = |id: i64| format!("SELECT seen FROM calls WHERE id = {id}");
-    assert_eq!(count(&app, &seen_of(other)).await, 1);
-    assert_eq!(
-        count(&app, &seen_of(old)).await,
-        0,
-        "a call not on the page stays new"
-    );
-
-    // Counted down to nothing, the page says so.
-    while count(&app, &unseen_sql).await > 0 {
-        app.get("/stats/new_calls_list").await;
-    }
-    let xml = app.get("/stats/new_calls_list").await.text().await.unwrap();
-    assert_eq!(structure(&xml), NEW_CALLS_HEAD);
-    assert_eq!(text_of(&xml, "total_calls"), "0");
-
-    let browser = spawn_demo_app(backend).await;
-    browser
-        .submit_form(
-            "/callc/login",
-            &[("username", "demo"), ("password", "demo")],
-        )
-        .await;
     let html = browser
-        .get("/stats/new_calls_list")
+        .get("/stats/call_list?per_page=5")
         .await
         .text()
         .await
         .unwrap();
-    assert!(html.contains("<table class=\"calls\">"));
-    let mut guard = 0;
-    while browser.scalar(&unseen_sql).await > 0 && guard < 100 {
-        browser.get("/stats/new_calls_list").await;
-        guard += 1;
-    }
+    assert!(html.contains("<table"));
+    let seen_of = |id: i64| format!("SELECT seen FROM calls WHERE id = {id}");
+    assert_eq!(browser.scalar(&seen_of(other)).await, 1);
+    assert_eq!(
+        browser.scalar(&seen_of(old)).await,
+        0,
+        "a call not on the page stays new"
+    );
+
+    // "Mark all as seen" empties the page, which says so.
+    let r = browser
+        .submit_form("/stats/new_calls_list/mark_seen", &[])
+        .await;
+    assert_eq!(r.status().as_u16(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        to.starts_with("/stats/new_calls_list?done=marked&n="),
+        "{to}"
+    );
+    assert_eq!(browser.scalar(&unseen_sql).await, 0);
+    let html = browser.get(&to).await.text().await.unwrap();
+    assert!(html.contains("Calls marked as seen:"), "{html}");
+    let xml = browser
+        .get("/stats/new_calls_list?format=xml")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(structure(&xml), NEW_CALLS_HEAD);
+    assert_eq!(text_of(&xml, "total_calls"), "0");
     let html = browser
         .get("/stats/new_calls_list?lang=ru")
         .await
