@@ -292,14 +292,19 @@ impl ListParams {
     }
 
     pub fn page_size(&self) -> Result<u32, String> {
-        match self.per_page.as_deref().map(str::trim) {
-            None | Some("") => Ok(PAGE_SIZE),
-            Some(s) => s
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
-                .ok_or_else(|| format!("per_page must be a number from 1 to {MAX_PAGE_SIZE}")),
-        }
+        page_size(self.per_page.as_deref())
+    }
+}
+
+/// A list's `per_page`: [`PAGE_SIZE`] when absent, else 1 to [`MAX_PAGE_SIZE`].
+pub fn page_size(per_page: Option<&str>) -> Result<u32, String> {
+    match per_page.map(str::trim) {
+        None | Some("") => Ok(PAGE_SIZE),
+        Some(s) => s
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
+            .ok_or_else(|| format!("per_page must be a number from 1 to {MAX_PAGE_SIZE}")),
     }
 }
 

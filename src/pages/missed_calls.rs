@@ -15,7 +15,8 @@ use askama::Template;
 use serde::{Deserialize, Serialize};
 
 use super::calls::{
-    account_of, call_price_decimals, checked_filter, page_position, refused, CallView, PAGE_SIZE,
+    account_of, call_price_decimals, checked_filter, page_position, page_size, refused, CallView,
+    PAGE_SIZE,
 };
 use super::period_form::PeriodFields;
 use crate::call_filter::{CallFilter, CallFilterParams};
@@ -52,6 +53,9 @@ pub struct MissedParams {
     pub before: Option<String>,
     #[serde(default)]
     pub after: Option<String>,
+    /// Calls a page (as the call list's).
+    #[serde(default)]
+    pub per_page: Option<String>,
     /// Set by the redirect after a mark: the call that was marked, for the notice.
     #[serde(default)]
     pub marked: Option<String>,
@@ -68,6 +72,7 @@ impl MissedParams {
             processed: self.processed.or(q.processed),
             before: self.before.or(q.before),
             after: self.after.or(q.after),
+            per_page: self.per_page.or(q.per_page),
             marked: self.marked.or(q.marked),
         }
     }
@@ -89,6 +94,7 @@ impl MissedParams {
             ("period_end", &self.period_end),
             ("before", &self.before),
             ("after", &self.after),
+            ("per_page", &self.per_page),
         ] {
             if let Some(v) = v.as_deref().filter(|v| !v.trim().is_empty()) {
                 pairs.push((name, v));
@@ -230,8 +236,9 @@ async fn show(
         form: typed,
     };
     let filter = checked_filter(store, user, &params.filter_params(), tz).await?;
-    let position = page_position(params.before.as_deref(), params.after.as_deref());
-    let (period, cursor) = match (filter, position) {
+    let position = page_position(params.before.as_deref(), params.after.as_deref())
+        .and_then(|c| Ok((c, page_size(params.per_page.as_deref())?)));
+    let (period, (cursor, size)) = match (filter, position) {
         (Ok(f), Ok(c)) => (f.period, c),
         (Err(e), _) => {
             page.error_msg = e.message(ctx.lang);
@@ -243,14 +250,17 @@ async fn show(
         }
     };
     let filter = CallFilter::missed(period);
-    let result = store.call_page(user.id, &filter, cursor, PAGE_SIZE).await?;
+    let result = store.call_page(user.id, &filter, cursor, size).await?;
     let (total, unprocessed) = store.missed_counts(user.id, &filter.period).await?;
     let price_decimals = call_price_decimals(&account);
-    let query = serde_urlencoded::to_string([
+    let mut pairs = vec![
         ("period_start", filter.period.start_param()),
         ("period_end", filter.period.end_param()),
-    ])
-    .unwrap_or_default();
+    ];
+    if size != PAGE_SIZE {
+        pairs.push(("per_page", size.to_string()));
+    }
+    let query = serde_urlencoded::to_string(pairs).unwrap_or_default();
     let link = |dir: &str, k: Key| format!("/stats/missed_calls?{query}&{dir}={}", k.param());
     page.missed_total = total;
     page.unprocessed = unprocessed;

@@ -229,10 +229,17 @@ impl PhonebookPage {
     }
 }
 
-/// GET /phonebooks/list: the logged-in user's own list, at its canonical URL.
-pub async fn own_list(user: CurrentUser) -> HttpResponse {
+/// GET /phonebooks/list: the logged-in user's own list, at its canonical URL, with the same
+/// query (`format`, `q`, …).
+pub async fn own_list(user: CurrentUser, req: actix_web::HttpRequest) -> HttpResponse {
+    let query = req.query_string();
+    let location = if query.is_empty() {
+        list_url(user.id)
+    } else {
+        format!("{}?{query}", list_url(user.id))
+    };
     HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, list_url(user.id)))
+        .insert_header((header::LOCATION, location))
         .finish()
 }
 

@@ -55,3 +55,44 @@ async fn the_billing_prefix_and_head_requests_work(backend: Backend) {
     assert_eq!(head.status().as_u16(), 405);
 }
 on_both_databases!(the_billing_prefix_and_head_requests_work);
+
+async fn lists_keep_their_query_and_page_size(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    app.legacy_login("demo", "demo").await;
+    // The phonebook's short address keeps the format and the search on its way.
+    let r = app.get("/phonebooks/list?format=json&q=Office").await;
+    assert_eq!(r.status().as_u16(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.ends_with("?format=json&q=Office"), "{to}");
+    let r = app.get(&to).await;
+    assert_eq!(r.status().as_u16(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert!(v.is_object());
+
+    // Missed calls take `per_page` like the call list, and page with it.
+    let period = "period_start=2000-01-01&period_end=2100-01-01";
+    let page = |q: String| {
+        let app = &app;
+        async move {
+            let r = app
+                .get(&format!("/stats/missed_calls?{q}&format=json"))
+                .await;
+            assert_eq!(r.status().as_u16(), 200, "{q}");
+            r.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let v = page(format!("{period}&per_page=3")).await;
+    assert_eq!(v["calls"].as_array().unwrap().len(), 3);
+    let older = v["older_url"].as_str().expect("an older page").to_string();
+    assert!(older.contains("per_page=3"), "{older}");
+    let next = page(older.split_once('?').unwrap().1.to_string()).await;
+    assert_eq!(next["calls"].as_array().unwrap().len(), 3);
+    assert_ne!(next["calls"][0], v["calls"][0]);
+    let r = app
+        .get(&format!(
+            "/stats/missed_calls?{period}&per_page=0&format=json"
+        ))
+        .await;
+    assert_eq!(r.status().as_u16(), 400);
+}
+on_both_databases!(lists_keep_their_query_and_page_size);
