@@ -233,6 +233,8 @@ pub async fn context(
     let replacement = match res.response().error() {
         Some(err) => match err.as_error::<AppError>() {
             Some(app) => Some(error_response(&ctx, res.request().match_name(), app)),
+            // The TM Forum API's own refusals, and actix's errors on its paths, in its shape.
+            None if crate::tmf::serves(&ctx.path) => Some(crate::tmf::error::reshape(err, status)),
             // actix's own extractor and payload errors: say what was wrong, in the page's format.
             None if status.is_client_error() => {
                 let app = AppError::BadInput(err.to_string());
@@ -316,6 +318,8 @@ pub fn error_response(ctx: &Ctx, action: Option<&str>, err: &AppError) -> HttpRe
         other => other.public_message(),
     };
     let mut resp = match ctx.error_format() {
+        // The TM Forum API answers in its own error shape, whatever the format.
+        _ if crate::tmf::serves(&ctx.path) => crate::tmf::error::response(status, &message),
         Format::Xml => respond_action(Format::Xml, status, action.unwrap_or("error"), &message),
         Format::Json => HttpResponse::build(status).json(serde_json::json!({ "error": message })),
         _ if matches!(err, AppError::Unauthenticated) => HttpResponse::SeeOther()
