@@ -32,6 +32,7 @@ mod pin;
 mod rate_decks;
 mod session_outage;
 mod sessions;
+mod tmf;
 mod stripe_gateway;
 mod wallet_cards;
 mod wallet_ledger;
