@@ -80,10 +80,19 @@ async fn patch(
 
 /// A TMF error: its status in the body as in the answer, and the message.
 fn error_message(status: u16, body: &Value) -> String {
-    let keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+    let keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     let mut keys = keys;
     keys.sort();
-    assert_eq!(keys, ["@type", "code", "message", "reason", "status"], "{body}");
+    assert_eq!(
+        keys,
+        ["@type", "code", "message", "reason", "status"],
+        "{body}"
+    );
     assert_eq!(body["status"], status.to_string(), "{body}");
     assert_eq!(body["code"], status.to_string(), "{body}");
     assert_eq!(body["@type"], "Error");
@@ -125,7 +134,10 @@ async fn customer_and_individual_with_a_session(backend: Backend) {
 
     let (status, c, token) = get(&app, &app.url(&format!("{CUSTOMER}/{demo}"))).await;
     assert_eq!(status, 200, "{c}");
-    assert!(token.is_some_and(|t| t.len() == 64), "a session gets its CSRF token");
+    assert!(
+        token.is_some_and(|t| t.len() == 64),
+        "a session gets its CSRF token"
+    );
     assert_eq!(
         keys(&c),
         [
@@ -262,11 +274,17 @@ async fn only_ones_own_record_and_every_refusal_in_tmf_shape(backend: Backend) {
         .unwrap();
     assert_eq!(r.status().as_u16(), 401);
     let body: Value = r.json().await.unwrap();
-    assert!(error_message(401, &body).contains("single sign-on"), "{body}");
+    assert!(
+        error_message(401, &body).contains("single sign-on"),
+        "{body}"
+    );
 
     login(&app, "demo").await;
     let before = row(&app, demo2).await;
-    let token = get(&app, &app.url(&format!("{INDIVIDUAL}/{demo}"))).await.2.unwrap();
+    let token = get(&app, &app.url(&format!("{INDIVIDUAL}/{demo}")))
+        .await
+        .2
+        .unwrap();
     for id in [demo2.to_string(), "999999".into(), "abc".into()] {
         for base in [CUSTOMER, INDIVIDUAL] {
             let (status, body, _) = get(&app, &app.url(&format!("{base}/{id}"))).await;
@@ -284,7 +302,11 @@ async fn only_ones_own_record_and_every_refusal_in_tmf_shape(backend: Backend) {
         assert_eq!(status, 404, "PATCH {id}: {body}");
         error_message(404, &body);
     }
-    assert_eq!(row(&app, demo2).await, before, "another's record is untouched");
+    assert_eq!(
+        row(&app, demo2).await,
+        before,
+        "another's record is untouched"
+    );
 
     // A path the API does not have, a method it does not take: in the same shape.
     let (status, body, _) = get(&app, &app.url("/tmf-api/partyManagement/v4/organization/1")).await;
@@ -336,7 +358,10 @@ async fn a_merge_patch_changes_the_details_page(backend: Backend) {
         .iter()
         .find(|m| m["mediumType"] == "phone")
         .unwrap();
-    assert_eq!(phone["characteristic"]["phoneNumber"], "442079460999", "stored as digits");
+    assert_eq!(
+        phone["characteristic"]["phoneNumber"], "442079460999",
+        "stored as digits"
+    );
     // The answer is what a GET now answers.
     let (_, fetched, _) = get(&app, &app.url(&format!("{INDIVIDUAL}/{demo}"))).await;
     assert_eq!(fetched, after);
@@ -399,22 +424,92 @@ async fn a_bad_patch_changes_nothing_and_says_why(backend: Backend) {
 
     // (content type, body, status, words the message must contain)
     let cases: Vec<(&str, Value, u16, &str)> = vec![
-        (MERGE_PATCH, with_email("not-an-address"), 400, "contactMedium email emailAddress"),
-        (MERGE_PATCH, with_phone("call me"), 400, "contactMedium phone (fixed) phoneNumber"),
-        (MERGE_PATCH, json!({ "givenName": "x".repeat(101) }), 400, "givenName: At most 100"),
-        (MERGE_PATCH, json!({ "familyName": "a\nb" }), 400, "familyName"),
-        (MERGE_PATCH, json!({ "id": "1" }), 400, "id cannot be patched"),
-        (MERGE_PATCH, json!({ "href": "http://elsewhere/" }), 400, "href cannot be patched"),
-        (MERGE_PATCH, json!({ "@type": "Organization" }), 400, "@type cannot be patched"),
-        (MERGE_PATCH, json!({ "status": "validated", "givenName": "X" }), 400, "status cannot be patched"),
-        (MERGE_PATCH, json!({ "balance": "1000" }), 400, "balance cannot be patched"),
-        (MERGE_PATCH, json!({ "givenName": 7 }), 400, "givenName must be a string"),
+        (
+            MERGE_PATCH,
+            with_email("not-an-address"),
+            400,
+            "contactMedium email emailAddress",
+        ),
+        (
+            MERGE_PATCH,
+            with_phone("call me"),
+            400,
+            "contactMedium phone (fixed) phoneNumber",
+        ),
+        (
+            MERGE_PATCH,
+            json!({ "givenName": "x".repeat(101) }),
+            400,
+            "givenName: At most 100",
+        ),
+        (
+            MERGE_PATCH,
+            json!({ "familyName": "a\nb" }),
+            400,
+            "familyName",
+        ),
+        (
+            MERGE_PATCH,
+            json!({ "id": "1" }),
+            400,
+            "id cannot be patched",
+        ),
+        (
+            MERGE_PATCH,
+            json!({ "href": "http://elsewhere/" }),
+            400,
+            "href cannot be patched",
+        ),
+        (
+            MERGE_PATCH,
+            json!({ "@type": "Organization" }),
+            400,
+            "@type cannot be patched",
+        ),
+        (
+            MERGE_PATCH,
+            json!({ "status": "validated", "givenName": "X" }),
+            400,
+            "status cannot be patched",
+        ),
+        (
+            MERGE_PATCH,
+            json!({ "balance": "1000" }),
+            400,
+            "balance cannot be patched",
+        ),
+        (
+            MERGE_PATCH,
+            json!({ "givenName": 7 }),
+            400,
+            "givenName must be a string",
+        ),
         (MERGE_PATCH, json!(["givenName"]), 400, "JSON object"),
         // A new e-mail address needs the current password on the page: not through the API.
-        (MERGE_PATCH, with_email("new@example.com"), 403, "/users/personal_details"),
-        ("text/plain", json!({ "givenName": "X" }), 415, "merge-patch+json"),
-        ("application/json-patch+json", json!([{ "op": "replace" }]), 415, "merge-patch+json"),
-        ("application/x-www-form-urlencoded", json!({ "givenName": "X" }), 415, "merge-patch+json"),
+        (
+            MERGE_PATCH,
+            with_email("new@example.com"),
+            403,
+            "/users/personal_details",
+        ),
+        (
+            "text/plain",
+            json!({ "givenName": "X" }),
+            415,
+            "merge-patch+json",
+        ),
+        (
+            "application/json-patch+json",
+            json!([{ "op": "replace" }]),
+            415,
+            "merge-patch+json",
+        ),
+        (
+            "application/x-www-form-urlencoded",
+            json!({ "givenName": "X" }),
+            415,
+            "merge-patch+json",
+        ),
     ];
     for (content_type, body, expected, words) in cases {
         let (status, answer) = patch(&app, demo, content_type, Some(&token), &body).await;
