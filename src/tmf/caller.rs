@@ -29,7 +29,21 @@ pub const WRITE_SCOPES: [&str; 2] = ["write", "obp-apigw:write"];
 /// expiry) and answers the subscriber it belongs to and its scopes, or why it is refused.
 ///
 /// Put it in the app data as `web::Data<Arc<dyn BearerCheck>>`; without it, Bearer tokens are
-/// refused (401) and only the session works.
+/// refused (401) and only the session works. An adapter for a verifier that answers a grant:
+///
+/// ```ignore
+/// impl BearerCheck for Verifier {
+///     fn verify<'a>(&'a self, token: &'a str) -> LocalBoxFuture<'a, Result<(i64, Vec<String>), String>> {
+///         Box::pin(async move {
+///             let grant = self.verify_bearer(token).await.map_err(|e| e.to_string())?;
+///             Ok((grant.user_id, grant.scopes))
+///         })
+///     }
+/// }
+/// // in `Application::build_with_store`, beside the other app data:
+/// let bearer: Arc<dyn BearerCheck> = Arc::new(verifier);
+/// App::new().app_data(web::Data::new(bearer))
+/// ```
 pub trait BearerCheck: Send + Sync {
     fn verify<'a>(
         &'a self,
@@ -238,6 +252,38 @@ mod tests {
             let e = caller(Some(bad), Some(3)).await.unwrap_err();
             assert_eq!(e.status, StatusCode::UNAUTHORIZED, "{bad:?}");
         }
+    }
+
+    /// The checker is found where the app data puts it, and the answer is the token's.
+    #[actix_web::test]
+    async fn the_checker_is_taken_from_the_app_data() {
+        use actix_web::{test, App};
+        let checker: Arc<dyn BearerCheck> = Arc::new(Fixed);
+        let with = test::init_service(App::new().app_data(web::Data::new(checker)).route(
+            "/",
+            web::get().to(|c: TmfCaller| async move {
+                format!("{} {} {}", c.user_id, c.can_read, c.can_write)
+            }),
+        ))
+        .await;
+        let req = test::TestRequest::get()
+            .uri("/")
+            .insert_header((header::AUTHORIZATION, "Bearer reader"))
+            .to_request();
+        let body = test::call_and_read_body(&with, req).await;
+        assert_eq!(body, "7 true false");
+
+        let without = test::init_service(App::new().route(
+            "/",
+            web::get().to(|c: TmfCaller| async move { c.user_id.to_string() }),
+        ))
+        .await;
+        let req = test::TestRequest::get()
+            .uri("/")
+            .insert_header((header::AUTHORIZATION, "Bearer reader"))
+            .to_request();
+        let resp = test::call_service(&without, req).await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     }
 
     #[actix_web::test]
