@@ -186,8 +186,12 @@ pub async fn context(
         user_id,
         legacy,
         path: req.path().to_string(),
-        // An export's error or refusal may be an HTML page, whose forms need the token.
-        csrf: if format == Format::Html || page_format == Format::Html {
+        // An export's error or refusal may be an HTML page, whose forms need the token. The TM
+        // Forum API has no HTML (its session callers get the token from its answers): an API
+        // call without a session must not start one.
+        csrf: if (format == Format::Html || page_format == Format::Html)
+            && !crate::tmf::serves(req.path())
+        {
             super::csrf::token(&session)
         } else {
             String::new()

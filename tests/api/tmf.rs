@@ -262,6 +262,10 @@ async fn only_ones_own_record_and_every_refusal_in_tmf_shape(backend: Backend) {
         let r = anonymous.get(app.url(&path)).send().await.unwrap();
         assert_eq!(r.status().as_u16(), 401, "{path}");
         assert!(r.headers().contains_key("www-authenticate"));
+        assert!(
+            !r.headers().contains_key("set-cookie"),
+            "an API call starts no session"
+        );
         let body: Value = r.json().await.unwrap();
         assert!(error_message(401, &body).contains("Bearer"), "{body}");
     }
@@ -273,6 +277,7 @@ async fn only_ones_own_record_and_every_refusal_in_tmf_shape(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 401);
+    assert!(!r.headers().contains_key("set-cookie"));
     let body: Value = r.json().await.unwrap();
     assert!(
         error_message(401, &body).contains("single sign-on"),
