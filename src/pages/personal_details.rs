@@ -274,7 +274,7 @@ impl PersonalDetailsPage {
 }
 
 /// The one validation of a change to the personal details, shared by the form and the TM Forum
-/// API (`tmf::individual`): every typed field is parsed (so each error is named), and a new
+/// API (`tmf::routes`): every typed field is parsed (so each error is named), and a new
 /// e-mail address needs the current password, which `password_is_right` checks (it is asked
 /// only then). `Ok` holds the change to write; `Err` every field's error, and nothing is written.
 pub async fn check_change<F, Fut>(
