@@ -27,6 +27,7 @@ pub mod phonebook_file;
 pub mod pin;
 pub mod store;
 pub mod time;
+pub mod tmf;
 pub mod tokens;
 pub mod wallet;
 pub mod web;

@@ -273,6 +273,49 @@ impl PersonalDetailsPage {
     }
 }
 
+/// The one validation of a change to the personal details, shared by the form and the TM Forum
+/// API (`tmf::routes`): every typed field is parsed (so each error is named), and a new
+/// e-mail address needs the current password, which `password_is_right` checks (it is asked
+/// only then). `Ok` holds the change to write; `Err` every field's error, and nothing is written.
+pub async fn check_change<F, Fut>(
+    store: &Store,
+    user_id: i64,
+    typed: &[(DetailField, String)],
+    password_is_right: F,
+) -> AppResult<Result<DetailsChange, Vec<(DetailField, FieldError)>>>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = AppResult<bool>>,
+{
+    let mut change = DetailsChange::default();
+    let mut errors: Vec<(DetailField, FieldError)> = Vec::new();
+    for (f, raw) in typed {
+        match parse_field(*f, raw) {
+            Ok(v) => change.set(*f, v),
+            Err(e) => errors.push((*f, e)),
+        }
+    }
+
+    // Where reset mails go is changed only by someone who knows the password (or a stolen
+    // session could take the account over through a reset).
+    if errors.is_empty() {
+        if let Some(new_email) = change.get(DetailField::RegEmail) {
+            let current = store
+                .personal_details(user_id)
+                .await?
+                .ok_or(AppError::Unauthenticated)?;
+            if new_email != current.reg_email && !password_is_right().await? {
+                errors.push((DetailField::RegEmail, FieldError::PasswordNeeded));
+            }
+        }
+    }
+    Ok(if errors.is_empty() {
+        Ok(change)
+    } else {
+        Err(errors)
+    })
+}
+
 #[derive(serde::Deserialize)]
 pub struct ShowQuery {
     done: Option<String>,
@@ -329,42 +372,28 @@ pub async fn update(
         }
     }
 
-    let mut change = DetailsChange::default();
-    let mut errors: Vec<(DetailField, FieldError)> = Vec::new();
-    for (f, raw) in &typed {
-        match parse_field(*f, raw) {
-            Ok(v) => change.set(*f, v),
-            Err(e) => errors.push((*f, e)),
-        }
-    }
-
-    // Where reset mails go is changed only by someone who knows the password (or a stolen
-    // session could take the account over through a reset).
-    if errors.is_empty() {
-        if let Some((_, raw)) = typed.iter().find(|(f, _)| *f == DetailField::RegEmail) {
-            let new_email = parse_field(DetailField::RegEmail, raw).unwrap_or_default();
-            if new_email != load(&store, user).await?.reg_email {
-                let given = fields
-                    .iter()
-                    .find(|(k, _)| k == "current_password")
-                    .map(|(_, v)| v.clone())
-                    .unwrap_or_default();
-                let right = !given.is_empty()
-                    && super::login::current_password_is_right(
-                        &store,
-                        &settings.login,
-                        &gate,
-                        &ctx,
-                        user.id,
-                        given,
-                    )
-                    .await?;
-                if !right {
-                    errors.push((DetailField::RegEmail, FieldError::PasswordNeeded));
-                }
-            }
-        }
-    }
+    let given_password = fields
+        .iter()
+        .find(|(k, _)| k == "current_password")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let checked = check_change(&store, user.id, &typed, || async {
+        Ok(!given_password.is_empty()
+            && super::login::current_password_is_right(
+                &store,
+                &settings.login,
+                &gate,
+                &ctx,
+                user.id,
+                given_password,
+            )
+            .await?)
+    })
+    .await?;
+    let (change, errors) = match checked {
+        Ok(change) => (change, Vec::new()),
+        Err(errors) => (DetailsChange::default(), errors),
+    };
 
     if !errors.is_empty() {
         return Ok(match ctx.format {

@@ -23,6 +23,7 @@ pub mod local_calls;
 pub mod login_attempts;
 pub mod mail;
 pub mod numbers;
+pub mod party;
 pub mod passwords;
 pub mod payments;
 pub mod phonebook;

@@ -3,6 +3,8 @@
 //!
 //! - `{userid}` in a URL: take an `OwnUserId` instead of a `CurrentUser`.
 //! - any other id: `require(&store, user, Resource::X, id)` before using it.
+//! - a URL's id that names the user itself in another way (the TM Forum API's `{id}`, whose
+//!   caller may come with a Bearer token instead of a session): `own_id(user_id, given)`.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -24,17 +26,21 @@ impl FromRequest for OwnUserId {
 
     fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
         let user = CurrentUser::from_request(req, payload);
-        let given = req
-            .match_info()
-            .get("userid")
-            .and_then(|s| s.parse::<i64>().ok());
+        let given = req.match_info().get("userid").map(str::to_string);
         Box::pin(async move {
             let user = user.await?;
-            match given {
-                Some(id) if id == user.id => Ok(OwnUserId(user)),
-                _ => Err(AppError::NotFound),
-            }
+            own_id(user.id, given.as_deref())?;
+            Ok(OwnUserId(user))
         })
+    }
+}
+
+/// Succeeds when `given` (a URL's id, as typed) is `user_id` itself; anything else (another
+/// user's id, a missing one, not a number) is 404.
+pub fn own_id(user_id: i64, given: Option<&str>) -> AppResult<()> {
+    match given.and_then(|s| s.parse::<i64>().ok()) {
+        Some(id) if id == user_id => Ok(()),
+        _ => Err(AppError::NotFound),
     }
 }
 
@@ -44,5 +50,18 @@ pub async fn require(store: &Store, user: CurrentUser, what: Resource, id: i64) 
         Ok(())
     } else {
         Err(AppError::NotFound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::own_id;
+
+    #[test]
+    fn only_the_users_own_id_passes() {
+        assert!(own_id(42, Some("42")).is_ok());
+        for other in [Some("43"), Some("042x"), Some(""), Some("-42"), None] {
+            assert!(own_id(42, other).is_err(), "{other:?}");
+        }
     }
 }

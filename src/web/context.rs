@@ -186,8 +186,12 @@ pub async fn context(
         user_id,
         legacy,
         path: req.path().to_string(),
-        // An export's error or refusal may be an HTML page, whose forms need the token.
-        csrf: if format == Format::Html || page_format == Format::Html {
+        // An export's error or refusal may be an HTML page, whose forms need the token. The TM
+        // Forum API has no HTML (its session callers get the token from its answers): an API
+        // call without a session must not start one.
+        csrf: if (format == Format::Html || page_format == Format::Html)
+            && !crate::tmf::serves(req.path())
+        {
             super::csrf::token(&session)
         } else {
             String::new()
@@ -233,6 +237,8 @@ pub async fn context(
     let replacement = match res.response().error() {
         Some(err) => match err.as_error::<AppError>() {
             Some(app) => Some(error_response(&ctx, res.request().match_name(), app)),
+            // The TM Forum API's own refusals, and actix's errors on its paths, in its shape.
+            None if crate::tmf::serves(&ctx.path) => Some(crate::tmf::error::reshape(err, status)),
             // actix's own extractor and payload errors: say what was wrong, in the page's format.
             None if status.is_client_error() => {
                 let app = AppError::BadInput(err.to_string());
@@ -316,6 +322,8 @@ pub fn error_response(ctx: &Ctx, action: Option<&str>, err: &AppError) -> HttpRe
         other => other.public_message(),
     };
     let mut resp = match ctx.error_format() {
+        // The TM Forum API answers in its own error shape, whatever the format.
+        _ if crate::tmf::serves(&ctx.path) => crate::tmf::error::response(status, &message),
         Format::Xml => respond_action(Format::Xml, status, action.unwrap_or("error"), &message),
         Format::Json => HttpResponse::build(status).json(serde_json::json!({ "error": message })),
         _ if matches!(err, AppError::Unauthenticated) => HttpResponse::SeeOther()

@@ -4,6 +4,11 @@
 //! A file upload (`multipart/form-data`) carries the token as a form field too: its body is read
 //! here (bounded, `upload::BODY_LIMIT`) to find it, and handed on unchanged.
 //!
+//! A TM Forum API request (`/tmf-api/…`) with an `Authorization` header needs no token either:
+//! `tmf::caller` then judges it by that header alone and never by the session, and a browser
+//! cannot add the header to a cross-site request. With the session cookie it needs the token
+//! like any other request (a session's GET there hands it out in the `X-CSRF-Token` header).
+//!
 //! Legacy XML clients (sessions opened through `/api/login`, and `/api/…` URLs) need no token:
 //! their session cookie is SameSite=Lax, so a cross-site form cannot send it, and those clients
 //! are programs, not browsers holding ambient credentials for other sites' pages.
@@ -43,7 +48,9 @@ pub async fn guard(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let legacy = req.extensions().get::<Ctx>().is_some_and(|c| c.legacy);
-    if safe || legacy {
+    let token_auth =
+        crate::tmf::serves(req.path()) && req.headers().contains_key(header::AUTHORIZATION);
+    if safe || legacy || token_auth {
         return Ok(next.call(req).await?.map_into_boxed_body());
     }
     let expected = req.get_session().get::<String>(KEY).ok().flatten();

@@ -225,7 +225,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .configure(pages::calls::routes)
     .configure(pages::missed_calls::routes)
     .configure(pages::user_stats::routes)
-    .configure(pages::wallet::routes);
+    .configure(pages::wallet::routes)
+    .configure(crate::tmf::routes);
 }
 
 /// The headers on every answer (lower case: they are also set on error answers built by hand).

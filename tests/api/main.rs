@@ -36,6 +36,7 @@ mod rate_decks;
 mod session_outage;
 mod sessions;
 mod stripe_gateway;
+mod tmf;
 mod wallet_cards;
 mod wallet_ledger;
 mod xml_property;
