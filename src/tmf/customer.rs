@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::individual::{self, ContactMedium};
 use super::Links;
+use crate::store::accounts::AccountRow;
 use crate::store::details::PersonalDetails;
 use crate::store::party::PartyStanding;
 
@@ -24,6 +25,8 @@ pub struct Customer {
     pub status: &'static str,
     pub engaged_party: PartyRef,
     pub contact_medium: Vec<ContactMedium>,
+    /// The subscriber's accounts (contracts), as the account tree lists them.
+    pub account: Vec<AccountRef>,
     /// Since when the subscriber exists.
     pub valid_for: TimePeriod,
 }
@@ -38,6 +41,16 @@ pub struct PartyRef {
     pub referred_type: &'static str,
 }
 
+/// A reference to one of the customer's accounts (`/accounts/tree` shows it whole).
+#[derive(Debug, PartialEq, Serialize)]
+pub struct AccountRef {
+    pub id: String,
+    /// The operator's name; `Main account` for the one every subscriber has.
+    pub name: String,
+    #[serde(rename = "@referredType")]
+    pub referred_type: &'static str,
+}
+
 #[derive(Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TimePeriod {
@@ -46,7 +59,12 @@ pub struct TimePeriod {
 }
 
 impl Customer {
-    pub fn of(d: &PersonalDetails, standing: &PartyStanding, links: &Links) -> Customer {
+    pub fn of(
+        d: &PersonalDetails,
+        standing: &PartyStanding,
+        accounts: &[AccountRow],
+        links: &Links,
+    ) -> Customer {
         let full_name = [d.first_name.as_str(), d.last_name.as_str()]
             .iter()
             .filter(|s| !s.is_empty())
@@ -76,6 +94,18 @@ impl Customer {
                 referred_type: individual::AT_TYPE,
             },
             contact_medium: individual::contact_media(d),
+            account: accounts
+                .iter()
+                .map(|a| AccountRef {
+                    id: a.id.to_string(),
+                    name: if a.name.is_empty() {
+                        "Main account".to_string()
+                    } else {
+                        a.name.clone()
+                    },
+                    referred_type: "PartyAccount",
+                })
+                .collect(),
             valid_for: TimePeriod {
                 start_date_time: chrono::DateTime::from_timestamp(standing.created_at, 0)
                     .unwrap_or_default()
@@ -104,8 +134,22 @@ mod tests {
             created_at: 1_700_000_000,
         };
         let links = Links::new("http://127.0.0.1:8080");
+        let accounts = [
+            AccountRow {
+                id: 7,
+                name: String::new(),
+                created_at: 1_700_000_000,
+                closed_at: None,
+            },
+            AccountRow {
+                id: 9,
+                name: "Office line".into(),
+                created_at: 1_700_000_000,
+                closed_at: None,
+            },
+        ];
         assert_eq!(
-            serde_json::to_value(Customer::of(&d, &standing, &links)).unwrap(),
+            serde_json::to_value(Customer::of(&d, &standing, &accounts, &links)).unwrap(),
             json!({
                 "id": "42",
                 "href": "http://127.0.0.1:8080/tmf-api/customerManagement/v4/customer/42",
@@ -122,6 +166,10 @@ mod tests {
                 "contactMedium": [
                     {"mediumType": "email", "characteristic": {"emailAddress": "john@example.com"}},
                 ],
+                "account": [
+                    {"id": "7", "name": "Main account", "@referredType": "PartyAccount"},
+                    {"id": "9", "name": "Office line", "@referredType": "PartyAccount"},
+                ],
                 "validFor": {"startDateTime": "2023-11-14T22:13:20Z"},
             })
         );
@@ -132,7 +180,7 @@ mod tests {
             blocked: 1,
             ..standing
         };
-        let c = Customer::of(&d, &blocked, &links);
+        let c = Customer::of(&d, &blocked, &[], &links);
         assert_eq!((c.name.as_str(), c.status), ("demo", "blocked"));
         assert_eq!(c.engaged_party.name, "demo");
     }

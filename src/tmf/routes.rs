@@ -84,7 +84,11 @@ async fn customer(
         .await
         .map_err(AppError::from)?
         .ok_or(AppError::NotFound)?;
-    let body = Customer::of(&d, &standing, &Links::new(&settings.public_url));
+    let accounts = store
+        .accounts_of(caller.user_id)
+        .await
+        .map_err(AppError::from)?;
+    let body = Customer::of(&d, &standing, &accounts, &Links::new(&settings.public_url));
     Ok(json(&req, &caller, &body))
 }
 

@@ -143,6 +143,7 @@ async fn customer_and_individual_with_a_session(backend: Backend) {
         [
             "@baseType",
             "@type",
+            "account",
             "contactMedium",
             "engagedParty",
             "href",
@@ -176,6 +177,15 @@ async fn customer_and_individual_with_a_session(backend: Backend) {
         .unwrap()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     assert_eq!(c["validFor"], json!({ "startDateTime": start }));
+    let main_account: i64 = app
+        .scalar(&format!(
+            "SELECT id FROM accounts WHERE user_id = {demo} AND name = ''"
+        ))
+        .await;
+    assert_eq!(
+        c["account"],
+        json!([{ "id": main_account.to_string(), "name": "Main account", "@referredType": "PartyAccount" }])
+    );
 
     let (status, i, _) = get(&app, &individual_href).await;
     assert_eq!(status, 200, "{i}");
