@@ -22,6 +22,7 @@ pub mod local_calls;
 pub mod login_attempts;
 pub mod mail;
 pub mod numbers;
+pub mod oidc_links;
 pub mod passwords;
 pub mod payments;
 pub mod phonebook;
