@@ -25,6 +25,7 @@ pub mod phonebook;
 pub mod phonebook_import;
 pub mod pin;
 pub mod rates;
+pub mod sso;
 pub mod subscriptions;
 pub mod user_stats;
 pub mod wallet;
