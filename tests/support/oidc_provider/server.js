@@ -16,7 +16,9 @@
 // Key rotation: `POST /__test/rotate-keys` replaces the signing key set with a new RSA key (a
 // new `kid`); the old key is no longer published. Answers with the new kid.
 //
-// Prints `listening <issuer>` on standard output once it accepts connections.
+// Prints `listening <issuer>` on standard output once it accepts connections. With
+// OIDC_EXIT_WITH_STDIN set it exits when its standard input closes (the test that started it
+// ended, however it ended).
 
 import crypto from 'node:crypto';
 import http from 'node:http';
@@ -139,6 +141,12 @@ const server = http.createServer((req, res) => {
 server.listen(port, '127.0.0.1', () => {
   console.log(`listening ${issuer}`);
 });
+
+if (process.env.OIDC_EXIT_WITH_STDIN) {
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.on('close', () => process.exit(0));
+  process.stdin.resume();
+}
 
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => server.close(() => process.exit(0)));
