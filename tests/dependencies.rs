@@ -124,7 +124,9 @@ fn no_crate_with_an_unfixed_advisory_is_in_the_lock_file() {
 #[test]
 fn rsa_is_only_used_by_openidconnect_to_verify_signatures() {
     let meta = metadata();
-    let nodes = meta["resolve"]["nodes"].as_array().expect("a resolved graph");
+    let nodes = meta["resolve"]["nodes"]
+        .as_array()
+        .expect("a resolved graph");
     let name_of = |id: &str| {
         meta["packages"]
             .as_array()

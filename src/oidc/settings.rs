@@ -72,10 +72,7 @@ impl OidcSettings {
         audience: Option<String>,
         public_url: &str,
     ) -> anyhow::Result<Option<OidcSettings>> {
-        let given = |v: Option<String>| {
-            v.map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-        };
+        let given = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
         let (issuer, client_id) = (given(issuer), given(client_id));
         let (issuer, client_id) = match (issuer, client_id) {
             (None, None) => return Ok(None),
@@ -136,7 +133,7 @@ mod tests {
         OidcSettings::new(
             issuer.map(str::to_string),
             client.map(str::to_string),
-            Some("secret".into()),
+            Some("s3cr3t-value".into()),
             "sub",
             None,
             "https://portal.example.com/",
@@ -153,16 +150,19 @@ mod tests {
 
     #[test]
     fn redirect_uri_and_default_audience_come_from_the_public_url() {
-        let s = make(Some("https://sso.example.com/realms/voip"), Some("selfcare"))
-            .unwrap()
-            .unwrap();
+        let s = make(
+            Some("https://sso.example.com/realms/voip"),
+            Some("selfcare"),
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(
             s.redirect_uri,
             "https://portal.example.com/auth/oidc/callback"
         );
         assert_eq!(s.audience, "https://portal.example.com");
         assert_eq!(s.claim, LinkClaim::Sub);
-        assert!(!format!("{s:?}").contains("secret"));
+        assert!(!format!("{s:?}").contains("s3cr3t-value"));
     }
 
     #[test]

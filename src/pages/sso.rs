@@ -49,10 +49,7 @@ fn unavailable(e: OidcError) -> AppError {
 
 /// GET /auth/oidc/login: a new login at the provider (PKCE, state and nonce kept in the session
 /// for ten minutes).
-pub async fn login(
-    session: Session,
-    oidc: Option<web::Data<Oidc>>,
-) -> AppResult<HttpResponse> {
+pub async fn login(session: Session, oidc: Option<web::Data<Oidc>>) -> AppResult<HttpResponse> {
     let oidc = configured(oidc)?;
     let (url, pending) = oidc
         .begin_login(crate::time::now())
@@ -96,7 +93,11 @@ pub async fn callback(
         return Err(refused("sso.wrong_state"));
     }
     // RFC 9207: a provider that names itself must be ours (mix-up attacks).
-    if query.iss.as_deref().is_some_and(|iss| iss != oidc.settings().issuer) {
+    if query
+        .iss
+        .as_deref()
+        .is_some_and(|iss| iss != oidc.settings().issuer)
+    {
         return Err(refused("sso.wrong_state"));
     }
     if let Some(error) = query.error.as_deref() {

@@ -93,7 +93,10 @@ impl Application {
         let login_gate = web::Data::new(crate::login_gate::LoginGate::default());
         // Single sign-on: `web::Data<Oidc>` only when configured (handlers take an Option).
         let oidc = match settings.oidc.clone() {
-            Some(s) => Some(web::Data::new(crate::oidc::Oidc::new(s, store.get_ref().clone())?)),
+            Some(s) => Some(web::Data::new(crate::oidc::Oidc::new(
+                s,
+                store.get_ref().clone(),
+            )?)),
             None => None,
         };
         let server = HttpServer::new(move || {

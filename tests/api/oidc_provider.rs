@@ -194,7 +194,11 @@ impl TestProvider {
                 .send()
                 .await
                 .expect("provider POST");
-            assert!(r.status().is_redirection(), "{prompt} answered {}", r.status());
+            assert!(
+                r.status().is_redirection(),
+                "{prompt} answered {}",
+                r.status()
+            );
             url = self.absolute(location(&r));
         }
         panic!("the provider kept the browser for too long (last at {url})");
@@ -216,7 +220,11 @@ impl TestProvider {
             .cookie_store(true)
             .build()
             .unwrap();
-        let verifier = format!("{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
+        let verifier = format!(
+            "{:032x}{:032x}",
+            rand::random::<u128>(),
+            rand::random::<u128>()
+        );
         let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .encode(sha2::Sha256::digest(verifier.as_bytes()));
         let mut start = reqwest::Url::parse(&format!("{}/auth", self.issuer)).unwrap();

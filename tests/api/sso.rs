@@ -30,7 +30,15 @@ impl Sso {
     /// operator's command line.
     fn link(&self, user: &str, login: &str) {
         let out = Command::new(env!("CARGO_BIN_EXE_selfcare"))
-            .args(["user", "link", user, "--issuer", &self.op.issuer, "--sub", login])
+            .args([
+                "user",
+                "link",
+                user,
+                "--issuer",
+                &self.op.issuer,
+                "--sub",
+                login,
+            ])
             .env("SELFCARE_DATABASE_URL", &self.app.database_url)
             .env("SELFCARE_DATA_DIR", &self.app.data_dir)
             .output()
@@ -73,7 +81,10 @@ impl Sso {
     async fn callback_url(&self, login: &str) -> String {
         let start = self.start_login().await;
         let back = self.op.sign_in(&provider_browser(), &start, login).await;
-        assert!(back.starts_with(&self.app.url("/auth/oidc/callback")), "{back}");
+        assert!(
+            back.starts_with(&self.app.url("/auth/oidc/callback")),
+            "{back}"
+        );
         back
     }
 
@@ -137,7 +148,11 @@ fn with_param(url: &str, name: &str, value: &str) -> String {
     let pairs: Vec<(String, String)> = u
         .query_pairs()
         .map(|(k, v)| {
-            let v = if k == name { value.to_string() } else { v.to_string() };
+            let v = if k == name {
+                value.to_string()
+            } else {
+                v.to_string()
+            };
             (k.to_string(), v)
         })
         .collect();
@@ -150,7 +165,10 @@ async fn a_linked_identity_logs_in_through_the_provider(backend: Backend) {
         return;
     };
     let login_page = sso.app.get("/callc/login").await.text().await.unwrap();
-    assert!(login_page.contains("href=\"/auth/oidc/login\""), "{login_page}");
+    assert!(
+        login_page.contains("href=\"/auth/oidc/login\""),
+        "{login_page}"
+    );
     sso.link("demo", "alice");
     let demo = sso.user_id("demo").await;
 
@@ -237,7 +255,10 @@ async fn a_wrong_or_missing_state_is_refused(backend: Backend) {
         .unwrap();
     assert_eq!(r.status().as_u16(), 403);
     let xml = r.text().await.unwrap();
-    assert!(xml.contains("<status>failed</status>") && xml.contains("access_denied"), "{xml}");
+    assert!(
+        xml.contains("<status>failed</status>") && xml.contains("access_denied"),
+        "{xml}"
+    );
 
     assert_eq!(sso.oidc_sessions(demo).await, 0);
     assert_eq!(sso.app.get("/callc/main").await.status().as_u16(), 303);
@@ -274,8 +295,14 @@ async fn an_unlinked_or_blocked_identity_gets_no_session(backend: Backend) {
     let r = sso.visit(&back).await;
     assert_eq!(r.status().as_u16(), 403);
     let page = r.text().await.unwrap();
-    assert!(page.contains("not linked") && page.contains("ask your operator"), "{page}");
-    assert_eq!(sso.app.scalar("SELECT COUNT(*) FROM users").await, users_before);
+    assert!(
+        page.contains("not linked") && page.contains("ask your operator"),
+        "{page}"
+    );
+    assert_eq!(
+        sso.app.scalar("SELECT COUNT(*) FROM users").await,
+        users_before
+    );
     assert_eq!(
         sso.app
             .scalar("SELECT COUNT(*) FROM user_sessions WHERE ended_at IS NULL")
@@ -415,8 +442,14 @@ async fn logout_ends_the_session_here_and_at_the_provider(backend: Backend) {
     let out = sso.app.submit_form("/auth/oidc/logout", &[]).await;
     assert_eq!(out.status().as_u16(), 303);
     let to = location(&out);
-    assert!(to.starts_with(&format!("{}/session/end", sso.op.issuer)), "{to}");
-    assert_eq!(param(&to, "post_logout_redirect_uri"), sso.app.url("/callc/login"));
+    assert!(
+        to.starts_with(&format!("{}/session/end", sso.op.issuer)),
+        "{to}"
+    );
+    assert_eq!(
+        param(&to, "post_logout_redirect_uri"),
+        sso.app.url("/callc/login")
+    );
     assert_eq!(param(&to, "client_id"), PORTAL_CLIENT);
     assert_eq!(param(&to, "id_token_hint").split('.').count(), 3);
 
