@@ -29,6 +29,10 @@ use crate::store::Store;
 /// How long a started login may take at the provider before its callback is refused.
 pub const LOGIN_TTL_S: i64 = 10 * 60;
 
+/// The key set is fetched again at most this often: tokens with made-up key ids cannot turn
+/// the portal into a flood of requests to the provider.
+const MIN_KEYS_REFRESH: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Signature algorithms accepted on ID and access tokens: public-key ones only, so a token
 /// "signed" with the client secret or unsigned (`none`) never passes.
 const ASYMMETRIC_ALGS: [CoreJwsSigningAlgorithm; 10] = [
@@ -146,8 +150,9 @@ pub struct Oidc {
     http: reqwest::Client,
     store: Store,
     provider: tokio::sync::RwLock<Option<Arc<Provider>>>,
-    /// Held while the discovery document or the key set is fetched: one fetch at a time.
-    fetching: tokio::sync::Mutex<()>,
+    /// Held while the discovery document or the key set is fetched: one fetch at a time. It
+    /// keeps when the key set was last fetched again.
+    fetching: tokio::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl Oidc {
@@ -165,7 +170,7 @@ impl Oidc {
             http,
             store,
             provider: tokio::sync::RwLock::new(None),
-            fetching: tokio::sync::Mutex::new(()),
+            fetching: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -190,14 +195,19 @@ impl Oidc {
         Ok(provider)
     }
 
-    /// Fetches the key set again, unless another request did since `seen` was current.
+    /// Fetches the key set again, unless another request did since `seen` was current, or
+    /// the last such fetch is less than `MIN_KEYS_REFRESH` ago (then the set stays as it is).
     async fn refresh_keys(&self, seen: &Arc<Provider>) -> Result<Arc<Provider>, OidcError> {
-        let _fetching = self.fetching.lock().await;
+        let mut last_refresh = self.fetching.lock().await;
         if let Some(current) = self.provider.read().await.as_ref() {
             if !Arc::ptr_eq(current, seen) {
                 return Ok(current.clone());
             }
         }
+        if last_refresh.is_some_and(|at| at.elapsed() < MIN_KEYS_REFRESH) {
+            return Ok(seen.clone());
+        }
+        *last_refresh = Some(std::time::Instant::now());
         let jwks = CoreJsonWebKeySet::fetch_async(seen.metadata.jwks_uri(), &self.http)
             .await
             .map_err(|e| OidcError::Unreachable(error_chain(&e)))?;

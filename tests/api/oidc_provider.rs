@@ -38,12 +38,15 @@ pub struct TestProvider {
     pub issuer: String,
     child: Child,
     http: reqwest::Client,
+    /// The provider's standard error (its warnings), removed when the test ends.
+    log_path: PathBuf,
 }
 
 impl Drop for TestProvider {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log_path);
     }
 }
 
@@ -148,6 +151,7 @@ impl TestProvider {
             issuer: format!("http://127.0.0.1:{port}"),
             child,
             http,
+            log_path,
         })
     }
 
