@@ -42,6 +42,8 @@ pub struct Settings {
     pub pbx: crate::controls::PbxApiSettings,
     /// Reverse proxies whose `X-Forwarded-For` names the client (`web::client_address`).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Single sign-on through an OpenID provider; None: off (`crate::oidc`).
+    pub oidc: Option<crate::oidc::OidcSettings>,
 }
 
 /// A session ends after `idle_s` without a request and `max_s` after its login, whatever the
@@ -163,6 +165,7 @@ impl Settings {
             wallet: Default::default(),
             pbx: Default::default(),
             trusted_proxies: Vec::new(),
+            oidc: None,
         })
     }
 

@@ -19,6 +19,7 @@ pub mod login_guard;
 pub mod mail;
 pub mod money;
 pub mod numbers;
+pub mod oidc;
 pub mod pages;
 pub mod password;
 pub mod pbx;

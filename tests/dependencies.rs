@@ -51,8 +51,8 @@ fn the_expression_reader_is_strict() {
     assert!(!acceptable(""));
 }
 
-#[test]
-fn every_dependency_has_a_licence_we_may_ship() {
+/// `cargo metadata` of the whole workspace, resolved for Linux.
+fn metadata() -> serde_json::Value {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
         .args([
@@ -71,7 +71,12 @@ fn every_dependency_has_a_licence_we_may_ship() {
         "cargo metadata: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata JSON");
+    serde_json::from_slice(&out.stdout).expect("metadata JSON")
+}
+
+#[test]
+fn every_dependency_has_a_licence_we_may_ship() {
+    let meta = metadata();
     let resolved: BTreeSet<&str> = meta["resolve"]["nodes"]
         .as_array()
         .expect("a resolved graph")
@@ -103,12 +108,53 @@ fn every_dependency_has_a_licence_we_may_ship() {
 fn no_crate_with_an_unfixed_advisory_is_in_the_lock_file() {
     let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.lock"))
         .expect("Cargo.lock");
-    // rsa: RUSTSEC-2023-0071 (Marvin), no fixed release; it came with sqlx's MySQL driver,
-    // which vendor/sqlx leaves out.
-    for name in ["rsa", "sqlx-mysql"] {
-        assert!(
-            !lock.contains(&format!("name = \"{name}\"\n")),
-            "{name} is in Cargo.lock"
-        );
+    // sqlx-mysql brought `rsa` for its MySQL driver, which vendor/sqlx leaves out.
+    assert!(
+        !lock.contains("name = \"sqlx-mysql\"\n"),
+        "sqlx-mysql is in Cargo.lock"
+    );
+}
+
+/// `rsa` has RUSTSEC-2023-0071 (Marvin) and no fixed release: a timing side channel in RSA
+/// *private-key* operations (decryption, signing). `openidconnect` uses it for the relying
+/// party's part only, verifying the provider's signatures with public keys, which the Marvin
+/// attack does not concern; this portal never holds an RSA private key. So `rsa` may be in the
+/// tree only when every crate that depends on it is `openidconnect`: anything else that pulls
+/// it in (a MySQL driver, a signer) is refused.
+#[test]
+fn rsa_is_only_used_by_openidconnect_to_verify_signatures() {
+    let meta = metadata();
+    let nodes = meta["resolve"]["nodes"]
+        .as_array()
+        .expect("a resolved graph");
+    let name_of = |id: &str| {
+        meta["packages"]
+            .as_array()
+            .expect("packages")
+            .iter()
+            .find(|p| p["id"].as_str() == Some(id))
+            .and_then(|p| p["name"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let rsa_ids: BTreeSet<&str> = nodes
+        .iter()
+        .filter_map(|n| n["id"].as_str())
+        .filter(|id| name_of(id) == "rsa")
+        .collect();
+    let mut users = BTreeSet::new();
+    for node in nodes {
+        let deps = node["deps"].as_array().expect("deps");
+        if deps
+            .iter()
+            .any(|d| rsa_ids.contains(d["pkg"].as_str().unwrap_or_default()))
+        {
+            users.insert(name_of(node["id"].as_str().unwrap_or_default()));
+        }
     }
+    let others: Vec<&String> = users.iter().filter(|u| *u != "openidconnect").collect();
+    assert!(
+        others.is_empty(),
+        "rsa (RUSTSEC-2023-0071) is used by {others:?}, not only by openidconnect"
+    );
 }

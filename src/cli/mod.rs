@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate`, `demo`, `user add|passwd|tariff`, `device add`,
+//! The command line: `serve`, `migrate`, `demo`, `user add|passwd|tariff|link|unlink`, `device add`,
 //! `import cdrs|rates`, `rate`, `bill`, `bench import`, and the wallet's commands (`wallet`).
 //! A stable contract that operators and scripts rely on; every flag has a `SELFCARE_*` variable
 //! where it makes sense.
@@ -8,6 +8,7 @@ pub mod controls;
 pub mod currency;
 pub mod dialplan;
 pub mod numbers;
+pub mod sso;
 pub mod wallet;
 
 use std::io::BufRead;
@@ -157,6 +158,8 @@ pub struct ServeArgs {
     /// for the per-address limits and the activity log
     #[arg(long, env = "SELFCARE_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<String>,
+    #[command(flatten)]
+    pub oidc: sso::OidcArgs,
 }
 
 /// The operator's details printed on invoices (the seller).
@@ -296,6 +299,24 @@ pub enum UserCommand {
     Passwd { name: String },
     /// Set the tariff a subscriber's calls are priced with
     Tariff { name: String, tariff: String },
+    /// Let an identity at the OpenID provider sign in as this subscriber (single sign-on)
+    Link {
+        name: String,
+        /// The provider's issuer URL, exactly as SELFCARE_OIDC_ISSUER
+        #[arg(long)]
+        issuer: String,
+        /// The value of the configured claim (SELFCARE_OIDC_CLAIM: sub, preferred_username or email)
+        #[arg(long = "sub")]
+        value: String,
+    },
+    /// Remove a link made with `user link`
+    Unlink {
+        name: String,
+        #[arg(long)]
+        issuer: String,
+        #[arg(long = "sub")]
+        value: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -524,6 +545,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     })
                 })
                 .collect::<anyhow::Result<_>>()?;
+            settings.oidc = args.oidc.settings(&settings.public_url)?;
             let store = open(&settings).await?;
             if args.demo {
                 if store.user_count().await? == 0 {
@@ -929,6 +951,16 @@ async fn user_command(store: &Store, cmd: UserCommand) -> anyhow::Result<()> {
             store.set_user_tariff(user_id, tariff_id).await?;
             println!("{name} now pays tariff {tariff} ({currency}); run `selfcare rate` to price stored calls with it.");
         }
+        UserCommand::Link {
+            name,
+            issuer,
+            value,
+        } => sso::link(store, &name, &issuer, &value).await?,
+        UserCommand::Unlink {
+            name,
+            issuer,
+            value,
+        } => sso::unlink(store, &name, &issuer, &value).await?,
     }
     Ok(())
 }

@@ -29,6 +29,9 @@ pub struct LoginPage {
     /// A notice after an action that logged the user out (`?done=`), HTML only.
     #[serde(skip)]
     pub notice: Option<String>,
+    /// Single sign-on is configured: the page offers its button (HTML only).
+    #[serde(skip)]
+    pub sso: bool,
 }
 
 impl LoginPage {
@@ -40,6 +43,7 @@ impl LoginPage {
             aval_languages: super::available_languages(),
             username,
             notice: None,
+            sso: false,
         }
     }
 }
@@ -87,8 +91,13 @@ pub struct FormQuery {
 }
 
 /// GET /callc/login
-pub async fn form(ctx: Ctx, query: web::Query<FormQuery>) -> AppResult<HttpResponse> {
+pub async fn form(
+    ctx: Ctx,
+    query: web::Query<FormQuery>,
+    oidc: Option<web::Data<crate::oidc::Oidc>>,
+) -> AppResult<HttpResponse> {
     let mut page = LoginPage::new(ctx.lang, String::new(), String::new());
+    page.sso = oidc.is_some();
     page.notice = super::notice::text(ctx.lang, "login", &["blocked"], query.done.as_deref());
     crate::web::respond(&ctx, &page)
 }
@@ -101,6 +110,7 @@ pub async fn submit(
     settings: web::Data<Settings>,
     gate: web::Data<LoginGate>,
     form: web::Form<LoginForm>,
+    oidc: Option<web::Data<crate::oidc::Oidc>>,
 ) -> AppResult<HttpResponse> {
     let LoginForm { username, password } = form.into_inner();
     match authenticate(&store, &settings.login, &gate, &ctx, &username, password).await? {
@@ -125,7 +135,8 @@ pub async fn submit(
             let message = ctx.lang.t("login.failed");
             match ctx.format {
                 Format::Html => {
-                    let page = LoginPage::new(ctx.lang, message.to_string(), username);
+                    let mut page = LoginPage::new(ctx.lang, message.to_string(), username);
+                    page.sso = oidc.is_some();
                     let mut resp = crate::web::respond(&ctx, &page)?;
                     *resp.status_mut() = StatusCode::UNAUTHORIZED;
                     Ok(resp)

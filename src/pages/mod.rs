@@ -27,6 +27,7 @@ pub mod phonebook_import;
 pub mod pin;
 pub mod rates;
 pub mod sessions;
+pub mod sso;
 pub mod subscriptions;
 pub mod user_stats;
 pub mod wallet;

@@ -24,6 +24,7 @@ pub mod login_attempts;
 pub mod mail;
 pub mod numbers;
 pub mod party;
+pub mod oidc_links;
 pub mod passwords;
 pub mod payments;
 pub mod phonebook;

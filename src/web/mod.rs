@@ -92,6 +92,14 @@ impl Application {
         let secure = settings.cookie_secure;
         let session_store = web::Data::new(session_store);
         let login_gate = web::Data::new(crate::login_gate::LoginGate::default());
+        // Single sign-on: `web::Data<Oidc>` only when configured (handlers take an Option).
+        let oidc = match settings.oidc.clone() {
+            Some(s) => Some(web::Data::new(crate::oidc::Oidc::new(
+                s,
+                store.get_ref().clone(),
+            )?)),
+            None => None,
+        };
         let server = HttpServer::new(move || {
             let sessions = SessionMiddleware::builder(session_store.get_ref().clone(), key.clone())
                 .cookie_name(
@@ -115,6 +123,11 @@ impl Application {
                 .app_data(wallet.clone())
                 .app_data(session_store.clone())
                 .app_data(login_gate.clone())
+                .configure(|cfg| {
+                    if let Some(oidc) = &oidc {
+                        cfg.app_data(oidc.clone());
+                    }
+                })
                 .app_data(input_errors())
                 .app_data(query_errors())
                 .app_data(json_errors())
@@ -203,6 +216,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
             .name("main")
             .route(web::get().to(pages::main_page::show)),
     )
+    .configure(pages::sso::routes)
     .configure(pages::password::routes)
     .configure(pages::pin::routes)
     .configure(pages::sessions::routes)
