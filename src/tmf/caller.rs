@@ -11,13 +11,12 @@
 //!   judged by that header alone: the session is never looked at (so `web::csrf` lets such a
 //!   request through without a token: a browser cannot add the header to a cross-site request).
 
-use std::sync::Arc;
-
-use actix_web::http::header;
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
 use super::error::TmfError;
+use crate::oidc::{BearerError, Oidc};
 use crate::web::Ctx;
 
 /// The scopes that allow reading one's record.
@@ -26,29 +25,25 @@ pub const READ_SCOPES: [&str; 2] = ["read", "obp-apigw:read"];
 pub const WRITE_SCOPES: [&str; 2] = ["write", "obp-apigw:write"];
 
 /// Checks a Bearer access token (signature against the provider's keys, issuer, audience,
-/// expiry) and answers the subscriber it belongs to and its scopes, or why it is refused.
-///
-/// Put it in the app data as `web::Data<Arc<dyn BearerCheck>>`; without it, Bearer tokens are
-/// refused (401) and only the session works. An adapter for a verifier that answers a grant:
-///
-/// ```ignore
-/// impl BearerCheck for Verifier {
-///     fn verify<'a>(&'a self, token: &'a str) -> LocalBoxFuture<'a, Result<(i64, Vec<String>), String>> {
-///         Box::pin(async move {
-///             let grant = self.verify_bearer(token).await.map_err(|e| e.to_string())?;
-///             Ok((grant.user_id, grant.scopes))
-///         })
-///     }
-/// }
-/// // in `Application::build_with_store`, beside the other app data:
-/// let bearer: Arc<dyn BearerCheck> = Arc::new(verifier);
-/// App::new().app_data(web::Data::new(bearer))
-/// ```
-pub trait BearerCheck: Send + Sync {
+/// expiry) and answers the subscriber it belongs to and its scopes, or why it is refused. The
+/// portal's is `oidc::Oidc` (present when single sign-on is configured); tests use fakes.
+pub trait BearerCheck {
     fn verify<'a>(
         &'a self,
         token: &'a str,
-    ) -> LocalBoxFuture<'a, Result<(i64, Vec<String>), String>>;
+    ) -> LocalBoxFuture<'a, Result<(i64, Vec<String>), BearerError>>;
+}
+
+impl BearerCheck for Oidc {
+    fn verify<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> LocalBoxFuture<'a, Result<(i64, Vec<String>), BearerError>> {
+        Box::pin(async move {
+            let grant = self.verify_bearer(token).await?;
+            Ok((grant.user_id, grant.scopes))
+        })
+    }
 }
 
 /// How the caller proved who they are.
@@ -145,10 +140,16 @@ pub async fn identify(
             "Bearer tokens need single sign-on configured; log in to the portal and use its session instead",
         )
     })?;
-    let (user_id, scopes) = checker
-        .verify(token)
-        .await
-        .map_err(|why| TmfError::unauthorized(format!("The access token is refused: {why}")))?;
+    let (user_id, scopes) = checker.verify(token).await.map_err(|why| match why {
+        BearerError::InvalidToken(_) | BearerError::NotLinked => {
+            TmfError::unauthorized(format!("The access token is refused: {why}"))
+        }
+        BearerError::Blocked => TmfError::forbidden("This account is blocked"),
+        BearerError::Unavailable(_) => TmfError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The access token cannot be checked now; please try again",
+        ),
+    })?;
     Ok(TmfCaller::bearer(user_id, &scopes))
 }
 
@@ -161,12 +162,11 @@ impl FromRequest for TmfCaller {
             .headers()
             .get(header::AUTHORIZATION)
             .map(|v| v.to_str().unwrap_or("").to_string());
-        let checker = req
-            .app_data::<web::Data<Arc<dyn BearerCheck>>>()
-            .map(|d| Arc::clone(d.get_ref()));
+        let checker = req.app_data::<web::Data<Oidc>>().cloned();
         let session_user = req.extensions().get::<Ctx>().and_then(|c| c.user_id);
         Box::pin(async move {
-            identify(authorization.as_deref(), checker.as_deref(), session_user).await
+            let checker = checker.as_ref().map(|o| o.get_ref() as &dyn BearerCheck);
+            identify(authorization.as_deref(), checker, session_user).await
         })
     }
 }
@@ -174,23 +174,24 @@ impl FromRequest for TmfCaller {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use actix_web::http::StatusCode;
 
-    /// Knows two tokens: one that reads, one that writes.
+    /// Knows a few tokens by name.
     struct Fixed;
 
     impl BearerCheck for Fixed {
         fn verify<'a>(
             &'a self,
             token: &'a str,
-        ) -> LocalBoxFuture<'a, Result<(i64, Vec<String>), String>> {
+        ) -> LocalBoxFuture<'a, Result<(i64, Vec<String>), BearerError>> {
             Box::pin(async move {
                 match token {
                     "reader" => Ok((7, vec!["openid".into(), "read".into()])),
                     "writer" => Ok((7, vec!["obp-apigw:write".into()])),
                     "both" => Ok((7, vec!["obp-apigw:read".into(), "write".into()])),
                     "none" => Ok((7, vec!["openid".into(), "profile".into()])),
-                    _ => Err("expired".into()),
+                    "blocked" => Err(BearerError::Blocked),
+                    "later" => Err(BearerError::Unavailable("no keys".into())),
+                    _ => Err(BearerError::InvalidToken("expired".into())),
                 }
             })
         }
@@ -252,27 +253,16 @@ mod tests {
             let e = caller(Some(bad), Some(3)).await.unwrap_err();
             assert_eq!(e.status, StatusCode::UNAUTHORIZED, "{bad:?}");
         }
+        let e = caller(Some("Bearer blocked"), None).await.unwrap_err();
+        assert_eq!(e.status, StatusCode::FORBIDDEN);
+        let e = caller(Some("Bearer later"), None).await.unwrap_err();
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
     }
 
-    /// The checker is found where the app data puts it, and the answer is the token's.
+    /// Without single sign-on in the app data, a token is refused.
     #[actix_web::test]
-    async fn the_checker_is_taken_from_the_app_data() {
+    async fn without_the_verifier_in_the_app_data_a_token_is_refused() {
         use actix_web::{test, App};
-        let checker: Arc<dyn BearerCheck> = Arc::new(Fixed);
-        let with = test::init_service(App::new().app_data(web::Data::new(checker)).route(
-            "/",
-            web::get().to(|c: TmfCaller| async move {
-                format!("{} {} {}", c.user_id, c.can_read, c.can_write)
-            }),
-        ))
-        .await;
-        let req = test::TestRequest::get()
-            .uri("/")
-            .insert_header((header::AUTHORIZATION, "Bearer reader"))
-            .to_request();
-        let body = test::call_and_read_body(&with, req).await;
-        assert_eq!(body, "7 true false");
-
         let without = test::init_service(App::new().route(
             "/",
             web::get().to(|c: TmfCaller| async move { c.user_id.to_string() }),

@@ -219,6 +219,12 @@ impl TestProvider {
     /// An access token for `audience` with scopes `read write`, obtained as the API client for
     /// the person `login` (authorization code flow with PKCE and a resource indicator).
     pub async fn access_token(&self, login: &str, audience: &str) -> String {
+        self.access_token_for(login, audience, "openid read write")
+            .await
+    }
+
+    /// An access token of `login` for `audience` asking for `scope` (space-separated).
+    pub async fn access_token_for(&self, login: &str, audience: &str, scope: &str) -> String {
         let browser = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .cookie_store(true)
@@ -237,7 +243,7 @@ impl TestProvider {
             .append_pair("client_id", API_CLIENT)
             .append_pair("response_type", "code")
             .append_pair("redirect_uri", API_REDIRECT)
-            .append_pair("scope", "openid read write")
+            .append_pair("scope", scope)
             .append_pair("state", "api-state")
             .append_pair("nonce", "api-nonce")
             .append_pair("code_challenge", &challenge)

@@ -471,3 +471,99 @@ async fn without_a_provider_there_is_no_single_sign_on() {
     let page = app.get("/callc/login").await.text().await.unwrap();
     assert!(!page.contains("/auth/oidc/login"));
 }
+
+/// The TM Forum API with Bearer tokens from the provider: `read` reads, `write` patches, a
+/// token for another audience or of an unlinked person is refused, and only one's own record.
+async fn the_tmf_api_takes_the_providers_access_tokens(backend: Backend) {
+    let Some(sso) = sso_app(backend, 3600).await else {
+        return;
+    };
+    sso.link("demo", "alice");
+    let demo = sso.user_id("demo").await;
+    let demo2 = sso.user_id("demo2").await;
+    let customer = |id: i64| format!("/tmf-api/customerManagement/v4/customer/{id}");
+    let individual = |id: i64| format!("/tmf-api/partyManagement/v4/individual/{id}");
+    let http = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: String, token: String, body: Option<&str>| {
+        let mut r = http.request(method, sso.app.url(&path)).bearer_auth(token);
+        if let Some(b) = body {
+            r = r
+                .header("Content-Type", "application/merge-patch+json")
+                .body(b.to_string());
+        }
+        async move {
+            let resp = r.send().await.unwrap();
+            let status = resp.status().as_u16();
+            let v: serde_json::Value = resp.json().await.unwrap_or_default();
+            (status, v)
+        }
+    };
+
+    let both = sso.op.access_token("alice", &sso.settings.audience).await;
+    let (status, c) = call(reqwest::Method::GET, customer(demo), both.clone(), None).await;
+    assert_eq!(status, 200, "{c}");
+    assert_eq!(c["id"], demo.to_string());
+    assert_eq!(c["@type"], "Customer");
+    // Someone else's record is not found, whatever the token allows.
+    let (status, e) = call(reqwest::Method::GET, customer(demo2), both.clone(), None).await;
+    assert_eq!(status, 404, "{e}");
+    assert_eq!(e["@type"], "Error");
+
+    let (status, i) = call(
+        reqwest::Method::PATCH,
+        individual(demo),
+        both.clone(),
+        Some(r#"{"givenName":"Alicia"}"#),
+    )
+    .await;
+    assert_eq!(status, 200, "{i}");
+    assert_eq!(i["givenName"], "Alicia");
+    let stored = sso
+        .app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM users WHERE id = {demo} AND first_name = 'Alicia'"
+        ))
+        .await;
+    assert_eq!(stored, 1);
+
+    // A token with `read` only reads.
+    let reader = sso
+        .op
+        .access_token_for("alice", &sso.settings.audience, "openid read")
+        .await;
+    let (status, _) = call(reqwest::Method::GET, individual(demo), reader.clone(), None).await;
+    assert_eq!(status, 200);
+    let (status, e) = call(
+        reqwest::Method::PATCH,
+        individual(demo),
+        reader,
+        Some(r#"{"givenName":"Mallory"}"#),
+    )
+    .await;
+    assert_eq!(status, 403, "{e}");
+    assert!(e["message"].as_str().unwrap().contains("scope"), "{e}");
+
+    // A token for another resource server, a person not linked, no token at all: refused.
+    let elsewhere = sso.op.access_token("alice", OTHER_AUDIENCE).await;
+    let (status, e) = call(reqwest::Method::GET, customer(demo), elsewhere, None).await;
+    assert_eq!(status, 401, "{e}");
+    let stranger = sso.op.access_token("bob", &sso.settings.audience).await;
+    let (status, _) = call(reqwest::Method::GET, customer(demo), stranger, None).await;
+    assert_eq!(status, 401);
+    let (status, _) = call(
+        reqwest::Method::GET,
+        customer(demo),
+        "not-a-token".into(),
+        None,
+    )
+    .await;
+    assert_eq!(status, 401);
+    let unchanged = sso
+        .app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM users WHERE id = {demo} AND first_name = 'Alicia'"
+        ))
+        .await;
+    assert_eq!(unchanged, 1, "refused patches changed nothing");
+}
+on_both_databases!(the_tmf_api_takes_the_providers_access_tokens);
