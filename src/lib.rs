@@ -28,6 +28,7 @@ pub mod pin;
 pub mod store;
 pub mod time;
 pub mod tokens;
+pub mod two_factor;
 pub mod wallet;
 pub mod web;
 

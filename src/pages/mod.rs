@@ -13,6 +13,7 @@ pub mod devices;
 pub mod faxes;
 pub mod invoices;
 pub mod login;
+pub mod login_code;
 pub mod main_page;
 pub mod missed_calls;
 pub mod notice;
@@ -26,6 +27,7 @@ pub mod phonebook_import;
 pub mod pin;
 pub mod rates;
 pub mod subscriptions;
+pub mod two_factor;
 pub mod user_stats;
 pub mod wallet;
 
