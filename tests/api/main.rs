@@ -33,6 +33,7 @@ mod rate_decks;
 mod session_outage;
 mod sessions;
 mod stripe_gateway;
+mod two_factor;
 mod wallet_cards;
 mod wallet_ledger;
 mod xml_property;
