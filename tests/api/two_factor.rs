@@ -594,3 +594,28 @@ async fn the_legacy_login_of_an_account_with_two_factors_is_refused(backend: Bac
     assert_eq!((status, text_of(&ok, "status").as_str()), (200, "ok"));
 }
 on_both_databases!(the_legacy_login_of_an_account_with_two_factors_is_refused);
+
+async fn the_operator_can_switch_it_off_for_a_lost_phone(backend: Backend) {
+    if !pyotp_ready() {
+        return;
+    }
+    let app = spawn_demo_app(backend).await;
+    switch_on(&app, "demo", "demo").await;
+    let run = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_selfcare"))
+            .args(["user", "two-factor-off", "demo"])
+            .env("SELFCARE_DATABASE_URL", &app.database_url)
+            .env("SELFCARE_DATA_DIR", &app.data_dir)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run selfcare");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(run().contains("switched off"));
+    assert!(run().contains("off already"));
+    assert_eq!(events(&app, "demo", "two_factor_off").await, 1);
+    let b = Browser::new(&app);
+    assert_eq!(location(&b.password("demo", "demo").await), "/callc/main");
+}
+on_both_databases!(the_operator_can_switch_it_off_for_a_lost_phone);
