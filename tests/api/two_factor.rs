@@ -302,6 +302,21 @@ async fn enrolment_shows_a_secret_and_a_qr_code_and_a_code_switches_it_on(backen
         assert_eq!(b.json("/users/two_factor").await["enabled"], false);
     }
     assert_eq!(events(&app, "demo", "two_factor_on").await, 0);
+    // A browser gets the page again with the reason and the same key to scan.
+    let r = b
+        .post(
+            "/users/two_factor/enable",
+            &[("code", &wrong_code(&secret, step))],
+            "text/html",
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 400);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("role=\"alert\">That is not the current code"),
+        "{html}"
+    );
+    assert!(html.contains(&grouped.join(" ")) && html.contains("<svg "));
 
     // The current code switches it on; the ten recovery codes are shown this once.
     let (status, on) = b
