@@ -518,6 +518,10 @@ async fn a_recovery_code_logs_in_once(backend: Backend) {
     assert_eq!(b.code(&codes[1]).await, (303, "/callc/main".to_string()));
     assert_eq!(b.json("/users/two_factor").await["recovery_codes_left"], 8);
     assert_eq!(events(&app, "demo", "two_factor_recovery_code").await, 2);
+    // The subscriber sees it in the activity log, in words.
+    let activity = b.get("/users/activity").await.text().await.unwrap();
+    assert!(activity.contains("Recovery code used"), "{activity}");
+    assert!(activity.contains("Two-factor login switched on"));
 }
 on_both_databases!(a_recovery_code_logs_in_once);
 
