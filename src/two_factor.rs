@@ -53,10 +53,7 @@ impl Secret {
     }
 
     pub fn to_base32(&self) -> String {
-        match totp_rs::Secret::Raw(self.0.clone()).to_encoded() {
-            totp_rs::Secret::Encoded(b32) => b32,
-            totp_rs::Secret::Raw(_) => unreachable!("to_encoded gives Encoded"),
-        }
+        self.totp("").get_secret_base32()
     }
 
     fn totp(&self, account: &str) -> TOTP {
