@@ -30,6 +30,7 @@ pub mod store;
 pub mod time;
 pub mod tmf;
 pub mod tokens;
+pub mod two_factor;
 pub mod wallet;
 pub mod web;
 

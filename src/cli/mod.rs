@@ -297,6 +297,9 @@ pub enum UserCommand {
     },
     /// Set a subscriber's password, read from standard input (one line)
     Passwd { name: String },
+    /// Switch a subscriber's two-factor login off (a lost phone and lost recovery codes); the
+    /// password alone logs in again. Recorded in the subscriber's activity log.
+    TwoFactorOff { name: String },
     /// Set the tariff a subscriber's calls are priced with
     Tariff { name: String, tariff: String },
     /// Let an identity at the OpenID provider sign in as this subscriber (single sign-on)
@@ -936,6 +939,17 @@ async fn user_command(store: &Store, cmd: UserCommand) -> anyhow::Result<()> {
             let hash = hash_password(read_password()?).await?;
             store.set_password_hash(&name, &hash).await?;
             println!("Password of {name} changed.");
+        }
+        UserCommand::TwoFactorOff { name } => {
+            let user_id = store
+                .user_id_by_name(&name)
+                .await?
+                .with_context(|| format!("no user {name:?}"))?;
+            if store.disable_two_factor(user_id, "operator").await? {
+                println!("Two-factor login of {name} switched off; the password alone logs in.");
+            } else {
+                println!("Two-factor login of {name} was off already.");
+            }
         }
         UserCommand::Tariff { name, tariff } => {
             let user_id = store

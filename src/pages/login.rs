@@ -35,7 +35,7 @@ pub struct LoginPage {
 }
 
 impl LoginPage {
-    fn new(lang: Lang, error_msg: String, username: String) -> Self {
+    pub(super) fn new(lang: Lang, error_msg: String, username: String) -> Self {
         LoginPage {
             pagename: "Login page",
             language: lang.code(),
@@ -114,24 +114,25 @@ pub async fn submit(
 ) -> AppResult<HttpResponse> {
     let LoginForm { username, password } = form.into_inner();
     match authenticate(&store, &settings.login, &gate, &ctx, &username, password).await? {
-        Some((user_id, lang)) => {
+        Authenticated::Yes(user_id, lang) => {
             let lang = session::lang(&session).unwrap_or(lang);
-            let sid = store
-                .start_session(&NewSession {
-                    user_id,
-                    kind: SessionKind::Web,
-                    method: LoginMethod::Password,
-                    address: &ctx.address,
-                    user_agent: &ctx.user_agent,
-                })
-                .await?;
-            session::log_in(&session, user_id, &sid, SessionKind::Web, lang)?;
+            start_web_session(&ctx, &session, &store, user_id, lang, LoginMethod::Password).await
+        }
+        Authenticated::NeedsCode(user_id, lang) => {
+            let lang = session::lang(&session).unwrap_or(lang);
+            let until = crate::time::now() + crate::two_factor::SECOND_STEP_S;
+            session::begin_second_step(&session, user_id, until, lang)?;
             Ok(match ctx.format {
-                Format::Html => see_other("/callc/main"),
-                f => respond_action(f, StatusCode::OK, "login", "Successfully logged in"),
+                Format::Html => see_other("/callc/login/code"),
+                f => respond_action(
+                    f,
+                    StatusCode::UNAUTHORIZED,
+                    "login",
+                    lang.t("two_factor.login.code_needed"),
+                ),
             })
         }
-        None => {
+        Authenticated::No => {
             let message = ctx.lang.t("login.failed");
             match ctx.format {
                 Format::Html => {
@@ -150,6 +151,32 @@ pub async fn submit(
             }
         }
     }
+}
+
+/// Starts a browser session for a user whose login is proven (by `method`): the session as
+/// `submit` and the second step (`login_code`) both start it; a browser goes to the main page.
+pub(super) async fn start_web_session(
+    ctx: &Ctx,
+    session: &Session,
+    store: &Store,
+    user_id: i64,
+    lang: Lang,
+    method: LoginMethod,
+) -> AppResult<HttpResponse> {
+    let sid = store
+        .start_session(&NewSession {
+            user_id,
+            kind: SessionKind::Web,
+            method,
+            address: &ctx.address,
+            user_agent: &ctx.user_agent,
+        })
+        .await?;
+    session::log_in(session, user_id, &sid, SessionKind::Web, lang)?;
+    Ok(match ctx.format {
+        Format::Html => see_other("/callc/main"),
+        f => respond_action(f, StatusCode::OK, "login", "Successfully logged in"),
+    })
 }
 
 /// True for a request a browser sends from another site's page (a form posted to us, a link):
@@ -204,7 +231,7 @@ pub async fn legacy(
         ));
     }
     match authenticate(&store, &settings.login, &gate, &ctx, &username, password).await? {
-        Some((user_id, lang)) => {
+        Authenticated::Yes(user_id, lang) => {
             let sid = store
                 .start_session(&NewSession {
                     user_id,
@@ -222,7 +249,14 @@ pub async fn legacy(
                 "Successfully logged in",
             ))
         }
-        None => Ok(respond_action(
+        // The legacy client cannot give a code: it is told so, with the failed login's status.
+        Authenticated::NeedsCode(..) => Ok(respond_action(
+            format,
+            StatusCode::UNAUTHORIZED,
+            "login",
+            Lang::En.t("two_factor.login.legacy"),
+        )),
+        Authenticated::No => Ok(respond_action(
             format,
             StatusCode::UNAUTHORIZED,
             "login",
@@ -252,10 +286,20 @@ pub async fn logout(
     })
 }
 
+/// What a password login came to.
+enum Authenticated {
+    No,
+    /// Logged in: the user's id and language.
+    Yes(i64, Lang),
+    /// The password is right, but two-factor login is on: a code is needed too.
+    NeedsCode(i64, Lang),
+}
+
 /// The user's id and language when the password is right. An unknown user, a blocked user and
 /// a wrong password are the same answer, in about the same time (`password::verify`). Failed
 /// attempts are counted in the database and answered ever more slowly, then locked
-/// (`login_guard`).
+/// (`login_guard`). A right password of an account with two-factor login is neither a success
+/// nor a failure: its attempt is dropped, and the code's attempt (`code_under_policy`) decides.
 async fn authenticate(
     store: &Store,
     policy: &LoginPolicy,
@@ -263,11 +307,11 @@ async fn authenticate(
     ctx: &Ctx,
     username: &str,
     password: String,
-) -> AppResult<Option<(i64, Lang)>> {
+) -> AppResult<Authenticated> {
     let username = username.trim();
     // No account has such a name (and PostgreSQL text cannot even hold a NUL): a plain failure.
     if username.is_empty() || username.len() > 100 || username.chars().any(char::is_control) {
-        return Ok(None);
+        return Ok(Authenticated::No);
     }
     let ticket = admit(gate, ctx).await?;
     let creds = store.credentials(username).await?;
@@ -286,7 +330,12 @@ async fn authenticate(
         }
         _ => None,
     };
-    if user.is_some() {
+    if let Some((id, lang)) = user {
+        if store.two_factor_on(id).await? {
+            store.drop_login_attempt(attempt).await?;
+            tracing::info!(user_id = id, "password right, a code is needed");
+            return Ok(Authenticated::NeedsCode(id, lang));
+        }
         store.login_succeeded(attempt).await?;
     }
     match user {
@@ -304,7 +353,10 @@ async fn authenticate(
             tokio::time::sleep(delay).await;
         }
     }
-    Ok(user)
+    Ok(match user {
+        Some((id, lang)) => Authenticated::Yes(id, lang),
+        None => Authenticated::No,
+    })
 }
 
 /// A password checked under the brute-force policy.
@@ -353,6 +405,30 @@ async fn check_password(
     password: String,
     stored: Option<String>,
 ) -> AppResult<Checked> {
+    let store = guard.store;
+    let (attempt, delay) = reserve(guard, ctx, username).await?;
+    let ok = match ticket
+        .run(move || password::verify(&password, stored.as_deref()))
+        .await
+    {
+        Ok(ok) => ok,
+        Err(busy) => {
+            // Not checked, so not a failure either.
+            store.drop_login_attempt(attempt).await?;
+            return Err(refuse(guard.gate, ctx, busy.into()));
+        }
+    };
+    Ok(Checked { ok, attempt, delay })
+}
+
+/// Records an attempt for `username` from this address before its secret is checked, so
+/// parallel guesses see each other: its id and how long to wait before answering a failure,
+/// or a refusal (unrecorded) when the policy locks it.
+async fn reserve(
+    guard: &Guard<'_>,
+    ctx: &Ctx,
+    username: &str,
+) -> AppResult<(i64, std::time::Duration)> {
     let Guard {
         store,
         policy,
@@ -362,7 +438,7 @@ async fn check_password(
     let failures = store
         .login_failures(username, &ctx.address, attempt, policy)
         .await?;
-    let delay = match policy.decide(&failures, crate::time::now()) {
+    match policy.decide(&failures, crate::time::now()) {
         Verdict::Locked { retry_after_s } => {
             tracing::warn!(retry_after_s, "login locked");
             store.drop_login_attempt(attempt).await?;
@@ -374,22 +450,47 @@ async fn check_password(
                     .replace("{minutes}", &minutes.to_string()),
                 retry_after_s,
             };
-            return Err(refuse(gate, ctx, locked));
+            Err(refuse(gate, ctx, locked))
         }
-        Verdict::Allow { delay_on_failure } => delay_on_failure,
+        Verdict::Allow { delay_on_failure } => Ok((attempt, delay_on_failure)),
+    }
+}
+
+/// A second-factor code (at login, or to switch two-factor login off) checked like a
+/// password: counted under the account's name from this address with the password attempts,
+/// refused unchecked when the policy locks it, a right one a success, a wrong one answered
+/// after the policy's delay. `check` uses the code up when it is right.
+pub async fn code_under_policy(
+    store: &Store,
+    policy: &LoginPolicy,
+    gate: &LoginGate,
+    ctx: &Ctx,
+    username: &str,
+    check: impl std::future::Future<Output = AppResult<crate::two_factor::Outcome>>,
+) -> AppResult<crate::two_factor::Outcome> {
+    if gate.pass(&ctx.address).await.is_err() {
+        return Err(refuse(gate, ctx, password::Busy.into()));
+    }
+    let guard = Guard {
+        store,
+        policy,
+        gate,
     };
-    let ok = match ticket
-        .run(move || password::verify(&password, stored.as_deref()))
-        .await
-    {
-        Ok(ok) => ok,
-        Err(busy) => {
+    let (attempt, delay) = reserve(&guard, ctx, username).await?;
+    let outcome = match check.await {
+        Ok(outcome) => outcome,
+        Err(e) => {
             // Not checked, so not a failure either.
             store.drop_login_attempt(attempt).await?;
-            return Err(refuse(gate, ctx, busy.into()));
+            return Err(e);
         }
     };
-    Ok(Checked { ok, attempt, delay })
+    if outcome.is_right() {
+        store.login_succeeded(attempt).await?;
+    } else {
+        tokio::time::sleep(delay).await;
+    }
+    Ok(outcome)
 }
 
 /// The current password asked again before a sensitive change (a new password, a new e-mail

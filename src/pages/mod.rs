@@ -14,6 +14,7 @@ pub mod devices;
 pub mod faxes;
 pub mod invoices;
 pub mod login;
+pub mod login_code;
 pub mod main_page;
 pub mod missed_calls;
 pub mod notice;
@@ -29,6 +30,7 @@ pub mod rates;
 pub mod sessions;
 pub mod sso;
 pub mod subscriptions;
+pub mod two_factor;
 pub mod user_stats;
 pub mod wallet;
 

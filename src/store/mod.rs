@@ -34,6 +34,7 @@ pub mod row_query;
 pub mod seed;
 pub mod sessions;
 pub mod subscriptions;
+pub mod two_factor;
 pub mod users;
 pub mod wallet;
 

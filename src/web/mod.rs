@@ -201,6 +201,12 @@ fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(pages::login::submit)),
     )
     .service(
+        web::resource("/callc/login/code")
+            .name("login")
+            .route(web::get().to(pages::login_code::form))
+            .route(web::post().to(pages::login_code::submit)),
+    )
+    .service(
         web::resource("/api/login")
             .name("login")
             .route(web::get().to(pages::login::legacy))
@@ -220,6 +226,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .configure(pages::password::routes)
     .configure(pages::pin::routes)
     .configure(pages::sessions::routes)
+    .configure(pages::two_factor::routes)
     .configure(pages::activity::routes)
     .configure(pages::rates::routes)
     .configure(pages::destinations::routes)

@@ -9,6 +9,9 @@ const USER_ID: &str = "uid";
 const SESSION_ID: &str = "sid";
 const KIND: &str = "kind";
 const LANG: &str = "lang";
+/// A right password waiting for its second-factor code: the user and until when (UTC seconds).
+const CODE_USER: &str = "code_uid";
+const CODE_UNTIL: &str = "code_until";
 
 /// How the session was opened: a browser form, or the legacy XML client's `/api/login`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,6 +94,35 @@ pub fn log_in(
     s.insert(SESSION_ID, session_id)?;
     s.insert(KIND, kind.as_str())?;
     s.insert(LANG, lang.code())
+}
+
+/// Remembers a right password whose account asks for a code too, until `until`: a fresh
+/// session key (so a cookie planted before cannot take over the second step), no login yet,
+/// the language kept.
+pub fn begin_second_step(
+    s: &Session,
+    user_id: i64,
+    until: i64,
+    lang: Lang,
+) -> Result<(), actix_session::SessionInsertError> {
+    s.clear();
+    s.renew();
+    s.insert(CODE_USER, user_id)?;
+    s.insert(CODE_UNTIL, until)?;
+    s.insert(LANG, lang.code())
+}
+
+/// The user of a second step still open at `now` (see [`begin_second_step`]).
+pub fn second_step(s: &Session, now: i64) -> Option<i64> {
+    let uid = s.get::<i64>(CODE_USER).ok().flatten()?;
+    let until = s.get::<i64>(CODE_UNTIL).ok().flatten()?;
+    (now <= until).then_some(uid)
+}
+
+/// Ends a second step (its time ran out).
+pub fn end_second_step(s: &Session) {
+    s.remove(CODE_USER);
+    s.remove(CODE_UNTIL);
 }
 
 /// Forgets the login but keeps the language choice (a dead or ended session).

@@ -44,6 +44,11 @@ const PAGES: &[(&str, &str)] = &[
     ("POST", "/dids/+442079460500/release"),
     ("GET", "/users/pin"),
     ("POST", "/users/pin"),
+    ("GET", "/users/two_factor"),
+    ("POST", "/users/two_factor/enable"),
+    ("POST", "/users/two_factor/disable"),
+    ("GET", "/callc/login/code"),
+    ("POST", "/callc/login/code"),
 ];
 
 const NAMES: &[&str] = &[
@@ -89,6 +94,7 @@ const NAMES: &[&str] = &[
     "region",
     "current_pin",
     "new_pin",
+    "code",
 ];
 
 fn random_value(rng: &mut impl Rng) -> String {

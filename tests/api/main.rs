@@ -39,6 +39,7 @@ mod sessions;
 mod sso;
 mod stripe_gateway;
 mod tmf;
+mod two_factor;
 mod wallet_cards;
 mod wallet_ledger;
 mod xml_property;
