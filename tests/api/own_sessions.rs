@@ -204,10 +204,11 @@ async fn a_subscriber_sees_and_ends_his_sessions(backend: Backend) {
 }
 on_both_databases!(a_subscriber_sees_and_ends_his_sessions);
 
-/// The sessions page and the account tree in a browser, on a desktop and a phone: nothing to
-/// scroll sideways, and ending the other session from the page.
+/// The sessions page, the account tree and the two-factor page in a browser, on a desktop and a
+/// phone: nothing to scroll sideways, the QR code drawn, and ending the other session from the
+/// page.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_sessions_page_and_the_account_tree_in_the_browser() {
+async fn the_identity_pages_in_the_browser() {
     let app = spawn_demo_app(Backend::Sqlite).await;
     for (width, height, name) in [(1366, 900, "desktop"), (390, 844, "phone")] {
         let other = browser(
@@ -225,6 +226,11 @@ async fn the_sessions_page_and_the_account_tree_in_the_browser() {
         let heading = b.text(&b.find("section.card h2").await).await;
         assert!(heading.starts_with("Main account"), "{heading}");
         b.screenshot(&format!("account-tree-{name}")).await;
+
+        b.go(&format!("{}/users/two_factor", app.address)).await;
+        assert!(b.fits_sideways().await, "two-factor page on {name}");
+        assert_eq!(b.all("svg").await.len(), 1, "the QR code");
+        b.screenshot(&format!("two-factor-{name}")).await;
 
         b.go(&format!("{}/users/sessions", app.address)).await;
         assert!(b.fits_sideways().await, "sessions on {name}");
