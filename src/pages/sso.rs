@@ -10,9 +10,8 @@ use serde::Deserialize;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::oidc::{Oidc, OidcError, PendingLogin};
-use crate::store::sessions::NewSession;
 use crate::store::Store;
-use crate::web::session::{self, LoginMethod, SessionKind};
+use crate::web::session::{self, LoginMethod};
 use crate::web::{respond_action, Ctx, Format};
 
 /// Session keys: the login under way, and the ID token of an SSO session (the logout's hint).
@@ -137,25 +136,22 @@ pub async fn callback(
     let lang = session::lang(&session)
         .or_else(|| Lang::parse(&user.language))
         .unwrap_or_default();
-    let sid = store
-        .start_session(&NewSession {
-            user_id: user.id,
-            kind: SessionKind::Web,
-            method: LoginMethod::OpenIdConnect,
-            address: &ctx.address,
-            user_agent: &ctx.user_agent,
-        })
-        .await?;
-    session::log_in(&session, user.id, &sid, SessionKind::Web, lang)?;
-    session.insert(ID_TOKEN, &identity.id_token)?;
     tracing::info!(user_id = user.id, "login (single sign-on)");
     store
         .audit(Some(user.id), "login", "oidc", &ctx.address)
         .await?;
-    Ok(match ctx.format {
-        Format::Html => see_other("/callc/main"),
-        f => respond_action(f, StatusCode::OK, "login", "Successfully logged in"),
-    })
+    let answer = super::login::start_web_session(
+        &ctx,
+        &session,
+        &store,
+        user.id,
+        lang,
+        LoginMethod::OpenIdConnect,
+    )
+    .await?;
+    // Kept for the provider's logout (`id_token_hint`).
+    session.insert(ID_TOKEN, &identity.id_token)?;
+    Ok(answer)
 }
 
 /// POST /auth/oidc/logout: ends the session here (and in the database, so a copy of the cookie
