@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
-use crate::common::{postgres_server, spawn_demo_app, spawn_second_process, text_of, Backend};
+use crate::common::{spawn_demo_app, spawn_second_process, text_of, Backend};
 
 /// A TCP relay to PostgreSQL that can be cut (live connections dropped, new ones refused) and
 /// restored on the same port.
@@ -70,10 +70,11 @@ impl Relay {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(selfcare_test_postgres),
+    ignore = "SELFCARE_TEST_POSTGRES is not set"
+)]
 async fn a_database_outage_is_answered_in_the_page_format_then_passes() {
-    if postgres_server().is_none() {
-        return;
-    }
     let app = spawn_demo_app(Backend::Postgres).await;
     // The server's host:port from the test database's URL.
     let after_at = app.database_url.split_once('@').unwrap().1;
