@@ -366,9 +366,8 @@ async fn streamed_csv_bench(server: Option<String>) {
 
     let dir = tempfile::tempdir().expect("temp dir");
     let url = bench_database(server.as_deref(), dir.path()).await;
-    let mut settings =
+    let settings =
         Settings::new("127.0.0.1:0", Some(url.clone()), dir.path().join("data")).expect("settings");
-    settings.static_dir = "static".into();
     let app = Application::build(settings).await.expect("portal");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());

@@ -237,9 +237,7 @@ async fn main() {
 
     // The portal, on a free port, on the same database.
     let dir = std::env::temp_dir().join(format!("selfcare-bench-{}", std::process::id()));
-    let mut settings =
-        Settings::new("127.0.0.1:0", Some(o.database_url.clone()), dir.clone()).unwrap();
-    settings.static_dir = "static".into();
+    let settings = Settings::new("127.0.0.1:0", Some(o.database_url.clone()), dir.clone()).unwrap();
     let app = Application::build_with_store(settings, store.clone())
         .await
         .expect("portal");

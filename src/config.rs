@@ -14,8 +14,6 @@ pub struct Settings {
     pub database_url: String,
     /// Where the SQLite file, the session key and stored files live.
     pub data_dir: PathBuf,
-    /// CSS, icons and fonts.
-    pub static_dir: PathBuf,
     /// Mark the session cookie `Secure` (set when the portal is served over TLS).
     pub cookie_secure: bool,
     /// Brute-force protection of the login.
@@ -147,7 +145,6 @@ impl Settings {
             bind,
             database_url,
             data_dir: data_dir.clone(),
-            static_dir: PathBuf::from("static"),
             cookie_secure: false,
             login: Default::default(),
             sessions: Default::default(),

@@ -118,9 +118,6 @@ pub struct ServeArgs {
     /// Fill an empty database with demo data first, and print the demo logins
     #[arg(long)]
     pub demo: bool,
-    /// Folder of CSS, icons and fonts
-    #[arg(long, env = "SELFCARE_STATIC_DIR", default_value = "static")]
-    pub static_dir: PathBuf,
     /// Mark the session cookie Secure (when the portal is served over HTTPS)
     #[arg(long, env = "SELFCARE_COOKIE_SECURE")]
     pub cookie_secure: bool,
@@ -497,7 +494,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let mut settings = Settings::new(&args.bind, database_url, data_dir)?;
-            settings.static_dir = args.static_dir;
             settings.cookie_secure = args.cookie_secure;
             settings.sessions = crate::config::SessionLifetimes::new(
                 args.session_idle_minutes,

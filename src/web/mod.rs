@@ -1,6 +1,7 @@
 //! Application assembly: middleware, routes, the HTTP server.
 
 pub mod access;
+pub mod assets;
 pub mod auth;
 pub mod body_timeout;
 pub mod client_address;
@@ -88,7 +89,6 @@ impl Application {
         let wallet = crate::wallet::Wallet::new(store.get_ref().clone(), settings.wallet.clone())?;
         crate::wallet::spawn_reconciler(wallet.clone());
         let wallet = web::Data::new(wallet);
-        let static_dir = settings.static_dir.clone();
         let secure = settings.cookie_secure;
         let session_store = web::Data::new(session_store);
         let login_gate = web::Data::new(crate::login_gate::LoginGate::default());
@@ -138,11 +138,7 @@ impl Application {
                 .wrap(from_fn(request_line::normalize))
                 // Static files need no session: they are served while the session store is
                 // down (the 503 page's stylesheet among them), and never start a session.
-                .service(
-                    actix_files::Files::new("/static", &static_dir).default_handler(web::to(
-                        || async { Err::<HttpResponse, _>(AppError::NotFound) },
-                    )),
-                )
+                .service(web::resource("/static/{path:.*}").route(web::get().to(assets::serve)))
                 // Called by the payment gateway with a signature, never by a browser session.
                 // Asked by the PBX with the operator's token, never by a browser session.
                 .service(web::resource("/pbx/authorize").route(web::get().to(pbx_api::authorize)))

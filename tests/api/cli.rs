@@ -85,3 +85,38 @@ fn every_command_has_help() {
         assert!(ok && out.contains("Usage"), "{args:?}: {out}");
     }
 }
+
+/// Started from another folder, the portal still serves its stylesheet: static files are built
+/// into the binary, not read from `./static`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_portal_started_from_another_folder_serves_its_stylesheet() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_selfcare"))
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env("SELFCARE_DATA_DIR", dir.path().join("data"))
+        .env_remove("SELFCARE_DATABASE_URL")
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/static/css/selfcare.css");
+    let mut answer = None;
+    for _ in 0..100 {
+        if let Ok(r) = reqwest::get(&url).await {
+            answer = Some(r);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let _ = child.kill();
+    let r = answer.expect("the portal answers");
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.text().await.unwrap().contains(".card"));
+}

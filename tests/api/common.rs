@@ -86,7 +86,6 @@ pub async fn spawn_app_with_settings(
     };
     let mut settings =
         Settings::new("127.0.0.1:0", Some(url.clone()), data_dir.clone()).expect("settings");
-    settings.static_dir = PathBuf::from("static");
     // Mail is sent at once in tests (the outbox is woken on every new message anyway).
     settings.mail.poll = std::time::Duration::from_millis(200);
     adjust(&mut settings);
@@ -157,7 +156,6 @@ pub async fn spawn_second_process(app: &TestApp, adjust: impl FnOnce(&mut Settin
         app.data_dir.clone(),
     )
     .expect("settings");
-    settings.static_dir = PathBuf::from("static");
     adjust(&mut settings);
     let second = Application::build(settings).await.expect("second process");
     let address = format!("http://127.0.0.1:{}", second.port());

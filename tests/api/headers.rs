@@ -27,6 +27,27 @@ async fn personal_pages_are_never_cached_and_https_is_remembered(b: Backend) {
         .headers()
         .get("cache-control")
         .is_none_or(|v| v != "no-store"));
+    // Static files are built in: typed, with an ETag a browser can ask with.
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/css"));
+    let etag = r.headers()["etag"].to_str().unwrap().to_string();
+    let again = app
+        .client
+        .get(app.url("/static/css/selfcare.css"))
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status().as_u16(), 304);
+    for bad in [
+        "/static/../Cargo.toml",
+        "/static/%2e%2e/Cargo.toml",
+        "/static/nope.css",
+    ] {
+        assert_eq!(app.get(bad).await.status().as_u16(), 404, "{bad}");
+    }
 
     // Served over HTTPS (`--cookie-secure`): HSTS, and a cookie only this host can set.
     let secure = spawn_demo_app_with_settings(b, |s| s.cookie_secure = true).await;
