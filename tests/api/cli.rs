@@ -116,6 +116,7 @@ async fn the_portal_started_from_another_folder_serves_its_stylesheet() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let _ = child.kill();
+    let _ = child.wait();
     let r = answer.expect("the portal answers");
     assert_eq!(r.status().as_u16(), 200);
     assert!(r.text().await.unwrap().contains(".card"));
