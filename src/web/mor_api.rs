@@ -23,8 +23,10 @@
 //! - **Failures are HTTP 200.** MOR's clients throw on a status of 400 or more before reading
 //!   the XML, so a refusal here answers 200 with MOR's `<page><status><error>…</error></status>
 //!   </page>`, and a page's own refusal (its failed `<action>`) is sent with 200 too. Only XML
-//!   answers of these paths: JSON (`?format=json`) keeps its real status, as do server errors
-//!   (5xx), which a client should retry.
+//!   answers of these paths to programs: JSON (`?format=json`) and browsers (`Sec-Fetch-Site`
+//!   or `Origin` sent) keep their real status, as do server errors (5xx) and the login
+//!   throttle's lock-out (429 with `Retry-After`): those are not answers but "try again later",
+//!   and a client that asks again at once is held back (`login_gate`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -223,17 +225,25 @@ pub async fn dispatch(
     if endpoint.auth != Auth::Login {
         req.extensions_mut().insert(MorCall { user_id });
     }
+    let browser = from_a_browser(&req);
     let mut res = next.call(req).await?.map_into_boxed_body();
-    // A page's refusal in XML: MOR's clients read it only from a 200.
+    // A page's refusal in XML: MOR's clients read it only from a 200. A lock-out keeps its
+    // 429 and Retry-After (see the module's notes), a browser its real status.
     let xml = res
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/xml") || ct.starts_with("text/xml"));
-    if xml && res.status().is_client_error() {
+    let status = res.status();
+    if xml && !browser && status.is_client_error() && status != StatusCode::TOO_MANY_REQUESTS {
         *res.response_mut().status_mut() = StatusCode::OK;
     }
     Ok(res)
+}
+
+/// A browser says where its request comes from (`Sec-Fetch-Site`, `Origin`); programs do not.
+fn from_a_browser(req: &ServiceRequest) -> bool {
+    req.headers().contains_key("sec-fetch-site") || req.headers().contains_key(header::ORIGIN)
 }
 
 /// The request's parameters: the query's, then a form body's (a POST), first value of a name
@@ -519,10 +529,16 @@ struct MorError<'a> {
     error: &'a str,
 }
 
-/// MOR's failed answer, with HTTP 200 (its clients throw on 400 and above before reading).
+/// MOR's failed answer, with HTTP 200 (its clients throw on 400 and above before reading);
+/// a lock-out (`retry_after_s`) with 429 and `Retry-After`.
 fn refusal(req: ServiceRequest, message: &str, retry_after_s: Option<i64>) -> ServiceResponse {
     let body = MorError { error: message }.render().unwrap_or_default();
-    let mut resp = HttpResponse::Ok()
+    // A lock-out is the one refusal with its own status: 429 with the time to wait.
+    let status = match retry_after_s {
+        Some(_) => StatusCode::TOO_MANY_REQUESTS,
+        None => StatusCode::OK,
+    };
+    let mut resp = HttpResponse::build(status)
         .content_type(Format::Xml.content_type())
         .body(body);
     if let Some(s) = retry_after_s {
