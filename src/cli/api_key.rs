@@ -58,7 +58,10 @@ mod tests {
 
     #[test]
     fn the_key_is_one_line() {
-        assert_eq!(read_key(&b"Very Secret Key\n"[..]).unwrap(), "Very Secret Key");
+        assert_eq!(
+            read_key(&b"Very Secret Key\n"[..]).unwrap(),
+            "Very Secret Key"
+        );
         assert_eq!(read_key(&b"k\r\nmore"[..]).unwrap(), "k");
         assert!(read_key(&b"\n"[..]).is_err());
         assert!(read_key(&b""[..]).is_err());

@@ -309,9 +309,11 @@ async fn authenticate(
     username: &str,
     password: String,
 ) -> AppResult<Authenticated> {
-    Ok(authenticate_against(store, policy, gate, ctx, username, password)
-        .await?
-        .0)
+    Ok(
+        authenticate_against(store, policy, gate, ctx, username, password)
+            .await?
+            .0,
+    )
 }
 
 /// A stateless API call's password login (MOR's `/api/<name>?u=…&p=…`, `web::mor_api`): the
@@ -341,7 +343,10 @@ pub(crate) async fn authenticate_api(
 /// What a stateless API call's password login came to.
 pub(crate) enum ApiLogin {
     No,
-    Yes { user_id: i64, password_hash: String },
+    Yes {
+        user_id: i64,
+        password_hash: String,
+    },
     /// The account asks for a second-factor code, which a stateless call cannot give.
     NeedsCode,
 }

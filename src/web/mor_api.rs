@@ -130,8 +130,16 @@ static ENDPOINTS: std::sync::LazyLock<Vec<Endpoint>> = std::sync::LazyLock::new(
         page("new_calls_list", "/stats/new_calls_list", &[]),
         page("user_calls", "/stats/call_list", CALL_LIST_HASHED),
         page("user_calls_get", "/stats/call_list", CALL_LIST_HASHED),
-        page("user_details_get", "/users/personal_details", &["user_id", "username"]),
-        page("user_details", "/users/personal_details", &["user_id", "username"]),
+        page(
+            "user_details_get",
+            "/users/personal_details",
+            &["user_id", "username"],
+        ),
+        page(
+            "user_details",
+            "/users/personal_details",
+            &["user_id", "username"],
+        ),
         Endpoint {
             name: "login_form",
             path: "/callc/login",
@@ -311,7 +319,10 @@ async fn check_hash(
         .filter_map(|name| param(params, name))
         .collect();
     let expected = mor_hash(&values, &key);
-    let given = param(params, "hash").unwrap_or("").trim().to_ascii_lowercase();
+    let given = param(params, "hash")
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     Ok(crate::tokens::constant_time_eq(
         expected.as_bytes(),
         given.as_bytes(),

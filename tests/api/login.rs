@@ -11,7 +11,9 @@ async fn legacy_login_answers_the_seed_action(backend: Backend) {
     assert_eq!(status, 200);
     // MOR's login answer names the user (a trailing element).
     assert_eq!(structure(&ok), format!("{ACTION}  user_id\n"));
-    let demo_id = app.scalar("SELECT id FROM users WHERE username = 'demo'").await;
+    let demo_id = app
+        .scalar("SELECT id FROM users WHERE username = 'demo'")
+        .await;
     assert_eq!(text_of(&ok, "user_id"), demo_id.to_string());
     assert_eq!(text_of(&ok, "name"), "login");
     assert_eq!(text_of(&ok, "status"), "ok");
@@ -233,7 +235,10 @@ async fn failed_logins_slow_down_then_lock_and_the_lock_lifts(backend: Backend) 
     // Five wrong passwords for demo from this address lock demo here (the first ones are slowed).
     for _ in 0..5 {
         let (status, xml) = app.legacy_login("demo", "wrong").await;
-        assert_eq!((status, text_of(&xml, "status")), (200, "failed".to_string()));
+        assert_eq!(
+            (status, text_of(&xml, "status")),
+            (200, "failed".to_string())
+        );
     }
     let (status, xml) = app.legacy_login("demo", "demo").await;
     assert_eq!(status, 429, "locked even with the right password");
