@@ -65,12 +65,18 @@ async fn one(client: &reqwest::Client, url: &str) -> Duration {
 }
 
 /// `clients` clients asking `url` without pause for `window`: every request's time, sorted.
-async fn run(client: &reqwest::Client, url: &str, clients: usize, window: Duration) -> Vec<Duration> {
+async fn run(
+    client: &reqwest::Client,
+    url: &str,
+    clients: usize,
+    window: Duration,
+) -> Vec<Duration> {
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for _ in 0..clients {
-        let (client, url, stop, done) = (client.clone(), url.to_string(), stop.clone(), done.clone());
+        let (client, url, stop, done) =
+            (client.clone(), url.to_string(), stop.clone(), done.clone());
         tasks.push(tokio::spawn(async move {
             let mut times = Vec::new();
             while !stop.load(Ordering::Relaxed) {

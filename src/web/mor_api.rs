@@ -201,34 +201,59 @@ pub async fn dispatch(
     };
     let (req, params) = match read_params(req).await {
         Ok(read) => read,
-        Err((req, message)) => return Ok(refusal(req, &message, None)),
+        Err((req, message)) => {
+            return Ok(refusal(
+                req,
+                false,
+                Refusal::new(StatusCode::PAYLOAD_TOO_LARGE, message),
+            ))
+        }
     };
+    // `?format=json` asks for JSON: its refusals keep their real status.
+    let json = param(&params, "format").is_some_and(|f| f.eq_ignore_ascii_case("json"));
+    if endpoint.auth == Auth::Session && from_another_site(&req) {
+        // A browser sent here by another site's page would be logged out (logout CSRF).
+        let refused = Refusal::new(
+            StatusCode::FORBIDDEN,
+            "A logout from another site's page is refused".to_string(),
+        );
+        return Ok(refusal(req, json, refused));
+    }
     let store = req.app_data::<web::Data<Store>>().cloned();
     let Some(store) = store else {
-        return Err(AppError::Internal(anyhow::anyhow!("no store in app data")).into());
+        let e = AppError::Internal(anyhow::anyhow!("no store in app data"));
+        return Ok(failure(req, json, endpoint, &e));
     };
     match check_hash(&store, endpoint, &params).await {
         Ok(true) => {}
-        Ok(false) => return Ok(refusal(req, "Incorrect hash", None)),
-        Err(e) => return Err(e.into()),
+        Ok(false) => {
+            let refused = Refusal::new(StatusCode::FORBIDDEN, "Incorrect hash".to_string());
+            return Ok(refusal(req, json, refused));
+        }
+        Err(e) => return Ok(failure(req, json, endpoint, &e)),
     }
     let user_id = if endpoint.auth == Auth::Stateless {
         match stateless_user(&req, &store, &params).await {
             Ok(id) => Some(id),
-            Err(Refused::Answer(message, retry)) => return Ok(refusal(req, &message, retry)),
-            Err(Refused::Error(e)) => return Err(e.into()),
+            Err(Refused::Answer(refused)) => return Ok(refusal(req, json, refused)),
+            Err(Refused::Error(e)) => return Ok(failure(req, json, endpoint, &e)),
         }
     } else {
         None
     };
     if let Some(id) = user_id {
-        if let Err(message) = names_only_itself(&store, id, &params).await {
-            return Ok(refusal(req, &message, None));
+        match names_only_itself(&store, id, &params).await {
+            Ok(true) => {}
+            Ok(false) => {
+                let refused = Refusal::new(StatusCode::NOT_FOUND, "User was not found".to_string());
+                return Ok(refusal(req, json, refused));
+            }
+            Err(e) => return Ok(failure(req, json, endpoint, &e)),
         }
     }
     let req = match redispatch(req, endpoint, &params) {
         Ok(req) => req,
-        Err((req, message)) => return Ok(refusal(req, &message, None)),
+        Err((req, refused)) => return Ok(refusal(req, json, refused)),
     };
     if endpoint.auth != Auth::Login {
         req.extensions_mut().insert(MorCall { user_id });
@@ -252,6 +277,15 @@ pub async fn dispatch(
 /// A browser says where its request comes from (`Sec-Fetch-Site`, `Origin`); programs do not.
 fn from_a_browser(req: &ServiceRequest) -> bool {
     req.headers().contains_key("sec-fetch-site") || req.headers().contains_key(header::ORIGIN)
+}
+
+/// A browser's request from another site's page (`Sec-Fetch-Site` other than `same-origin`
+/// or `none`).
+fn from_another_site(req: &ServiceRequest) -> bool {
+    req.headers()
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|site| !matches!(site, "same-origin" | "none"))
 }
 
 /// The request's parameters: the query's, then a form body's (a POST), first value of a name
@@ -330,9 +364,27 @@ async fn check_hash(
 }
 
 enum Refused {
-    /// Answered with MOR's error text (and when to try again, for a lock-out).
-    Answer(String, Option<i64>),
+    /// Answered with MOR's error text.
+    Answer(Refusal),
     Error(AppError),
+}
+
+/// A request refused here: MOR's error text, the real status (for JSON and browsers, and a
+/// lock-out's 429), and when to try again.
+struct Refusal {
+    status: StatusCode,
+    message: String,
+    retry_after_s: Option<i64>,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, message: String) -> Refusal {
+        Refusal {
+            status,
+            message,
+            retry_after_s: None,
+        }
+    }
 }
 
 impl From<AppError> for Refused {
@@ -341,7 +393,11 @@ impl From<AppError> for Refused {
             AppError::TooManyRequests {
                 message,
                 retry_after_s,
-            } => Refused::Answer(message, Some(retry_after_s)),
+            } => Refused::Answer(Refusal {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                message,
+                retry_after_s: Some(retry_after_s),
+            }),
             other => Refused::Error(other),
         }
     }
@@ -373,8 +429,14 @@ async fn stateless_user(
     let username = param(params, "u").unwrap_or("").trim();
     let password = param(params, "p").unwrap_or("");
     let address = super::context::client_address(req);
-    let failed = || Refused::Answer(Lang::En.t(LOGIN_FAILED).to_string(), None);
-    let two_factor = || Refused::Answer(Lang::En.t("two_factor.login.legacy").to_string(), None);
+    let unauthorized = |key: &str| {
+        Refused::Answer(Refusal::new(
+            StatusCode::UNAUTHORIZED,
+            Lang::En.t(key).to_string(),
+        ))
+    };
+    let failed = || unauthorized(LOGIN_FAILED);
+    let two_factor = || unauthorized("two_factor.login.legacy");
     let key = cache.key(username, password);
     if let Some(hit) = cache.get(&key) {
         match store.stateless_login_state(hit.user_id).await? {
@@ -398,7 +460,11 @@ async fn stateless_user(
                     let message = Lang::En
                         .t("login.locked")
                         .replace("{minutes}", &minutes.to_string());
-                    return Err(Refused::Answer(message, Some(retry_after_s)));
+                    return Err(Refused::Answer(Refusal {
+                        status: StatusCode::TOO_MANY_REQUESTS,
+                        message,
+                        retry_after_s: Some(retry_after_s),
+                    }));
                 }
                 return Ok(hit.user_id);
             }
@@ -430,33 +496,25 @@ async fn stateless_user(
 }
 
 /// MOR's `user_id`, `s_user` and `username` name the user a call is about; a subscriber may
-/// name only itself (MOR: `User was not found`).
+/// name only itself (else MOR's `User was not found`): true when they do.
 async fn names_only_itself(
     store: &Store,
     user_id: i64,
     params: &[(String, String)],
-) -> Result<(), String> {
-    let not_found = || "User was not found".to_string();
+) -> Result<bool, AppError> {
     for name in ["user_id", "s_user"] {
         if let Some(v) = param(params, name) {
             let v = v.trim();
             if !(v.is_empty() || v == "all" || v.parse::<i64>().ok() == Some(user_id)) {
-                return Err(not_found());
+                return Ok(false);
             }
         }
     }
     if let Some(v) = param(params, "username") {
-        let own = store
-            .password_of(user_id)
-            .await
-            .ok()
-            .flatten()
-            .map(|(name, _)| name);
-        if own.as_deref() != Some(v.trim()) {
-            return Err(not_found());
-        }
+        let own = store.password_of(user_id).await?.map(|(name, _)| name);
+        return Ok(own.as_deref() == Some(v.trim()));
     }
-    Ok(())
+    Ok(true)
 }
 
 /// The request made the page's: our path (and method), the page's parameters in the query
@@ -465,7 +523,7 @@ fn redispatch(
     mut req: ServiceRequest,
     endpoint: &Endpoint,
     params: &[(String, String)],
-) -> Result<ServiceRequest, (ServiceRequest, String)> {
+) -> Result<ServiceRequest, (ServiceRequest, Refusal)> {
     if endpoint.auth == Auth::Login {
         // `/api/login` reads `u`/`p` itself, from the query or the form as sent.
         let uri = match req.query_string() {
@@ -473,7 +531,7 @@ fn redispatch(
             q => format!("{}?{q}", endpoint.path),
         };
         let Ok(uri) = uri.parse::<Uri>() else {
-            return Err((req, "Invalid parameters".to_string()));
+            return Err((req, invalid()));
         };
         set_uri(&mut req, uri);
         return Ok(req);
@@ -484,7 +542,11 @@ fn redispatch(
             .and_then(|v| v.trim().parse::<i64>().ok())
             .filter(|id| *id > 0);
         let Some(id) = id else {
-            return Err((req, "Destination group was not found".to_string()));
+            let refused = Refusal::new(
+                StatusCode::NOT_FOUND,
+                "Destination group was not found".to_string(),
+            );
+            return Err((req, refused));
         };
         path = path.replace("{dest_gr_id}", &id.to_string());
     }
@@ -511,7 +573,7 @@ fn redispatch(
         format!("{path}?{query}").parse::<Uri>()
     };
     let Ok(uri) = uri else {
-        return Err((req, "Invalid parameters".to_string()));
+        return Err((req, invalid()));
     };
     set_uri(&mut req, uri);
     req.head_mut().method = endpoint.method.clone();
@@ -519,6 +581,10 @@ fn redispatch(
     req.head_mut().headers.remove(header::CONTENT_TYPE);
     req.set_payload(Payload::None);
     Ok(req)
+}
+
+fn invalid() -> Refusal {
+    Refusal::new(StatusCode::BAD_REQUEST, "Invalid parameters".to_string())
 }
 
 /// Hashed MOR parameters the page itself reads (renamed or as they are).
@@ -540,19 +606,38 @@ struct MorError<'a> {
     error: &'a str,
 }
 
-/// MOR's failed answer, with HTTP 200 (its clients throw on 400 and above before reading);
-/// a lock-out (`retry_after_s`) with 429 and `Retry-After`.
-fn refusal(req: ServiceRequest, message: &str, retry_after_s: Option<i64>) -> ServiceResponse {
-    let body = MorError { error: message }.render().unwrap_or_default();
-    // A lock-out is the one refusal with its own status: 429 with the time to wait.
-    let status = match retry_after_s {
-        Some(_) => StatusCode::TOO_MANY_REQUESTS,
-        None => StatusCode::OK,
+/// A server-side failure (the database not answering): the endpoint's failed action with its
+/// real status (5xx, `Retry-After` when passing), as the page would answer it.
+fn failure(req: ServiceRequest, json: bool, endpoint: &Endpoint, e: &AppError) -> ServiceResponse {
+    let mut ctx = Ctx::for_address(String::new());
+    if json {
+        ctx.format = Format::Json;
+        ctx.page_format = Format::Json;
+    }
+    let resp = super::context::error_response(&ctx, Some(endpoint.name), e);
+    let (http_req, _) = req.into_parts();
+    ServiceResponse::new(http_req, resp)
+}
+
+/// A refusal: for a program, MOR's failed answer with HTTP 200 (its clients throw on 400 and
+/// above before reading), a lock-out with its 429 and `Retry-After`; a browser gets the real
+/// status; `json` (`?format=json`): `{"error": …}` with the real status.
+fn refusal(req: ServiceRequest, json: bool, refused: Refusal) -> ServiceResponse {
+    let real = json || from_a_browser(&req) || refused.status == StatusCode::TOO_MANY_REQUESTS;
+    let status = if real { refused.status } else { StatusCode::OK };
+    let mut resp = if json {
+        HttpResponse::build(status).json(serde_json::json!({ "error": refused.message }))
+    } else {
+        let body = MorError {
+            error: &refused.message,
+        }
+        .render()
+        .unwrap_or_default();
+        HttpResponse::build(status)
+            .content_type(Format::Xml.content_type())
+            .body(body)
     };
-    let mut resp = HttpResponse::build(status)
-        .content_type(Format::Xml.content_type())
-        .body(body);
-    if let Some(s) = retry_after_s {
+    if let Some(s) = refused.retry_after_s {
         resp.headers_mut()
             .insert(header::RETRY_AFTER, header::HeaderValue::from(s.max(1)));
     }

@@ -303,6 +303,40 @@ async fn mor_api_pages_are_our_pages_without_a_session(backend: Backend) {
     let (status, form) = mor_get(&app, "/api/login_form", &[]).await;
     assert_eq!(status, 200);
     assert_eq!(text_of(&form, "pagename"), "Login page");
+
+    // JSON keeps its real statuses; the page itself in JSON is the page's JSON.
+    let (status, body) = mor_get(
+        &app,
+        "/api/main_page",
+        &[("u", "demo"), ("p", "nope"), ("format", "json")],
+    )
+    .await;
+    assert_eq!(status, 401);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["error"], "Wrong user name or password");
+    let (status, body) = mor_get(
+        &app,
+        "/api/main_page",
+        &[("u", "demo"), ("p", "demo"), ("format", "json")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["pagename"], "Main page");
+
+    // A browser sent to MOR's logout by another site's page is refused, with the real status.
+    let r = app
+        .client
+        .get(app.url("/api/logout"))
+        .header("Sec-Fetch-Site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    assert_eq!(
+        app.get("/callc/main?format=xml").await.status().as_u16(),
+        200
+    );
 }
 on_both_databases!(mor_api_pages_are_our_pages_without_a_session);
 
