@@ -188,7 +188,7 @@ fn endpoint(path: &str) -> Option<&'static Endpoint> {
 const USER_SELECTORS: &[&str] = &["user_id", "s_user", "username"];
 /// MOR's call-list filters and ours.
 const RENAMED: &[(&str, &str)] = &[("s_call_type", "status"), ("s_device", "device")];
-/// Never passed on to the page: the credentials and the hash.
+/// Never passed on to the page: the credentials, the hash, and what the path carries.
 const CONSUMED: &[&str] = &["u", "p", "hash", "dest_gr_id"];
 
 /// Middleware (before routing): serves a MOR API request as its page's route.
