@@ -51,37 +51,52 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i]
 }
 
-/// One request: its time, after checking it is the page (or the ok action), not a refusal.
-async fn one(client: &reqwest::Client, url: &str) -> Duration {
+static SAID: AtomicBool = AtomicBool::new(false);
+
+/// One request: its time, after checking it is the page (or the ok action), not a refusal;
+/// None for a 429 (the login's bounded queue is full: refused at once, unchecked).
+async fn one(client: &reqwest::Client, url: &str) -> Option<Duration> {
     let t = Instant::now();
     let r = client.get(url).send().await.expect("answer");
+    if r.status().as_u16() == 429 {
+        let body = r.text().await.expect("body");
+        if !SAID.swap(true, Ordering::Relaxed) {
+            println!("(first 429 of {url}: {})", body.replace('\n', " "));
+        }
+        return None;
+    }
     assert!(r.status().is_success(), "{url} answered {}", r.status());
     let body = r.text().await.expect("body");
     assert!(
         !body.contains("<error>") && !body.contains("<status>failed</status>"),
         "{url} refused: {body}"
     );
-    t.elapsed()
+    Some(t.elapsed())
 }
 
-/// `clients` clients asking `url` without pause for `window`: every request's time, sorted.
+/// `clients` clients asking `url` without pause for `window`: every answered request's time,
+/// sorted, and how many were refused with 429.
 async fn run(
     client: &reqwest::Client,
     url: &str,
     clients: usize,
     window: Duration,
-) -> Vec<Duration> {
+) -> (Vec<Duration>, usize) {
     let stop = Arc::new(AtomicBool::new(false));
-    let done = Arc::new(AtomicUsize::new(0));
+    let refused = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for _ in 0..clients {
-        let (client, url, stop, done) =
-            (client.clone(), url.to_string(), stop.clone(), done.clone());
+        let (client, url) = (client.clone(), url.to_string());
+        let (stop, refused) = (stop.clone(), refused.clone());
         tasks.push(tokio::spawn(async move {
             let mut times = Vec::new();
             while !stop.load(Ordering::Relaxed) {
-                times.push(one(&client, &url).await);
-                done.fetch_add(1, Ordering::Relaxed);
+                match one(&client, &url).await {
+                    Some(t) => times.push(t),
+                    None => {
+                        refused.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
             }
             times
         }));
@@ -93,15 +108,15 @@ async fn run(
         all.extend(t.await.expect("client"));
     }
     all.sort();
-    all
+    (all, refused.load(Ordering::Relaxed))
 }
 
-fn report(label: &str, times: &[Duration], window: Duration) {
+fn report(label: &str, (times, refused): (Vec<Duration>, usize), window: Duration) {
     println!(
-        "{label:<44} {:>8.0} requests/s  median {:>7.2} ms  p99 {:>7.2} ms",
+        "{label:<48} {:>8.1} requests/s  median {:>8.2} ms  p99 {:>8.2} ms  429: {refused}",
         times.len() as f64 / window.as_secs_f64(),
-        percentile(times, 0.5).as_secs_f64() * 1e3,
-        percentile(times, 0.99).as_secs_f64() * 1e3,
+        percentile(&times, 0.5).as_secs_f64() * 1e3,
+        percentile(&times, 0.99).as_secs_f64() * 1e3,
     );
 }
 
@@ -143,12 +158,12 @@ async fn main() {
     // No cookies: every call stands alone, as MOR's clients send them.
     let stateless = reqwest::Client::new();
     let api = format!("{base}/api/main_page?u=demo&p=demo");
-    let first = one(&stateless, &api).await;
+    let first = one(&stateless, &api).await.expect("answered");
     println!(
         "first /api/main_page (a login: argon2)        {:>8.2} ms",
         first.as_secs_f64() * 1e3
     );
-    let second = one(&stateless, &api).await;
+    let second = one(&stateless, &api).await.expect("answered");
     println!(
         "second /api/main_page (the cache)              {:>8.2} ms",
         second.as_secs_f64() * 1e3
@@ -166,17 +181,17 @@ async fn main() {
     for clients in [1, o.clients] {
         report(
             &format!("/api/main_page?u=&p=, cached, {clients} client(s)"),
-            &run(&stateless, &api, clients, window).await,
+            run(&stateless, &api, clients, window).await,
             window,
         );
         report(
             &format!("/callc/main (XML) in a session, {clients} client(s)"),
-            &run(&session, &page, clients, window).await,
+            run(&session, &page, clients, window).await,
             window,
         );
         report(
             &format!("/api/login (argon2 each), {clients} client(s)"),
-            &run(&stateless, &login, clients, window).await,
+            run(&stateless, &login, clients, window).await,
             window,
         );
     }

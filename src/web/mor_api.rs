@@ -29,7 +29,7 @@
 //!   and a client that asks again at once is held back (`login_gate`).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -410,6 +410,15 @@ impl From<sqlx::Error> for Refused {
 }
 
 const LOGIN_FAILED: &str = "login.failed";
+const TWO_FACTOR: &str = "two_factor.login.legacy";
+
+/// A refused login, with the message of `key` (English, as MOR's clients read it).
+fn unauthorized(key: &str) -> Refused {
+    Refused::Answer(Refusal::new(
+        StatusCode::UNAUTHORIZED,
+        Lang::En.t(key).to_string(),
+    ))
+}
 
 /// The user `u`/`p` prove: from the cache when it still holds, else by a normal login.
 async fn stateless_user(
@@ -429,48 +438,17 @@ async fn stateless_user(
     let username = param(params, "u").unwrap_or("").trim();
     let password = param(params, "p").unwrap_or("");
     let address = super::context::client_address(req);
-    let unauthorized = |key: &str| {
-        Refused::Answer(Refusal::new(
-            StatusCode::UNAUTHORIZED,
-            Lang::En.t(key).to_string(),
-        ))
-    };
-    let failed = || unauthorized(LOGIN_FAILED);
-    let two_factor = || unauthorized("two_factor.login.legacy");
     let key = cache.key(username, password);
-    if let Some(hit) = cache.get(&key) {
-        match store.stateless_login_state(hit.user_id).await? {
-            Some((hash, blocked, two)) if hash == hit.password_hash => {
-                if blocked != 0 {
-                    cache.remove(&key);
-                    return Err(failed());
-                }
-                if two != 0 {
-                    cache.remove(&key);
-                    return Err(two_factor());
-                }
-                // The throttle's verdict for this name from this address, as a login's.
-                let failures = store
-                    .login_failures(username, &address, -1, &settings.login)
-                    .await?;
-                if let Verdict::Locked { retry_after_s } =
-                    settings.login.decide(&failures, crate::time::now())
-                {
-                    let minutes = (retry_after_s + 59) / 60;
-                    let message = Lang::En
-                        .t("login.locked")
-                        .replace("{minutes}", &minutes.to_string());
-                    return Err(Refused::Answer(Refusal {
-                        status: StatusCode::TOO_MANY_REQUESTS,
-                        message,
-                        retry_after_s: Some(retry_after_s),
-                    }));
-                }
-                return Ok(hit.user_id);
-            }
-            // The password (or the user) changed: the normal login decides.
-            _ => cache.remove(&key),
-        }
+    if let Some(id) = remembered(store, settings, cache, &key, &address).await? {
+        return Ok(id);
+    }
+    // One login at a time per credential: calls sent together wait for the first one and then
+    // find it remembered (else their reserved attempts would count as failures for each other,
+    // and a client starting with parallel calls would lock itself out).
+    let flight = cache.flight(&key);
+    let _turn = flight.lock.lock().await;
+    if let Some(id) = remembered(store, settings, cache, &key, &address).await? {
+        return Ok(id);
     }
     let ctx = Ctx::for_address(address);
     match authenticate_api(
@@ -490,9 +468,58 @@ async fn stateless_user(
             cache.insert(key, user_id, password_hash);
             Ok(user_id)
         }
-        ApiLogin::NeedsCode => Err(two_factor()),
-        ApiLogin::No => Err(failed()),
+        ApiLogin::NeedsCode => Err(unauthorized(TWO_FACTOR)),
+        ApiLogin::No => Err(unauthorized(LOGIN_FAILED)),
     }
+}
+
+/// The user of a remembered credential, when it still holds: the user's current password hash
+/// is the one it was verified against, the user is not blocked and has no two-factor login,
+/// and the throttle does not lock the name out from this address. A changed hash forgets it
+/// (None: a normal login decides).
+async fn remembered(
+    store: &Store,
+    settings: &Settings,
+    cache: &CredentialCache,
+    key: &CacheKey,
+    address: &str,
+) -> Result<Option<i64>, Refused> {
+    let Some(hit) = cache.get(key) else {
+        return Ok(None);
+    };
+    match store.stateless_login_state(hit.user_id).await? {
+        Some((hash, blocked, two)) if hash == hit.password_hash => {
+            if blocked != 0 {
+                cache.remove(key);
+                return Err(unauthorized(LOGIN_FAILED));
+            }
+            if two != 0 {
+                cache.remove(key);
+                return Err(unauthorized(TWO_FACTOR));
+            }
+            // The throttle's verdict for this name from this address, as a login's.
+            let failures = store
+                .login_failures(&key.username, address, -1, &settings.login)
+                .await?;
+            if let Verdict::Locked { retry_after_s } =
+                settings.login.decide(&failures, crate::time::now())
+            {
+                let minutes = (retry_after_s + 59) / 60;
+                let message = Lang::En
+                    .t("login.locked")
+                    .replace("{minutes}", &minutes.to_string());
+                return Err(Refused::Answer(Refusal {
+                    status: StatusCode::TOO_MANY_REQUESTS,
+                    message,
+                    retry_after_s: Some(retry_after_s),
+                }));
+            }
+            return Ok(Some(hit.user_id));
+        }
+        // The password (or the user) changed: the normal login decides.
+        _ => cache.remove(key),
+    }
+    Ok(None)
 }
 
 /// MOR's `user_id`, `s_user` and `username` name the user a call is about; a subscriber may
@@ -650,6 +677,25 @@ fn refusal(req: ServiceRequest, json: bool, refused: Refusal) -> ServiceResponse
 pub struct CredentialCache {
     salt: [u8; 32],
     entries: Mutex<HashMap<CacheKey, Entry>>,
+    /// The logins under way, one lock per credential (removed when nobody waits).
+    flights: Mutex<HashMap<CacheKey, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// A login under way for one credential; the last one out removes its lock.
+struct Flight<'a> {
+    cache: &'a CredentialCache,
+    key: CacheKey,
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Drop for Flight<'_> {
+    fn drop(&mut self) {
+        let mut flights = self.cache.flights.lock().unwrap_or_else(|e| e.into_inner());
+        // Only clones made under this lock exist: the map's and ours mean nobody waits.
+        if Arc::strong_count(&self.lock) <= 2 {
+            flights.remove(&self.key);
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -672,6 +718,7 @@ impl Default for CredentialCache {
         CredentialCache {
             salt,
             entries: Mutex::new(HashMap::new()),
+            flights: Mutex::new(HashMap::new()),
         }
     }
 }
@@ -684,6 +731,16 @@ impl CredentialCache {
         CacheKey {
             username: username.to_string(),
             password: h.finalize().into(),
+        }
+    }
+
+    fn flight(&self, key: &CacheKey) -> Flight<'_> {
+        let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
+        let lock = flights.entry(key.clone()).or_default().clone();
+        Flight {
+            cache: self,
+            key: key.clone(),
+            lock,
         }
     }
 

@@ -550,3 +550,16 @@ async fn the_api_secret_key_asks_for_mors_hash(backend: Backend) {
     assert_eq!(text_of(&xml, "pagename"), "Main page");
 }
 on_both_databases!(the_api_secret_key_asks_for_mors_hash);
+
+async fn calls_sent_together_log_in_once(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    // A client starting with eight calls at once: one login (one attempt, one argon2), the
+    // others wait for it and use it; none is taken for a guess.
+    let calls = (0..8).map(|_| mor_get(&app, "/api/user_rates", &[("u", "demo"), ("p", "demo")]));
+    for (status, xml) in futures_util::future::join_all(calls).await {
+        assert_eq!(status, 200, "{xml}");
+        assert_eq!(text_of(&xml, "pagename"), "Rates", "{xml}");
+    }
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM login_attempts").await, 1);
+}
+on_both_databases!(calls_sent_together_log_in_once);
