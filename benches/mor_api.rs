@@ -51,18 +51,13 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i]
 }
 
-static SAID: AtomicBool = AtomicBool::new(false);
-
 /// One request: its time, after checking it is the page (or the ok action), not a refusal;
 /// None for a 429 (the login's bounded queue is full: refused at once, unchecked).
 async fn one(client: &reqwest::Client, url: &str) -> Option<Duration> {
     let t = Instant::now();
     let r = client.get(url).send().await.expect("answer");
     if r.status().as_u16() == 429 {
-        let body = r.text().await.expect("body");
-        if !SAID.swap(true, Ordering::Relaxed) {
-            println!("(first 429 of {url}: {})", body.replace('\n', " "));
-        }
+        r.bytes().await.expect("body");
         return None;
     }
     assert!(r.status().is_success(), "{url} answered {}", r.status());
