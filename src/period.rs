@@ -75,7 +75,8 @@ impl PeriodError {
     }
 }
 
-/// One side of a period as typed: a whole day, or a second.
+/// One side of a period as typed: a whole day, or a second (local, or as Unix time: MOR's
+/// API clients send `period_start`/`period_end` as epoch seconds).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Bound {
     Day(NaiveDate),
@@ -91,9 +92,13 @@ impl Bound {
     }
 }
 
-fn parse_bound(text: &str) -> Option<Bound> {
+fn parse_bound(text: &str, tz: Tz) -> Option<Bound> {
     let t = text.trim();
-    let bound = if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+    let bound = if !t.is_empty() && t.len() <= 12 && t.bytes().all(|b| b.is_ascii_digit()) {
+        // Epoch seconds, read as the subscriber's local time of that instant.
+        let at = chrono::DateTime::from_timestamp(t.parse().ok()?, 0)?;
+        Bound::At(at.with_timezone(&tz).naive_local())
+    } else if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
         // `%Y` also takes five-digit and signed years; the length check keeps `YYYY`.
         (t.len() == 10).then_some(Bound::Day(d))?
     } else {
@@ -210,10 +215,10 @@ impl Period {
             s.map(str::trim).filter(|s| !s.is_empty())
         }
         let start = given(start)
-            .map(|s| parse_bound(s).ok_or_else(|| PeriodError::BadStart(s.to_string())))
+            .map(|s| parse_bound(s, tz).ok_or_else(|| PeriodError::BadStart(s.to_string())))
             .transpose()?;
         let end = given(end)
-            .map(|s| parse_bound(s).ok_or_else(|| PeriodError::BadEnd(s.to_string())))
+            .map(|s| parse_bound(s, tz).ok_or_else(|| PeriodError::BadEnd(s.to_string())))
             .transpose()?;
         let today = local_date(now, tz);
         let start = match start {
@@ -390,6 +395,26 @@ mod tests {
     }
 
     const LONDON: Tz = chrono_tz::Europe::London;
+
+    #[test]
+    fn epoch_seconds_are_instants() {
+        // MOR's API clients: Unix time, both ends included, whatever the subscriber's zone.
+        let from = utc("2024-07-01 10:00:00");
+        let to = utc("2024-07-01 12:30:00");
+        let p = Period::parse(
+            Some(&from.to_string()),
+            Some(&to.to_string()),
+            LONDON,
+            from,
+            Span::Month,
+        )
+        .unwrap();
+        assert_eq!(p.from(), from);
+        assert_eq!(p.until(), to + 1);
+        assert_eq!(p.start_text(), "2024-07-01 11:00:00");
+        assert!(Period::parse(Some("-5"), None, LONDON, from, Span::Month).is_err());
+        assert!(Period::parse(Some("99999999999999"), None, LONDON, from, Span::Month).is_err());
+    }
 
     #[test]
     fn dates_are_whole_days_in_the_subscribers_zone() {

@@ -4,6 +4,7 @@
 //! where it makes sense.
 
 pub mod accounts;
+pub mod api_key;
 pub mod controls;
 pub mod currency;
 pub mod dialplan;
@@ -108,6 +109,9 @@ pub enum Command {
     /// Calls the operator has to look at: those without a price
     #[command(subcommand)]
     Calls(dialplan::CallsCommand),
+    /// The MOR API secret key: when set, MOR API requests must carry its `hash`
+    #[command(subcommand)]
+    ApiKey(api_key::ApiKeyCommand),
 }
 
 #[derive(Args)]
@@ -711,6 +715,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;
             let store = open(&settings).await?;
             wallet::balance(&open_wallet(store)?, cmd).await?;
+        }
+        Command::ApiKey(cmd) => {
+            let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;
+            let store = open(&settings).await?;
+            api_key::run(&store, cmd).await?;
         }
     }
     Ok(())

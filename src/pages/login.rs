@@ -242,11 +242,12 @@ pub async fn legacy(
                 })
                 .await?;
             session::log_in(&session, user_id, &sid, SessionKind::Legacy, lang)?;
-            Ok(respond_action(
+            Ok(crate::web::render::respond_action_for(
                 format,
                 StatusCode::OK,
                 "login",
                 "Successfully logged in",
+                Some(user_id),
             ))
         }
         // The legacy client cannot give a code: it is told so, with the failed login's status.
@@ -308,10 +309,61 @@ async fn authenticate(
     username: &str,
     password: String,
 ) -> AppResult<Authenticated> {
+    Ok(
+        authenticate_against(store, policy, gate, ctx, username, password)
+            .await?
+            .0,
+    )
+}
+
+/// A stateless API call's password login (MOR's `/api/<name>?u=…&p=…`, `web::mor_api`): the
+/// same path as a form login (throttle, argon2 on the bounded pool, failures counted), without
+/// a session. On success: the user id and the password hash the password was verified
+/// against, which the API's credential cache keeps (a later change of the hash voids it).
+pub(crate) async fn authenticate_api(
+    store: &Store,
+    policy: &LoginPolicy,
+    gate: &LoginGate,
+    ctx: &Ctx,
+    username: &str,
+    password: String,
+) -> AppResult<ApiLogin> {
+    Ok(
+        match authenticate_against(store, policy, gate, ctx, username, password).await? {
+            (Authenticated::Yes(user_id, _), Some(password_hash)) => ApiLogin::Yes {
+                user_id,
+                password_hash,
+            },
+            (Authenticated::NeedsCode(..), _) => ApiLogin::NeedsCode,
+            _ => ApiLogin::No,
+        },
+    )
+}
+
+/// What a stateless API call's password login came to.
+pub(crate) enum ApiLogin {
+    No,
+    Yes {
+        user_id: i64,
+        password_hash: String,
+    },
+    /// The account asks for a second-factor code, which a stateless call cannot give.
+    NeedsCode,
+}
+
+/// `authenticate`, with the stored hash the password was checked against.
+async fn authenticate_against(
+    store: &Store,
+    policy: &LoginPolicy,
+    gate: &LoginGate,
+    ctx: &Ctx,
+    username: &str,
+    password: String,
+) -> AppResult<(Authenticated, Option<String>)> {
     let username = username.trim();
     // No account has such a name (and PostgreSQL text cannot even hold a NUL): a plain failure.
     if username.is_empty() || username.len() > 100 || username.chars().any(char::is_control) {
-        return Ok(Authenticated::No);
+        return Ok((Authenticated::No, None));
     }
     let ticket = admit(gate, ctx).await?;
     let creds = store.credentials(username).await?;
@@ -322,7 +374,7 @@ async fn authenticate(
         gate,
     };
     let Checked { ok, attempt, delay } =
-        check_password(&guard, ctx, ticket, username, password, stored).await?;
+        check_password(&guard, ctx, ticket, username, password, stored.clone()).await?;
     let known_id = creds.as_ref().map(|c| c.id);
     let user = match creds {
         Some(c) if ok && c.blocked == 0 => {
@@ -334,7 +386,7 @@ async fn authenticate(
         if store.two_factor_on(id).await? {
             store.drop_login_attempt(attempt).await?;
             tracing::info!(user_id = id, "password right, a code is needed");
-            return Ok(Authenticated::NeedsCode(id, lang));
+            return Ok((Authenticated::NeedsCode(id, lang), stored));
         }
         store.login_succeeded(attempt).await?;
     }
@@ -354,8 +406,8 @@ async fn authenticate(
         }
     }
     Ok(match user {
-        Some((id, lang)) => Authenticated::Yes(id, lang),
-        None => Authenticated::No,
+        Some((id, lang)) => (Authenticated::Yes(id, lang), stored),
+        None => (Authenticated::No, None),
     })
 }
 

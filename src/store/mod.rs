@@ -33,6 +33,7 @@ pub mod rates;
 pub mod row_query;
 pub mod seed;
 pub mod sessions;
+pub mod settings;
 pub mod subscriptions;
 pub mod two_factor;
 pub mod users;

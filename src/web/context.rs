@@ -87,6 +87,25 @@ impl Ctx {
         }
     }
 
+    /// The context of a login made before routing (a MOR API call's `u`/`p`): its address.
+    pub fn for_address(address: String) -> Ctx {
+        Ctx {
+            format: Format::Xml,
+            explicit_format: false,
+            lang: Lang::En,
+            user_id: None,
+            legacy: true,
+            path: String::new(),
+            csrf: String::new(),
+            address,
+            user_agent: String::new(),
+            session_id: None,
+            query: String::new(),
+            page_format: Format::Xml,
+            pdf_max_rows: crate::config::Settings::DEFAULT_PDF_MAX_ROWS,
+        }
+    }
+
     /// A context for answering before the real one could be built (no user), in `format`.
     fn fallback(req: &ServiceRequest, format: Format, page_format: Format) -> Ctx {
         Ctx {
@@ -131,14 +150,20 @@ pub async fn context(
             .map(|q| q.into_inner())
             .unwrap_or_default();
 
-    if let Some(lang) = query.get("lang").and_then(|c| Lang::parse(c)) {
+    // A MOR API call (`mor_api`): legacy; a page call's user is the one its `u`/`p` proved,
+    // with no session (none is read, none is started).
+    let mor = req.extensions().get::<super::mor_api::MorCall>().copied();
+    let stateless = mor.and_then(|m| m.user_id);
+    let query_lang = query.get("lang").and_then(|c| Lang::parse(c));
+    if let (Some(lang), None) = (query_lang, stateless) {
         session::set_lang(&session, lang).map_err(AppError::from)?;
     }
     // A session counts only while the database says it is alive (logout and password changes
     // end it there, for every portal process and whatever the session store).
     let mut session_id = None;
-    let user_id = match session::login(&session) {
-        Some((uid, sid)) => match live_session_user(&req, &sid).await {
+    let user_id = match (stateless, session::login(&session)) {
+        (Some(uid), _) => Some(uid),
+        (None, Some((uid, sid))) => match live_session_user(&req, &sid).await {
             Ok(Some(owner)) if owner == uid => {
                 session_id = Some(sid);
                 Some(uid)
@@ -166,13 +191,15 @@ pub async fn context(
                 return Ok(ServiceResponse::new(http_req, resp));
             }
         },
-        None => None,
+        (None, None) => None,
     };
-    let lang = session::lang(&session)
+    let lang = query_lang
+        .or_else(|| session::lang(&session))
         .or_else(|| header_str(&req, header::ACCEPT_LANGUAGE).and_then(Lang::from_accept_language))
         .unwrap_or_default();
     let legacy = (user_id.is_some() && session::kind(&session) == Some(SessionKind::Legacy))
-        || req.path().starts_with("/api/");
+        || req.path().starts_with("/api/")
+        || mor.is_some();
     let explicit = query.get("format").map(String::as_str);
     let negotiated = Format::negotiate(explicit, legacy, header_str(&req, header::ACCEPT));
 
@@ -196,22 +223,7 @@ pub async fn context(
         } else {
             String::new()
         },
-        address: {
-            let forwarded: Vec<&str> = req
-                .headers()
-                .get_all("x-forwarded-for")
-                .filter_map(|v| v.to_str().ok())
-                .collect();
-            let trusted = req
-                .app_data::<actix_web::web::Data<crate::config::Settings>>()
-                .map(|s| s.trusted_proxies.clone())
-                .unwrap_or_default();
-            super::client_address::client_address(
-                req.peer_addr().map(|a| a.ip()),
-                &forwarded,
-                &trusted,
-            )
-        },
+        address: client_address(&req),
         user_agent: header_str(&req, header::USER_AGENT)
             .map(|ua| ua.chars().take(200).collect())
             .unwrap_or_default(),
@@ -283,6 +295,20 @@ async fn record_download<B>(res: &ServiceResponse<B>, ctx: &Ctx) {
             tracing::warn!(error = %e, "cannot record a download in the activity log");
         }
     }
+}
+
+/// The client's address as this server sees it (`client_address`, trusting the configured proxies).
+pub fn client_address(req: &ServiceRequest) -> String {
+    let forwarded: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let trusted = req
+        .app_data::<actix_web::web::Data<crate::config::Settings>>()
+        .map(|s| s.trusted_proxies.clone())
+        .unwrap_or_default();
+    super::client_address::client_address(req.peer_addr().map(|a| a.ip()), &forwarded, &trusted)
 }
 
 async fn live_session_user(req: &ServiceRequest, sid: &str) -> Result<Option<i64>, AppError> {

@@ -10,6 +10,7 @@ pub mod csrf;
 pub mod form;
 pub mod format;
 pub mod log;
+pub mod mor_api;
 pub mod pbx_answer;
 pub mod pbx_api;
 pub mod pbx_pin;
@@ -92,6 +93,7 @@ impl Application {
         let secure = settings.cookie_secure;
         let session_store = web::Data::new(session_store);
         let login_gate = web::Data::new(crate::login_gate::LoginGate::default());
+        let mor_credentials = web::Data::new(mor_api::CredentialCache::default());
         // Single sign-on: `web::Data<Oidc>` only when configured (handlers take an Option).
         let oidc = match settings.oidc.clone() {
             Some(s) => Some(web::Data::new(crate::oidc::Oidc::new(
@@ -123,6 +125,7 @@ impl Application {
                 .app_data(wallet.clone())
                 .app_data(session_store.clone())
                 .app_data(login_gate.clone())
+                .app_data(mor_credentials.clone())
                 .configure(|cfg| {
                     if let Some(oidc) = &oidc {
                         cfg.app_data(oidc.clone());
@@ -132,6 +135,8 @@ impl Application {
                 .app_data(query_errors())
                 .app_data(json_errors())
                 .app_data(path_errors())
+                // MOR's `/api/<name>` served as our pages (after the request line is normalized).
+                .wrap(from_fn(mor_api::dispatch))
                 .wrap(security_headers(secure))
                 .wrap(from_fn(log::log_request))
                 // Outermost, so routing, logging and every guard see the normalized request.

@@ -182,6 +182,9 @@ pub struct Action<'a> {
     pub name: &'a str,
     pub status: &'static str,
     pub status_message: &'a str,
+    /// The logged-in user's id, after a login (MOR's `<user_id>`, a trailing element here).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
 }
 
 /// An action's answer for XML and JSON clients (browsers get a redirect or a page instead).
@@ -191,10 +194,22 @@ pub fn respond_action(
     name: &str,
     message: &str,
 ) -> HttpResponse {
+    respond_action_for(format, status, name, message, None)
+}
+
+/// `respond_action` naming the user the action logged in (`<user_id>`).
+pub fn respond_action_for(
+    format: Format,
+    status: StatusCode,
+    name: &str,
+    message: &str,
+    user_id: Option<i64>,
+) -> HttpResponse {
     let action = Action {
         name,
         status: if status.is_success() { "ok" } else { "failed" },
         status_message: message,
+        user_id,
     };
     match format {
         Format::Json => HttpResponse::build(status).json(&action),
