@@ -124,8 +124,7 @@ async fn main() {
         .database_url
         .clone()
         .unwrap_or_else(|| selfcare::config::default_sqlite_url(&data_dir));
-    let mut settings = Settings::new("127.0.0.1:0", Some(url.clone()), data_dir.clone()).unwrap();
-    settings.static_dir = "static".into();
+    let settings = Settings::new("127.0.0.1:0", Some(url.clone()), data_dir.clone()).unwrap();
     let app = Application::build(settings).await.expect("portal");
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
