@@ -28,17 +28,19 @@
 //!   throttle's lock-out (429 with `Retry-After`): those are not answers but "try again later",
 //!   and a client that asks again at once is held back (`login_gate`).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method, StatusCode, Uri};
 use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpResponse};
 use askama::Template;
-use sha2::{Digest, Sha256};
+
+mod credentials;
+mod endpoints;
+
+pub use credentials::{CacheKey, CredentialCache, CACHE_MAX, CACHE_TTL};
+pub use endpoints::mor_hash;
+use endpoints::{endpoint, Auth, Endpoint, CONSUMED, RENAMED, USER_SELECTORS};
 
 use super::context::Ctx;
 use super::format::Format;
@@ -51,145 +53,12 @@ use crate::pages::login::{authenticate_api, ApiLogin};
 use crate::store::settings::MOR_API_SECRET_KEY;
 use crate::store::Store;
 
-/// How long a verified credential is trusted without argon2.
-pub const CACHE_TTL: Duration = Duration::from_secs(60);
-/// The most credentials remembered at once.
-pub const CACHE_MAX: usize = 10_000;
-
 /// A MOR API request, as the `context` middleware sees it: legacy (XML by default, no CSRF
 /// token), and for a page call the user its `u`/`p` proved, in place of a session's.
 #[derive(Clone, Copy, Debug)]
 pub struct MorCall {
     pub user_id: Option<i64>,
 }
-
-/// Who a MOR endpoint is answered for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Auth {
-    /// A page: `u`/`p` on every request, no session.
-    Stateless,
-    /// The login page's form: anyone.
-    Anyone,
-    /// Our `/api/login`: it checks `u`/`p` itself and opens the session.
-    Login,
-    /// Logout: the caller's session, if any.
-    Session,
-}
-
-/// One MOR API endpoint: its name, our route, and the parameters its `hash` covers, in order.
-#[derive(Debug)]
-struct Endpoint {
-    name: &'static str,
-    /// Our path; `{dest_gr_id}` is filled from that parameter.
-    path: &'static str,
-    method: Method,
-    auth: Auth,
-    hashed: &'static [&'static str],
-}
-
-/// MOR X's user-call parameters that its `hash` covers, in its documented order.
-const CALL_LIST_HASHED: &[&str] = &[
-    "period_start",
-    "period_end",
-    "s_user",
-    "s_call_type",
-    "s_device",
-    "s_provider",
-    "s_hgc",
-    "s_did",
-    "s_destination",
-    "order_by",
-    "order_desc",
-    "only_did",
-];
-
-const fn page(name: &'static str, path: &'static str, hashed: &'static [&'static str]) -> Endpoint {
-    Endpoint {
-        name,
-        path,
-        method: Method::GET,
-        auth: Auth::Stateless,
-        hashed,
-    }
-}
-
-/// MOR's names for our pages.
-static ENDPOINTS: std::sync::LazyLock<Vec<Endpoint>> = std::sync::LazyLock::new(|| {
-    vec![
-        page("main_page", "/callc/main", &[]),
-        page("user_devices", "/devices/user_devices", &[]),
-        page("user_rates", "/tariffs/user_rates", &[]),
-        page(
-            "dg_list_user_destinations",
-            "/directions/dg_list_user_destinations/{dest_gr_id}",
-            &["dest_gr_id"],
-        ),
-        page("personal_payments", "/payments/personal_payments", &[]),
-        page("user_invoices", "/accounting/user_invoices", &[]),
-        page("user_subscriptions", "/services/user_subscriptions", &[]),
-        page("new_calls_list", "/stats/new_calls_list", &[]),
-        page("user_calls", "/stats/call_list", CALL_LIST_HASHED),
-        page("user_calls_get", "/stats/call_list", CALL_LIST_HASHED),
-        page(
-            "user_details_get",
-            "/users/personal_details",
-            &["user_id", "username"],
-        ),
-        page(
-            "user_details",
-            "/users/personal_details",
-            &["user_id", "username"],
-        ),
-        Endpoint {
-            name: "login_form",
-            path: "/callc/login",
-            method: Method::GET,
-            auth: Auth::Anyone,
-            hashed: &[],
-        },
-        Endpoint {
-            name: "user_login",
-            path: "/api/login",
-            method: Method::POST,
-            auth: Auth::Login,
-            hashed: &[],
-        },
-        Endpoint {
-            name: "login",
-            path: "/api/login",
-            method: Method::POST,
-            auth: Auth::Login,
-            hashed: &[],
-        },
-        Endpoint {
-            name: "user_logout",
-            path: "/callc/logout",
-            method: Method::POST,
-            auth: Auth::Session,
-            hashed: &[],
-        },
-        Endpoint {
-            name: "logout",
-            path: "/callc/logout",
-            method: Method::POST,
-            auth: Auth::Session,
-            hashed: &[],
-        },
-    ]
-});
-
-/// The endpoint a path names (`/api/main_page`), if it is one of MOR's.
-fn endpoint(path: &str) -> Option<&'static Endpoint> {
-    let name = path.strip_prefix("/api/")?;
-    ENDPOINTS.iter().find(|e| e.name == name)
-}
-
-/// MOR's parameters that name the user a call is about: a subscriber may only name itself.
-const USER_SELECTORS: &[&str] = &["user_id", "s_user", "username"];
-/// MOR's call-list filters and ours.
-const RENAMED: &[(&str, &str)] = &[("s_call_type", "status"), ("s_device", "device")];
-/// Never passed on to the page: the credentials, the hash, and what the path carries.
-const CONSUMED: &[&str] = &["u", "p", "hash", "dest_gr_id"];
 
 /// Middleware (before routing): serves a MOR API request as its page's route.
 pub async fn dispatch(
@@ -324,18 +193,6 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
-}
-
-/// MOR's hash of a request: SHA-1 (hex) of the values of `hashed` present, in that order, then
-/// the key.
-pub fn mor_hash(values: &[&str], key: &str) -> String {
-    use sha1::Digest as _;
-    let mut h = sha1::Sha1::new();
-    for v in values {
-        h.update(v.as_bytes());
-    }
-    h.update(key.as_bytes());
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// True when no key is set, or the request's `hash` is the right one.
@@ -670,172 +527,4 @@ fn refusal(req: ServiceRequest, json: bool, refused: Refusal) -> ServiceResponse
     }
     let (http_req, _) = req.into_parts();
     ServiceResponse::new(http_req, resp)
-}
-
-/// Verified credentials, remembered for `CACHE_TTL`: (user name, salted SHA-256 of the
-/// password) → the user id and the password hash the password was verified against.
-pub struct CredentialCache {
-    salt: [u8; 32],
-    entries: Mutex<HashMap<CacheKey, Entry>>,
-    /// The logins under way, one lock per credential (removed when nobody waits).
-    flights: Mutex<HashMap<CacheKey, Arc<tokio::sync::Mutex<()>>>>,
-}
-
-/// A login under way for one credential; the last one out removes its lock.
-struct Flight<'a> {
-    cache: &'a CredentialCache,
-    key: CacheKey,
-    lock: Arc<tokio::sync::Mutex<()>>,
-}
-
-impl Drop for Flight<'_> {
-    fn drop(&mut self) {
-        let mut flights = self.cache.flights.lock().unwrap_or_else(|e| e.into_inner());
-        // Only clones made under this lock exist: the map's and ours mean nobody waits.
-        if Arc::strong_count(&self.lock) <= 2 {
-            flights.remove(&self.key);
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct CacheKey {
-    username: String,
-    password: [u8; 32],
-}
-
-#[derive(Clone, Debug)]
-struct Entry {
-    user_id: i64,
-    password_hash: String,
-    at: Instant,
-}
-
-impl Default for CredentialCache {
-    fn default() -> Self {
-        let mut salt = [0u8; 32];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut salt);
-        CredentialCache {
-            salt,
-            entries: Mutex::new(HashMap::new()),
-            flights: Mutex::new(HashMap::new()),
-        }
-    }
-}
-
-impl CredentialCache {
-    fn key(&self, username: &str, password: &str) -> CacheKey {
-        let mut h = Sha256::new();
-        h.update(self.salt);
-        h.update(password.as_bytes());
-        CacheKey {
-            username: username.to_string(),
-            password: h.finalize().into(),
-        }
-    }
-
-    fn flight(&self, key: &CacheKey) -> Flight<'_> {
-        let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
-        let lock = flights.entry(key.clone()).or_default().clone();
-        Flight {
-            cache: self,
-            key: key.clone(),
-            lock,
-        }
-    }
-
-    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<CacheKey, Entry>> {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn get(&self, key: &CacheKey) -> Option<Entry> {
-        let mut entries = self.entries();
-        match entries.get(key) {
-            Some(e) if e.at.elapsed() < CACHE_TTL => Some(e.clone()),
-            Some(_) => {
-                entries.remove(key);
-                None
-            }
-            None => None,
-        }
-    }
-
-    fn remove(&self, key: &CacheKey) {
-        self.entries().remove(key);
-    }
-
-    /// Remembers a verified credential; when full, the expired ones go first, then the oldest.
-    fn insert(&self, key: CacheKey, user_id: i64, password_hash: String) {
-        let mut entries = self.entries();
-        if entries.len() >= CACHE_MAX && !entries.contains_key(&key) {
-            entries.retain(|_, e| e.at.elapsed() < CACHE_TTL);
-            if entries.len() >= CACHE_MAX {
-                let oldest = entries
-                    .iter()
-                    .min_by_key(|(_, e)| e.at)
-                    .map(|(k, _)| k.clone());
-                if let Some(k) = oldest {
-                    entries.remove(&k);
-                }
-            }
-        }
-        entries.insert(
-            key,
-            Entry {
-                user_id,
-                password_hash,
-                at: Instant::now(),
-            },
-        );
-    }
-
-    pub fn len(&self) -> usize {
-        self.entries().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_hash_is_mors_documented_example() {
-        // MOR's documentation: user 123, period_start 1252454580, calltype answered, key
-        // "Very Sercet Key".
-        assert_eq!(
-            mor_hash(&["123", "1252454580", "answered"], "Very Sercet Key"),
-            "b93c35d5c6183288322122561a3da7e09abb63b7"
-        );
-    }
-
-    #[test]
-    fn every_endpoint_is_under_api_and_named_once() {
-        for e in ENDPOINTS.iter() {
-            assert_eq!(ENDPOINTS.iter().filter(|o| o.name == e.name).count(), 1);
-            assert!(endpoint(&format!("/api/{}", e.name)).is_some());
-        }
-        assert!(endpoint("/api/openapi.json").is_none());
-        assert!(endpoint("/callc/main").is_none());
-    }
-
-    #[test]
-    fn the_cache_keeps_no_password_and_is_bounded() {
-        let cache = CredentialCache::default();
-        let key = cache.key("demo", "secret");
-        assert_ne!(&key.password[..], b"secret");
-        assert_eq!(key, cache.key("demo", "secret"));
-        assert_ne!(key, cache.key("demo", "secret2"));
-        assert_ne!(key, CredentialCache::default().key("demo", "secret"));
-        for i in 0..(CACHE_MAX + 10) {
-            cache.insert(cache.key(&format!("u{i}"), "p"), 1, "h".into());
-        }
-        assert_eq!(cache.len(), CACHE_MAX);
-        assert!(cache.get(&cache.key("u0", "p")).is_none());
-        let last = cache.get(&cache.key(&format!("u{}", CACHE_MAX + 9), "p"));
-        assert_eq!(last.map(|e| e.user_id), Some(1));
-    }
 }
