@@ -179,24 +179,6 @@ pub(super) async fn start_web_session(
     })
 }
 
-/// True for a request a browser sends from another site's page (a form posted to us, a link):
-/// what `Sec-Fetch-Site` says, or else an `Origin` that is not this host. Programs (the legacy
-/// clients) send neither header.
-fn from_another_site(req: &HttpRequest) -> bool {
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    if let Some(site) = header("sec-fetch-site") {
-        return !matches!(site, "same-origin" | "none");
-    }
-    match (header("origin"), header("host")) {
-        (Some(origin), Some(host)) => {
-            let origin_host = origin.split_once("://").map_or(origin, |(_, h)| h);
-            !origin_host.eq_ignore_ascii_case(host)
-        }
-        (Some(_), None) => true,
-        (None, _) => false,
-    }
-}
-
 /// GET or POST /api/login?u=…&p=…: the legacy client's login, answered with the seed's action.
 /// A browser sent here by another site is refused: that would log the victim's browser into
 /// an account the other site chose (login CSRF).
@@ -222,7 +204,7 @@ pub async fn legacy(
     } else {
         Format::Xml
     };
-    if from_another_site(&req) {
+    if crate::web::csrf::from_another_site(req.headers()) {
         return Ok(respond_action(
             format,
             StatusCode::FORBIDDEN,

@@ -105,3 +105,21 @@ pub async fn guard(
         ))),
     }
 }
+
+/// True for a request a browser sends from another site's page (a form posted to us, a link):
+/// what `Sec-Fetch-Site` says, or else an `Origin` that is not this host. Programs (the legacy
+/// clients) send neither header.
+pub fn from_another_site(headers: &header::HeaderMap) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site") {
+        return !matches!(site, "same-origin" | "none");
+    }
+    match (header("origin"), header("host")) {
+        (Some(origin), Some(host)) => {
+            let origin_host = origin.split_once("://").map_or(origin, |(_, h)| h);
+            !origin_host.eq_ignore_ascii_case(host)
+        }
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}

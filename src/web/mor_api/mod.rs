@@ -80,7 +80,7 @@ pub async fn dispatch(
     };
     // `?format=json` asks for JSON: its refusals keep their real status.
     let json = param(&params, "format").is_some_and(|f| f.eq_ignore_ascii_case("json"));
-    if endpoint.auth == Auth::Session && from_another_site(&req) {
+    if endpoint.auth == Auth::Session && super::csrf::from_another_site(req.headers()) {
         // A browser sent here by another site's page would be logged out (logout CSRF).
         let refused = Refusal::new(
             StatusCode::FORBIDDEN,
@@ -146,15 +146,6 @@ pub async fn dispatch(
 /// A browser says where its request comes from (`Sec-Fetch-Site`, `Origin`); programs do not.
 fn from_a_browser(req: &ServiceRequest) -> bool {
     req.headers().contains_key("sec-fetch-site") || req.headers().contains_key(header::ORIGIN)
-}
-
-/// A browser's request from another site's page (`Sec-Fetch-Site` other than `same-origin`
-/// or `none`).
-fn from_another_site(req: &ServiceRequest) -> bool {
-    req.headers()
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|site| !matches!(site, "same-origin" | "none"))
 }
 
 /// The request's parameters: the query's, then a form body's (a POST), first value of a name
