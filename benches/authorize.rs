@@ -13,6 +13,9 @@
 //! statements of one question, with their values written in, repeated, minus the tool's start).
 //! Not a test.
 
+mod support;
+use support::percentile;
+
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -65,13 +68,6 @@ fn options() -> Options {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 async fn ask(client: &reqwest::Client, url: &str, account: &str, dst: &str) -> Duration {

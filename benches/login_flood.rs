@@ -11,6 +11,9 @@
 //! per-address lock does not absorb them) for a name of its own. Prints the page's median, p99
 //! and worst time, the flood's answers by status, and the process's peak memory. Not a test.
 
+mod support;
+use support::percentile;
+
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -43,14 +46,6 @@ fn options() -> Options {
         }
     }
     o
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
 }
 
 /// Times the main page for `for_how_long`, one request after another.

@@ -10,6 +10,9 @@
 //! `--database-url`, which must be empty). Each measure runs for `--seconds`, first one request
 //! after another, then `--clients` clients without pause. Not a test.
 
+mod support;
+use support::percentile;
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -41,14 +44,6 @@ fn options() -> Options {
         }
     }
     o
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
 }
 
 /// One request: its time, after checking it is the page (or the ok action), not a refusal;
