@@ -24,12 +24,7 @@ impl Browser {
     pub async fn start(width: u32, height: u32) -> Option<Browser> {
         let (chromium, driver) = ("/usr/bin/chromium", "/usr/bin/chromedriver");
         if !std::path::Path::new(chromium).exists() || !std::path::Path::new(driver).exists() {
-            if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0") {
-                panic!("Chromium is required in CI: apt-get install chromium chromium-driver");
-            }
-            eprintln!(
-                "skipped: Chromium is not installed (apt-get install chromium chromium-driver)"
-            );
+            crate::common::missing("Chromium (apt-get install chromium chromium-driver)");
             return None;
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -163,6 +163,15 @@ pub async fn spawn_second_process(app: &TestApp, adjust: impl FnOnce(&mut Settin
     address
 }
 
+/// A tool or server a test needs is missing: in CI (`CI` set) that fails the test, elsewhere
+/// the test says it did not run (on standard error) and the caller returns early.
+pub fn missing(what: &str) {
+    if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0") {
+        panic!("required in CI: {what}");
+    }
+    eprintln!("skipped (not in CI): {what}");
+}
+
 /// The Redis server the tests may use; like PostgreSQL, set means required.
 pub fn redis_server() -> Option<String> {
     std::env::var("SELFCARE_TEST_REDIS")

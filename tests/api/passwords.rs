@@ -333,11 +333,7 @@ fn start_smtp() -> Option<SmtpServer> {
         .is_ok_and(|s| s.success());
     if !available {
         // CI installs aiosmtpd (.ci/run); there its absence is a failure, not a pass.
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI needs Python's aiosmtpd for the SMTP test"
-        );
-        println!("aiosmtpd is not installed (pip install aiosmtpd): the SMTP variant did not run");
+        crate::common::missing("Python's aiosmtpd for the SMTP test (pip install aiosmtpd)");
         return None;
     }
     let port = std::net::TcpListener::bind("127.0.0.1:0")

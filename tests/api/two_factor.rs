@@ -31,11 +31,7 @@ fn pyotp_ready() -> bool {
             .is_ok_and(|s| s.success())
     });
     if !ready {
-        let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-        if in_ci {
-            panic!("pyotp is required in CI for the two-factor tests: pip install pyotp");
-        }
-        eprintln!("skipped: pyotp not installed (pip install pyotp)");
+        crate::common::missing("pyotp for the two-factor tests (pip install pyotp)");
     }
     ready
 }
