@@ -19,10 +19,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use selfcare::demo::{self, DemoOptions};
-use selfcare::store::Store;
-use selfcare::{Application, Settings};
-
 struct Options {
     flood: usize,
     seconds: u64,
@@ -87,25 +83,7 @@ fn peak_memory_mb() -> String {
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let o = options();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let data_dir = dir.path().join("data");
-    let url = o
-        .database_url
-        .clone()
-        .unwrap_or_else(|| selfcare::config::default_sqlite_url(&data_dir));
-    let settings = Settings::new("127.0.0.1:0", Some(url.clone()), data_dir.clone()).unwrap();
-    let app = Application::build(settings).await.expect("portal");
-    let base = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
-    let store = Store::connect(&url).await.unwrap();
-    let opts = DemoOptions {
-        users: 2,
-        calls: 5_000,
-        seed: 1,
-    };
-    demo::fill(&store, &data_dir, &opts)
-        .await
-        .expect("demo data");
+    let (_dir, base) = support::demo_portal(o.database_url.as_deref()).await;
 
     let subscriber = reqwest::Client::builder()
         .cookie_store(true)
