@@ -2,12 +2,10 @@
 //! wherever `GET` works, and MOR's stateless API (`/api/<name>?u=…&p=…`, its optional `hash`,
 //! failures as HTTP 200), replayed with the request shapes MOR's clients send.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use sha1::Digest;
 
 use crate::common::{spawn_demo_app, structure, text_of, Backend, TestApp};
+use crate::import::selfcare;
 use crate::on_both_databases;
 
 async fn the_billing_prefix_and_head_requests_work(backend: Backend) {
@@ -155,32 +153,6 @@ async fn mor_post(app: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, Str
 fn mor_error(xml: &str) -> String {
     assert_eq!(structure(xml), "page\n  status\n    error\n", "{xml}");
     text_of(xml, "error")
-}
-
-fn selfcare(app: &TestApp, args: &[&str], stdin: &str) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_selfcare"))
-        .args(args)
-        .env("SELFCARE_DATABASE_URL", &app.database_url)
-        .env("SELFCARE_DATA_DIR", std::env::temp_dir())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run selfcare");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "selfcare {args:?}: {text}");
-    text
 }
 
 async fn mor_api_pages_are_our_pages_without_a_session(backend: Backend) {
@@ -433,7 +405,8 @@ on_both_databases!(a_credential_is_checked_once_and_follows_every_change_at_once
 
 async fn the_api_secret_key_asks_for_mors_hash(backend: Backend) {
     let app = spawn_demo_app(backend).await;
-    let out = selfcare(&app, &["api-key", "set"], "Very Secret Key\n");
+    let (done, out) = selfcare(&app, &["api-key", "set"], "Very Secret Key\n");
+    assert!(done, "{out}");
     assert!(out.contains("set"), "{out}");
     let key = "Very Secret Key";
 
@@ -545,7 +518,8 @@ async fn the_api_secret_key_asks_for_mors_hash(backend: Backend) {
     assert_eq!((status, text_of(&xml, "status")), (200, "ok".into()));
 
     // The key cleared: no hash needed.
-    selfcare(&app, &["api-key", "clear"], "");
+    let (done, out) = selfcare(&app, &["api-key", "clear"], "");
+    assert!(done, "{out}");
     let (_, xml) = mor_get(&app, "/api/main_page", &[("u", "demo"), ("p", "demo")]).await;
     assert_eq!(text_of(&xml, "pagename"), "Main page");
 }
