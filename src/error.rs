@@ -53,6 +53,21 @@ impl AppError {
     }
 
     /// The message a user may read (internal causes stay in the log).
+    /// The stable code of the JSON error shape (`{"error": {"code", "message"}}`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Unauthenticated => "not_logged_in",
+            AppError::NotFound | AppError::Missing(_) => "not_found",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::TooManyRequests { .. } => "too_many_requests",
+            AppError::BadInput(_) => "invalid_input",
+            AppError::Internal(_) => "internal",
+            AppError::Unavailable(_) | AppError::PaymentService(_) => "unavailable",
+            AppError::Conflict(_) => "conflict",
+            AppError::Declined(_) => "payment_declined",
+        }
+    }
+
     pub fn public_message(&self) -> String {
         match self {
             AppError::Internal(_) => "We're sorry, but something went wrong".to_string(),

@@ -3,15 +3,18 @@
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::config::Settings;
 use crate::error::{AppError, AppResult};
 use crate::money::Money;
 use crate::store::Store;
 use crate::time;
+use crate::web::openapi::ApiDoc;
+use crate::web::values::{Amount, Moment};
 use crate::web::{respond, Chrome, Ctx, CurrentUser, Page};
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct MainPage {
     pub pagename: &'static str,
     pub username: String,
@@ -22,36 +25,35 @@ pub struct MainPage {
     pub calls: Vec<PeriodCalls>,
     /// `Prepaid` or `Postpaid`.
     pub account: &'static str,
-    /// `100.00 USD`
-    pub balance: String,
-    /// `No Limit`, or the credit limit with its currency.
-    pub credit: String,
-    /// What this month's calls cost so far, `12.34 USD` (JSON and HTML).
-    pub spend_month: String,
+    pub balance: Amount,
+    /// The credit limit; `null`: no limit (the XML's `No Limit`).
+    pub credit: Option<Amount>,
+    /// What this month's calls cost so far (JSON and HTML).
+    pub spend_month: Amount,
     /// The unpaid invoices, the oldest first named (JSON and HTML); `null` when none.
     pub owed: Option<OwedView>,
     /// Whether a card top-up is offered (vouchers always are).
     pub card_payments: bool,
-    /// The monthly spending limit, `50.00 USD` (JSON and HTML; `null`: none).
-    pub spending_limit: Option<String>,
+    /// The monthly spending limit (JSON and HTML; `null`: none).
+    pub spending_limit: Option<Amount>,
     /// The lost-phone block: since when (JSON and HTML; `null`: not blocked).
-    pub blocked_since: Option<String>,
+    pub blocked_since: Option<Moment>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct OwedView {
-    /// All unpaid invoices together, `2076.54 USD`.
-    pub total: String,
+    /// All unpaid invoices together.
+    pub total: Amount,
     pub invoices: i64,
     pub oldest_invoice_id: i64,
     pub oldest_number: String,
-    pub oldest_amount: String,
-    /// `YYYY-MM-DD` in the subscriber's zone.
-    pub oldest_due_date: String,
+    pub oldest_amount: Amount,
+    /// The local day it is due.
+    pub oldest_due_date: chrono::NaiveDate,
     pub overdue: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct PeriodCalls {
     /// `Month` or `Day`, as the XML contract names them.
     pub period: &'static str,
@@ -83,6 +85,16 @@ impl Page for MainPage {
     }
 }
 
+/// The page in the JSON API's description.
+pub fn api(doc: &mut ApiDoc) {
+    doc.page::<MainPage>(
+        "Home",
+        "/callc/main",
+        "Balance, what is owed and spent, missed calls and this month's calls",
+        &[],
+    );
+}
+
 /// GET /callc/main
 pub async fn show(
     ctx: Ctx,
@@ -100,7 +112,7 @@ pub async fn show(
     let stats = store.main_stats(user.id, day_start, month_start).await?;
     let controls = store.user_controls(user.id).await?;
     let decimals = account.currency_decimals as u32;
-    let money = |m: i64| Money(m).with_currency(decimals, &account.currency);
+    let money = |m: i64| Amount::new(Money(m), decimals, account.currency.clone());
     let now = time::now();
     let owed = store.owed(user.id, &account.currency).await?.map(|o| {
         let due = o.oldest.due_at.unwrap_or(o.oldest.issued_at);
@@ -110,7 +122,7 @@ pub async fn show(
             oldest_invoice_id: o.oldest.id,
             oldest_number: o.oldest.number,
             oldest_amount: money(o.oldest.price_vat_micros),
-            oldest_due_date: time::format_date(due, tz),
+            oldest_due_date: time::local_day(due, tz),
             overdue: due < now,
         }
     });
@@ -140,18 +152,13 @@ pub async fn show(
         } else {
             "Prepaid"
         },
-        balance: Money(account.balance_micros).with_currency(decimals, &account.currency),
-        credit: match account.credit_limit_micros {
-            None => "No Limit".to_string(),
-            Some(limit) => Money(limit).with_currency(decimals, &account.currency),
-        },
+        balance: money(account.balance_micros),
+        credit: account.credit_limit_micros.map(money),
         spend_month: money(stats.month_spend_micros),
         owed,
         card_payments: settings.wallet.stripe.is_some(),
         spending_limit: controls.spending_limit_micros.map(money),
-        blocked_since: controls
-            .lost_phone_at
-            .map(|at| time::format_instant(at, tz)),
+        blocked_since: controls.lost_phone_at.map(|at| Moment::new(at, tz)),
     };
     respond(&ctx, &page)
 }

@@ -79,6 +79,21 @@ impl Ctx {
         )
     }
 
+    /// This request's URL with the page keys replaced: a list's `links.next`/`links.prev`.
+    /// Every other parameter (the filter, `per_page`, `format`) is kept; `before` and `after`
+    /// are dropped first, so a link names one cursor.
+    pub fn page_link(&self, key: &str, cursor: &str) -> String {
+        let mut pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(&self.query).unwrap_or_default();
+        pairs.retain(|(k, _)| k != "before" && k != "after" && k != key);
+        pairs.push((key.to_string(), cursor.to_string()));
+        format!(
+            "{}?{}",
+            self.path,
+            serde_urlencoded::to_string(&pairs).unwrap_or_default()
+        )
+    }
+
     /// The format errors are answered in: the page's own for an export.
     pub fn error_format(&self) -> Format {
         match self.format {
@@ -332,7 +347,7 @@ fn with_status(mut resp: HttpResponse, status: StatusCode) -> HttpResponse {
 }
 
 /// Renders an error: a redirect to the login page for browsers without a session, the seed's
-/// failed `<action>` for XML, `{"error": …}` for JSON, an error page for HTML.
+/// failed `<action>` for XML, `{"error": {"code", "message"}}` for JSON, an error page for HTML.
 /// `action` is the route's name, which is also the XML action name.
 pub fn error_response(ctx: &Ctx, action: Option<&str>, err: &AppError) -> HttpResponse {
     use actix_web::ResponseError;
@@ -345,13 +360,15 @@ pub fn error_response(ctx: &Ctx, action: Option<&str>, err: &AppError) -> HttpRe
     let message = match err {
         AppError::Unauthenticated => ctx.lang.t("login.required").to_string(),
         AppError::NotFound => ctx.lang.t("error.not_found").to_string(),
+        AppError::Internal(_) => ctx.lang.t("error.internal").to_string(),
+        AppError::Unavailable(_) => ctx.lang.t("error.unavailable").to_string(),
         other => other.public_message(),
     };
     let mut resp = match ctx.error_format() {
         // The TM Forum API answers in its own error shape, whatever the format.
         _ if crate::tmf::serves(&ctx.path) => crate::tmf::error::response(status, &message),
         Format::Xml => respond_action(Format::Xml, status, action.unwrap_or("error"), &message),
-        Format::Json => HttpResponse::build(status).json(serde_json::json!({ "error": message })),
+        Format::Json => super::render::json_error(status, err.code(), &message),
         _ if matches!(err, AppError::Unauthenticated) => HttpResponse::SeeOther()
             .insert_header((header::LOCATION, "/callc/login"))
             .finish(),

@@ -11,6 +11,7 @@ pub mod form;
 pub mod format;
 pub mod log;
 pub mod mor_api;
+pub mod openapi;
 pub mod pbx_answer;
 pub mod pbx_api;
 pub mod pbx_pin;
@@ -21,6 +22,7 @@ pub mod session;
 pub mod session_outage;
 pub mod session_store;
 pub mod upload;
+pub mod values;
 pub mod webhook;
 pub mod xml_text;
 
@@ -212,6 +214,11 @@ fn routes(cfg: &mut web::ServiceConfig) {
             .name("login")
             .route(web::get().to(pages::login::legacy))
             .route(web::post().to(pages::login::legacy)),
+    )
+    .service(
+        web::resource("/api/openapi.json")
+            .name("openapi")
+            .route(web::get().to(openapi::serve)),
     )
     .service(
         web::resource("/callc/logout")

@@ -142,10 +142,12 @@ pub fn too_long_for_pdf(ctx: &Ctx, rows: usize) -> HttpResponse {
         .replace("{max}", &ctx.pdf_max_rows.to_string());
     let csv_href = ctx.href_as(Format::Csv);
     match ctx.page_format {
-        Format::Json => HttpResponse::build(status).json(serde_json::json!({
-            "error": message,
-            "csv": csv_href,
-        })),
+        // The CSV's address is in the message, as in the XML.
+        Format::Json => json_error(
+            status,
+            "too_long_for_pdf",
+            &format!("{message} CSV: {csv_href}"),
+        ),
         Format::Xml => respond_action(
             Format::Xml,
             status,
@@ -197,6 +199,32 @@ pub fn respond_action(
     respond_action_for(format, status, name, message, None)
 }
 
+/// The one JSON error shape: `{"error": {"code": "not_found", "message": "…"}}`.
+pub fn json_error(status: StatusCode, code: &'static str, message: &str) -> HttpResponse {
+    HttpResponse::build(status).json(super::values::ErrorBody {
+        error: super::values::ErrorDetail {
+            code,
+            message: message.to_string(),
+        },
+    })
+}
+
+/// The JSON error code of a status, for answers that have a status and no `AppError`.
+pub fn code_of_status(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        401 => "not_logged_in",
+        402 => "payment_declined",
+        403 => "forbidden",
+        404 => "not_found",
+        409 => "conflict",
+        422 => "unprocessable",
+        429 => "too_many_requests",
+        503 => "unavailable",
+        500..=599 => "internal",
+        _ => "invalid_input",
+    }
+}
+
 /// `respond_action` naming the user the action logged in (`<user_id>`).
 pub fn respond_action_for(
     format: Format,
@@ -212,6 +240,7 @@ pub fn respond_action_for(
         user_id,
     };
     match format {
+        Format::Json if !status.is_success() => json_error(status, code_of_status(status), message),
         Format::Json => HttpResponse::build(status).json(&action),
         _ => HttpResponse::build(status)
             .content_type(Format::Xml.content_type())

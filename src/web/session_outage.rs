@@ -176,9 +176,7 @@ impl ResponseError for Unavailable {
         let message = r.lang.t("sessions.unavailable");
         let mut resp = match r.format {
             Format::Xml => respond_action(Format::Xml, status, &r.action, message),
-            Format::Json => {
-                HttpResponse::build(status).json(serde_json::json!({ "error": message }))
-            }
+            Format::Json => super::render::json_error(status, "unavailable", message),
             _ => {
                 let chrome = Chrome {
                     lang: r.lang,

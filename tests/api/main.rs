@@ -21,6 +21,7 @@ mod headers;
 mod import;
 mod invoice_lines;
 mod invoice_zone;
+mod json_contract;
 mod local_calls;
 mod login;
 mod main_page;

@@ -496,12 +496,16 @@ fn failure(req: ServiceRequest, json: bool, endpoint: &Endpoint, e: &AppError) -
 
 /// A refusal: for a program, MOR's failed answer with HTTP 200 (its clients throw on 400 and
 /// above before reading), a lock-out with its 429 and `Retry-After`; a browser gets the real
-/// status; `json` (`?format=json`): `{"error": …}` with the real status.
+/// status; `json` (`?format=json`): the JSON error shape with the real status.
 fn refusal(req: ServiceRequest, json: bool, refused: Refusal) -> ServiceResponse {
     let real = json || from_a_browser(&req) || refused.status == StatusCode::TOO_MANY_REQUESTS;
     let status = if real { refused.status } else { StatusCode::OK };
     let mut resp = if json {
-        HttpResponse::build(status).json(serde_json::json!({ "error": refused.message }))
+        super::render::json_error(
+            status,
+            super::render::code_of_status(status),
+            &refused.message,
+        )
     } else {
         let body = MorError {
             error: &refused.message,

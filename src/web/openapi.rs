@@ -1,0 +1,229 @@
+//! `/api/openapi.json`: the JSON API described as OpenAPI 3.1, built from the view models' own
+//! types (`utoipa::ToSchema`), so the description is what the pages serialize.
+//!
+//! Each page module lists its JSON pages in an `api(doc)` function next to its `routes`; this
+//! file only gathers them. Every object schema is closed (`additionalProperties: false`): a key a
+//! page sends is a key the document names.
+
+use std::sync::LazyLock;
+
+use actix_web::HttpResponse;
+use serde_json::Value;
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::path::{
+    HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem,
+};
+use utoipa::openapi::response::{ResponseBuilder, ResponsesBuilder};
+use utoipa::openapi::schema::{ComponentsBuilder, ObjectBuilder, Type};
+use utoipa::openapi::{InfoBuilder, OpenApiBuilder, PathsBuilder, Ref, RefOr, Required, Schema};
+use utoipa::{PartialSchema, ToSchema};
+
+use super::values::ErrorBody;
+use crate::pages;
+
+/// The document being gathered.
+pub struct ApiDoc {
+    paths: PathsBuilder,
+    schemas: Vec<(String, RefOr<Schema>)>,
+}
+
+impl ApiDoc {
+    /// A page read with GET whose JSON is `T`. `path` as routed (`/stats/fax_file/{fax_id}`);
+    /// `tag` is its menu section; `query` names the query parameters it reads besides `format`.
+    pub fn page<T: ToSchema>(
+        &mut self,
+        tag: &str,
+        path: &str,
+        summary: &str,
+        query: &[(&str, &str)],
+    ) {
+        T::schemas(&mut self.schemas);
+        self.schemas.push((T::name().into_owned(), T::schema()));
+        let mut op = OperationBuilder::new()
+            .tag(tag)
+            .summary(Some(summary))
+            .operation_id(Some(operation_id(path)))
+            .parameter(
+                ParameterBuilder::new()
+                    .name("format")
+                    .parameter_in(ParameterIn::Query)
+                    .required(Required::False)
+                    .description(Some(
+                        "`json` (or the header `Accept: application/json`); the same page is \
+                         also HTML, XML and, where it has an export, CSV and PDF",
+                    ))
+                    .schema(Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .enum_values(Some(["json"])),
+                    )),
+            );
+        for name in path_parameters(path) {
+            op = op.parameter(
+                ParameterBuilder::new()
+                    .name(name)
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+            );
+        }
+        for (name, description) in query {
+            op = op.parameter(
+                ParameterBuilder::new()
+                    .name(*name)
+                    .parameter_in(ParameterIn::Query)
+                    .required(Required::False)
+                    .description(Some(*description))
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+            );
+        }
+        let op = op.responses(
+            ResponsesBuilder::new()
+                .response("200", json_response("The page", &T::name()))
+                .response(
+                    "default",
+                    json_response("An error, in the one error shape", "ErrorBody"),
+                ),
+        );
+        let paths = std::mem::take(&mut self.paths);
+        self.paths = paths.path(path, PathItem::new(HttpMethod::Get, op));
+    }
+}
+
+fn json_response(description: &str, schema: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name(schema)))
+                .build(),
+        )
+        .build()
+}
+
+/// `{fax_id}` and the like, in order.
+fn path_parameters(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/')
+        .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+}
+
+/// `/stats/fax_file/{fax_id}` → `stats_fax_file_fax_id`.
+fn operation_id(path: &str) -> String {
+    path.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("_")
+}
+
+/// Gathers every page module's JSON pages.
+fn gather() -> ApiDoc {
+    let mut doc = ApiDoc {
+        paths: PathsBuilder::new(),
+        schemas: Vec::new(),
+    };
+    // Home and account.
+    pages::main_page::api(&mut doc);
+
+    // Calls.
+
+    // Money.
+
+    doc
+}
+
+/// The document as JSON, built once.
+pub fn document() -> &'static Value {
+    static DOC: LazyLock<Value> = LazyLock::new(|| {
+        let doc = gather();
+        let mut schemas = doc.schemas;
+        ErrorBody::schemas(&mut schemas);
+        schemas.push((
+            ErrorBody::name().into_owned(),
+            <ErrorBody as PartialSchema>::schema(),
+        ));
+        let mut components = ComponentsBuilder::new();
+        for (name, schema) in schemas {
+            components = components.schema(name, schema);
+        }
+        let api = OpenApiBuilder::new()
+            .info(
+                InfoBuilder::new()
+                    .title("selfcare JSON API")
+                    .version(env!("CARGO_PKG_VERSION"))
+                    .description(Some(
+                        "Every page of the portal as JSON: log in (a session cookie, or \
+                         `/api/login?u=&p=`), then ask a page with `?format=json`. Money is \
+                         `{value, currency}` with a decimal string, booleans are booleans, \
+                         instants are RFC 3339 with the subscriber's offset, lists carry \
+                         `links.next`/`links.prev`, errors are `{error: {code, message}}`.",
+                    ))
+                    .build(),
+            )
+            .paths(doc.paths.build())
+            .components(Some(components.build()))
+            .build();
+        let mut value = serde_json::to_value(&api).unwrap_or(Value::Null);
+        if let Some(schemas) = value.pointer_mut("/components/schemas") {
+            close_objects(schemas);
+        }
+        value
+    });
+    &DOC
+}
+
+/// `additionalProperties: false` on every object schema that lists its properties.
+fn close_objects(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            if map.contains_key("properties") && !map.contains_key("additionalProperties") {
+                map.insert("additionalProperties".into(), Value::Bool(false));
+            }
+            map.values_mut().for_each(close_objects);
+        }
+        Value::Array(items) => items.iter_mut().for_each(close_objects),
+        _ => {}
+    }
+}
+
+pub async fn serve() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .json(document())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_are_named_from_their_paths() {
+        assert_eq!(
+            operation_id("/stats/fax_file/{fax_id}"),
+            "stats_fax_file_fax_id"
+        );
+        assert_eq!(
+            path_parameters("/a/{x}/b/{y}").collect::<Vec<_>>(),
+            ["x", "y"]
+        );
+    }
+
+    #[test]
+    fn every_reference_resolves_and_objects_are_closed() {
+        let doc = document();
+        assert_eq!(doc["openapi"], "3.1.0");
+        let text = doc.to_string();
+        for piece in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+            let name = &piece[..piece.find('"').unwrap()];
+            assert!(
+                doc.pointer(&format!("/components/schemas/{name}"))
+                    .is_some(),
+                "{name} is referenced but not described"
+            );
+        }
+        assert_eq!(
+            doc.pointer("/components/schemas/Amount/additionalProperties"),
+            Some(&Value::Bool(false))
+        );
+    }
+}
