@@ -10,6 +10,7 @@ pub mod csrf;
 pub mod form;
 pub mod format;
 pub mod log;
+pub mod menu;
 pub mod mor_api;
 pub mod openapi;
 pub mod pbx_answer;

@@ -32,6 +32,42 @@ impl Chrome {
     pub fn languages(&self) -> [Lang; 2] {
         Lang::ALL
     }
+
+    /// The menu's top row: the five sections, the current one marked.
+    pub fn nav_sections(&self) -> Vec<NavLink> {
+        let (current, _) = super::menu::locate(&self.path);
+        super::menu::SECTIONS
+            .iter()
+            .enumerate()
+            .map(|(i, s)| NavLink {
+                href: s.pages[0].href,
+                label: self.lang.t(s.label),
+                current: i == current,
+            })
+            .collect()
+    }
+
+    /// The menu's second row: the current section's pages, the current one marked.
+    pub fn nav_pages(&self) -> Vec<NavLink> {
+        let (section, page) = super::menu::locate(&self.path);
+        super::menu::SECTIONS[section]
+            .pages
+            .iter()
+            .enumerate()
+            .map(|(i, p)| NavLink {
+                href: p.href,
+                label: self.lang.t(p.label),
+                current: Some(i) == page,
+            })
+            .collect()
+    }
+}
+
+/// A link of the menu.
+pub struct NavLink {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub current: bool,
 }
 
 /// A page's view model knows how to render itself as HTML and XML; JSON is the model as it is.

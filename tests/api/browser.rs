@@ -216,6 +216,16 @@ impl Browser {
         v.as_bool().unwrap()
     }
 
+    /// Runs `script` (a function body that `return`s) in the page and gives its value.
+    pub async fn script(&self, script: &str) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            json!({ "script": script, "args": [] }),
+        )
+        .await
+    }
+
     /// Logs in through the login form.
     pub async fn log_in(&self, base: &str, user: &str, password: &str) {
         self.go(&format!("{base}/callc/login")).await;

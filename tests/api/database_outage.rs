@@ -1,6 +1,6 @@
 //! PostgreSQL goes away under a running portal (the network to it is cut): every request is
 //! answered 503 with `Retry-After`, in the format the client asked for — the seed's failed
-//! action for XML, `{"error": …}` for JSON, a page for a browser — and once the database is
+//! action for XML, the JSON error shape for JSON, a page for a browser — and once the database is
 //! back the same requests work again.
 
 use std::sync::{Arc, Mutex};
@@ -124,7 +124,8 @@ async fn a_database_outage_is_answered_in_the_page_format_then_passes() {
     assert_eq!((json.0, json.1.as_deref()), (503, Some("30")), "{json:?}");
     assert!(json.2.contains("json"), "{json:?}");
     let body: serde_json::Value = serde_json::from_str(&json.3).expect("JSON");
-    assert!(body["error"]
+    assert_eq!(body["error"]["code"], "unavailable", "{body}");
+    assert!(body["error"]["message"]
         .as_str()
         .unwrap()
         .contains("temporarily unavailable"));

@@ -27,6 +27,7 @@ mod login;
 mod main_page;
 mod money;
 mod mor_clients;
+mod navigation;
 mod numbers;
 mod oidc_provider;
 mod own_sessions;

@@ -292,7 +292,8 @@ async fn pages_answer_503_while_redis_is_down_and_work_again_after(backend: Back
         .await,
     )
     .unwrap();
-    assert_eq!(json["error"], MESSAGE.replace("&#39;", "'"));
+    assert_eq!(json["error"]["code"], "unavailable", "{json}");
+    assert_eq!(json["error"]["message"], MESSAGE.replace("&#39;", "'"));
 
     // Nothing is written: a logout does not end the session, a login does not start one.
     let logout = browser

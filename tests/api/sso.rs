@@ -238,7 +238,11 @@ async fn a_wrong_or_missing_state_is_refused(backend: Backend) {
         .unwrap();
     assert_eq!(no_state.status().as_u16(), 400);
     let body: serde_json::Value = no_state.json().await.unwrap();
-    assert!(body["error"].as_str().unwrap().contains("start it again"));
+    assert_eq!(body["error"]["code"], "invalid_input", "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("start it again"));
 
     // The provider's own refusal, in the request's format.
     let start = sso.start_login().await;

@@ -1,0 +1,79 @@
+//! The menu in headless Chromium, as a subscriber meets it on a desktop (1366×900) and a phone
+//! (390×844), in English and Russian: every page of every section opens, nothing scrolls
+//! sideways, the current section and page are marked and on screen, a skip link leads to the
+//! content, and no label is an untranslated key.
+
+use selfcare::web::menu::SECTIONS;
+use serde_json::Value;
+
+use crate::browser::Browser;
+use crate::common::{spawn_demo_app, Backend};
+
+/// Where an element is: true when the first match of `css` lies wholly inside the window.
+fn on_screen(css: &str) -> String {
+    format!(
+        "const e = document.querySelector({css:?}); if (!e) return false;
+         const r = e.getBoundingClientRect();
+         return r.width > 0 && r.left >= 0 && r.top >= 0
+             && r.right <= window.innerWidth && r.bottom <= window.innerHeight;"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_of_the_menu_on_a_desktop_and_a_phone_in_both_languages() {
+    let app = spawn_demo_app(Backend::Sqlite).await;
+    for (width, height, size) in [(1366, 900, "desktop"), (390, 844, "phone")] {
+        let Some(b) = Browser::start(width, height).await else {
+            return;
+        };
+        b.log_in(&app.address, "demo", "demo").await;
+        for lang in ["en", "ru"] {
+            b.go(&format!("{}/callc/main?lang={lang}", app.address))
+                .await;
+            for (s, section) in SECTIONS.iter().enumerate() {
+                for page in section.pages {
+                    let at = format!("{} ({size}, {lang})", page.href);
+                    b.go(&format!("{}{}", app.address, page.href)).await;
+                    assert!(b.fits_sideways().await, "{at} scrolls sideways");
+                    let sections = b.all("nav.sections a").await;
+                    assert_eq!(sections.len(), SECTIONS.len(), "{at}");
+                    let current = b.find("nav.sections a[aria-current]").await;
+                    assert_eq!(
+                        b.attribute(&current, "href").await,
+                        section.pages[0].href,
+                        "{at}: section {s} is current"
+                    );
+                    let here = b.find("nav.pages a[aria-current='page']").await;
+                    assert_eq!(b.attribute(&here, "href").await, page.href, "{at}");
+                    for css in [
+                        "nav.sections a[aria-current]",
+                        "nav.pages a[aria-current='page']",
+                    ] {
+                        assert_eq!(
+                            b.script(&on_screen(css)).await,
+                            Value::Bool(true),
+                            "{at}: {css} is off screen"
+                        );
+                    }
+                    let labels = b
+                        .script(
+                            "return [...document.querySelectorAll('nav a')]
+                                 .map(a => a.textContent.trim()).join('|');",
+                        )
+                        .await;
+                    let labels = labels.as_str().unwrap();
+                    assert!(!labels.contains("nav."), "{at}: untranslated {labels}");
+                    if lang == "ru" {
+                        assert!(labels.contains("Деньги"), "{at}: {labels}");
+                    }
+                    let skip = b.find("a.skip").await;
+                    assert_eq!(b.attribute(&skip, "href").await, "#content");
+                    assert_eq!(b.all("main#content").await.len(), 1, "{at}");
+                }
+            }
+            b.go(&format!("{}/stats/missed_calls", app.address)).await;
+            b.screenshot(&format!("menu-{size}-{lang}")).await;
+        }
+        b.quit().await;
+    }
+}
