@@ -20,32 +20,110 @@ pub struct MainStats {
 }
 
 impl Store {
-    /// One round trip; each figure is an index range scan of one user's calls.
+    /// One round trip whose cost does not grow with the history: the month's whole hours come
+    /// from the roll-up `call_hours` (at most ~744 hours of rows), only the partial hours at the
+    /// month's and the day's start (zones whose midnight is not on the hour) from `calls`, and
+    /// the unprocessed missed calls from the counter `missed_counts` (both kept by triggers).
     pub async fn main_stats(
         &self,
         user_id: i64,
         day_start: i64,
         month_start: i64,
     ) -> sqlx::Result<MainStats> {
+        let s = MainSplit::of(day_start, month_start);
         sqlx::query_as(
             "SELECT
-               (SELECT COUNT(*) FROM calls WHERE user_id = $1 AND started_at >= $2
-                  AND direction = 'in' AND disposition <> 'ANSWERED') AS missed_today,
-               (SELECT COUNT(*) FROM calls WHERE user_id = $1
-                  AND direction = 'in' AND disposition <> 'ANSWERED' AND processed = 0) AS missed_total,
-               m.n AS month_calls, m.s AS month_seconds, m.p AS month_spend_micros,
-               d.n AS day_calls, d.s AS day_seconds
-             FROM
-               (SELECT COUNT(*) AS n, CAST(COALESCE(SUM(billsec), 0) AS BIGINT) AS s,
-                       CAST(COALESCE(SUM(price_micros), 0) AS BIGINT) AS p
-                  FROM calls WHERE user_id = $1 AND started_at >= $3) m,
-               (SELECT COUNT(*) AS n, CAST(COALESCE(SUM(billsec), 0) AS BIGINT) AS s
-                  FROM calls WHERE user_id = $1 AND started_at >= $2) d",
+               CAST(COALESCE(SUM(CASE WHEN t >= $2 AND direction = 'in' AND disposition <> 'ANSWERED'
+                                      THEN n END), 0) AS BIGINT) AS missed_today,
+               COALESCE((SELECT unprocessed FROM missed_counts WHERE user_id = $1), 0) AS missed_total,
+               CAST(COALESCE(SUM(n), 0) AS BIGINT) AS month_calls,
+               CAST(COALESCE(SUM(b), 0) AS BIGINT) AS month_seconds,
+               CAST(COALESCE(SUM(p), 0) AS BIGINT) AS month_spend_micros,
+               CAST(COALESCE(SUM(CASE WHEN t >= $2 THEN n END), 0) AS BIGINT) AS day_calls,
+               CAST(COALESCE(SUM(CASE WHEN t >= $2 THEN b END), 0) AS BIGINT) AS day_seconds
+             FROM (
+               SELECT hour * 3600 AS t, calls AS n, billsec AS b, price_micros AS p, direction, disposition
+                 FROM call_hours
+                WHERE user_id = $1 AND hour >= $3 AND hour <> $4
+               UNION ALL
+               SELECT started_at, 1, billsec, COALESCE(price_micros, 0), direction, disposition
+                 FROM calls
+                WHERE user_id = $1 AND ((started_at >= $5 AND started_at < $6)
+                                     OR (started_at >= $7 AND started_at < $8))
+             ) x",
         )
         .bind(user_id)
         .bind(day_start)
-        .bind(month_start)
+        .bind(s.first_whole_hour)
+        .bind(s.skipped_hour)
+        .bind(s.month_edge.0)
+        .bind(s.month_edge.1)
+        .bind(s.day_edge.0)
+        .bind(s.day_edge.1)
         .fetch_one(self.pool())
         .await
+    }
+}
+
+/// How the main page's periods fall on the roll-up's hours.
+#[derive(Debug, PartialEq, Eq)]
+struct MainSplit {
+    /// The first hour wholly inside the month (`call_hours.hour`).
+    first_whole_hour: i64,
+    /// The hour the day starts in when the day does not start on the hour (it is read from
+    /// `calls` instead, split at the day's start); else -1, no hour.
+    skipped_hour: i64,
+    /// The month's partial first hour, `[from, until)` in UTC seconds (empty when none).
+    month_edge: (i64, i64),
+    /// The skipped hour as a range of `calls` (empty when none).
+    day_edge: (i64, i64),
+}
+
+impl MainSplit {
+    fn of(day_start: i64, month_start: i64) -> MainSplit {
+        let hour = 3600;
+        let first_whole_hour = month_start.div_euclid(hour) + i64::from(month_start % hour != 0);
+        let month_edge = (month_start, first_whole_hour * hour);
+        let (skipped_hour, day_edge) = if day_start % hour != 0 && day_start > month_start {
+            let h = day_start.div_euclid(hour);
+            (h, (h * hour, (h + 1) * hour))
+        } else {
+            (-1, (0, 0))
+        };
+        MainSplit {
+            first_whole_hour,
+            skipped_hour,
+            month_edge,
+            day_edge,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MainSplit;
+
+    #[test]
+    fn whole_hour_zones_read_only_the_roll_up() {
+        // Midnight in Europe/Riga (UTC+2): on the hour.
+        let s = MainSplit::of(1_764_885_600, 1_764_540_000);
+        assert_eq!(s.first_whole_hour, 1_764_540_000 / 3600);
+        assert_eq!(s.month_edge.0, s.month_edge.1);
+        assert_eq!(s.skipped_hour, -1);
+    }
+
+    #[test]
+    fn half_hour_zones_read_their_partial_hours_from_calls() {
+        // Midnight in Asia/Kolkata (UTC+5:30) is half past the hour in UTC.
+        let month = 1_764_527_400; // 2025-11-30T18:30:00Z
+        let day = 1_764_873_000; // 2025-12-04T18:30:00Z
+        let s = MainSplit::of(day, month);
+        assert_eq!(s.month_edge, (month, month + 1800));
+        assert_eq!(s.first_whole_hour, (month + 1800) / 3600);
+        assert_eq!(s.skipped_hour, (day - 1800) / 3600);
+        assert_eq!(s.day_edge, (day - 1800, day + 1800));
+        // The first day of the month: its start is the month's, read as the month's edge.
+        let s = MainSplit::of(month, month);
+        assert_eq!(s.skipped_hour, -1);
     }
 }

@@ -189,3 +189,138 @@ async fn security_headers_are_on_every_answer(backend: Backend) {
     }
 }
 on_both_databases!(security_headers_are_on_every_answer);
+
+/// The main page reads whole hours from the roll-up and the partial hours from the calls: in a
+/// zone whose midnight is half past a UTC hour, every figure is still the calls' own, and the
+/// unprocessed count follows calls being processed and removed.
+async fn figures_match_the_calls_in_a_half_hour_zone(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    let user = app
+        .scalar("SELECT id FROM users WHERE username = 'demo'")
+        .await;
+    let pool = app.store.pool();
+    sqlx::query("UPDATE users SET time_zone = 'Asia/Kolkata' WHERE id = $1")
+        .bind(user)
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM calls WHERE user_id = $1")
+        .bind(user)
+        .execute(pool)
+        .await
+        .unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let tz: chrono_tz::Tz = "Asia/Kolkata".parse().unwrap();
+    let (day, month) = selfcare::time::day_and_month_start(now, tz);
+    let times = [
+        month - 1,
+        month,
+        month + 1799,
+        month + 1800,
+        day - 1801,
+        day - 1,
+        day,
+        day + 1799,
+        now - 5,
+    ];
+    for (i, at) in times.iter().enumerate() {
+        let (direction, disposition) = match i % 3 {
+            0 => ("in", "NO ANSWER"),
+            1 => ("out", "ANSWERED"),
+            _ => ("in", "ANSWERED"),
+        };
+        sqlx::query(
+            "INSERT INTO calls (user_id, started_at, src, dst, direction, disposition, duration_s,
+                                billsec, price_micros)
+             VALUES ($1, $2, '1', '2', $3, $4, $5, $5, $6)",
+        )
+        .bind(user)
+        .bind(at)
+        .bind(direction)
+        .bind(disposition)
+        .bind(10 * (i as i64 + 1))
+        .bind(1_250_000 * (i as i64 + 1))
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+    let missed = "direction = 'in' AND disposition <> 'ANSWERED'";
+    let month_calls = app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM calls WHERE user_id = {user} AND started_at >= {month}"
+        ))
+        .await;
+    let month_seconds = app
+        .scalar(&format!(
+            "SELECT CAST(SUM(billsec) AS BIGINT) FROM calls WHERE user_id = {user} AND started_at >= {month}"
+        ))
+        .await;
+    let month_spend = app
+        .scalar(&format!(
+            "SELECT CAST(SUM(price_micros) AS BIGINT) FROM calls WHERE user_id = {user} AND started_at >= {month}"
+        ))
+        .await;
+    let day_calls = app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM calls WHERE user_id = {user} AND started_at >= {day}"
+        ))
+        .await;
+    let day_seconds = app
+        .scalar(&format!(
+            "SELECT CAST(SUM(billsec) AS BIGINT) FROM calls WHERE user_id = {user} AND started_at >= {day}"
+        ))
+        .await;
+    let missed_today = app
+        .scalar(&format!(
+        "SELECT COUNT(*) FROM calls WHERE user_id = {user} AND started_at >= {day} AND {missed}"
+    ))
+        .await;
+
+    app.legacy_login("demo", "demo").await;
+    let json = main_json(&app).await;
+    assert_eq!(json["calls"][0]["period"], "Month");
+    assert_eq!(json["calls"][0]["call_counts"], month_calls, "{json}");
+    assert_eq!(json["calls"][0]["seconds"], month_seconds, "{json}");
+    assert_eq!(json["calls"][1]["call_counts"], day_calls, "{json}");
+    assert_eq!(json["calls"][1]["seconds"], day_seconds, "{json}");
+    assert_eq!(json["missed_today"], missed_today, "{json}");
+    assert_eq!(json["missed_total"], 3, "{json}");
+    assert_eq!(
+        json["spend_month"]["value"],
+        selfcare::money::Money(month_spend).format(2),
+        "{json}"
+    );
+
+    // Processing one missed call and removing another: the count follows.
+    let missed_ids: Vec<(i64,)> = sqlx::query_as(&format!(
+        "SELECT id FROM calls WHERE user_id = {user} AND {missed} ORDER BY id"
+    ))
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE calls SET processed = 1 WHERE id = $1")
+        .bind(missed_ids[0].0)
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE calls SET seen = 1 WHERE user_id = $1")
+        .bind(user)
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM calls WHERE id = $1")
+        .bind(missed_ids[1].0)
+        .execute(pool)
+        .await
+        .unwrap();
+    assert_eq!(main_json(&app).await["missed_total"], 1);
+}
+
+async fn main_json(app: &crate::common::TestApp) -> serde_json::Value {
+    app.get("/callc/main?format=json")
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+on_both_databases!(figures_match_the_calls_in_a_half_hour_zone);
