@@ -1,11 +1,17 @@
 //! Build-time switches for the tests: the PostgreSQL variant of each database test is compiled
 //! as ignored, with the reason, when `SELFCARE_TEST_POSTGRES` is not set, so `cargo test` says
-//! it did not run instead of listing it as passed.
+//! it did not run instead of listing it as passed; the same for the Redis session-store tests
+//! and `SELFCARE_TEST_REDIS`.
 
 fn main() {
-    println!("cargo::rustc-check-cfg=cfg(selfcare_test_postgres)");
-    println!("cargo::rerun-if-env-changed=SELFCARE_TEST_POSTGRES");
-    if std::env::var("SELFCARE_TEST_POSTGRES").is_ok_and(|v| !v.trim().is_empty()) {
-        println!("cargo::rustc-cfg=selfcare_test_postgres");
+    for (variable, cfg) in [
+        ("SELFCARE_TEST_POSTGRES", "selfcare_test_postgres"),
+        ("SELFCARE_TEST_REDIS", "selfcare_test_redis"),
+    ] {
+        println!("cargo::rustc-check-cfg=cfg({cfg})");
+        println!("cargo::rerun-if-env-changed={variable}");
+        if std::env::var(variable).is_ok_and(|v| !v.trim().is_empty()) {
+            println!("cargo::rustc-cfg={cfg}");
+        }
     }
 }

@@ -35,6 +35,29 @@ macro_rules! on_both_databases {
     };
 }
 
+/// `on_both_databases!` for a test that also needs Redis: without `SELFCARE_TEST_REDIS` at
+/// build time both variants are listed as ignored, with the reason.
+#[macro_export]
+macro_rules! on_both_databases_with_redis {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(not(selfcare_test_redis), ignore = "SELFCARE_TEST_REDIS is not set")]
+            async fn sqlite() {
+                super::$name($crate::common::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(
+                not(all(selfcare_test_postgres, selfcare_test_redis)),
+                ignore = "SELFCARE_TEST_POSTGRES or SELFCARE_TEST_REDIS is not set"
+            )]
+            async fn postgres() {
+                super::$name($crate::common::Backend::Postgres).await
+            }
+        }
+    };
+}
+
 /// The PostgreSQL server the tests may use. When the variable is set, a server that cannot be
 /// reached fails the tests (it never skips them).
 pub fn postgres_server() -> Option<String> {

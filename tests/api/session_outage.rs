@@ -13,7 +13,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use crate::common::{redis_server, spawn_demo_app_with_settings, Backend, TestApp};
-use crate::on_both_databases;
+use crate::on_both_databases_with_redis;
 
 const MESSAGE: &str = "Your session cannot be checked right now: the portal&#39;s session service \
                        is not answering. Please try again in a minute.";
@@ -380,11 +380,12 @@ async fn pages_answer_503_while_redis_is_down_and_work_again_after(backend: Back
     assert_eq!(form_login.status().as_u16(), 303);
     assert_eq!(live_sessions(&app).await, sessions + 2);
 }
-on_both_databases!(pages_answer_503_while_redis_is_down_and_work_again_after);
+on_both_databases_with_redis!(pages_answer_503_while_redis_is_down_and_work_again_after);
 
 /// A network cut: Redis accepts nothing and answers nothing. The answer still comes within
 /// seconds (the store's timeout), not after minutes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(selfcare_test_redis), ignore = "SELFCARE_TEST_REDIS is not set")]
 async fn a_silent_redis_is_answered_503_within_seconds() {
     let Some(redis_url) = test_redis() else {
         return;

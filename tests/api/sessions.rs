@@ -1,7 +1,7 @@
 //! Sessions across portal processes: in Redis when configured, in signed cookies otherwise.
 
 use crate::common::{redis_server, spawn_demo_app_with_settings, spawn_second_process, Backend};
-use crate::on_both_databases;
+use crate::{on_both_databases, on_both_databases_with_redis};
 
 /// The Redis keys whose session state names `sid`.
 fn redis_keys_holding(url: &str, sid: &str) -> Vec<String> {
@@ -91,7 +91,7 @@ async fn sessions_in_redis_are_shared_by_processes_and_die_on_logout(backend: Ba
         .unwrap();
     assert_eq!(after.status().as_u16(), 303);
 }
-on_both_databases!(sessions_in_redis_are_shared_by_processes_and_die_on_logout);
+on_both_databases_with_redis!(sessions_in_redis_are_shared_by_processes_and_die_on_logout);
 
 async fn cookie_sessions_are_shared_by_processes_and_die_on_logout(backend: Backend) {
     let app = spawn_demo_app_with_settings(backend, |_| {}).await;
