@@ -110,6 +110,15 @@ fn pdf_bench() {
     }
     let each = started.elapsed() / runs;
     let pages = pdf::page_count(&export);
+    // What stays resident after the documents are dropped, before and after the portal gives
+    // the freed memory back (as it does after each PDF download).
+    let kept = rss_mb();
+    pdf::release_freed_memory();
+    let released = rss_mb();
+    println!(
+        "PDF memory: resident {kept:.0} MB after the renders, {released:.0} MB once the freed \
+         memory is given back (release_freed_memory)"
+    );
     println!(
         "PDF: {rows} rows × {} columns ({:.1} MB of cell text) → {pages} pages, {:.2} MB; \
          {:.2} s per document: {:.0} pages/s, {:.0} rows/s; peak memory {before:.0} → {peak:.0} MB",
@@ -144,13 +153,23 @@ fn csv_bench() {
     );
 }
 
+/// This process's resident memory now (VmRSS), in MB.
+fn rss_mb() -> f64 {
+    status_mb("VmRSS:")
+}
+
 /// This process's peak resident memory (VmHWM), in MB.
 fn peak_rss_mb() -> f64 {
+    status_mb("VmHWM:")
+}
+
+/// A memory figure of /proc/self/status, in MB.
+fn status_mb(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .find_map(|l| l.strip_prefix(field))
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         })
         .map_or(0.0, |kb| kb / 1024.0)

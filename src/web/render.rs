@@ -140,7 +140,14 @@ fn respond_pdf(ctx: &Ctx, export: Export) -> HttpResponse {
     let disposition = crate::export::attachment(&export.file, "pdf");
     let body = futures_util::stream::once(async move {
         let _slot = PDF_SLOTS.acquire().await.map_err(std::io::Error::other)?;
-        match actix_web::web::block(move || crate::export::pdf::render(&export)).await {
+        let rendered = actix_web::web::block(move || {
+            let pdf = crate::export::pdf::render(&export);
+            drop(export);
+            crate::export::pdf::release_freed_memory();
+            pdf
+        })
+        .await;
+        match rendered {
             Ok(Ok(bytes)) => Ok(Bytes::from(bytes)),
             Ok(Err(e)) => {
                 tracing::error!(error = ?e, "PDF rendering failed");
