@@ -119,7 +119,8 @@ pub struct ServeArgs {
     /// Address to listen on
     #[arg(long, env = "SELFCARE_BIND", default_value = Settings::DEFAULT_BIND)]
     pub bind: String,
-    /// Fill an empty database with demo data first, and print the demo logins
+    /// Fill an empty database with demo data first, and print the demo logins; demo data made on
+    /// an earlier day is made again for today
     #[arg(long)]
     pub demo: bool,
     /// Mark the session cookie Secure (when the portal is served over HTTPS)
@@ -551,12 +552,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             settings.oidc = args.oidc.settings(&settings.public_url)?;
             let store = open(&settings).await?;
             if args.demo {
-                if store.user_count().await? == 0 {
-                    let summary =
-                        demo::fill(&store, &settings.data_dir, &DemoOptions::default()).await?;
+                let opts = DemoOptions::default();
+                if let Some(summary) =
+                    demo::fill_or_refresh(&store, &settings.data_dir, &opts).await?
+                {
                     print_summary(&summary);
-                } else {
-                    println!("The database already has users; demo data not added.");
                 }
             }
             let app = Application::build_with_store(settings.clone(), store).await?;

@@ -108,6 +108,65 @@ struct DemoUser {
     postpaid: bool,
 }
 
+/// The `settings` name of when demo data filled the database (UTC seconds): present only in a
+/// database that holds demo data and nothing else.
+const FILLED_AT: &str = "demo_filled_at";
+
+/// What `serve --demo` finds in the database.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Found {
+    /// No users: the demo fills it.
+    Empty,
+    /// Demo data made today (UTC): kept as it is, with what the visitor did in it.
+    Today,
+    /// Demo data made on an earlier day: its "today" and "this month" have gone stale, so it is
+    /// made again (everything in the database goes).
+    Stale(chrono::NaiveDate),
+    /// Users that are not demo data: never touched.
+    NotDemo,
+}
+
+pub async fn found(store: &Store, now: i64) -> anyhow::Result<Found> {
+    if store.user_count().await? == 0 {
+        return Ok(Found::Empty);
+    }
+    let Some(at) = store.setting(FILLED_AT).await? else {
+        return Ok(Found::NotDemo);
+    };
+    let day = |t: i64| crate::time::local_day(t, chrono_tz::UTC);
+    let filled = day(at.parse().context("demo_filled_at is not a time")?);
+    Ok(if filled < day(now) {
+        Found::Stale(filled)
+    } else {
+        Found::Today
+    })
+}
+
+/// `serve --demo`: fills an empty database, makes stale demo data again for today, and leaves
+/// today's demo data and any real data alone. Returns the summary when it filled.
+pub async fn fill_or_refresh(
+    store: &Store,
+    data_dir: &Path,
+    opts: &DemoOptions,
+) -> anyhow::Result<Option<Summary>> {
+    match found(store, crate::time::now()).await? {
+        Found::Empty => Ok(Some(fill(store, data_dir, opts).await?)),
+        Found::Stale(day) => {
+            println!("The demo data is from {day}: making it again for today.");
+            store.erase_and_migrate().await?;
+            Ok(Some(fill(store, data_dir, opts).await?))
+        }
+        Found::Today => {
+            println!("The demo data is from today: kept.");
+            Ok(None)
+        }
+        Found::NotDemo => {
+            println!("The database already has users that are not demo data; nothing added.");
+            Ok(None)
+        }
+    }
+}
+
 /// Fills an empty database. Refuses a database that already has users.
 pub async fn fill(store: &Store, data_dir: &Path, opts: &DemoOptions) -> anyhow::Result<Summary> {
     anyhow::ensure!(
@@ -327,6 +386,7 @@ pub async fn fill(store: &Store, data_dir: &Path, opts: &DemoOptions) -> anyhow:
     let totals = write_calls(store, &mut rng, &users, &dests, opts.calls, now).await?;
     write_invoices(store, &users, &dests, &totals, now).await?;
     store.refresh_statistics().await?;
+    store.set_setting(FILLED_AT, &now.to_string()).await?;
     Ok(Summary {
         logins,
         calls: opts.calls,

@@ -147,6 +147,49 @@ impl Store {
         Ok(())
     }
 
+    /// Drops every table, trigger and function of the database (its schema, on PostgreSQL) and
+    /// migrates it again from nothing: for demo data that is filled anew. Destroys everything;
+    /// the caller decides that the database holds only demo data.
+    pub async fn erase_and_migrate(&self) -> anyhow::Result<()> {
+        let mut c = self.pool().acquire().await?;
+        match self.backend {
+            Backend::Sqlite => {
+                let tables: Vec<(String,)> = sqlx::query_as(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+                )
+                .fetch_all(&mut *c)
+                .await?;
+                // Dropping a referenced table first would check its references row by row.
+                sqlx::query("PRAGMA foreign_keys = OFF")
+                    .execute(&mut *c)
+                    .await?;
+                for (table,) in &tables {
+                    let name = table.replace('"', "\"\"");
+                    sqlx::query(&format!("DROP TABLE IF EXISTS \"{name}\""))
+                        .execute(&mut *c)
+                        .await?;
+                }
+                sqlx::query("PRAGMA foreign_keys = ON")
+                    .execute(&mut *c)
+                    .await?;
+            }
+            Backend::Postgres => {
+                let (schema,): (String,) = sqlx::query_as("SELECT CAST(current_schema() AS TEXT)")
+                    .fetch_one(&mut *c)
+                    .await?;
+                let name = schema.replace('"', "\"\"");
+                sqlx::query(&format!("DROP SCHEMA \"{name}\" CASCADE"))
+                    .execute(&mut *c)
+                    .await?;
+                sqlx::query(&format!("CREATE SCHEMA \"{name}\""))
+                    .execute(&mut *c)
+                    .await?;
+            }
+        }
+        drop(c);
+        self.migrate().await
+    }
+
     /// A PostgreSQL connection of its own, for COPY (None on SQLite).
     pub async fn postgres_connection(&self) -> sqlx::Result<Option<sqlx::PgConnection>> {
         use sqlx::Connection;

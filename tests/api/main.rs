@@ -14,6 +14,7 @@ mod controls;
 mod database_busy;
 mod database_outage;
 mod demo_data;
+mod demo_refresh;
 mod export;
 mod fax_period;
 mod fuzz;
