@@ -145,24 +145,40 @@ impl<T> KeysetPage<T> {
     }
 }
 
+/// A page position as SQL on a list's time and id columns.
+pub struct PositionSql {
+    /// ` AND …`: the rows on the far side of the key, its two parameters numbered as asked;
+    /// empty for the first page.
+    pub and: String,
+    /// The `ORDER BY` that reads from the position (oldest first after `Cursor::After`; the
+    /// page is turned round by `KeysetPage::of`).
+    pub order: String,
+    /// The key whose time and id are bound, in that order, as those two parameters.
+    pub key: Option<Key>,
+}
+
 impl Cursor {
-    /// The SQL condition of rows on the far side of the position, on the columns `time` and
-    /// `id`, with its two parameters numbered from `n`; the `ORDER BY` that reads from it; and
-    /// the key's values to bind (None for the first page, which has no condition).
-    pub fn sql(self, time: &str, id: &str, n: usize) -> (String, String, Option<(i64, i64)>) {
+    /// The position on the columns `time` and `id`, its parameters numbered from `n`. The key's
+    /// time is also a plain bound (`time <= t`), so that both engines scan the index from it.
+    pub fn sql(self, time: &str, id: &str, n: usize) -> PositionSql {
         let (t, i) = (format!("${n}"), format!("${}", n + 1));
+        let newest_first = format!("{time} DESC, {id} DESC");
         match self {
-            Cursor::First => ("TRUE".into(), format!("{time} DESC, {id} DESC"), None),
-            Cursor::Before(k) => (
-                format!("{time} <= {t} AND ({time} < {t} OR {id} < {i})"),
-                format!("{time} DESC, {id} DESC"),
-                Some((k.started_at, k.id)),
-            ),
-            Cursor::After(k) => (
-                format!("{time} >= {t} AND ({time} > {t} OR {id} > {i})"),
-                format!("{time} ASC, {id} ASC"),
-                Some((k.started_at, k.id)),
-            ),
+            Cursor::First => PositionSql {
+                and: String::new(),
+                order: newest_first,
+                key: None,
+            },
+            Cursor::Before(k) => PositionSql {
+                and: format!(" AND {time} <= {t} AND ({time} < {t} OR {id} < {i})"),
+                order: newest_first,
+                key: Some(k),
+            },
+            Cursor::After(k) => PositionSql {
+                and: format!(" AND {time} >= {t} AND ({time} > {t} OR {id} > {i})"),
+                order: format!("{time} ASC, {id} ASC"),
+                key: Some(k),
+            },
         }
     }
 }
@@ -471,13 +487,10 @@ impl Store {
     ) -> sqlx::Result<CallPage> {
         let mut w = Where::new(user_id);
         w.and("seen = 0");
-        if let Some(k) = match cursor {
-            Cursor::First => None,
-            Cursor::Before(k) | Cursor::After(k) => Some(k),
-        } {
-            let (cond, _, _) = cursor.sql("started_at", "id", w.binds.len() + 1);
+        let position = cursor.sql("started_at", "id", w.binds.len() + 1);
+        if let Some(k) = position.key {
             w.binds.extend([k.started_at, k.id]);
-            w.and(&cond);
+            w.sql.push_str(&position.and);
         }
         self.page_of(w, cursor, limit).await
     }
@@ -758,6 +771,33 @@ mod tests {
                 edges: vec![]
             }
         );
+    }
+
+    #[test]
+    fn pages_know_their_neighbours() {
+        let key = |id: &i64| Key {
+            started_at: *id * 10,
+            id: *id,
+        };
+        let k = |id: i64| key(&id);
+        // The first page of 3, one row beyond: an older page, no newer one.
+        let p = KeysetPage::of(vec![9, 8, 7, 6], Cursor::First, 3, key);
+        assert_eq!(
+            (p.rows, p.newer, p.older),
+            (vec![9, 8, 7], None, Some(k(7)))
+        );
+        // Going older from 7, nothing beyond: the newer page is where we came from.
+        let p = KeysetPage::of(vec![6, 5], Cursor::Before(k(7)), 3, key);
+        assert_eq!((p.rows, p.newer, p.older), (vec![6, 5], Some(k(6)), None));
+        // Going newer from 5 (read oldest first): turned round, newer rows beyond.
+        let p = KeysetPage::of(vec![6, 7, 8, 9], Cursor::After(k(5)), 3, key);
+        assert_eq!(
+            (p.rows, p.newer, p.older),
+            (vec![8, 7, 6], Some(k(8)), Some(k(6)))
+        );
+        // An empty page past the end still leads back.
+        let p = KeysetPage::of(Vec::<i64>::new(), Cursor::Before(k(1)), 3, key);
+        assert_eq!((p.newer, p.older), (Some(k(1)), None));
     }
 
     #[test]

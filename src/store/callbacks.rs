@@ -178,25 +178,21 @@ impl Store {
         limit: u32,
     ) -> sqlx::Result<KeysetPage<CallbackRow>> {
         let limit = limit.clamp(1, 1000);
-        let (position, order, key) = cursor.sql("r.created_at", "r.id", 3);
+        let position = cursor.sql("r.created_at", "r.id", 3);
         let sql = format!(
             "SELECT r.id, d.device_type, d.username AS device_username, r.src, r.dst, r.status,
                     r.reason, r.created_at, r.updated_at
              FROM callback_requests r JOIN devices d ON d.id = r.device_id
-             WHERE r.user_id = $1 AND {}
-             ORDER BY {order}
+             WHERE r.user_id = $1{}
+             ORDER BY {}
              LIMIT $2",
-            if key.is_some() {
-                position.as_str()
-            } else {
-                "1 = 1"
-            }
+            position.and, position.order
         );
         let mut q = sqlx::query_as::<_, CallbackRow>(&sql)
             .bind(user_id)
             .bind(limit as i64 + 1);
-        if let Some((t, id)) = key {
-            q = q.bind(t).bind(id);
+        if let Some(k) = position.key {
+            q = q.bind(k.started_at).bind(k.id);
         }
         let rows = q.fetch_all(self.pool()).await?;
         Ok(KeysetPage::of(

@@ -64,18 +64,16 @@ impl Store {
         limit: u32,
     ) -> sqlx::Result<KeysetPage<FaxRow>> {
         let limit = limit.clamp(1, 1000);
-        let (position, order, key) = cursor.sql("f.received_at", "f.id", 7);
-        let sql =
-            format!(
+        let position = cursor.sql("f.received_at", "f.id", 7);
+        let sql = format!(
             "SELECT f.id, d.device_type, d.username AS device_username, f.file_name, f.received_at,
                     f.sender, f.status, f.pages
              FROM faxes f JOIN devices d ON d.id = f.device_id
              WHERE f.user_id = $1 AND f.received_at >= $2 AND f.received_at < $3
-               AND ($4 = '' OR f.status = $4) AND ($5 = 0 OR f.device_id = $5)
-               AND {}
-             ORDER BY {order}
+               AND ($4 = '' OR f.status = $4) AND ($5 = 0 OR f.device_id = $5){}
+             ORDER BY {}
              LIMIT $6",
-            if key.is_some() { position.as_str() } else { "1 = 1" }
+            position.and, position.order
         );
         let mut q = sqlx::query_as::<_, FaxRow>(&sql)
             .bind(user_id)
@@ -84,8 +82,8 @@ impl Store {
             .bind(f.status.unwrap_or(""))
             .bind(f.device_id.unwrap_or(0))
             .bind(limit as i64 + 1);
-        if let Some((t, id)) = key {
-            q = q.bind(t).bind(id);
+        if let Some(k) = position.key {
+            q = q.bind(k.started_at).bind(k.id);
         }
         let rows = q.fetch_all(self.pool()).await?;
         Ok(KeysetPage::of(rows, cursor, limit as usize, FaxRow::key))
