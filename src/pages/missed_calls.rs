@@ -139,7 +139,8 @@ pub struct MissedPage {
     /// The period and page position as a query string: the mark forms post to it (HTML).
     #[serde(skip)]
     pub page_query: String,
-    /// The call just marked processed (after the redirect), for the notice.
+    /// The call just marked processed (after the redirect), for the HTML notice.
+    #[serde(skip)]
     pub marked: Option<i64>,
     #[serde(skip)]
     pub form: PeriodFields,

@@ -1,5 +1,6 @@
-//! The call pages: call list, new calls, missed calls, detailed statistics. Figures are checked
-//! against counts computed here in SQL, from local-day boundaries computed here with chrono-tz.
+//! The call pages: call list, new calls, missed calls, detailed statistics (and the callback
+//! page's list of requests, paged as they are). Figures are checked against counts computed here
+//! in SQL, from local-day boundaries computed here with chrono-tz.
 
 use std::collections::HashSet;
 
@@ -1422,3 +1423,70 @@ async fn the_hourly_roll_up_follows_every_change(backend: Backend) {
     }
 }
 on_both_databases!(the_hourly_roll_up_follows_every_change);
+
+/// The callback page lists the subscriber's requests as the call pages list calls: keyset pages
+/// (also through requests of the same second), `links.next` older, `prev` back.
+async fn callback_requests_come_a_page_at_a_time(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    app.legacy_login("demo", "demo").await;
+    let user = demo_id(&app).await;
+    let device = count(
+        &app,
+        &format!("SELECT MIN(id) FROM devices WHERE user_id = {user} AND device_type <> 'FAX'"),
+    )
+    .await;
+    let now = Utc::now().timestamp() - 86_400;
+    for at in [
+        now,
+        now - 60,
+        now - 60,
+        now - 60,
+        now - 120,
+        now - 180,
+        now - 240,
+    ] {
+        sqlx::query(
+            "INSERT INTO callback_requests (user_id, device_id, src, dst, status, created_at, updated_at)
+             VALUES ($1, $2, '101', '442079460000', 'failed', $3, $3)",
+        )
+        .bind(user)
+        .bind(device)
+        .bind(at)
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    }
+    let ids = |v: &Value| -> Vec<i64> {
+        v["callbacks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["callback_id"].as_i64().unwrap())
+            .collect()
+    };
+    let (status, first) = json(&app, "/functions/callback?per_page=3").await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(ids(&first).len(), 3);
+    assert!(first["links"]["prev"].is_null());
+    assert_eq!(instant(&first["callbacks"][0]["created_at"]), now);
+    let mut seen = ids(&first);
+    let mut page = first.clone();
+    while let Some(next) = page["links"]["next"].as_str() {
+        page = json(&app, next).await.1;
+        assert!(
+            ids(&page).iter().all(|id| !seen.contains(id)),
+            "no request twice"
+        );
+        seen.extend(ids(&page));
+    }
+    assert_eq!(seen.len(), 7, "every request once");
+    let (_, second) = json(&app, first["links"]["next"].as_str().unwrap()).await;
+    let (_, back) = json(&app, second["links"]["prev"].as_str().expect("a prev link")).await;
+    assert_eq!(ids(&back), ids(&first));
+    let (status, bad) = json(&app, "/functions/callback?after=soon").await;
+    assert_eq!(
+        (status, &bad["error"]["code"]),
+        (400, &Value::from("invalid_input"))
+    );
+}
+on_both_databases!(callback_requests_come_a_page_at_a_time);
