@@ -1,22 +1,28 @@
 //! Callback: the subscriber asks the PBX to ring their phone first and then connect them to a
 //! destination (the seed's `activate_callback`), and follows each request's status.
+//!
+//! The requests are listed in keyset pages as the call list's (`per_page`, `before`/`after`,
+//! `links`; the newest 50 by default).
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use super::calls::{link_base, links, page_position, page_size, PAGE_SIZE};
 use crate::error::{AppError, AppResult};
 use crate::pbx::number::DialNumber;
 use crate::pbx::{CallbackJob, Pbx};
 use crate::store::access::Resource;
+use crate::store::call_list::Cursor;
 use crate::store::callbacks::{CallbackLimit, CallbackRow, NewCallback};
 use crate::store::Store;
 use crate::time;
+use crate::web::openapi::ApiDoc;
+use crate::web::values::{Links, Moment};
 use crate::web::{require, respond, respond_action, Chrome, Ctx, CurrentUser, Format, Page};
 
-/// The page lists this many of the newest requests.
-const SHOWN: i64 = 50;
 /// While a request this recent is queued or dialing, the HTML page reloads itself.
 const REFRESH_WINDOW_S: i64 = 120;
 /// How many requests a subscriber may make: a few in a row, a few dozen a day. Each one rings
@@ -45,17 +51,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-#[derive(Serialize)]
+/// The callback page: the devices a callback can use (all of them) and one keyset page of the
+/// subscriber's requests, newest first.
+#[derive(Serialize, ToSchema)]
 pub struct CallbackPage {
     pub pagename: &'static str,
     pub language: &'static str,
-    /// Why the last request was refused, in one line (the fields' messages joined).
+    /// Why the last request was refused, in one line (the fields' messages joined); HTML only,
+    /// the other formats answer a refused request with the failed action.
+    #[serde(skip)]
     pub error_msg: String,
     pub userid: i64,
     pub username: String,
     pub pbx_configured: bool,
     pub aval_devices: Vec<DeviceOption>,
     pub callbacks: Vec<CallbackView>,
+    /// `next`: older requests; `prev`: newer ones.
+    pub links: Links,
+    /// Requests a page.
+    pub per_page: u32,
     // The HTML form's state, not part of the page's data (XML and JSON leave it out).
     /// The form's values: as typed after a refused request.
     #[serde(skip)]
@@ -78,13 +92,14 @@ pub struct CallbackPage {
     pub refresh: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = CallbackDeviceOption)]
 pub struct DeviceOption {
     pub id: i64,
     pub name: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CallbackView {
     pub callback_id: i64,
     pub device: String,
@@ -94,8 +109,8 @@ pub struct CallbackView {
     pub status: String,
     /// Why it failed (empty otherwise).
     pub reason: String,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: Moment,
+    pub updated_at: Moment,
 }
 
 #[derive(Template)]
@@ -159,6 +174,29 @@ pub struct CallbackParams {
     acc: Option<String>,
     /// Set by the redirect after a request from the page's form.
     requested: Option<String>,
+    before: Option<String>,
+    after: Option<String>,
+    per_page: Option<String>,
+}
+
+/// The page in the JSON API's description.
+pub fn api(doc: &mut ApiDoc) {
+    doc.page::<CallbackPage>(
+        "Callback",
+        "/functions/callback",
+        "The devices a callback can use and the subscriber's callback requests, newest first",
+        &[
+            ("per_page", "Requests a page, 1 to 500 (default 50)"),
+            (
+                "before",
+                "A page position from `links.next`: the older requests",
+            ),
+            (
+                "after",
+                "A page position from `links.prev`: the newer requests",
+            ),
+        ],
+    );
 }
 
 /// A request as it will be recorded: every part checked.
@@ -176,7 +214,10 @@ pub async fn show(
     pbx: web::Data<Pbx>,
     query: web::Query<CallbackParams>,
 ) -> AppResult<HttpResponse> {
-    let mut page = load(&ctx, user, &store, &pbx).await?;
+    let position = page_position(query.before.as_deref(), query.after.as_deref())
+        .and_then(|c| Ok((c, page_size(query.per_page.as_deref())?)))
+        .map_err(AppError::BadInput)?;
+    let mut page = load(&ctx, user, &store, &pbx, position).await?;
     page.requested = query.requested.is_some();
     respond(&ctx, &page)
 }
@@ -220,7 +261,8 @@ pub async fn activate(
                 .join("; ");
             return match ctx.format {
                 Format::Html => {
-                    let mut page = load(&ctx, user, &store, &pbx).await?;
+                    let mut page =
+                        load(&ctx, user, &store, &pbx, (Cursor::First, PAGE_SIZE)).await?;
                     page.error_msg = message;
                     page.errors = errors;
                     (page.src, page.dst, page.acc) = (src, dst, acc);
@@ -338,14 +380,25 @@ fn validate(
     }
 }
 
-async fn load(ctx: &Ctx, user: CurrentUser, store: &Store, pbx: &Pbx) -> AppResult<CallbackPage> {
+/// The page at a position (`(cursor, per_page)`).
+async fn load(
+    ctx: &Ctx,
+    user: CurrentUser,
+    store: &Store,
+    pbx: &Pbx,
+    (cursor, size): (Cursor, u32),
+) -> AppResult<CallbackPage> {
     let account = store
         .account(user.id)
         .await?
         .ok_or(AppError::Unauthenticated)?;
     let tz = time::zone(&account.time_zone);
     let devices = store.call_devices(user.id).await?;
-    let rows = store.callbacks(user.id, SHOWN).await?;
+    let result = store.callback_page(user.id, cursor, size).await?;
+    // The links are to this page, also from a refused request's form (POSTed elsewhere).
+    let mut base = link_base(ctx, None, &["requested", "src", "dst", "acc"]);
+    base.path = "/functions/callback".to_string();
+    let rows = result.rows;
     let now = time::now();
     let refresh = pbx.configured()
         && rows.iter().any(|r| {
@@ -370,6 +423,8 @@ async fn load(ctx: &Ctx, user: CurrentUser, store: &Store, pbx: &Pbx) -> AppResu
             })
             .collect(),
         callbacks: rows.into_iter().map(|r| view(r, tz)).collect(),
+        links: links(&base, result.newer, result.older),
+        per_page: size,
         src: String::new(),
         dst: String::new(),
         errors: Vec::new(),
@@ -387,8 +442,8 @@ fn view(r: CallbackRow, tz: chrono_tz::Tz) -> CallbackView {
         dst: r.dst,
         status: r.status,
         reason: r.reason,
-        created_at: time::format_instant(r.created_at, tz),
-        updated_at: time::format_instant(r.updated_at, tz),
+        created_at: Moment::new(r.created_at, tz),
+        updated_at: Moment::new(r.updated_at, tz),
     }
 }
 

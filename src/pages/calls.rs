@@ -2,8 +2,10 @@
 //!
 //! The call list reads every filter field into one `CallFilter` (`crate::call_filter`), from the
 //! query string on GET and from the form on POST, so a filtered view is a URL. Pages are keyset
-//! pages of 50 calls, newest first (`older`/`newer` links carry the filter and a key); totals
-//! cover the whole filter, not the page.
+//! pages of `per_page` calls (default 50, at most 500), newest first; `links.next` (older calls,
+//! `before=STARTED_AT.ID`) and `links.prev` (newer calls, `after=STARTED_AT.ID`) are this
+//! request's address with the page key replaced, in every format (the XML's trailing `<paging>`,
+//! the HTML's older/newer links). Totals cover the whole filter, not the page.
 //!
 //! What the call pages show of a call: `duration` is its talk time (billed seconds, the time
 //! that is priced, as on the main page); `price` is the call's price in the account's currency
@@ -18,14 +20,19 @@
 //! JSON changes nothing (a program polling the list must not empty the subscriber's New calls
 //! page); a program marks calls seen with `POST /stats/new_calls_list/mark_seen` (`ids`, or
 //! every unseen call), as the page's "Mark all as seen" does. Counts, statistics and exports do
-//! not mark calls seen. The new-calls page lists the 50 newest unseen calls, with the number of
-//! unseen calls before this visit; the next visit shows the next 50 older ones, if any.
+//! not mark calls seen. The new-calls page lists the 50 newest unseen calls (`per_page`), with
+//! the number of unseen calls before this visit; the next visit shows the next 50 older ones, if
+//! any, and a program reads further with `links.next` (keyset pages of the unseen calls).
+//!
+//! In JSON, a refused filter or page position is an error (`invalid_input`), never a page: the
+//! XML and HTML pages carry `error_msg` instead.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::notice;
 use super::period_form::PeriodFields;
@@ -37,11 +44,14 @@ use crate::export::{self, Column, Export, ExportRow, FileName, Owner};
 use crate::i18n::Lang;
 use crate::input::echo;
 use crate::money::Money;
+use crate::period::Period;
 use crate::store::access::Resource;
 use crate::store::call_list::{calls_query, CallRow, CallTotals, Cursor, Key};
 use crate::store::users::Account;
 use crate::store::Store;
 use crate::time;
+use crate::web::openapi::ApiDoc;
+use crate::web::values::{Amount, Links, Moment};
 use crate::web::{
     require, respond, respond_action, respond_as, too_long_for_pdf, Chrome, Ctx, CurrentUser,
     Format, OwnUserId, Page, StrictForm,
@@ -81,31 +91,39 @@ pub const PAGE_SIZE: u32 = 50;
 const MAX_PAGE_SIZE: u32 = 500;
 
 /// One call as the lists show it; the seed's fields plus raw values for JSON.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct CallView {
     pub call_id: i64,
-    /// `YYYY-MM-DD HH:MM:SS` in the subscriber's zone.
-    pub date: String,
+    /// When it started (the XML's `YYYY-MM-DD HH:MM:SS` in the subscriber's zone).
+    pub date: Moment,
     pub called_from: String,
     pub called_to: String,
     pub destination: String,
-    /// `HH:MM:SS`.
+    /// `HH:MM:SS`: talk time, or on the missed calls how long it rang.
     pub duration: String,
+    /// The same in seconds.
     pub seconds: i64,
     /// `Answered`, `No Answer`, `Busy` or `Failed`, as the seed spells them.
     pub hangup_cause: &'static str,
     /// `outgoing` or `incoming`.
     pub direction: &'static str,
-    /// Empty when the call has no price yet.
-    pub price: String,
-    pub processed: i64,
+    /// `null` when the call has no price yet (the XML's empty `<price>`); at least 3 decimals.
+    pub price: Option<Amount>,
+    /// Marked processed on the missed calls (the XML's `1`/`0`).
+    pub processed: bool,
     /// Not seen before this page showed it.
     pub new: bool,
 }
 
 impl CallView {
     /// `ring_time`: show the whole duration (missed calls) rather than the talk time.
-    pub fn of(row: &CallRow, tz: Tz, price_decimals: u32, ring_time: bool) -> CallView {
+    pub fn of(
+        row: &CallRow,
+        tz: Tz,
+        price_decimals: u32,
+        currency: &str,
+        ring_time: bool,
+    ) -> CallView {
         let seconds = if ring_time {
             row.duration_s
         } else {
@@ -113,7 +131,7 @@ impl CallView {
         };
         CallView {
             call_id: row.id,
-            date: time::format_instant(row.started_at, tz),
+            date: Moment::new(row.started_at, tz),
             called_from: row.src.clone(),
             called_to: row.dst.clone(),
             destination: row.destination.clone().unwrap_or_else(|| row.dst.clone()),
@@ -127,9 +145,8 @@ impl CallView {
             },
             price: row
                 .price_micros
-                .map(|p| Money(p).format(price_decimals))
-                .unwrap_or_default(),
-            processed: row.processed,
+                .map(|p| Amount::new(Money(p), price_decimals, currency)),
+            processed: row.processed != 0,
             new: row.seen == 0,
         }
     }
@@ -165,6 +182,11 @@ impl CallView {
     pub fn is_incoming(&self) -> bool {
         self.direction == "incoming"
     }
+
+    /// The price as the XML, HTML and exports write it: `0.049`, empty when not rated.
+    pub fn price_text(&self) -> String {
+        self.price.as_ref().map(Amount::value).unwrap_or_default()
+    }
 }
 
 /// A call in the exports: the page's columns, in the page's words for the PDF; the CSV's
@@ -186,7 +208,7 @@ impl ExportRow for CallView {
 
     fn cells(&self) -> Vec<String> {
         vec![
-            self.date.clone(),
+            self.date.to_string(),
             self.called_from.clone(),
             self.called_to.clone(),
             self.destination.clone(),
@@ -194,13 +216,14 @@ impl ExportRow for CallView {
             self.hangup_cause.to_string(),
             self.duration.clone(),
             self.seconds.to_string(),
-            self.price.clone(),
+            self.price_text(),
         ]
     }
 
     fn into_cells(self) -> Vec<String> {
+        let price = self.price_text();
         vec![
-            self.date,
+            self.date.to_string(),
             self.called_from,
             self.called_to,
             self.destination,
@@ -208,7 +231,7 @@ impl ExportRow for CallView {
             self.hangup_cause.to_string(),
             self.duration,
             self.seconds.to_string(),
-            self.price,
+            price,
         ]
     }
 }
@@ -296,6 +319,44 @@ impl ListParams {
     }
 }
 
+/// A page's `links` from its neighbours' keys: `next` the older rows (`before=`), `prev` the
+/// newer ones (`after=`), each the request's address (`ctx`, see [`link_base`]) with the page
+/// key replaced.
+pub fn links(ctx: &Ctx, newer: Option<Key>, older: Option<Key>) -> Links {
+    Links {
+        next: older.map(|k| ctx.page_link("before", &k.param())),
+        prev: newer.map(|k| ctx.page_link("after", &k.param())),
+    }
+}
+
+/// The request as the page links repeat it: `fields` (a form's, on POST, as a query string)
+/// join the query so the neighbouring pages are GETs of the same filter, and the `drop` keys
+/// (one-time notices) are left out.
+pub fn link_base(ctx: &Ctx, fields: Option<&str>, drop: &[&str]) -> Ctx {
+    let fields: Vec<(String, String)> = fields
+        .and_then(|f| serde_urlencoded::from_str(f).ok())
+        .unwrap_or_default();
+    let mut pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(&ctx.query).unwrap_or_default();
+    pairs.retain(|(k, _)| !drop.contains(&k.as_str()) && !fields.iter().any(|(f, _)| f == k));
+    pairs.extend(fields);
+    let mut base = ctx.clone();
+    base.query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+    base
+}
+
+/// A page refused for its input: JSON answers the one error shape (`invalid_input`); XML and
+/// HTML show the page itself with its `error_msg`, as 400 (an export's refusal comes as the
+/// page it was asked from).
+pub fn refused<P: Page>(ctx: &Ctx, page: &P, message: &str) -> AppResult<HttpResponse> {
+    if ctx.error_format() == Format::Json {
+        return Err(AppError::BadInput(message.to_string()));
+    }
+    let mut resp = respond_as(ctx.error_format(), ctx, page)?;
+    *resp.status_mut() = StatusCode::BAD_REQUEST;
+    Ok(resp)
+}
+
 /// A list's `per_page`: [`PAGE_SIZE`] when absent, else 1 to [`MAX_PAGE_SIZE`].
 pub fn page_size(per_page: Option<&str>) -> Result<u32, String> {
     match per_page.map(str::trim) {
@@ -357,10 +418,13 @@ pub struct DeviceOption {
     pub name: String,
 }
 
-#[derive(Serialize)]
+/// The call list: one keyset page of the filter's calls with the filter's totals.
+#[derive(Serialize, ToSchema)]
 pub struct CallListPage {
     pub pagename: &'static str,
     pub language: &'static str,
+    /// Why the filter was refused (XML and HTML; JSON answers an error instead).
+    #[serde(skip)]
     pub error_msg: String,
     pub userid: i64,
     /// `all` or a device id.
@@ -373,18 +437,25 @@ pub struct CallListPage {
     pub username: String,
     pub currency: String,
     pub aval_languages: Vec<&'static str>,
-    pub period_start: String,
-    pub period_end: String,
+    /// The period's first second.
+    pub period_start: Moment,
+    /// The period's last second.
+    pub period_end: Moment,
+    /// The period as the XML and HTML write it (`2024-05-01 00:00:00`), or as typed when it
+    /// was refused.
+    #[serde(skip)]
+    pub period_text: PeriodFields,
     pub calls: Vec<CallView>,
     /// Talk time of all calls of the filter, `HH:MM:SS`.
     pub total_duration: String,
     pub total_seconds: i64,
     /// Price of all calls of the filter, with the currency's decimals.
-    pub total_price: String,
+    pub total_price: Amount,
     pub unrated_calls: i64,
-    /// Links to the neighbouring pages (path and query), when they exist.
-    pub newer_url: Option<String>,
-    pub older_url: Option<String>,
+    /// `next`: older calls; `prev`: newer calls.
+    pub links: Links,
+    /// Calls a page.
+    pub per_page: u32,
     /// The filter as a query string, for links that keep it.
     pub filter_query: String,
     #[serde(skip)]
@@ -433,8 +504,8 @@ impl Page for CallListPage {
         e.subtitle.push(format!(
             "{}: {} – {}",
             lang.t("export.period"),
-            self.period_start,
-            self.period_end
+            self.period_text.start,
+            self.period_text.end
         ));
         e.totals = vec![
             (
@@ -447,7 +518,7 @@ impl Page for CallListPage {
             ),
             (
                 lang.t("calls.price").to_string(),
-                format!("{} {}", self.total_price, self.currency),
+                self.total_price.with_currency(),
             ),
         ];
         if self.unrated_calls > 0 {
@@ -551,6 +622,7 @@ pub async fn pdf(
         user.0,
         &store,
         query.into_inner(),
+        false,
     )
     .await
 }
@@ -567,6 +639,7 @@ pub async fn csv(
         user.0,
         &store,
         query.into_inner(),
+        false,
     )
     .await
 }
@@ -578,7 +651,7 @@ pub async fn list_get(
     store: web::Data<Store>,
     query: web::Query<ListParams>,
 ) -> AppResult<HttpResponse> {
-    list(ctx, user, &store, query.into_inner()).await
+    list(ctx, user, &store, query.into_inner(), false).await
 }
 
 /// POST /stats/call_list: the seed's "change period"; the same fields in a form.
@@ -589,15 +662,18 @@ pub async fn list_post(
     query: web::Query<ListParams>,
     form: Option<web::Form<ListParams>>,
 ) -> AppResult<HttpResponse> {
+    let posted = form.is_some();
     let params = form.map(|f| f.into_inner()).unwrap_or(query.into_inner());
-    list(ctx, user, &store, params).await
+    list(ctx, user, &store, params, posted).await
 }
 
+/// `posted`: the filter came in a form body, which the page links turn into a query.
 async fn list(
     ctx: Ctx,
     user: CurrentUser,
     store: &Store,
     params: ListParams,
+    posted: bool,
 ) -> AppResult<HttpResponse> {
     let account = account_of(store, user).await?;
     let tz = time::zone(&account.time_zone);
@@ -614,15 +690,24 @@ async fn list(
         username: account.display_name(),
         currency: account.currency.clone(),
         aval_languages: super::available_languages(),
-        period_start: echo(params.filter.period_start.as_deref().unwrap_or_default()),
-        period_end: echo(params.filter.period_end.as_deref().unwrap_or_default()),
+        // Set from the period once it is read; a refused page shows `period_text`.
+        period_start: Moment::new(time::now(), tz),
+        period_end: Moment::new(time::now(), tz),
+        period_text: PeriodFields::typed(
+            params.filter.period_start.as_deref(),
+            params.filter.period_end.as_deref(),
+        ),
         calls: Vec::new(),
         total_duration: time::format_duration(0),
         total_seconds: 0,
-        total_price: Money(0).format(account.currency_decimals as u32),
+        total_price: Amount::new(
+            Money(0),
+            account.currency_decimals as u32,
+            account.currency.clone(),
+        ),
         unrated_calls: 0,
-        newer_url: None,
-        older_url: None,
+        links: Links::default(),
+        per_page: PAGE_SIZE,
         filter_query: String::new(),
         form: FilterForm::typed(&params.filter),
         devices,
@@ -633,11 +718,13 @@ async fn list(
     let paging = params.cursor().and_then(|c| Ok((c, params.page_size()?)));
     let (filter, (cursor, size)) = match (filter, paging) {
         (Ok(f), Ok(p)) => (f, p),
-        (Err(e), _) => return refused(&ctx, &page_with_error(page, e.message(ctx.lang))),
-        (_, Err(msg)) => return refused(&ctx, &page_with_error(page, msg)),
+        (Err(e), _) => return refuse_list(&ctx, page, e.message(ctx.lang)),
+        (_, Err(msg)) => return refuse_list(&ctx, page, msg),
     };
     let price_decimals = call_price_decimals(&account);
+    let currency = account.currency.clone();
     page.period_days = format!("{}_{}", filter.period.first_day(), filter.period.last_day());
+    page.per_page = size;
     match ctx.format {
         // Every call of the filter, streamed; paging fields do not apply to an export.
         Format::Csv => {
@@ -646,7 +733,7 @@ async fn list(
                 CallView::columns(ctx.lang),
                 store,
                 calls_query(user.id, &filter),
-                move |row| CallView::of(&row, tz, price_decimals, false).into_cells(),
+                move |row| CallView::of(&row, tz, price_decimals, &currency, false).into_cells(),
             ));
         }
         Format::Pdf => return pdf_of_filter(&ctx, store, &account, page, &filter).await,
@@ -664,22 +751,21 @@ async fn list(
         store.mark_seen(user.id, &unseen).await?;
     }
 
-    let query = filter.query_string();
-    let size_param = if size == PAGE_SIZE {
-        String::new()
-    } else {
-        format!("&per_page={size}")
-    };
-    let link =
-        |dir: &str, k: Key| format!("/stats/call_list?{query}{size_param}&{dir}={}", k.param());
     let rows = result
         .rows
         .iter()
-        .map(|r| CallView::of(r, tz, price_decimals, false))
+        .map(|r| CallView::of(r, tz, price_decimals, &currency, false))
         .collect();
     fill(&mut page, &filter, &account, totals, rows);
-    page.newer_url = result.newer.map(|k| link("after", k));
-    page.older_url = result.older.map(|k| link("before", k));
+    let fields = posted.then(|| {
+        let mut q = filter.query_string();
+        if size != PAGE_SIZE {
+            q.push_str(&format!("&per_page={size}"));
+        }
+        q
+    });
+    let base = link_base(&ctx, fields.as_deref(), &[]);
+    page.links = links(&base, result.newer, result.older);
     respond(&ctx, &page)
 }
 
@@ -695,15 +781,31 @@ fn fill(
     page.status = filter.status.code().into();
     page.direction = filter.direction.code().into();
     page.total_calls = totals.calls;
-    page.period_start = filter.period.start_text();
-    page.period_end = filter.period.end_text();
+    (page.period_start, page.period_end, page.period_text) = period_shown(&filter.period, account);
     page.calls = calls;
     page.total_duration = time::format_duration(totals.billsec);
     page.total_seconds = totals.billsec;
-    page.total_price = Money(totals.price_micros).format(account.currency_decimals as u32);
+    page.total_price = Amount::new(
+        Money(totals.price_micros),
+        account.currency_decimals as u32,
+        account.currency.clone(),
+    );
     page.unrated_calls = totals.unrated;
     page.filter_query = filter.query_string();
     page.form = FilterForm::of(filter);
+}
+
+/// A period's first and last second, and its text as the XML and HTML write it.
+pub fn period_shown(period: &Period, account: &Account) -> (Moment, Moment, PeriodFields) {
+    let tz = time::zone(&account.time_zone);
+    (
+        Moment::new(period.from(), tz),
+        Moment::new(period.until() - 1, tz),
+        PeriodFields {
+            start: period.start_text(),
+            end: period.end_text(),
+        },
+    )
 }
 
 /// The PDF of every call of the filter, or, past the configured cap, the offer of its CSV.
@@ -726,35 +828,35 @@ async fn pdf_of_filter(
         .calls_of_filter(account.id, filter, ctx.pdf_max_rows as i64)
         .await?
         .iter()
-        .map(|r| CallView::of(r, tz, price_decimals, false))
+        .map(|r| CallView::of(r, tz, price_decimals, &account.currency, false))
         .collect();
     fill(&mut page, filter, account, totals, calls);
     respond(ctx, &page)
 }
 
-fn page_with_error(mut page: CallListPage, message: String) -> CallListPage {
-    page.error_msg = message;
-    page
+/// The page with why its input was refused.
+fn refuse_list(ctx: &Ctx, mut page: CallListPage, message: String) -> AppResult<HttpResponse> {
+    page.error_msg = message.clone();
+    refused(ctx, &page, &message)
 }
 
-/// A page refused for its input: the page itself with `error_msg`, as 400 (an export's refusal
-/// comes as the page it was asked from).
-pub fn refused<P: Page>(ctx: &Ctx, page: &P) -> AppResult<HttpResponse> {
-    let mut resp = respond_as(ctx.error_format(), ctx, page)?;
-    *resp.status_mut() = StatusCode::BAD_REQUEST;
-    Ok(resp)
-}
-
-#[derive(Serialize)]
+/// The new calls: one keyset page of the calls not seen yet.
+#[derive(Serialize, ToSchema)]
 pub struct NewCallsPage {
     pub pagename: &'static str,
     pub language: &'static str,
+    /// Why the page position was refused (XML and HTML; JSON answers an error instead).
+    #[serde(skip)]
     pub error_msg: String,
     pub userid: i64,
     /// Unseen calls before this page marked its own calls seen.
     pub total_calls: i64,
     pub calls: Vec<CallView>,
     pub currency: String,
+    /// `next`: older unseen calls; `prev`: newer ones.
+    pub links: Links,
+    /// Calls a page.
+    pub per_page: u32,
     /// After "Mark all as seen" (`?done=marked&n=`), HTML only.
     #[serde(skip)]
     pub notice: Option<String>,
@@ -846,32 +948,25 @@ fn parse_ids(text: &str) -> Result<Vec<i64>, String> {
     Ok(ids)
 }
 
-/// GET /stats/new_calls_list
+/// GET /stats/new_calls_list[?before=|after=STARTED_AT.ID][&per_page=]
 pub async fn new_calls(
     ctx: Ctx,
     user: CurrentUser,
     store: web::Data<Store>,
-    query: web::Query<NoticeQuery>,
+    query: web::Query<NewCallsQuery>,
 ) -> AppResult<HttpResponse> {
     let account = account_of(&store, user).await?;
     let tz = time::zone(&account.time_zone);
-    let (rows, total) = store.unseen_calls(user.id, PAGE_SIZE).await?;
-    if ctx.format == Format::Html {
-        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        store.mark_seen(user.id, &ids).await?;
-    }
-    let price_decimals = call_price_decimals(&account);
-    let page = NewCallsPage {
+    let mut page = NewCallsPage {
         pagename: "Calls",
         language: ctx.lang.code(),
         error_msg: String::new(),
         userid: user.id,
-        total_calls: total,
-        calls: rows
-            .iter()
-            .map(|r| CallView::of(r, tz, price_decimals, false))
-            .collect(),
-        currency: account.currency,
+        total_calls: 0,
+        calls: Vec::new(),
+        currency: account.currency.clone(),
+        links: Links::default(),
+        per_page: PAGE_SIZE,
         notice: notice::text_count(
             ctx.lang,
             "new_calls",
@@ -880,13 +975,94 @@ pub async fn new_calls(
             query.n.as_deref(),
         ),
     };
+    let position = page_position(query.before.as_deref(), query.after.as_deref())
+        .and_then(|c| Ok((c, page_size(query.per_page.as_deref())?)));
+    let (cursor, size) = match position {
+        Ok(p) => p,
+        Err(msg) => {
+            page.error_msg = msg.clone();
+            return refused(&ctx, &page, &msg);
+        }
+    };
+    let total = store.unseen_count(user.id).await?;
+    let result = store.unseen_page(user.id, cursor, size).await?;
+    if ctx.format == Format::Html {
+        let ids: Vec<i64> = result.rows.iter().map(|r| r.id).collect();
+        store.mark_seen(user.id, &ids).await?;
+    }
+    let price_decimals = call_price_decimals(&account);
+    page.total_calls = total;
+    page.per_page = size;
+    page.calls = result
+        .rows
+        .iter()
+        .map(|r| CallView::of(r, tz, price_decimals, &account.currency, false))
+        .collect();
+    page.links = links(
+        &link_base(&ctx, None, &["done", "n"]),
+        result.newer,
+        result.older,
+    );
     respond(&ctx, &page)
 }
 
 #[derive(Deserialize)]
-pub struct NoticeQuery {
+pub struct NewCallsQuery {
     done: Option<String>,
     n: Option<String>,
+    #[serde(default)]
+    before: Option<String>,
+    #[serde(default)]
+    after: Option<String>,
+    #[serde(default)]
+    per_page: Option<String>,
+}
+
+/// The call pages in the JSON API's description.
+pub fn api(doc: &mut ApiDoc) {
+    let filter = [
+        (
+            "period_start",
+            "`YYYY-MM-DD` or `YYYY-MM-DD HH:MM:SS` in the subscriber's zone (default: the \
+             month's start; `date_from` is the same)",
+        ),
+        (
+            "period_end",
+            "`YYYY-MM-DD` (the whole day) or `YYYY-MM-DD HH:MM:SS` (`date_till` is the same)",
+        ),
+        (
+            "direction",
+            "`all`, `outgoing` or `incoming` (`calltype`, `call_type`)",
+        ),
+        (
+            "status",
+            "`all`, `answered`, `unanswered`, `no_answer`, `busy` or `failed`",
+        ),
+        ("device", "`all` or one of the subscriber's device ids"),
+    ];
+    let paging = [
+        ("per_page", "Calls a page, 1 to 500 (default 50)"),
+        (
+            "before",
+            "A page position from `links.next`: the older calls",
+        ),
+        (
+            "after",
+            "A page position from `links.prev`: the newer calls",
+        ),
+    ];
+    doc.page::<CallListPage>(
+        "Calls",
+        "/stats/call_list",
+        "The calls of a period and filter, newest first, a page at a time, with their totals",
+        &[filter.as_slice(), paging.as_slice()].concat(),
+    );
+    doc.page::<NewCallsPage>(
+        "Calls",
+        "/stats/new_calls_list",
+        "The calls not seen yet, newest first (reading them as JSON marks nothing seen)",
+        &paging,
+    );
 }
 
 #[cfg(test)]

@@ -5,6 +5,10 @@
 //! last 30 days (today and the 29 days before, in the subscriber's zone), not the month: faxes
 //! are few, and a month that has just begun would look empty. A half-given period takes its
 //! other side from the same 30 days (`Span::Days`).
+//!
+//! The list is keyset pages of `per_page` faxes (default 50, at most 500), newest first, as the
+//! call list's (`before`/`after`, `links`). `/stats/faxes` is the same list of the logged-in
+//! subscriber, at an address without the user id.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -12,11 +16,12 @@ use actix_files::NamedFile;
 use actix_web::http::header::{
     self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
 };
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use super::calls::{link_base, links, page_position, page_size, refused, PAGE_SIZE};
 use super::period_form::PeriodFields;
 use crate::error::{AppError, AppResult};
 use crate::input::echo;
@@ -25,10 +30,10 @@ use crate::store::access::Resource;
 use crate::store::faxes::{FaxFilter, FaxRow};
 use crate::store::Store;
 use crate::time;
+use crate::web::openapi::ApiDoc;
+use crate::web::values::{Links, Moment};
 use crate::web::{require, respond, Chrome, Ctx, CurrentUser, DataDir, OwnUserId, Page};
 
-/// A list shows at most this many faxes, the newest.
-const MAX_FAXES: usize = 1000;
 const DEFAULT_SPAN: Span = Span::Days(30);
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -41,7 +46,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/stats/faxes")
             .name("faxes_list")
-            .route(web::get().to(own_list)),
+            .route(web::get().to(own_list))
+            .route(web::post().to(own_list)),
     )
     .service(
         web::resource("/stats/fax_file/{fax_id}")
@@ -50,46 +56,56 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-#[derive(Serialize)]
+/// The faxes: one keyset page of a period's faxes, by status and device.
+#[derive(Serialize, ToSchema)]
 pub struct FaxesPage {
     pub pagename: &'static str,
     pub language: &'static str,
-    /// Empty, or why the filter was not applied.
+    /// Empty, or why the filter was not applied (XML and HTML; JSON answers an error instead).
+    #[serde(skip)]
     pub error_msg: String,
     pub userid: i64,
     /// `all` or the device id the list is limited to.
     pub show_device: String,
     pub username: String,
     pub aval_languages: Vec<&'static str>,
-    /// `YYYY-MM-DD HH:MM:SS` in the subscriber's zone; as typed when it could not be read.
-    pub period_start: String,
-    pub period_end: String,
+    /// The period's first second.
+    pub period_start: Moment,
+    /// The period's last second.
+    pub period_end: Moment,
+    /// The period as the XML and HTML write it (`YYYY-MM-DD HH:MM:SS` in the subscriber's
+    /// zone), or as typed when it could not be read.
+    #[serde(skip)]
+    pub period_text: PeriodFields,
     /// The form's period fields.
     #[serde(skip)]
     pub form: PeriodFields,
     /// `all`, `received`, `sent` or `failed`.
     pub fax_status: String,
     pub faxes: Vec<FaxView>,
-    /// More faxes match than the list shows.
-    pub truncated: bool,
-    /// The user's fax devices, for the filter.
+    /// `next`: older faxes; `prev`: newer ones.
+    pub links: Links,
+    /// Faxes a page.
+    pub per_page: u32,
+    /// The user's fax devices, for the filter (all of them: a few).
     pub devices: Vec<DeviceOption>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct FaxView {
     pub fax_id: i64,
     /// `FAX/102`
     pub device: String,
     pub filename: String,
-    pub receive_time: String,
+    pub receive_time: Moment,
     pub sender: String,
     /// `Received`, `Sent` or `Failed`, as the seed writes it.
     pub status: String,
     pub pages: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = FaxDeviceOption)]
 pub struct DeviceOption {
     pub id: i64,
     pub name: String,
@@ -128,13 +144,16 @@ impl Page for FaxesPage {
     }
 }
 
-/// The filter as sent, in the query string or a form body (the seed's POST).
+/// The filter as sent, in the query string or a form body (the seed's POST), and the page.
 #[derive(Deserialize, Default)]
 pub struct FaxParams {
     period_start: Option<String>,
     period_end: Option<String>,
     fax_status: Option<String>,
     device_id: Option<String>,
+    before: Option<String>,
+    after: Option<String>,
+    per_page: Option<String>,
 }
 
 impl FaxParams {
@@ -145,8 +164,49 @@ impl FaxParams {
             period_end: self.period_end.or(body.period_end),
             fax_status: self.fax_status.or(body.fax_status),
             device_id: self.device_id.or(body.device_id),
+            before: self.before.or(body.before),
+            after: self.after.or(body.after),
+            per_page: self.per_page.or(body.per_page),
         }
     }
+}
+
+/// The page in the JSON API's description.
+pub fn api(doc: &mut ApiDoc) {
+    let query = [
+        (
+            "period_start",
+            "`YYYY-MM-DD` or `YYYY-MM-DD HH:MM:SS` in the subscriber's zone (default: 29 days \
+             before today)",
+        ),
+        (
+            "period_end",
+            "`YYYY-MM-DD` (the whole day) or `YYYY-MM-DD HH:MM:SS` (default: today)",
+        ),
+        ("fax_status", "`all`, `received`, `sent` or `failed`"),
+        ("device_id", "`all` or one of the subscriber's fax devices"),
+        ("per_page", "Faxes a page, 1 to 500 (default 50)"),
+        (
+            "before",
+            "A page position from `links.next`: the older faxes",
+        ),
+        (
+            "after",
+            "A page position from `links.prev`: the newer faxes",
+        ),
+    ];
+    doc.page::<FaxesPage>(
+        "Faxes",
+        "/stats/faxes_list/{userid}",
+        "Faxes of a period, newest first, a page at a time",
+        &query,
+    );
+    doc.page::<FaxesPage>(
+        "Faxes",
+        "/stats/faxes",
+        "The same list as /stats/faxes_list/{userid}, of the logged-in subscriber",
+        &query,
+    );
 }
 
 /// `all`/empty or one of the stored statuses.
@@ -169,11 +229,21 @@ fn parse_device(s: Option<&str>) -> Result<Option<i64>, ()> {
     }
 }
 
-/// GET /stats/faxes: the logged-in user's list (the navigation's link).
-pub async fn own_list(user: CurrentUser) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, format!("/stats/faxes_list/{}", user.id)))
-        .finish()
+/// GET /stats/faxes: the logged-in user's list (the navigation's link): a browser goes to
+/// `/stats/faxes_list/{userid}`, a program gets the list here.
+pub async fn own_list(
+    ctx: Ctx,
+    user: CurrentUser,
+    store: web::Data<Store>,
+    query: web::Query<FaxParams>,
+    body: Option<web::Form<FaxParams>>,
+) -> AppResult<HttpResponse> {
+    if ctx.format == crate::web::Format::Html {
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("/stats/faxes_list/{}", user.id)))
+            .finish());
+    }
+    show(ctx, user, store, query, body).await
 }
 
 /// GET or POST /stats/faxes_list/{userid}
@@ -184,7 +254,17 @@ pub async fn list(
     query: web::Query<FaxParams>,
     body: Option<web::Form<FaxParams>>,
 ) -> AppResult<HttpResponse> {
-    let user = own.0;
+    show(ctx, own.0, store, query, body).await
+}
+
+async fn show(
+    ctx: Ctx,
+    user: CurrentUser,
+    store: web::Data<Store>,
+    query: web::Query<FaxParams>,
+    body: Option<web::Form<FaxParams>>,
+) -> AppResult<HttpResponse> {
+    let posted = body.is_some();
     let params = query
         .into_inner()
         .merge(body.map(|b| b.into_inner()).unwrap_or_default());
@@ -218,12 +298,15 @@ pub async fn list(
         },
         username: account.display_name(),
         aval_languages: super::available_languages(),
-        period_start: String::new(),
-        period_end: String::new(),
+        // Set from the period once it is read; a refused page shows `period_text`.
+        period_start: Moment::new(time::now(), tz),
+        period_end: Moment::new(time::now(), tz),
+        period_text: PeriodFields::default(),
         form: PeriodFields::default(),
         fax_status: status.ok().flatten().unwrap_or("all").to_string(),
         faxes: Vec::new(),
-        truncated: false,
+        links: Links::default(),
+        per_page: PAGE_SIZE,
         devices: store
             .fax_devices(user.id)
             .await?
@@ -235,26 +318,26 @@ pub async fn list(
             .collect(),
     };
 
-    let read = match (period, status, device_id) {
-        (Ok(p), Ok(status), Ok(device_id)) => Ok((p, status, device_id)),
-        (Err(e), _, _) => Err(e.message(ctx.lang)),
-        (_, Err(()), _) => Err(ctx.lang.t("faxes.bad_status").to_string()),
-        (_, _, Err(())) => Err(ctx.lang.t("faxes.bad_device").to_string()),
+    let position = page_position(params.before.as_deref(), params.after.as_deref())
+        .and_then(|c| Ok((c, page_size(params.per_page.as_deref())?)));
+    let read = match (period, status, device_id, position) {
+        (Ok(p), Ok(status), Ok(device_id), Ok(position)) => Ok((p, status, device_id, position)),
+        (Err(e), _, _, _) => Err(e.message(ctx.lang)),
+        (_, Err(()), _, _) => Err(ctx.lang.t("faxes.bad_status").to_string()),
+        (_, _, Err(()), _) => Err(ctx.lang.t("faxes.bad_device").to_string()),
+        (_, _, _, Err(msg)) => Err(msg),
     };
-    let (period, status, device_id) = match read {
+    let (period, status, device_id, (cursor, size)) = match read {
         Ok(read) => read,
         Err(message) => {
             // The form keeps what was typed; nothing is listed for a filter that was not read.
             let typed =
                 PeriodFields::typed(params.period_start.as_deref(), params.period_end.as_deref());
-            page.error_msg = message;
-            page.period_start = typed.start.clone();
-            page.period_end = typed.end.clone();
+            page.error_msg = message.clone();
+            page.period_text = typed.clone();
             page.form = typed;
             page.fax_status = echo(params.fax_status.as_deref().unwrap_or("all"));
-            let mut resp = respond(&ctx, &page)?;
-            *resp.status_mut() = StatusCode::BAD_REQUEST;
-            return Ok(resp);
+            return refused(&ctx, &page, &message);
         }
     };
 
@@ -264,13 +347,34 @@ pub async fn list(
         status,
         device_id,
     };
-    page.period_start = period.start_text();
-    page.period_end = period.end_text();
+    page.period_start = Moment::new(period.from(), tz);
+    page.period_end = Moment::new(period.until() - 1, tz);
+    page.period_text = PeriodFields {
+        start: period.start_text(),
+        end: period.end_text(),
+    };
     page.form = PeriodFields::of(&period);
-    let mut rows = store.faxes(user.id, &filter, MAX_FAXES as i64 + 1).await?;
-    page.truncated = rows.len() > MAX_FAXES;
-    rows.truncate(MAX_FAXES);
-    page.faxes = rows.into_iter().map(|r| fax_view(r, tz)).collect();
+    page.per_page = size;
+    let result = store.fax_page(user.id, &filter, cursor, size).await?;
+    page.faxes = result.rows.into_iter().map(|r| fax_view(r, tz)).collect();
+    // A POST's fields become the links' query: the neighbouring pages are GETs of the filter.
+    let fields = posted.then(|| {
+        let mut pairs = vec![
+            ("period_start", period.start_param()),
+            ("period_end", period.end_param()),
+            ("fax_status", page.fax_status.clone()),
+            ("device_id", page.show_device.clone()),
+        ];
+        if size != PAGE_SIZE {
+            pairs.push(("per_page", size.to_string()));
+        }
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    });
+    page.links = links(
+        &link_base(&ctx, fields.as_deref(), &[]),
+        result.newer,
+        result.older,
+    );
     respond(&ctx, &page)
 }
 
@@ -283,7 +387,7 @@ fn fax_view(r: FaxRow, tz: chrono_tz::Tz) -> FaxView {
         fax_id: r.id,
         device: format!("{}/{}", r.device_type, r.device_username),
         filename: r.file_name,
-        receive_time: time::format_instant(r.received_at, tz),
+        receive_time: Moment::new(r.received_at, tz),
         sender: r.sender,
         status,
         pages: r.pages,

@@ -3,28 +3,33 @@
 //! "processed" mark.
 //!
 //! `missed_total` counts the missed calls of the period, processed or not (the list shows both,
-//! with `processed` 0 or 1); the HTML page also shows how many are still to process. `duration`
+//! with `processed` true or false, the XML's 1 or 0); the HTML page also shows how many are still to process. `duration`
 //! here is how long the call lasted before it ended (it rang), since a missed call has no talk
 //! time. Marking a call processed is a POST with `processed` = the call's id: only the
 //! subscriber's own missed calls can be marked (another user's id is 404, an answered or
 //! outgoing call is refused), and every mark is written to the activity log.
+//!
+//! Pages are keyset pages as on the call list (`per_page`, `before`/`after`, `links`, the
+//! XML's trailing `<paging>`).
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::calls::{
-    account_of, call_price_decimals, checked_filter, page_position, page_size, refused, CallView,
-    PAGE_SIZE,
+    account_of, call_price_decimals, checked_filter, link_base, links, page_position, page_size,
+    period_shown, refused, CallView, PAGE_SIZE,
 };
 use super::period_form::PeriodFields;
 use crate::call_filter::{CallFilter, CallFilterParams};
 use crate::error::AppResult;
 use crate::store::access::Resource;
-use crate::store::call_list::Key;
 use crate::store::Store;
 use crate::time;
+use crate::web::openapi::ApiDoc;
+use crate::web::values::{Links, Moment};
 use crate::web::{require, respond, Chrome, Ctx, CurrentUser, Format, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -104,10 +109,13 @@ impl MissedParams {
     }
 }
 
-#[derive(Serialize)]
+/// The missed calls: one keyset page of a period's unanswered incoming calls.
+#[derive(Serialize, ToSchema)]
 pub struct MissedPage {
     pub pagename: &'static str,
     pub language: &'static str,
+    /// Why the input was refused (XML and HTML; JSON answers an error instead).
+    #[serde(skip)]
     pub error_msg: String,
     pub userid: i64,
     /// Missed calls in the period, processed or not.
@@ -116,14 +124,23 @@ pub struct MissedPage {
     pub unprocessed: i64,
     pub username: String,
     pub aval_languages: Vec<&'static str>,
-    pub period_start: String,
-    pub period_end: String,
+    /// The period's first second.
+    pub period_start: Moment,
+    /// The period's last second.
+    pub period_end: Moment,
+    /// The period as the XML and HTML write it, or as typed when it was refused.
+    #[serde(skip)]
+    pub period_text: PeriodFields,
     pub calls: Vec<CallView>,
-    pub newer_url: Option<String>,
-    pub older_url: Option<String>,
-    /// The period and page position as a query string: the mark forms post to it.
+    /// `next`: older missed calls; `prev`: newer ones.
+    pub links: Links,
+    /// Calls a page.
+    pub per_page: u32,
+    /// The period and page position as a query string: the mark forms post to it (HTML).
+    #[serde(skip)]
     pub page_query: String,
-    /// The call just marked processed (after the redirect), for the notice.
+    /// The call just marked processed (after the redirect), for the HTML notice.
+    #[serde(skip)]
     pub marked: Option<i64>,
     #[serde(skip)]
     pub form: PeriodFields,
@@ -151,6 +168,35 @@ impl Page for MissedPage {
     }
 }
 
+/// The page in the JSON API's description.
+pub fn api(doc: &mut ApiDoc) {
+    doc.page::<MissedPage>(
+        "Calls",
+        "/stats/missed_calls",
+        "Incoming calls not answered in a period, newest first, a page at a time",
+        &[
+            (
+                "period_start",
+                "`YYYY-MM-DD` or `YYYY-MM-DD HH:MM:SS` in the subscriber's zone (default: the \
+                 month's start)",
+            ),
+            (
+                "period_end",
+                "`YYYY-MM-DD` (the whole day) or `YYYY-MM-DD HH:MM:SS`",
+            ),
+            ("per_page", "Calls a page, 1 to 500 (default 50)"),
+            (
+                "before",
+                "A page position from `links.next`: the older calls",
+            ),
+            (
+                "after",
+                "A page position from `links.prev`: the newer calls",
+            ),
+        ],
+    );
+}
+
 /// GET /stats/missed_calls
 pub async fn show_get(
     ctx: Ctx,
@@ -158,7 +204,7 @@ pub async fn show_get(
     store: web::Data<Store>,
     query: web::Query<MissedParams>,
 ) -> AppResult<HttpResponse> {
-    show(ctx, user, &store, query.into_inner(), None).await
+    show(ctx, user, &store, query.into_inner(), None, false).await
 }
 
 /// POST /stats/missed_calls: a new period, or `processed` = a call to mark processed.
@@ -204,15 +250,17 @@ pub async fn show_post(
             problem = Some(format!("Call {id} is not a missed call"));
         }
     }
-    show(ctx, user, &store, params, problem).await
+    show(ctx, user, &store, params, problem, true).await
 }
 
+/// `posted`: the fields may have come in a form body, which the page links turn into a query.
 async fn show(
     ctx: Ctx,
     user: CurrentUser,
     store: &Store,
     params: MissedParams,
     problem: Option<String>,
+    posted: bool,
 ) -> AppResult<HttpResponse> {
     let account = account_of(store, user).await?;
     let tz = time::zone(&account.time_zone);
@@ -226,11 +274,13 @@ async fn show(
         unprocessed: 0,
         username: account.display_name(),
         aval_languages: super::available_languages(),
-        period_start: typed.start.clone(),
-        period_end: typed.end.clone(),
+        // Set from the period once it is read; a refused page shows `period_text`.
+        period_start: Moment::new(time::now(), tz),
+        period_end: Moment::new(time::now(), tz),
+        period_text: typed.clone(),
         calls: Vec::new(),
-        newer_url: None,
-        older_url: None,
+        links: Links::default(),
+        per_page: PAGE_SIZE,
         page_query: params.same_page_query(),
         marked: params.marked.as_deref().and_then(|m| m.trim().parse().ok()),
         form: typed,
@@ -242,42 +292,44 @@ async fn show(
         (Ok(f), Ok(c)) => (f.period, c),
         (Err(e), _) => {
             page.error_msg = e.message(ctx.lang);
-            return refused(&ctx, &page);
+            return refused(&ctx, &page, &page.error_msg);
         }
         (_, Err(msg)) => {
             page.error_msg = msg;
-            return refused(&ctx, &page);
+            return refused(&ctx, &page, &page.error_msg);
         }
     };
     let filter = CallFilter::missed(period);
     let result = store.call_page(user.id, &filter, cursor, size).await?;
     let (total, unprocessed) = store.missed_counts(user.id, &filter.period).await?;
     let price_decimals = call_price_decimals(&account);
-    let mut pairs = vec![
-        ("period_start", filter.period.start_param()),
-        ("period_end", filter.period.end_param()),
-    ];
-    if size != PAGE_SIZE {
-        pairs.push(("per_page", size.to_string()));
-    }
-    let query = serde_urlencoded::to_string(pairs).unwrap_or_default();
-    let link = |dir: &str, k: Key| format!("/stats/missed_calls?{query}&{dir}={}", k.param());
     page.missed_total = total;
     page.unprocessed = unprocessed;
-    page.period_start = filter.period.start_text();
-    page.period_end = filter.period.end_text();
+    page.per_page = size;
+    (page.period_start, page.period_end, page.period_text) = period_shown(&filter.period, &account);
     page.calls = result
         .rows
         .iter()
-        .map(|r| CallView::of(r, tz, price_decimals, true))
+        .map(|r| CallView::of(r, tz, price_decimals, &account.currency, true))
         .collect();
-    page.newer_url = result.newer.map(|k| link("after", k));
-    page.older_url = result.older.map(|k| link("before", k));
+    // A POST's fields become the links' query: the neighbouring pages are GETs of the period.
+    let fields = posted.then(|| {
+        let mut pairs = vec![
+            ("period_start", filter.period.start_param()),
+            ("period_end", filter.period.end_param()),
+        ];
+        if size != PAGE_SIZE {
+            pairs.push(("per_page", size.to_string()));
+        }
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    });
+    let base = link_base(&ctx, fields.as_deref(), &["marked", "processed"]);
+    page.links = links(&base, result.newer, result.older);
     page.form = PeriodFields::of(&filter.period);
     match problem {
         Some(msg) => {
             page.error_msg = msg;
-            refused(&ctx, &page)
+            refused(&ctx, &page, &page.error_msg)
         }
         None => respond(&ctx, &page),
     }

@@ -16,13 +16,16 @@
 //! - `new_calls` = calls not seen yet (see `pages::calls` for when a call counts as seen).
 //!
 //! The period is `period_start`..`period_end` as on the call list (default: this month), at
-//! most ten years.
+//! most ten years. In JSON the period is `period_start`/`period_end` (days; the XML's
+//! `start_date`/`end_date`), and the days are given whole (`links` both `null`): at most one row
+//! a day of a period of at most ten years.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::calls::account_of;
 use super::charts::{Column, ColumnChart, StripChart};
@@ -34,6 +37,8 @@ use crate::period::Period;
 use crate::store::call_list::DayCalls;
 use crate::store::Store;
 use crate::time;
+use crate::web::openapi::ApiDoc;
+use crate::web::values::Links;
 use crate::web::{respond, Chrome, Ctx, CurrentUser, Format, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -60,7 +65,9 @@ pub struct StatsParams {
     pub period_end: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, Eq)]
+/// Calls of one direction by result.
+#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, Eq, ToSchema)]
+#[schema(as = CallOutcomes)]
 pub struct Outcomes {
     pub answered: i64,
     pub no_answer: i64,
@@ -83,10 +90,11 @@ impl Outcomes {
     }
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+/// One local day's calls.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, ToSchema)]
+#[schema(as = CallDayStats)]
 pub struct DayStats {
-    /// `YYYY-MM-DD`.
-    pub date: String,
+    pub date: NaiveDate,
     pub calls_count: i64,
     /// Talk time in minutes, one decimal.
     pub duration: String,
@@ -94,18 +102,20 @@ pub struct DayStats {
     pub avg_time: String,
     pub calls_normative: i64,
     pub answered: i64,
+    /// Talk time in seconds.
     pub seconds: i64,
-    #[serde(skip)]
-    pub day: NaiveDate,
 }
 
-#[derive(Serialize)]
+/// Detailed statistics of a period.
+#[derive(Serialize, ToSchema)]
 pub struct StatsPage {
     pub pagename: &'static str,
     pub language: &'static str,
     pub userid: i64,
-    pub start_date: String,
-    pub end_date: String,
+    /// The period's first day (the XML's `start_date`).
+    pub period_start: NaiveDate,
+    /// The period's last day (the XML's `end_date`).
+    pub period_end: NaiveDate,
     pub todays_normative: i64,
     pub months_normative: i64,
     pub new_calls: i64,
@@ -119,6 +129,10 @@ pub struct StatsPage {
     pub total_calls: i64,
     /// Talk time of the period in minutes, one decimal.
     pub total_minutes: String,
+    /// The same in seconds.
+    pub total_seconds: i64,
+    /// Both `null`: the days are given whole.
+    pub links: Links,
     #[serde(skip)]
     pub error_msg: String,
     #[serde(skip)]
@@ -147,14 +161,13 @@ pub fn percent(calls: i64, target: i64) -> i64 {
 
 fn day_stats(day: NaiveDate, calls: i64, answered: i64, seconds: i64, target: i64) -> DayStats {
     DayStats {
-        date: day.to_string(),
+        date: day,
         calls_count: calls,
         duration: minutes(seconds, 1),
         avg_time: minutes(seconds, answered),
         calls_normative: percent(calls, target),
         answered,
         seconds,
-        day,
     }
 }
 
@@ -173,9 +186,9 @@ impl Charts {
         let mut buckets: Vec<(String, f64, f64, f64, i64)> = Vec::new(); // label, answered, other, minutes, days
         for d in &v.all_days {
             let label = if per_month {
-                format!("{:04}-{:02}", d.day.year(), d.day.month())
+                format!("{:04}-{:02}", d.date.year(), d.date.month())
             } else {
-                d.date.clone()
+                d.date.to_string()
             };
             match buckets.last_mut() {
                 Some(b) if b.0 == label => {
@@ -266,8 +279,8 @@ impl Charts {
                 format!(
                     "{} {} – {}: {} {}",
                     title_calls,
-                    v.start_date,
-                    v.end_date,
+                    v.period_start,
+                    v.period_end,
                     v.total_calls,
                     t("stats.calls")
                 ),
@@ -279,7 +292,7 @@ impl Charts {
                 title_talk.to_string(),
                 format!(
                     "{} {} – {}: {}",
-                    title_talk, v.start_date, v.end_date, v.total_minutes
+                    title_talk, v.period_start, v.period_end, v.total_minutes
                 ),
                 &talk_cols,
                 None,
@@ -313,6 +326,26 @@ impl Page for StatsPage {
     fn xml(&self) -> askama::Result<String> {
         StatsXml { v: self }.render()
     }
+}
+
+/// The page in the JSON API's description.
+pub fn api(doc: &mut ApiDoc) {
+    doc.page::<StatsPage>(
+        "Calls",
+        "/stats/user_stats",
+        "Calls of a period by direction and result and per local day, with the normative figures",
+        &[
+            (
+                "period_start",
+                "`YYYY-MM-DD` in the subscriber's zone (default: the month's first day; \
+                 `start_date` is the same)",
+            ),
+            (
+                "period_end",
+                "`YYYY-MM-DD` (default: the month's last day; `end_date` is the same)",
+            ),
+        ],
+    );
 }
 
 /// GET /stats/user_stats
@@ -356,8 +389,9 @@ async fn show(
         pagename: "Detailed statistics",
         language: ctx.lang.code(),
         userid: user.id,
-        start_date: String::new(),
-        end_date: String::new(),
+        // Set from the period once it is read (a refused page shows the form as typed).
+        period_start: crate::period::local_date(now, tz),
+        period_end: crate::period::local_date(now, tz),
         todays_normative: 0,
         months_normative: 0,
         new_calls: 0,
@@ -369,6 +403,8 @@ async fn show(
         month_calls: 0,
         total_calls: 0,
         total_minutes: minutes(0, 1),
+        total_seconds: 0,
+        links: Links::whole(),
         error_msg: String::new(),
         form: PeriodFields::typed(params.period_start.as_deref(), params.period_end.as_deref()),
         all_days: Vec::new(),
@@ -398,8 +434,8 @@ async fn show(
     let rows = store.calls_by_day(user.id, &period, tz).await?;
     let target = counters.daily_call_target;
 
-    page.start_date = period.first_day().to_string();
-    page.end_date = period.last_day().to_string();
+    page.period_start = period.first_day();
+    page.period_end = period.last_day();
     page.form = PeriodFields::of(&period);
     page.daily_call_target = target;
     page.today_calls = counters.today;
@@ -440,6 +476,7 @@ fn fill(page: &mut StatsPage, rows: &[DayCalls], first: NaiveDate, last: NaiveDa
     }
     page.total_calls = page.incoming.total() + page.outgoing.total();
     page.total_minutes = minutes(seconds, 1);
+    page.total_seconds = seconds;
     page.days = by_day
         .iter()
         .rev()
@@ -515,8 +552,8 @@ mod tests {
             pagename: "",
             language: "en",
             userid: 1,
-            start_date: String::new(),
-            end_date: String::new(),
+            period_start: d1,
+            period_end: d3,
             todays_normative: 0,
             months_normative: 0,
             new_calls: 0,
@@ -528,6 +565,8 @@ mod tests {
             month_calls: 0,
             total_calls: 0,
             total_minutes: String::new(),
+            total_seconds: 0,
+            links: Links::whole(),
             error_msg: String::new(),
             form: PeriodFields::default(),
             all_days: vec![],
@@ -554,7 +593,7 @@ mod tests {
         );
         assert_eq!(page.total_calls, 7);
         assert_eq!(page.total_minutes, "3.5");
-        let dates: Vec<_> = page.days.iter().map(|d| d.date.as_str()).collect();
+        let dates: Vec<_> = page.days.iter().map(|d| d.date.to_string()).collect();
         assert_eq!(
             dates,
             ["2024-07-03", "2024-07-01"],

@@ -47,7 +47,7 @@ use super::Store;
 use crate::call_filter::{CallFilter, DeviceChoice, Status};
 use crate::period::{DayOf, Period};
 
-/// A place in the newest-first order of a user's calls.
+/// A place in a newest-first list (calls, faxes, callback requests): the row's time and id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Key {
     pub started_at: i64,
@@ -111,14 +111,76 @@ impl CallRow {
     }
 }
 
-/// One page of calls, newest first, with the keys for the neighbouring pages.
-#[derive(Clone, Debug, Default)]
-pub struct CallPage {
-    pub rows: Vec<CallRow>,
-    /// Set when newer calls exist: the "newer" link is `Cursor::After(newer)`.
+/// One page of a newest-first list, with the keys for the neighbouring pages.
+#[derive(Clone, Debug)]
+pub struct KeysetPage<T> {
+    pub rows: Vec<T>,
+    /// Set when newer rows exist: the "newer" link is `Cursor::After(newer)`.
     pub newer: Option<Key>,
-    /// Set when older calls exist: the "older" link is `Cursor::Before(older)`.
+    /// Set when older rows exist: the "older" link is `Cursor::Before(older)`.
     pub older: Option<Key>,
+}
+
+pub type CallPage = KeysetPage<CallRow>;
+
+impl<T> KeysetPage<T> {
+    /// The page from rows read in the cursor's direction (newest first, or oldest first after
+    /// `Cursor::After`), at most `limit + 1`: one row more than the page tells whether there is
+    /// a page beyond.
+    pub fn of(mut rows: Vec<T>, cursor: Cursor, limit: usize, key: fn(&T) -> Key) -> Self {
+        let beyond = rows.len() > limit;
+        rows.truncate(limit);
+        if let Cursor::After(_) = cursor {
+            rows.reverse();
+        }
+        let (first, last) = (rows.first().map(key), rows.last().map(key));
+        let (newer, older) = match cursor {
+            Cursor::First => (None, if beyond { last } else { None }),
+            // Coming from a newer page: that page exists.
+            Cursor::Before(k) => (first.or(Some(k)), if beyond { last } else { None }),
+            // Coming from an older page: that page exists.
+            Cursor::After(k) => (if beyond { first } else { None }, last.or(Some(k))),
+        };
+        KeysetPage { rows, newer, older }
+    }
+}
+
+/// A page position as SQL on a list's time and id columns.
+pub struct PositionSql {
+    /// ` AND …`: the rows on the far side of the key, its two parameters numbered as asked;
+    /// empty for the first page.
+    pub and: String,
+    /// The `ORDER BY` that reads from the position (oldest first after `Cursor::After`; the
+    /// page is turned round by `KeysetPage::of`).
+    pub order: String,
+    /// The key whose time and id are bound, in that order, as those two parameters.
+    pub key: Option<Key>,
+}
+
+impl Cursor {
+    /// The position on the columns `time` and `id`, its parameters numbered from `n`. The key's
+    /// time is also a plain bound (`time <= t`), so that both engines scan the index from it.
+    pub fn sql(self, time: &str, id: &str, n: usize) -> PositionSql {
+        let (t, i) = (format!("${n}"), format!("${}", n + 1));
+        let newest_first = format!("{time} DESC, {id} DESC");
+        match self {
+            Cursor::First => PositionSql {
+                and: String::new(),
+                order: newest_first,
+                key: None,
+            },
+            Cursor::Before(k) => PositionSql {
+                and: format!(" AND {time} <= {t} AND ({time} < {t} OR {id} < {i})"),
+                order: newest_first,
+                key: Some(k),
+            },
+            Cursor::After(k) => PositionSql {
+                and: format!(" AND {time} >= {t} AND ({time} > {t} OR {id} > {i})"),
+                order: format!("{time} ASC, {id} ASC"),
+                key: Some(k),
+            },
+        }
+    }
 }
 
 /// Count, talk time and price of the calls of a filter.
@@ -308,9 +370,14 @@ impl Store {
         cursor: Cursor,
         limit: u32,
     ) -> sqlx::Result<CallPage> {
-        let limit = limit.clamp(1, 1000) as i64;
         let mut w = Where::new(user_id);
         w.filter_from(filter, cursor);
+        self.page_of(w, cursor, limit).await
+    }
+
+    /// The calls of `w` on one page: their ids from the index, then their rows.
+    async fn page_of(&self, mut w: Where, cursor: Cursor, limit: u32) -> sqlx::Result<CallPage> {
+        let limit = limit.clamp(1, 1000) as i64;
         // Walking towards newer calls reads the index forwards, then the page is turned round.
         let (inner, outer) = match cursor {
             Cursor::After(_) => ("started_at ASC, id ASC", "c.started_at ASC, c.id ASC"),
@@ -330,36 +397,8 @@ impl Store {
         for b in &w.binds {
             q = q.bind(*b);
         }
-        let mut rows = q.fetch_all(self.pool()).await?;
-        let beyond = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
-        if let Cursor::After(_) = cursor {
-            rows.reverse();
-        }
-        let (first, last) = (
-            rows.first().map(CallRow::key),
-            rows.last().map(CallRow::key),
-        );
-        let page = match cursor {
-            Cursor::First => CallPage {
-                newer: None,
-                older: if beyond { last } else { None },
-                rows,
-            },
-            // Coming from a newer page: that page exists.
-            Cursor::Before(k) => CallPage {
-                newer: first.or(Some(k)),
-                older: if beyond { last } else { None },
-                rows,
-            },
-            // Coming from an older page: that page exists.
-            Cursor::After(k) => CallPage {
-                newer: if beyond { first } else { None },
-                older: last.or(Some(k)),
-                rows,
-            },
-        };
-        Ok(page)
+        let rows = q.fetch_all(self.pool()).await?;
+        Ok(CallPage::of(rows, cursor, limit as usize, CallRow::key))
     }
 
     /// The newest `limit` calls of the filter (the PDF export, whose length is capped).
@@ -438,31 +477,32 @@ impl Store {
         Ok(done.rows_affected())
     }
 
-    /// The newest `limit` calls not yet seen, newest first, and how many unseen calls there are.
-    pub async fn unseen_calls(
+    /// A page of at most `limit` calls not yet seen, newest first (the partial index
+    /// `calls_unseen`).
+    pub async fn unseen_page(
         &self,
         user_id: i64,
+        cursor: Cursor,
         limit: u32,
-    ) -> sqlx::Result<(Vec<CallRow>, i64)> {
-        let sql = format!(
-            "SELECT {ROW_COLUMNS}
-             FROM (SELECT id FROM calls WHERE user_id = $1 AND seen = 0
-                   ORDER BY started_at DESC, id DESC LIMIT $2) k
-             JOIN calls c ON c.id = k.id
-             LEFT JOIN destinations d ON d.id = c.destination_id
-             ORDER BY c.started_at DESC, c.id DESC"
-        );
-        let rows = sqlx::query_as::<_, CallRow>(&sql)
-            .bind(user_id)
-            .bind(limit.clamp(1, 1000) as i64)
-            .fetch_all(self.pool())
-            .await?;
+    ) -> sqlx::Result<CallPage> {
+        let mut w = Where::new(user_id);
+        w.and("seen = 0");
+        let position = cursor.sql("started_at", "id", w.binds.len() + 1);
+        if let Some(k) = position.key {
+            w.binds.extend([k.started_at, k.id]);
+            w.sql.push_str(&position.and);
+        }
+        self.page_of(w, cursor, limit).await
+    }
+
+    /// How many of the user's calls are not seen yet.
+    pub async fn unseen_count(&self, user_id: i64) -> sqlx::Result<i64> {
         let (total,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM calls WHERE user_id = $1 AND seen = 0")
                 .bind(user_id)
                 .fetch_one(self.pool())
                 .await?;
-        Ok((rows, total))
+        Ok(total)
     }
 
     /// Missed calls of a period, and how many of them are not processed yet (read from the
@@ -731,6 +771,33 @@ mod tests {
                 edges: vec![]
             }
         );
+    }
+
+    #[test]
+    fn pages_know_their_neighbours() {
+        let key = |id: &i64| Key {
+            started_at: *id * 10,
+            id: *id,
+        };
+        let k = |id: i64| key(&id);
+        // The first page of 3, one row beyond: an older page, no newer one.
+        let p = KeysetPage::of(vec![9, 8, 7, 6], Cursor::First, 3, key);
+        assert_eq!(
+            (p.rows, p.newer, p.older),
+            (vec![9, 8, 7], None, Some(k(7)))
+        );
+        // Going older from 7, nothing beyond: the newer page is where we came from.
+        let p = KeysetPage::of(vec![6, 5], Cursor::Before(k(7)), 3, key);
+        assert_eq!((p.rows, p.newer, p.older), (vec![6, 5], Some(k(6)), None));
+        // Going newer from 5 (read oldest first): turned round, newer rows beyond.
+        let p = KeysetPage::of(vec![6, 7, 8, 9], Cursor::After(k(5)), 3, key);
+        assert_eq!(
+            (p.rows, p.newer, p.older),
+            (vec![8, 7, 6], Some(k(8)), Some(k(6)))
+        );
+        // An empty page past the end still leads back.
+        let p = KeysetPage::of(Vec::<i64>::new(), Cursor::Before(k(1)), 3, key);
+        assert_eq!((p.newer, p.older), (Some(k(1)), None));
     }
 
     #[test]

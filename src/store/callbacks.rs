@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use super::call_list::{Cursor, Key, KeysetPage};
 use super::Store;
 
 /// Where a callback request stands. `Failed` comes with a reason.
@@ -69,6 +70,15 @@ pub struct CallbackRow {
     pub reason: String,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+impl CallbackRow {
+    pub fn key(&self) -> Key {
+        Key {
+            started_at: self.created_at,
+            id: self.id,
+        }
+    }
 }
 
 impl Store {
@@ -159,19 +169,37 @@ impl Store {
         Ok(())
     }
 
-    /// The user's newest `limit` requests, newest first.
-    pub async fn callbacks(&self, user_id: i64, limit: i64) -> sqlx::Result<Vec<CallbackRow>> {
-        sqlx::query_as(
+    /// A page of at most `limit` of the user's requests, newest first (an index range scan of
+    /// `callback_requests_user` from the page position).
+    pub async fn callback_page(
+        &self,
+        user_id: i64,
+        cursor: Cursor,
+        limit: u32,
+    ) -> sqlx::Result<KeysetPage<CallbackRow>> {
+        let limit = limit.clamp(1, 1000);
+        let position = cursor.sql("r.created_at", "r.id", 3);
+        let sql = format!(
             "SELECT r.id, d.device_type, d.username AS device_username, r.src, r.dst, r.status,
                     r.reason, r.created_at, r.updated_at
              FROM callback_requests r JOIN devices d ON d.id = r.device_id
-             WHERE r.user_id = $1
-             ORDER BY r.created_at DESC, r.id DESC
+             WHERE r.user_id = $1{}
+             ORDER BY {}
              LIMIT $2",
-        )
-        .bind(user_id)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await
+            position.and, position.order
+        );
+        let mut q = sqlx::query_as::<_, CallbackRow>(&sql)
+            .bind(user_id)
+            .bind(limit as i64 + 1);
+        if let Some(k) = position.key {
+            q = q.bind(k.started_at).bind(k.id);
+        }
+        let rows = q.fetch_all(self.pool()).await?;
+        Ok(KeysetPage::of(
+            rows,
+            cursor,
+            limit as usize,
+            CallbackRow::key,
+        ))
     }
 }

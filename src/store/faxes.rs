@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use super::call_list::{Cursor, Key, KeysetPage};
 use super::Store;
 
 /// Which faxes a list shows.
@@ -28,6 +29,15 @@ pub struct FaxRow {
     pub pages: i64,
 }
 
+impl FaxRow {
+    pub fn key(&self) -> Key {
+        Key {
+            started_at: self.received_at,
+            id: self.id,
+        }
+    }
+}
+
 /// Where a fax's file is: `file_path` is relative to the data directory.
 #[derive(Clone, Debug, FromRow)]
 pub struct FaxFile {
@@ -44,31 +54,39 @@ pub struct FaxDevice {
 }
 
 impl Store {
-    /// The user's faxes in the filter, newest first, at most `limit` (an index range scan of
-    /// `faxes_user`).
-    pub async fn faxes(
+    /// A page of at most `limit` of the user's faxes in the filter, newest first (an index range
+    /// scan of `faxes_user` from the page position).
+    pub async fn fax_page(
         &self,
         user_id: i64,
         f: &FaxFilter,
-        limit: i64,
-    ) -> sqlx::Result<Vec<FaxRow>> {
-        sqlx::query_as(
+        cursor: Cursor,
+        limit: u32,
+    ) -> sqlx::Result<KeysetPage<FaxRow>> {
+        let limit = limit.clamp(1, 1000);
+        let position = cursor.sql("f.received_at", "f.id", 7);
+        let sql = format!(
             "SELECT f.id, d.device_type, d.username AS device_username, f.file_name, f.received_at,
                     f.sender, f.status, f.pages
              FROM faxes f JOIN devices d ON d.id = f.device_id
              WHERE f.user_id = $1 AND f.received_at >= $2 AND f.received_at < $3
-               AND ($4 = '' OR f.status = $4) AND ($5 = 0 OR f.device_id = $5)
-             ORDER BY f.received_at DESC, f.id DESC
+               AND ($4 = '' OR f.status = $4) AND ($5 = 0 OR f.device_id = $5){}
+             ORDER BY {}
              LIMIT $6",
-        )
-        .bind(user_id)
-        .bind(f.from)
-        .bind(f.until)
-        .bind(f.status.unwrap_or(""))
-        .bind(f.device_id.unwrap_or(0))
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await
+            position.and, position.order
+        );
+        let mut q = sqlx::query_as::<_, FaxRow>(&sql)
+            .bind(user_id)
+            .bind(f.from)
+            .bind(f.until)
+            .bind(f.status.unwrap_or(""))
+            .bind(f.device_id.unwrap_or(0))
+            .bind(limit as i64 + 1);
+        if let Some(k) = position.key {
+            q = q.bind(k.started_at).bind(k.id);
+        }
+        let rows = q.fetch_all(self.pool()).await?;
+        Ok(KeysetPage::of(rows, cursor, limit as usize, FaxRow::key))
     }
 
     /// The file of one of the user's faxes.

@@ -126,6 +126,11 @@ fn gather() -> ApiDoc {
     pages::main_page::api(&mut doc);
 
     // Calls.
+    pages::calls::api(&mut doc);
+    pages::missed_calls::api(&mut doc);
+    pages::user_stats::api(&mut doc);
+    pages::faxes::api(&mut doc);
+    pages::callback::api(&mut doc);
 
     // Money.
 

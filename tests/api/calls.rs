@@ -1,5 +1,6 @@
-//! The call pages: call list, new calls, missed calls, detailed statistics. Figures are checked
-//! against counts computed here in SQL, from local-day boundaries computed here with chrono-tz.
+//! The call pages: call list, new calls, missed calls, detailed statistics (and the callback
+//! page's list of requests, paged as they are). Figures are checked against counts computed here
+//! in SQL, from local-day boundaries computed here with chrono-tz.
 
 use std::collections::HashSet;
 
@@ -39,7 +40,13 @@ page
         duration
         hangup_cause
         price
+  paging
+    next
+    prev
 ";
+
+/// The trailing page links of the XML call lists.
+const PAGING: &str = "  paging\n    next\n    prev\n";
 
 const NEW_CALLS_HEAD: &str = "\
 page
@@ -85,6 +92,9 @@ page
         duration
         hangup_cause
         processed
+  paging
+    next
+    prev
 ";
 
 /// The seed's statistics page with two days.
@@ -146,9 +156,15 @@ fn midnight(day: NaiveDate, tz: Tz) -> i64 {
         .timestamp()
 }
 
+/// The page as JSON (`format=json` added unless the address has it: a page link keeps it).
 async fn json(app: &TestApp, path: &str) -> (u16, Value) {
     let sep = if path.contains('?') { '&' } else { '?' };
-    let r = app.get(&format!("{path}{sep}format=json")).await;
+    let url = if path.contains("format=json") {
+        path.to_string()
+    } else {
+        format!("{path}{sep}format=json")
+    };
+    let r = app.get(&url).await;
     let status = r.status().as_u16();
     let body = r.text().await.unwrap();
     let v = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
@@ -191,6 +207,50 @@ async fn insert_call(
 
 fn calls_of(v: &Value) -> &Vec<Value> {
     v["calls"].as_array().expect("calls")
+}
+
+/// A JSON instant (RFC 3339) as UTC seconds.
+fn instant(v: &Value) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(v.as_str().expect("an instant"))
+        .unwrap_or_else(|e| panic!("{v}: {e}"))
+        .timestamp()
+}
+
+/// The ids of a JSON call page.
+fn ids_of(v: &Value) -> Vec<i64> {
+    calls_of(v)
+        .iter()
+        .map(|c| c["call_id"].as_i64().unwrap())
+        .collect()
+}
+
+/// The `<paging>` links of an XML page: (next, prev), empty at an end.
+fn xml_links(xml: &str) -> (String, String) {
+    let doc = roxmltree::Document::parse(xml).expect("XML");
+    let paging = doc
+        .root_element()
+        .last_element_child()
+        .filter(|n| n.has_tag_name("paging"))
+        .expect("<paging> ends the page");
+    let link = |name: &str| {
+        paging
+            .children()
+            .find(|n| n.has_tag_name(name))
+            .and_then(|n| n.text())
+            .unwrap_or("")
+            .to_string()
+    };
+    (link("next"), link("prev"))
+}
+
+/// The `<call_id>`s or `<date>`s of an XML call page.
+fn xml_texts(xml: &str, name: &str) -> Vec<String> {
+    let doc = roxmltree::Document::parse(xml).expect("XML");
+    doc.descendants()
+        .filter(|n| n.has_tag_name("call"))
+        .filter_map(|call| call.children().find(|c| c.has_tag_name(name)))
+        .map(|n| n.text().unwrap_or("").to_string())
+        .collect()
 }
 
 async fn call_list_xml_is_the_seed(backend: Backend) {
@@ -271,6 +331,31 @@ async fn call_list_xml_is_the_seed(backend: Backend) {
     assert_eq!(r.status().as_u16(), 200);
     let posted = r.text().await.unwrap();
     assert_eq!(text_of(&posted, "total_calls"), all.to_string());
+    // The posted filter is kept by the links (a GET of the same period).
+    let (next, _) = xml_links(&posted);
+    assert!(
+        next.starts_with("/stats/call_list?") && next.contains(&format!("period_start={start}")),
+        "{next}"
+    );
+
+    // An XML client goes on with the trailing <paging>: page two follows page one, its `prev`
+    // leads back, the first page has no `prev`.
+    let path = format!("/stats/call_list?period_start={start}&per_page=3");
+    let first = app.get(&path).await.text().await.unwrap();
+    let (next, prev) = xml_links(&first);
+    assert_eq!(prev, "");
+    assert!(
+        next.contains("per_page=3") && next.contains("before="),
+        "{next}"
+    );
+    let second = app.get(&next).await.text().await.unwrap();
+    assert_eq!(text_of(&second, "total_calls"), all.to_string());
+    let (d1, d2) = (xml_texts(&first, "date"), xml_texts(&second, "date"));
+    assert_eq!((d1.len(), d2.len()), (3, 3));
+    assert!(d2[0] <= d1[2], "page two is older: {d1:?} {d2:?}");
+    let (_, back) = xml_links(&second);
+    let again = app.get(&back).await.text().await.unwrap();
+    assert_eq!(xml_texts(&again, "date"), d1);
 }
 on_both_databases!(call_list_xml_is_the_seed);
 
@@ -345,7 +430,7 @@ async fn filters_match_counts_computed_in_sql(backend: Backend) {
         assert_eq!(v["total_calls"], n, "{path}");
         assert_eq!(v["total_seconds"], secs, "{path}");
         assert_eq!(
-            v["total_price"],
+            v["total_price"]["value"],
             format!(
                 "{}.{:02}",
                 price / 1_000_000,
@@ -353,19 +438,18 @@ async fn filters_match_counts_computed_in_sql(backend: Backend) {
             ),
             "{path}"
         );
+        assert_eq!(v["total_price"]["currency"], "USD");
         let shown = calls_of(&v);
         assert_eq!(shown.len() as i64, n.min(50), "{path}");
         // Newest first, inside the period.
-        let dates: Vec<&str> = shown.iter().map(|c| c["date"].as_str().unwrap()).collect();
-        let mut sorted = dates.clone();
+        let times: Vec<i64> = shown.iter().map(|c| instant(&c["date"])).collect();
+        let mut sorted = times.clone();
         sorted.sort_by(|a, b| b.cmp(a));
-        assert_eq!(dates, sorted, "{path}");
-        if let Some(d) = dates.last() {
-            assert!(
-                *d >= format!("{first} 00:00:00").as_str()
-                    && *dates.first().unwrap() <= format!("{last} 23:59:59").as_str()
-            );
-        }
+        assert_eq!(times, sorted, "{path}");
+        assert!(times.iter().all(|t| (from..until).contains(t)), "{path}");
+        // Prices are money with their currency, or null when not rated.
+        assert!(shown.iter().all(|c| c["price"].is_null()
+            || (c["price"]["currency"] == "USD" && c["price"]["value"].is_string())));
         // The XML says the same.
         let xml = app
             .get(&path.replace("format=json", ""))
@@ -390,8 +474,16 @@ async fn filters_match_counts_computed_in_sql(backend: Backend) {
         serde_urlencoded::to_string([("period_start", fmt(t0)), ("period_end", fmt(t1))]).unwrap();
     let (_, v) = json(&app, &format!("/stats/call_list?{q}")).await;
     assert_eq!(v["total_calls"], n);
-    assert_eq!(v["period_start"], fmt(t0));
-    assert_eq!(v["period_end"], fmt(t1));
+    assert_eq!(instant(&v["period_start"]), t0);
+    assert_eq!(instant(&v["period_end"]), t1);
+    let xml = app
+        .get(&format!("/stats/call_list?{q}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(text_of(&xml, "period_start"), fmt(t0));
+    assert_eq!(text_of(&xml, "period_end"), fmt(t1));
 }
 on_both_databases!(filters_match_counts_computed_in_sql);
 
@@ -462,7 +554,7 @@ async fn keyset_pages_return_every_call_once_while_calls_arrive(backend: Backend
         .await;
         insert_call(&app, user, tie, "out", "ANSWERED", 1, 0, None).await;
         last_path = p;
-        path = v["older_url"].as_str().map(str::to_string);
+        path = v["links"]["next"].as_str().map(str::to_string);
     }
     assert!(pages > 5);
     let unique: HashSet<i64> = seen.iter().copied().collect();
@@ -484,7 +576,7 @@ async fn keyset_pages_return_every_call_once_while_calls_arrive(backend: Backend
     let mut path = last_path;
     loop {
         let (_, v) = json(&app, &path).await;
-        match v["older_url"].as_str() {
+        match v["links"]["next"].as_str() {
             Some(older) => path = older.to_string(),
             None => break,
         }
@@ -494,7 +586,7 @@ async fn keyset_pages_return_every_call_once_while_calls_arrive(backend: Backend
     while let Some(p) = path {
         let (_, v) = json(&app, &p).await;
         back.extend(calls_of(&v).iter().map(|c| c["call_id"].as_i64().unwrap()));
-        path = v["newer_url"].as_str().map(str::to_string);
+        path = v["links"]["prev"].as_str().map(str::to_string);
     }
     let back_unique: HashSet<i64> = back.iter().copied().collect();
     assert_eq!(back_unique.len(), back.len());
@@ -519,10 +611,37 @@ async fn new_calls_are_shown_once(backend: Backend) {
     let xml = app.get("/stats/new_calls_list").await.text().await.unwrap();
     let s = structure(&xml);
     assert!(s.starts_with(NEW_CALLS_HEAD), "{s}");
-    assert_eq!(s, format!("{NEW_CALLS_HEAD}{}", NEW_CALL.repeat(50)));
+    assert_eq!(
+        s,
+        format!("{NEW_CALLS_HEAD}{}{PAGING}", NEW_CALL.repeat(50))
+    );
     assert_eq!(text_of(&xml, "total_calls"), unseen.to_string());
     let (_, v) = json(&app, "/stats/call_list?per_page=5").await;
     assert!(calls_of(&v).iter().any(|c| c["new"] == true));
+    // Unseen calls come a page at a time: `next` leads on without overlap, `prev` back; the
+    // XML's <paging> leads on too.
+    let (_, first) = json(&app, "/stats/new_calls_list?per_page=20").await;
+    assert_eq!(ids_of(&first).len(), 20);
+    assert!(first["links"]["prev"].is_null());
+    assert_eq!(first["per_page"], 20);
+    let next = first["links"]["next"].as_str().expect("a next link");
+    assert!(
+        next.contains("per_page=20") && next.contains("format=json"),
+        "{next}"
+    );
+    let (_, second) = json(&app, next).await;
+    assert_eq!(ids_of(&second).len(), 20);
+    assert!(ids_of(&second)
+        .iter()
+        .all(|id| !ids_of(&first).contains(id)));
+    assert!(instant(&second["calls"][0]["date"]) <= instant(&first["calls"][19]["date"]));
+    let (_, back) = json(&app, second["links"]["prev"].as_str().expect("a prev link")).await;
+    assert_eq!(ids_of(&back), ids_of(&first));
+    let (next, prev) = xml_links(&xml);
+    assert_eq!(prev, "");
+    let older = app.get(&next).await.text().await.unwrap();
+    assert_eq!(text_of(&older, "total_calls"), unseen.to_string());
+    assert!(!xml_texts(&older, "date").is_empty());
     assert_eq!(
         count(&app, &unseen_sql).await,
         unseen,
@@ -642,7 +761,8 @@ async fn new_calls_are_shown_once(backend: Backend) {
         .text()
         .await
         .unwrap();
-    assert_eq!(structure(&xml), NEW_CALLS_HEAD);
+    assert_eq!(structure(&xml), format!("{NEW_CALLS_HEAD}{PAGING}"));
+    assert_eq!(xml_links(&xml), (String::new(), String::new()));
     assert_eq!(text_of(&xml, "total_calls"), "0");
     let html = browser
         .get("/stats/new_calls_list?lang=ru")
@@ -679,9 +799,13 @@ async fn missed_calls_list_and_processing(backend: Backend) {
         .await
         .unwrap();
     let rows = total.min(50) as usize;
-    let one_call = MISSED.split_once("      call\n").unwrap();
+    let one_call = MISSED
+        .strip_suffix(PAGING)
+        .unwrap()
+        .split_once("      call\n")
+        .unwrap();
     let expected = format!(
-        "{}{}",
+        "{}{}{PAGING}",
         one_call.0,
         format!("      call\n{}", one_call.1).repeat(rows)
     );
@@ -1037,9 +1161,11 @@ async fn bad_dates_are_answered_in_the_pages_format(backend: Backend) {
                 "{page}?{query}: {xml}"
             );
             assert!(structure(&xml).starts_with("page\n  pagename\n  language\n  error_msg\n"));
+            // JSON answers the one error shape.
             let (status, v) = json(&app, &format!("{page}?{query}")).await;
             assert_eq!(status, 400);
-            assert!(v["error_msg"].as_str().unwrap().contains(message));
+            assert_eq!(v["error"]["code"], "invalid_input", "{v}");
+            assert!(v["error"]["message"].as_str().unwrap().contains(message));
         }
         let r = app.get(&format!("/stats/user_stats?{query}")).await;
         assert_eq!(r.status().as_u16(), 400);
@@ -1297,3 +1423,70 @@ async fn the_hourly_roll_up_follows_every_change(backend: Backend) {
     }
 }
 on_both_databases!(the_hourly_roll_up_follows_every_change);
+
+/// The callback page lists the subscriber's requests as the call pages list calls: keyset pages
+/// (also through requests of the same second), `links.next` older, `prev` back.
+async fn callback_requests_come_a_page_at_a_time(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    app.legacy_login("demo", "demo").await;
+    let user = demo_id(&app).await;
+    let device = count(
+        &app,
+        &format!("SELECT MIN(id) FROM devices WHERE user_id = {user} AND device_type <> 'FAX'"),
+    )
+    .await;
+    let now = Utc::now().timestamp() - 86_400;
+    for at in [
+        now,
+        now - 60,
+        now - 60,
+        now - 60,
+        now - 120,
+        now - 180,
+        now - 240,
+    ] {
+        sqlx::query(
+            "INSERT INTO callback_requests (user_id, device_id, src, dst, status, created_at, updated_at)
+             VALUES ($1, $2, '101', '442079460000', 'failed', $3, $3)",
+        )
+        .bind(user)
+        .bind(device)
+        .bind(at)
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    }
+    let ids = |v: &Value| -> Vec<i64> {
+        v["callbacks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["callback_id"].as_i64().unwrap())
+            .collect()
+    };
+    let (status, first) = json(&app, "/functions/callback?per_page=3").await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(ids(&first).len(), 3);
+    assert!(first["links"]["prev"].is_null());
+    assert_eq!(instant(&first["callbacks"][0]["created_at"]), now);
+    let mut seen = ids(&first);
+    let mut page = first.clone();
+    while let Some(next) = page["links"]["next"].as_str() {
+        page = json(&app, next).await.1;
+        assert!(
+            ids(&page).iter().all(|id| !seen.contains(id)),
+            "no request twice"
+        );
+        seen.extend(ids(&page));
+    }
+    assert_eq!(seen.len(), 7, "every request once");
+    let (_, second) = json(&app, first["links"]["next"].as_str().unwrap()).await;
+    let (_, back) = json(&app, second["links"]["prev"].as_str().expect("a prev link")).await;
+    assert_eq!(ids(&back), ids(&first));
+    let (status, bad) = json(&app, "/functions/callback?after=soon").await;
+    assert_eq!(
+        (status, &bad["error"]["code"]),
+        (400, &Value::from("invalid_input"))
+    );
+}
+on_both_databases!(callback_requests_come_a_page_at_a_time);
