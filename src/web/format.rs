@@ -1,6 +1,7 @@
 //! The representation of a page, decided once per request (DESIGN §2):
 //! `?format=` wins; then a legacy session (opened through `/api/login`) or a legacy `/api/` URL
-//! gets XML; then the `Accept` header by quality; else HTML.
+//! gets XML (JSON when its `Accept` prefers `application/json`); then the `Accept` header by
+//! quality; else HTML.
 
 use serde::Serialize;
 
@@ -59,7 +60,12 @@ impl Format {
             });
         }
         if legacy {
-            return Ok(Format::Xml);
+            // A legacy client gets the seed's XML whatever it sends, unless it asks for JSON
+            // by name (a browser's Accept never prefers JSON).
+            return Ok(match accept.and_then(from_accept) {
+                Some(Format::Json) => Format::Json,
+                _ => Format::Xml,
+            });
         }
         Ok(accept.and_then(from_accept).unwrap_or(Format::Html))
     }
@@ -106,6 +112,12 @@ mod tests {
         assert_eq!(
             Format::negotiate(None, true, Some("text/html")),
             Ok(Format::Xml)
+        );
+        assert_eq!(Format::negotiate(None, true, Some("*/*")), Ok(Format::Xml));
+        assert_eq!(Format::negotiate(None, true, None), Ok(Format::Xml));
+        assert_eq!(
+            Format::negotiate(None, true, Some("application/json")),
+            Ok(Format::Json)
         );
     }
 
