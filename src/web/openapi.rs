@@ -128,6 +128,8 @@ fn gather() -> ApiDoc {
     // Calls.
 
     // Money.
+    pages::payments::api(&mut doc);
+    pages::invoices::api(&mut doc);
 
     doc
 }
