@@ -130,6 +130,11 @@ fn gather() -> ApiDoc {
     // Money.
     pages::payments::api(&mut doc);
     pages::invoices::api(&mut doc);
+    pages::wallet::api(&mut doc);
+    pages::subscriptions::api(&mut doc);
+    pages::rates::api(&mut doc);
+    pages::destinations::api(&mut doc);
+    pages::controls::api(&mut doc);
 
     doc
 }
