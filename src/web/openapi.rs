@@ -135,6 +135,8 @@ fn gather() -> ApiDoc {
     pages::rates::api(&mut doc);
     pages::destinations::api(&mut doc);
     pages::controls::api(&mut doc);
+    pages::calling_plan::api(&mut doc);
+    pages::numbers::api(&mut doc);
 
     doc
 }
