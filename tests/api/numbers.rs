@@ -122,7 +122,7 @@ async fn two_subscribers_race_for_a_number_and_one_gets_it(backend: Backend) {
     assert!(
         listed
             .iter()
-            .any(|n| n["number"] == did && n["monthly_fee"] == "3.00"),
+            .any(|n| n["number"] == did && n["monthly_fee"]["value"] == "3.00"),
         "{pool}"
     );
 
@@ -227,6 +227,10 @@ async fn two_subscribers_race_for_a_number_and_one_gets_it(backend: Backend) {
         (Some(did), Some("forward"), Some("+447700900123")),
         "{mine}"
     );
+    // The numbers one owns are given whole; money and instants as the contract has them.
+    assert!(mine["links"]["next"].is_null() && mine["links"]["prev"].is_null());
+    assert_eq!(n["monthly_fee"]["currency"], n["currency"], "{mine}");
+    assert!(chrono::DateTime::parse_from_rfc3339(n["allocated"].as_str().unwrap()).is_ok());
     let r = route(&app, did).await;
     assert_eq!(
         (r["route"].as_str(), r["number"].as_str()),
