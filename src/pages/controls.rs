@@ -114,7 +114,6 @@ impl ControlsPage {
     }
 }
 
-
 fn barring_of(b: &Barrings, name: &str) -> bool {
     match name {
         "outgoing" => b.outgoing,

@@ -476,7 +476,10 @@ impl Page for InvoicePage {
         };
         e.facts = vec![
             (lang.t("invoice.number").to_string(), i.inv_number.clone()),
-            (lang.t("invoices.issued").to_string(), i.issue_date.to_string()),
+            (
+                lang.t("invoices.issued").to_string(),
+                i.issue_date.to_string(),
+            ),
             (
                 lang.t("invoices.period").to_string(),
                 format!("{} – {}", i.start_day(), i.end_day()),

@@ -395,10 +395,19 @@ pub fn api(doc: &mut ApiDoc) {
         "/dids/available",
         "The pool of numbers to pick a new one from, by country and region, a page at a time",
         &[
-            ("country", "ISO 3166 alpha-2: the pool of that country (none: the countries only)"),
+            (
+                "country",
+                "ISO 3166 alpha-2: the pool of that country (none: the countries only)",
+            ),
             ("region", "The pool of one region of the country"),
-            ("after", "A number: the page of numbers after it (`links.next`)"),
-            ("before", "A number: the page of numbers before it (`links.prev`)"),
+            (
+                "after",
+                "A number: the page of numbers after it (`links.next`)",
+            ),
+            (
+                "before",
+                "A number: the page of numbers before it (`links.prev`)",
+            ),
         ],
     );
 }

@@ -358,7 +358,10 @@ pub fn api(doc: &mut ApiDoc) {
                 "An ISO 4217 code among `aval_currencies`: the currency prices are shown in \
                  (the subscriber's own when not given)",
             ),
-            ("q", "A search by country or prefix (100 characters at most)"),
+            (
+                "q",
+                "A search by country or prefix (100 characters at most)",
+            ),
         ],
     );
 }

@@ -171,7 +171,10 @@ mod tests {
 
     #[test]
     fn keys_read_back_as_written() {
-        let k = Key { at: 1764945000, id: 42 };
+        let k = Key {
+            at: 1764945000,
+            id: 42,
+        };
         assert_eq!(k.to_string(), "1764945000_42");
         assert_eq!(Key::parse("1764945000_42"), Some(k));
         assert_eq!(Key::parse("1764945000.42"), None);

@@ -499,7 +499,10 @@ async fn bad_settings_are_refused_and_change_nothing(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(plan["pagename"], "Calling plan");
-    assert!(plan["userid"].is_i64() && plan["risk_ceiling"].is_i64(), "{plan}");
+    assert!(
+        plan["userid"].is_i64() && plan["risk_ceiling"].is_i64(),
+        "{plan}"
+    );
     assert!(plan["links"]["next"].is_null() && plan["links"]["prev"].is_null());
     let uk = plan["callingPlans"]
         .as_array()

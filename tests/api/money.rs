@@ -308,7 +308,10 @@ async fn an_unknown_currency_is_a_clear_failure(backend: Backend) {
     }
     let j = json(&app, "/tariffs/user_rates?currency=XYZ&format=json").await;
     assert_eq!(j["error"]["code"], "invalid_input", "{j}");
-    assert!(j["error"]["message"].as_str().unwrap().contains("XYZ"), "{j}");
+    assert!(
+        j["error"]["message"].as_str().unwrap().contains("XYZ"),
+        "{j}"
+    );
 
     let (status, page) = html(&app, "/tariffs/user_rates?currency=%3Cscript%3E").await;
     assert_eq!(status, 400);
@@ -922,7 +925,10 @@ async fn payments_and_invoices_page_by_time_then_id(backend: Backend) {
         assert!(all.len() > 6, "{path}: enough rows for three pages");
         // Every row once, newest first, three to a page.
         let pages = walk(&app, &format!("{path}?per_page=3&format=json"), list, key).await;
-        assert!(pages.iter().all(|p| !p.is_empty() && p.len() <= 3), "{pages:?}");
+        assert!(
+            pages.iter().all(|p| !p.is_empty() && p.len() <= 3),
+            "{pages:?}"
+        );
         assert_eq!(pages.concat(), all, "{path}");
         // Without `per_page`, 50 to a page: all of them here, and no links.
         let whole = json(&app, path).await;
@@ -942,11 +948,17 @@ async fn payments_and_invoices_page_by_time_then_id(backend: Backend) {
         } else {
             "invoice_id"
         };
-        let shown: Vec<i64> = texts(&xml, tag).iter().map(|t| t.parse().unwrap()).collect();
+        let shown: Vec<i64> = texts(&xml, tag)
+            .iter()
+            .map(|t| t.parse().unwrap())
+            .collect();
         assert_eq!(shown, pages[1], "{second}");
         let (status, page) = html(&app, &second).await;
         assert_eq!(status, 200);
-        assert!(page.contains("rel=\"prev\"") && page.contains("rel=\"next\""), "{page}");
+        assert!(
+            page.contains("rel=\"prev\"") && page.contains("rel=\"next\""),
+            "{page}"
+        );
 
         // A page position that is not one is refused in the one error shape.
         let bad = json(&app, &format!("{path}?before=yesterday&format=json")).await;
@@ -963,7 +975,9 @@ async fn payments_and_invoices_page_by_time_then_id(backend: Backend) {
         .await
         .unwrap();
     let payments = app
-        .scalar(&format!("SELECT COUNT(*) FROM payments WHERE user_id = {id}"))
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM payments WHERE user_id = {id}"
+        ))
         .await;
     assert_eq!(d.trim_end().lines().count() as i64, payments + 1, "{d}");
     let d = app
@@ -973,7 +987,9 @@ async fn payments_and_invoices_page_by_time_then_id(backend: Backend) {
         .await
         .unwrap();
     let invoices = app
-        .scalar(&format!("SELECT COUNT(*) FROM invoices WHERE user_id = {id}"))
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM invoices WHERE user_id = {id}"
+        ))
         .await;
     assert_eq!(d.trim_end().lines().count() as i64, invoices + 1, "{d}");
 }
