@@ -193,7 +193,7 @@ async fn load(ctx: &Ctx, store: &Store, user: CurrentUser) -> AppResult<Controls
         pagename: "Controls",
         language: ctx.lang.code(),
         userid: user.id,
-        spending_limit: limit.map(|l| money(l)),
+        spending_limit: limit.map(&money),
         spent_month: money(spent),
         spent_percent: limit.map(|l| if l == 0 { 100 } else { spent * 100 / l }),
         limit_ceiling: a.ceiling.map(money),
