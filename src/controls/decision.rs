@@ -54,7 +54,7 @@ impl Reason {
 }
 
 /// What the subscriber barred.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Barrings {
     pub outgoing: bool,
     pub international: bool,

@@ -4,8 +4,10 @@
 //!
 //! JSON keeps the shape of the reference calling-plan API (`callingPlans`, each country with
 //! `countryCode`, `isoCode`, `region`, `countryRisk` and `services[{id, name, type, risk,
-//! enabled}]`), and `PUT` takes its `{"plans": [...]}` and answers `{errors, skip, success}`:
-//! what was malformed, what was not changed (and why), what was.
+//! enabled}]`), which clients use, beside the keys every page has (`pagename`, `language`,
+//! `userid`, `links`) and the operator's `risk_ceiling`; `PUT` takes its `{"plans": [...]}` and
+//! answers `{errors, skip, success}`: what was malformed, what was not changed (and why), what
+//! was.
 
 use std::collections::BTreeMap;
 
@@ -14,12 +16,15 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 
 use super::notice;
 use crate::error::AppResult;
 use crate::store::controls::PlanRow;
 use crate::store::Store;
 use crate::web::form::StrictForm;
+use crate::web::openapi::ApiDoc;
+use crate::web::values::Links;
 use crate::web::{respond, Chrome, Ctx, CurrentUser, Format, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -32,19 +37,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CallingPlanPage {
-    #[serde(skip)]
     pub pagename: &'static str,
-    #[serde(skip)]
     pub language: &'static str,
-    #[serde(skip)]
     pub userid: i64,
     /// The highest risk a subscriber may switch on.
-    #[serde(skip)]
     pub risk_ceiling: i64,
+    /// The reference calling-plan API's list, one entry per country of the tariff.
     #[serde(rename = "callingPlans")]
     pub calling_plans: Vec<PlanCountry>,
+    /// Both `null`: the tariff's countries are a bounded list, given whole.
+    pub links: Links,
     #[serde(skip)]
     pub notice: Option<String>,
     /// After a form: what was not applied, one line each.
@@ -52,7 +56,7 @@ pub struct CallingPlanPage {
     pub problems: Vec<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PlanCountry {
     pub country: String,
@@ -63,20 +67,21 @@ pub struct PlanCountry {
     pub iso_code: String,
     pub region: &'static str,
     pub services: Vec<PlanService>,
+    /// Always `calling_plan`.
     #[serde(rename = "type")]
     pub kind: &'static str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct PlanService {
     pub enabled: bool,
     pub id: i64,
     pub name: String,
     pub risk: i64,
+    /// `standard` or `premium`.
     #[serde(rename = "type")]
     pub service_type: String,
-    /// Within the operator's ceiling (the country's risk counts too).
-    #[serde(skip)]
+    /// Within the operator's ceiling (the country's risk counts too): it may be switched on.
     pub allowed: bool,
 }
 
@@ -165,6 +170,16 @@ fn countries(rows: Vec<PlanRow>, ceiling: i64) -> Vec<PlanCountry> {
     by_group.into_values().collect()
 }
 
+/// The page in the JSON API's description (its `PUT` keeps the reference API's own shapes).
+pub fn api(doc: &mut ApiDoc) {
+    doc.page::<CallingPlanPage>(
+        "Money",
+        "/services/calling_plan",
+        "Per country, its services with their risk and whether they are on",
+        &[],
+    );
+}
+
 async fn load(ctx: &Ctx, store: &Store, user: CurrentUser) -> AppResult<CallingPlanPage> {
     let ceiling = store.control_settings().await?.risk_ceiling;
     let rows = store.calling_plan(user.id).await?;
@@ -174,6 +189,7 @@ async fn load(ctx: &Ctx, store: &Store, user: CurrentUser) -> AppResult<CallingP
         userid: user.id,
         risk_ceiling: ceiling,
         calling_plans: countries(rows, ceiling),
+        links: Links::whole(),
         notice: None,
         problems: Vec::new(),
     })

@@ -7,6 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::notice;
 use crate::config::Settings;
@@ -18,6 +19,8 @@ use crate::store::controls::{spend_since, UserControls};
 use crate::store::Store;
 use crate::time;
 use crate::web::form::StrictForm;
+use crate::web::openapi::ApiDoc;
+use crate::web::values::{Amount, Moment};
 use crate::web::{
     refuse_form, respond, respond_action, session, Chrome, Ctx, CurrentUser, Format, Page,
 };
@@ -58,25 +61,26 @@ const NOTICES: &[&str] = &[
     "unblocked",
 ];
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ControlsPage {
     pub pagename: &'static str,
     pub language: &'static str,
     pub userid: i64,
     pub currency: String,
-    /// The monthly limit, `50.00` (empty: none).
-    pub spending_limit: String,
-    /// Spent this (local calendar) month, `12.34`.
-    pub spent_month: String,
-    /// Of the limit, in whole percent (none without a limit).
+    /// The monthly limit (`null`: none; the XML's empty `limit`).
+    pub spending_limit: Option<Amount>,
+    /// Spent this (local calendar) month.
+    pub spent_month: Amount,
+    /// Of the limit, in whole percent (`null` without a limit).
     pub spent_percent: Option<i64>,
-    /// The highest limit the operator allows (empty: no ceiling).
-    pub limit_ceiling: String,
-    /// Mail at 80 % and at 100 %.
+    /// The highest limit the operator allows (`null`: no ceiling).
+    pub limit_ceiling: Option<Amount>,
+    /// Mail at 80 % and at 100 % (the XML's `1`/`0`).
     pub limit_mail: bool,
     pub barrings: Barrings,
-    /// The lost-phone block: since when (empty: not blocked).
-    pub lost_phone_since: String,
+    /// The lost-phone block: since when (`null`: not blocked; the XML's `lost_phone/since`,
+    /// the main page's `blocked_since`).
+    pub blocked_since: Option<Moment>,
     #[serde(skip)]
     pub notice: Option<String>,
     #[serde(skip)]
@@ -88,7 +92,7 @@ pub struct ControlsPage {
 
 impl ControlsPage {
     pub fn blocked(&self) -> bool {
-        !self.lost_phone_since.is_empty()
+        self.blocked_since.is_some()
     }
 
     /// The bar's width in whole percent, at most 100.
@@ -184,31 +188,39 @@ async fn load(ctx: &Ctx, store: &Store, user: CurrentUser) -> AppResult<Controls
     let mut c = store.pool().acquire().await.map_err(AppError::from)?;
     let spent = spend_since(&mut c, user.id, month_start).await?;
     let limit = a.controls.spending_limit_micros;
+    let money = |m: i64| Amount::new(Money(m), a.decimals, a.currency.clone());
     Ok(ControlsPage {
         pagename: "Controls",
         language: ctx.lang.code(),
         userid: user.id,
-        spending_limit: limit
-            .map(|l| Money(l).format(a.decimals))
-            .unwrap_or_default(),
-        spent_month: Money(spent).format(a.decimals),
+        spending_limit: limit.map(&money),
+        spent_month: money(spent),
         spent_percent: limit.map(|l| if l == 0 { 100 } else { spent * 100 / l }),
-        limit_ceiling: a
-            .ceiling
-            .map(|c| Money(c).format(a.decimals))
-            .unwrap_or_default(),
+        limit_ceiling: a.ceiling.map(money),
         limit_mail: a.controls.limit_mail,
         barrings: a.controls.barrings,
-        lost_phone_since: a
-            .controls
-            .lost_phone_at
-            .map(|t| time::format_instant(t, a.zone))
-            .unwrap_or_default(),
+        blocked_since: a.controls.lost_phone_at.map(|t| Moment::new(t, a.zone)),
         currency: a.currency,
         notice: None,
         error: None,
         typed_limit: None,
     })
+}
+
+/// The pages in the JSON API's description: one view model answers both.
+pub fn api(doc: &mut ApiDoc) {
+    for (path, summary) in [
+        (
+            "/services/spending_limit",
+            "The monthly spending limit and this month's spend, the barrings and the lost-phone block",
+        ),
+        (
+            "/services/barrings",
+            "The barrings (the same page as the spending limit)",
+        ),
+    ] {
+        doc.page::<ControlsPage>("Money", path, summary, &[]);
+    }
 }
 
 /// GET /services/spending_limit, /services/barrings

@@ -4,10 +4,13 @@
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::error::{AppError, AppResult};
 use crate::store::access::Resource;
 use crate::store::Store;
+use crate::web::openapi::ApiDoc;
+use crate::web::values::Links;
 use crate::web::{require, respond, Chrome, Ctx, CurrentUser, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -18,18 +21,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct DestinationsPage {
     pub pagename: &'static str,
     pub language: &'static str,
+    /// Not in the seed's XML.
+    pub userid: i64,
     pub dest_id: i64,
     pub groupname: String,
     /// The flag's file name under `/static/flags/` (`au.svg`), as the rates page's `rateicon`.
     pub groupicon: String,
     pub directions: Vec<Direction>,
+    /// Both `null`: one destination group's prefixes are a bounded list, given whole.
+    pub links: Links,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Direction {
     pub details: String,
     pub prefix: String,
@@ -58,6 +65,16 @@ impl Page for DestinationsPage {
     }
 }
 
+/// The page in the JSON API's description.
+pub fn api(doc: &mut ApiDoc) {
+    doc.page::<DestinationsPage>(
+        "Money",
+        "/directions/dg_list_user_destinations/{dest_id}",
+        "The prefixes of one destination group of the subscriber's tariff",
+        &[],
+    );
+}
+
 /// GET /directions/dg_list_user_destinations/{dest_id}
 pub async fn show(
     ctx: Ctx,
@@ -84,10 +101,12 @@ pub async fn show(
     let page = DestinationsPage {
         pagename: "Destinations",
         language: ctx.lang.code(),
+        userid: user.id,
         dest_id: group.id,
         groupname: group.name,
         groupicon: super::rates::flag_icon(&group.flag),
         directions,
+        links: Links::whole(),
     };
     respond(&ctx, &page)
 }

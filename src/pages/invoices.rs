@@ -1,6 +1,10 @@
 //! Invoices: the subscriber's invoices, newest first, totalled per currency in HTML, and one
 //! invoice with its lines. An invoice id that is not the user's is 404.
 //!
+//! The list is paged by keyset (`per_page`, `before=`/`after=` an invoice's `<seconds>_<id>`
+//! of its issue, `links.next` older, `links.prev` newer): invoices grow with the account's
+//! history. Its CSV and PDF are of every invoice.
+//!
 //! An invoice's PDF (`?format=pdf`) is the document a subscriber files or forwards: the seller
 //! (the operator, from the settings) and the buyer (the subscriber's registration details),
 //! number, dates, lines, VAT and totals: the figures of its HTML and XML, from the same view
@@ -8,7 +12,8 @@
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::config::{Operator, Settings};
 use crate::error::{AppError, AppResult};
@@ -17,10 +22,13 @@ use crate::i18n::Lang;
 use crate::money::{format_percent, Money};
 use crate::store::access::Resource;
 use crate::store::invoices::Invoice;
+use crate::store::keyset::{KeysetPage, Paging};
 use crate::store::users::BillingDetails;
 use crate::store::Store;
 use crate::time;
-use crate::web::{require, respond, Chrome, Ctx, CurrentUser, Page};
+use crate::web::openapi::ApiDoc;
+use crate::web::values::{Amount, Links, Moment};
+use crate::web::{require, respond, Chrome, Ctx, CurrentUser, Format, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -35,83 +43,81 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct InvoicesPage {
     pub pagename: &'static str,
     pub language: &'static str,
     pub userid: i64,
+    /// This page of invoices, newest first (the exports have them all).
     pub invoices: Vec<InvoiceView>,
-    /// Per currency (HTML and JSON; the seed's XML has no totals).
+    /// Per currency, of all pages (HTML and JSON; the seed's XML has no totals).
     pub totals: Vec<InvoiceTotalView>,
+    /// `next`: older invoices; `prev`: newer ones.
+    pub links: Links,
     /// Whose invoices: for the exports' title and file name.
     #[serde(skip)]
     pub owner: Owner,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct InvoiceView {
     /// Who the invoice is for: the subscriber's name.
     pub user: String,
     pub inv_number: String,
-    pub period_start: String,
-    pub period_end: String,
-    pub issue_date: String,
-    /// `Yes` or `No`.
-    pub paid: &'static str,
-    /// Empty while unpaid.
-    pub paid_date: String,
-    pub price: String,
-    /// `20.0`
-    pub vat: String,
-    pub price_vat: String,
+    pub period_start: Moment,
+    pub period_end: Moment,
+    pub issue_date: Moment,
+    /// The XML's `Yes`/`No`.
+    pub paid: bool,
+    /// `null` while unpaid (the XML's empty element).
+    pub paid_date: Option<Moment>,
+    pub price: Amount,
+    /// The VAT rate in percent, `20.0` (the XML's `vat`).
+    pub vat_percent: String,
+    pub price_vat: Amount,
     /// Not in the seed: every amount is in this currency.
     pub currency: String,
     /// Not in the seed: for `/accounting/user_invoices/{invoice_id}`.
     pub invoice_id: i64,
-    /// Not in the seed: the day it is due, `YYYY-MM-DD` (empty when not set).
-    pub due_date: String,
+    /// Not in the seed: the local day it is due (`null` when not set).
+    pub due_date: Option<chrono::NaiveDate>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct InvoiceTotalView {
     pub currency: String,
     pub count: i64,
-    pub price: String,
-    pub price_vat: String,
-    pub unpaid: String,
+    pub price: Amount,
+    pub price_vat: Amount,
+    pub unpaid: Amount,
 }
 
 impl InvoiceView {
     /// The period's first and last calendar days, for HTML (`2025-01-01`).
-    fn start_day(&self) -> &str {
-        self.period_start.get(..10).unwrap_or(&self.period_start)
+    fn start_day(&self) -> String {
+        self.period_start.date()
     }
-    fn end_day(&self) -> &str {
-        self.period_end.get(..10).unwrap_or(&self.period_end)
+    fn end_day(&self) -> String {
+        self.period_end.date()
     }
 
     fn new(i: Invoice, user: &str, tz: chrono_tz::Tz) -> InvoiceView {
         let d = i.decimals as u32;
+        let money = |m: i64| Amount::new(Money(m), d, i.currency.clone());
         InvoiceView {
             user: user.to_string(),
-            inv_number: i.number,
-            period_start: time::format_instant(i.period_start, tz),
-            period_end: time::format_instant(i.period_end, tz),
-            issue_date: time::format_instant(i.issued_at, tz),
-            paid: if i.paid_at.is_some() { "Yes" } else { "No" },
-            paid_date: i
-                .paid_at
-                .map(|at| time::format_instant(at, tz))
-                .unwrap_or_default(),
-            price: Money(i.price_micros).format(d),
-            vat: format_percent(i.vat_percent_bp),
-            price_vat: Money(i.price_vat_micros).format(d),
-            currency: i.currency,
+            period_start: Moment::new(i.period_start, tz),
+            period_end: Moment::new(i.period_end, tz),
+            issue_date: Moment::new(i.issued_at, tz),
+            paid: i.paid_at.is_some(),
+            paid_date: i.paid_at.map(|at| Moment::new(at, tz)),
+            price: money(i.price_micros),
+            vat_percent: format_percent(i.vat_percent_bp),
+            price_vat: money(i.price_vat_micros),
             invoice_id: i.id,
-            due_date: i
-                .due_at
-                .map(|at| time::format_date(at, tz))
-                .unwrap_or_default(),
+            due_date: i.due_at.map(|at| time::local_day(at, tz)),
+            inv_number: i.number,
+            currency: i.currency,
         }
     }
 }
@@ -137,11 +143,12 @@ impl Page for InvoicesPage {
         InvoicesXml { v: self }.render()
     }
     fn export(&self, lang: Lang) -> Option<Export> {
-        let period = period_of(
-            self.invoices
-                .iter()
-                .flat_map(|i| [i.period_start.as_str(), i.period_end.as_str()]),
-        );
+        let days: Vec<String> = self
+            .invoices
+            .iter()
+            .flat_map(|i| [i.start_day(), i.end_day()])
+            .collect();
+        let period = period_of(days.iter().map(String::as_str));
         let mut e = Export::list(
             FileName::new("invoices", &self.owner.username, &period),
             lang,
@@ -161,12 +168,12 @@ impl Page for InvoicesPage {
                 lang.t("export.invoices.total")
                     .replace("{currency}", &t.currency)
                     .replace("{count}", &t.count.to_string()),
-                format!("{} {}", t.price_vat, t.currency),
+                t.price_vat.with_currency(),
             ));
             e.totals.push((
                 lang.t("export.invoices.unpaid")
                     .replace("{currency}", &t.currency),
-                format!("{} {}", t.unpaid, t.currency),
+                t.unpaid.with_currency(),
             ));
         }
         e.empty = lang.t("invoices.empty").to_string();
@@ -193,30 +200,83 @@ impl ExportRow for InvoiceView {
     fn cells(&self) -> Vec<String> {
         vec![
             self.inv_number.clone(),
-            self.period_start.clone(),
-            self.period_end.clone(),
-            self.issue_date.clone(),
-            self.price.clone(),
-            self.vat.clone(),
-            self.price_vat.clone(),
+            self.period_start.to_string(),
+            self.period_end.to_string(),
+            self.issue_date.to_string(),
+            self.price.to_string(),
+            self.vat_percent.clone(),
+            self.price_vat.to_string(),
             self.currency.clone(),
-            self.paid.to_string(),
-            self.paid_date.clone(),
+            super::payments::yes_no(self.paid).to_string(),
+            self.paid_date.map(|m| m.to_string()).unwrap_or_default(),
         ]
     }
 }
 
+#[derive(Deserialize)]
+pub struct ListQuery {
+    before: Option<String>,
+    after: Option<String>,
+    per_page: Option<String>,
+}
+
+/// The pages in the JSON API's description.
+pub fn api(doc: &mut ApiDoc) {
+    doc.page::<InvoicesPage>(
+        "Money",
+        "/accounting/user_invoices",
+        "The subscriber's invoices, newest first, a page at a time, with totals per currency",
+        &[
+            ("per_page", "Invoices per page: 1 to 500, 50 when not given"),
+            (
+                "before",
+                "`<seconds>_<id>`: the page of invoices issued before that one (`links.next`)",
+            ),
+            (
+                "after",
+                "`<seconds>_<id>`: the page of invoices issued after that one (`links.prev`)",
+            ),
+        ],
+    );
+    doc.page::<InvoicePage>(
+        "Money",
+        "/accounting/user_invoices/{invoice_id}",
+        "One invoice: its lines, VAT, seller and buyer, and the card payments made for it",
+        &[],
+    );
+}
+
 /// GET /accounting/user_invoices
-pub async fn list(ctx: Ctx, user: CurrentUser, store: web::Data<Store>) -> AppResult<HttpResponse> {
+pub async fn list(
+    ctx: Ctx,
+    user: CurrentUser,
+    store: web::Data<Store>,
+    query: web::Query<ListQuery>,
+) -> AppResult<HttpResponse> {
     let account = store
         .account(user.id)
         .await?
         .ok_or(AppError::Unauthenticated)?;
     let tz = time::zone(&account.time_zone);
     let name = account.display_name();
-    let invoices = store
-        .invoices(user.id)
-        .await?
+    // The exports are of every invoice (paging is for the page, not the export).
+    let (rows, links) = if matches!(ctx.format, Format::Csv | Format::Pdf) {
+        (store.invoices(user.id).await?, Links::whole())
+    } else {
+        let paging = Paging::parse(
+            query.before.as_deref(),
+            query.after.as_deref(),
+            query.per_page.as_deref(),
+        )
+        .map_err(AppError::BadInput)?;
+        let KeysetPage { rows, newer, older } = store.invoices_page(user.id, &paging).await?;
+        let links = Links {
+            next: older.map(|k| ctx.page_link("before", &k.to_string())),
+            prev: newer.map(|k| ctx.page_link("after", &k.to_string())),
+        };
+        (rows, links)
+    };
+    let invoices = rows
         .into_iter()
         .map(|i| InvoiceView::new(i, &name, tz))
         .collect();
@@ -225,13 +285,13 @@ pub async fn list(ctx: Ctx, user: CurrentUser, store: web::Data<Store>) -> AppRe
         .await?
         .into_iter()
         .map(|t| {
-            let d = t.decimals as u32;
+            let money = |m: i64| Amount::new(Money(m), t.decimals as u32, t.currency.clone());
             InvoiceTotalView {
-                currency: t.currency,
                 count: t.count,
-                price: Money(t.price_micros).format(d),
-                price_vat: Money(t.price_vat_micros).format(d),
-                unpaid: Money(t.unpaid_vat_micros).format(d),
+                price: money(t.price_micros),
+                price_vat: money(t.price_vat_micros),
+                unpaid: money(t.unpaid_vat_micros),
+                currency: t.currency.clone(),
             }
         })
         .collect();
@@ -241,13 +301,14 @@ pub async fn list(ctx: Ctx, user: CurrentUser, store: web::Data<Store>) -> AppRe
         userid: user.id,
         invoices,
         totals,
+        links,
         owner: Owner::of(&account),
     };
     respond(&ctx, &page)
 }
 
 /// One invoice with its lines (not in the seed; its XML follows the list's names).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct InvoicePage {
     pub pagename: &'static str,
     pub language: &'static str,
@@ -255,7 +316,7 @@ pub struct InvoicePage {
     pub invoice: InvoiceView,
     pub lines: Vec<LineView>,
     /// `price_vat − price`, the VAT charged.
-    pub vat_amount: String,
+    pub vat_amount: Amount,
     /// The operator, as the settings name it.
     pub seller: PartyView,
     /// The subscriber, as registered.
@@ -270,17 +331,18 @@ pub struct InvoicePage {
     pub notice: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct InvoicePaymentView {
     pub payment_id: i64,
-    pub date: String,
-    pub amount: String,
-    pub state: String,
+    pub payment_date: Moment,
+    pub amount: Amount,
+    /// pending, completed, declined, failed (as on the payments page).
+    pub status: String,
     pub reason: String,
 }
 
 /// A party to an invoice: name, address and registration numbers (empty when not on record).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct PartyView {
     pub name: String,
     pub address: Vec<String>,
@@ -344,7 +406,7 @@ impl PartyView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct LineView {
     /// `calls` (one line per destination) or `subscription`.
     pub kind: String,
@@ -354,7 +416,9 @@ pub struct LineView {
     pub quantity: i64,
     /// `HH:MM:SS` billed for calls; empty for other lines.
     pub duration: String,
-    pub amount: String,
+    /// The same in seconds; `null` for other lines.
+    pub seconds: Option<i64>,
+    pub amount: Amount,
 }
 
 #[derive(Template)]
@@ -401,14 +465,21 @@ impl Page for InvoicePage {
                 lines: self.buyer.lines(&lang),
             },
         ];
-        let status = if i.paid == "Yes" {
-            format!("{} {}", lang.t("invoices.paid"), i.paid_date)
+        let status = if i.paid {
+            format!(
+                "{} {}",
+                lang.t("invoices.paid"),
+                i.paid_date.map(|m| m.to_string()).unwrap_or_default()
+            )
         } else {
             lang.t("invoices.unpaid.one").to_string()
         };
         e.facts = vec![
             (lang.t("invoice.number").to_string(), i.inv_number.clone()),
-            (lang.t("invoices.issued").to_string(), i.issue_date.clone()),
+            (
+                lang.t("invoices.issued").to_string(),
+                i.issue_date.to_string(),
+            ),
             (
                 lang.t("invoices.period").to_string(),
                 format!("{} – {}", i.start_day(), i.end_day()),
@@ -417,17 +488,14 @@ impl Page for InvoicePage {
             (lang.t("invoices.status").to_string(), status),
         ];
         e.totals = vec![
+            (lang.t("money.net").to_string(), i.price.with_currency()),
             (
-                lang.t("money.net").to_string(),
-                format!("{} {cur}", i.price),
-            ),
-            (
-                format!("{} {} %", lang.t("money.vat"), i.vat),
-                format!("{} {cur}", self.vat_amount),
+                format!("{} {} %", lang.t("money.vat"), i.vat_percent),
+                self.vat_amount.with_currency(),
             ),
             (
                 lang.t("invoice.total").to_string(),
-                format!("{} {cur}", i.price_vat),
+                i.price_vat.with_currency(),
             ),
         ];
         e.grand_total = true;
@@ -451,7 +519,7 @@ impl ExportRow for LineView {
             self.description.clone(),
             self.quantity.to_string(),
             self.duration.clone(),
-            self.amount.clone(),
+            self.amount.to_string(),
         ]
     }
 }
@@ -482,7 +550,8 @@ pub async fn detail(
         .await?
         .ok_or(AppError::NotFound)?;
     let d = invoice.decimals as u32;
-    let vat_amount = Money(invoice.price_vat_micros - invoice.price_micros).format(d);
+    let money = |m: i64| Amount::new(Money(m), d, invoice.currency.clone());
+    let vat_amount = money(invoice.price_vat_micros - invoice.price_micros);
     let lines = store
         .invoice_lines(user.id, invoice_id)
         .await?
@@ -493,6 +562,7 @@ pub async fn detail(
             } else {
                 String::new()
             },
+            seconds: (l.kind == "calls").then_some(l.seconds),
             // Calls to no known destination are stored without words of ours (see
             // `billing::invoice::call_lines`): named here, in the reader's language.
             description: if l.kind == "calls" && l.description.is_empty() {
@@ -502,7 +572,7 @@ pub async fn detail(
             },
             kind: l.kind,
             quantity: l.quantity,
-            amount: Money(l.amount_micros).format(d),
+            amount: money(l.amount_micros),
         })
         .collect();
     let buyer = store
@@ -515,9 +585,9 @@ pub async fn detail(
         .into_iter()
         .map(|p| InvoicePaymentView {
             payment_id: p.id,
-            date: time::format_instant(p.paid_at, tz),
-            amount: Money(p.amount_micros).with_currency(p.decimals as u32, &p.currency),
-            state: p.state,
+            payment_date: Moment::new(p.paid_at, tz),
+            amount: Amount::new(Money(p.amount_micros), p.decimals as u32, p.currency),
+            status: p.state,
             reason: p.failure_reason,
         })
         .collect();

@@ -6,6 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::notice;
 use crate::config::Settings;
@@ -13,9 +14,12 @@ use crate::controls::authorize;
 use crate::error::{AppError, AppResult};
 use crate::money::Money;
 use crate::numbers::{Destination, Refusal, E164, HOLD_MINUTES};
+use crate::store::numbers::PoolFrom;
 use crate::store::Store;
 use crate::time;
 use crate::web::form::StrictForm;
+use crate::web::openapi::ApiDoc;
+use crate::web::values::{Amount, Links, Moment};
 use crate::web::{refuse_form, respond, respond_action, Chrome, Ctx, CurrentUser, Format, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -34,7 +38,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 const NOTICES: &[&str] = &["allocated", "destination_saved", "released", "hold_dropped"];
 
 /// One of the subscriber's numbers.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct NumberView {
     pub number: String,
     /// ISO 3166 alpha-2.
@@ -42,10 +46,9 @@ pub struct NumberView {
     #[serde(skip)]
     pub country_name: String,
     pub region: String,
-    /// `5.00`, in `currency`.
-    pub monthly_fee: String,
+    pub monthly_fee: Amount,
     pub currency: String,
-    pub allocated: String,
+    pub allocated: Moment,
     /// `device` or `forward`.
     pub destination_type: &'static str,
     /// The device's extension, or the number calls are forwarded to.
@@ -55,11 +58,12 @@ pub struct NumberView {
 }
 
 /// A number the subscriber holds.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct HoldView {
     pub number: String,
-    pub expires: String,
-    /// UTC seconds, for clients that count down.
+    pub expires: Moment,
+    /// UTC seconds (the XML's, for clients that count down; JSON has `expires`).
+    #[serde(skip)]
     pub expires_at: i64,
     /// Only right after the hold: the key that allocates it (never stored in clear).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -67,13 +71,13 @@ pub struct HoldView {
 }
 
 /// A device calls may go to: (extension, label).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct DeviceChoice {
     pub extension: String,
     pub label: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct NumbersPage {
     pub pagename: &'static str,
     pub language: &'static str,
@@ -81,6 +85,8 @@ pub struct NumbersPage {
     pub numbers: Vec<NumberView>,
     pub holds: Vec<HoldView>,
     pub devices: Vec<DeviceChoice>,
+    /// Both `null`: the numbers a subscriber owns (and holds, at most a few) are given whole.
+    pub links: Links,
     #[serde(skip)]
     pub notice: Option<String>,
     #[serde(skip)]
@@ -145,8 +151,12 @@ async fn load(ctx: &Ctx, store: &Store, user: CurrentUser) -> AppResult<NumbersP
                     (None, None) => ("device", String::new(), String::new()),
                 };
             NumberView {
-                monthly_fee: Money(n.monthly_fee_micros).format(n.decimals as u32),
-                allocated: time::format_instant(n.allocated_at, zone),
+                monthly_fee: Amount::new(
+                    Money(n.monthly_fee_micros),
+                    n.decimals as u32,
+                    n.currency.clone(),
+                ),
+                allocated: Moment::new(n.allocated_at, zone),
                 country_name: crate::countries::of_iso2(&n.country)
                     .map_or_else(|| n.country.clone(), |c| c.name.clone()),
                 number: n.number,
@@ -165,7 +175,7 @@ async fn load(ctx: &Ctx, store: &Store, user: CurrentUser) -> AppResult<NumbersP
         .into_iter()
         .map(|h| HoldView {
             number: h.number,
-            expires: time::format_instant(h.held_until, zone),
+            expires: Moment::new(h.held_until, zone),
             expires_at: h.held_until,
             hold_key: None,
         })
@@ -183,6 +193,7 @@ async fn load(ctx: &Ctx, store: &Store, user: CurrentUser) -> AppResult<NumbersP
                 label: d.label(),
             })
             .collect(),
+        links: Links::whole(),
         notice: None,
         error: None,
     })
@@ -309,27 +320,28 @@ pub struct PoolQuery {
     country: Option<String>,
     region: Option<String>,
     after: Option<String>,
+    before: Option<String>,
 }
 
 /// A number offered in the pool.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct PoolView {
     pub number: String,
     pub region: String,
-    pub monthly_fee: String,
-    pub setup_fee: String,
+    pub monthly_fee: Amount,
+    pub setup_fee: Amount,
     pub currency: String,
 }
 
 /// (code, name, free numbers)
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct PlaceCount {
     pub code: String,
     pub name: String,
     pub free: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct PoolPage {
     pub pagename: &'static str,
     pub language: &'static str,
@@ -338,8 +350,12 @@ pub struct PoolPage {
     pub region: String,
     pub countries: Vec<PlaceCount>,
     pub regions: Vec<PlaceCount>,
+    /// A page of the pool, in number order.
     pub numbers: Vec<PoolView>,
-    /// The `after` of the next page (empty: none).
+    /// `next`: the numbers after this page (`after=`), `prev`: before it (`before=`).
+    pub links: Links,
+    /// The XML's `next`: the `after` of the next page (empty: none).
+    #[serde(skip)]
     pub next: String,
     pub hold_minutes: i64,
 }
@@ -366,7 +382,37 @@ impl Page for PoolPage {
     }
 }
 
-/// GET /dids/available?country=ISO2[&region=…][&after=NUMBER]
+/// The pages in the JSON API's description.
+pub fn api(doc: &mut ApiDoc) {
+    doc.page::<NumbersPage>(
+        "Money",
+        "/dids",
+        "The subscriber's numbers, where their calls go, and the numbers he holds",
+        &[],
+    );
+    doc.page::<PoolPage>(
+        "Money",
+        "/dids/available",
+        "The pool of numbers to pick a new one from, by country and region, a page at a time",
+        &[
+            (
+                "country",
+                "ISO 3166 alpha-2: the pool of that country (none: the countries only)",
+            ),
+            ("region", "The pool of one region of the country"),
+            (
+                "after",
+                "A number: the page of numbers after it (`links.next`)",
+            ),
+            (
+                "before",
+                "A number: the page of numbers before it (`links.prev`)",
+            ),
+        ],
+    );
+}
+
+/// GET /dids/available?country=ISO2[&region=…][&after=NUMBER|&before=NUMBER]
 pub async fn available(
     ctx: Ctx,
     user: CurrentUser,
@@ -399,15 +445,21 @@ pub async fn available(
     if region.len() > 100 || region.chars().any(char::is_control) {
         return Err(AppError::bad_input(ctx.lang.t("numbers.bad_region")));
     }
-    let after = match query.after.as_deref().map(str::trim) {
-        None | Some("") => String::new(),
-        Some(a) => number(&ctx, "after", a)
-            .map_err(AppError::BadInput)?
-            .as_str()
-            .to_string(),
+    let position = |field: &str, v: Option<&str>| match v.map(str::trim) {
+        None | Some("") => Ok(String::new()),
+        Some(a) => number(&ctx, field, a)
+            .map_err(AppError::BadInput)
+            .map(|n| n.as_str().to_string()),
     };
-    let (regions, numbers) = if country.is_empty() {
-        (Vec::new(), Vec::new())
+    let after = position("after", query.after.as_deref())?;
+    let before = position("before", query.before.as_deref())?;
+    let from = if before.is_empty() {
+        PoolFrom::After(&after)
+    } else {
+        PoolFrom::Before(&before)
+    };
+    let (regions, (numbers, beyond)) = if country.is_empty() {
+        (Vec::new(), (Vec::new(), false))
     } else {
         let regions = store
             .pool_regions(now, &country)
@@ -420,14 +472,30 @@ pub async fn available(
             })
             .collect();
         let region = (!region.is_empty()).then_some(region);
-        let numbers = store.pool_numbers(now, &country, region, &after).await?;
+        let numbers = store.pool_numbers(now, &country, region, from).await?;
         (regions, numbers)
     };
-    let next = if numbers.len() as i64 == crate::numbers::POOL_PAGE {
-        numbers.last().map(|n| n.number.clone()).unwrap_or_default()
-    } else {
-        String::new()
+    // A page read forwards has an earlier page when it started after a number; one read
+    // backwards has a later page (the one it came from).
+    let (first, last) = (
+        numbers.first().map(|n| n.number.clone()),
+        numbers.last().map(|n| n.number.clone()),
+    );
+    let (next, prev) = match from {
+        PoolFrom::After(a) => (
+            last.filter(|_| beyond),
+            (!a.is_empty()).then(|| first.unwrap_or_else(|| a.to_string())),
+        ),
+        PoolFrom::Before(b) => (
+            Some(last.unwrap_or_else(|| b.to_string())).filter(|_| !country.is_empty()),
+            first.filter(|_| beyond),
+        ),
     };
+    let links = Links {
+        next: next.as_ref().map(|n| ctx.page_link("after", n)),
+        prev: prev.as_ref().map(|n| ctx.page_link("before", n)),
+    };
+    let next = next.unwrap_or_default();
     let page = PoolPage {
         pagename: "Numbers available",
         language: ctx.lang.code(),
@@ -439,13 +507,22 @@ pub async fn available(
         numbers: numbers
             .into_iter()
             .map(|n| PoolView {
-                monthly_fee: Money(n.monthly_fee_micros).format(n.decimals as u32),
-                setup_fee: Money(n.setup_fee_micros).format(n.decimals as u32),
+                monthly_fee: Amount::new(
+                    Money(n.monthly_fee_micros),
+                    n.decimals as u32,
+                    n.currency.clone(),
+                ),
+                setup_fee: Amount::new(
+                    Money(n.setup_fee_micros),
+                    n.decimals as u32,
+                    n.currency.clone(),
+                ),
                 number: n.number,
                 region: n.region,
                 currency: n.currency,
             })
             .collect(),
+        links,
         next,
         hold_minutes: HOLD_MINUTES,
     };

@@ -1,12 +1,17 @@
 //! Payments: the subscriber's payments, newest first, with the completed ones totalled per
 //! currency in HTML (a total across currencies would mean nothing).
 //!
-//! Exports: PDF from the view model; CSV streamed from the database (years of top-ups can be a
-//! long list) through the same query and the same row mapping (`PaymentView::new`).
+//! The page is paged by keyset (`per_page`, `before=`/`after=` a payment's `<seconds>_<id>`,
+//! `links.next` older, `links.prev` newer): payments grow with the account's history.
+//!
+//! Exports are whole, whatever the page: PDF from the view model of every payment; CSV streamed
+//! from the database (years of top-ups can be a long list) through the same query and the same
+//! row mapping (`PaymentView::new`).
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use chrono_tz::Tz;
 
@@ -14,9 +19,12 @@ use crate::error::{AppError, AppResult};
 use crate::export::{self, period_of, Column, Export, ExportRow, FileName, Owner};
 use crate::i18n::Lang;
 use crate::money::{format_percent, Money};
+use crate::store::keyset::{KeysetPage, Paging};
 use crate::store::payments::{payments_query, Payment};
 use crate::store::Store;
 use crate::time;
+use crate::web::openapi::ApiDoc;
+use crate::web::values::{Amount, Links, Moment};
 use crate::web::{respond, Chrome, Ctx, CurrentUser, Format, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -27,14 +35,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct PaymentsPage {
     pub pagename: &'static str,
     pub language: &'static str,
     pub userid: i64,
+    /// This page of payments, newest first (an export has them all).
     pub payments: Vec<PaymentView>,
-    /// Completed payments per currency (HTML and JSON; the seed's XML has no totals).
+    /// Completed payments per currency, of all pages (HTML and JSON; the seed's XML has no
+    /// totals).
     pub totals: Vec<PaymentTotalView>,
+    /// `next`: older payments; `prev`: newer ones.
+    pub links: Links,
     /// Whose payments: for the exports' title and file name.
     #[serde(skip)]
     pub owner: Owner,
@@ -42,33 +54,34 @@ pub struct PaymentsPage {
     pub notice: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct PaymentView {
-    pub payment_date: String,
-    /// Empty while unconfirmed.
-    pub confirmed_date: String,
+    pub payment_date: Moment,
+    /// `null` while unconfirmed (the XML's empty element).
+    pub confirmed_date: Option<Moment>,
     pub payment_type: String,
-    pub amount: String,
-    /// `20.0`
-    pub vat: String,
-    pub amount_vat: String,
+    pub amount: Amount,
+    /// The VAT rate in percent, `20.0` (the XML's `vat`).
+    pub vat_percent: String,
+    pub amount_vat: Amount,
     pub currency: String,
-    /// `Yes` or `No`.
-    pub completed: &'static str,
+    /// The XML's `Yes`/`No`.
+    pub completed: bool,
     /// Beyond the seed: the payment's id (for a refund or a question), its state (pending,
-    /// completed, declined, failed), why it was declined, and what of it was refunded.
+    /// completed, declined, failed), why it was declined, and what of it was refunded (`null`:
+    /// nothing).
     pub payment_id: i64,
-    pub state: String,
+    pub status: String,
     pub reason: String,
-    pub refunded: String,
+    pub refunded: Option<Amount>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct PaymentTotalView {
     pub currency: String,
     pub count: i64,
-    pub amount: String,
-    pub amount_vat: String,
+    pub amount: Amount,
+    pub amount_vat: Amount,
 }
 
 #[derive(Template)]
@@ -92,7 +105,12 @@ impl Page for PaymentsPage {
         PaymentsXml { v: self }.render()
     }
     fn export(&self, lang: Lang) -> Option<Export> {
-        let period = period_of(self.payments.iter().map(|p| p.payment_date.as_str()));
+        let dates: Vec<String> = self
+            .payments
+            .iter()
+            .map(|p| p.payment_date.to_string())
+            .collect();
+        let period = period_of(dates.iter().map(String::as_str));
         let mut e = Export::list(
             FileName::new("payments", &self.owner.username, &period),
             lang,
@@ -114,7 +132,7 @@ impl Page for PaymentsPage {
                 lang.t("export.payments.total")
                     .replace("{currency}", &t.currency)
                     .replace("{count}", &t.count.to_string()),
-                format!("{} {}", t.amount_vat, t.currency),
+                t.amount_vat.with_currency(),
             ));
         }
         e.empty = lang.t("payments.empty").to_string();
@@ -125,25 +143,19 @@ impl Page for PaymentsPage {
 impl PaymentView {
     fn new(p: Payment, tz: Tz) -> PaymentView {
         let d = p.decimals as u32;
+        let money = |m: i64| Amount::new(Money(m), d, p.currency.clone());
         PaymentView {
-            payment_date: time::format_instant(p.paid_at, tz),
-            confirmed_date: p
-                .confirmed_at
-                .map(|at| time::format_instant(at, tz))
-                .unwrap_or_default(),
+            payment_date: Moment::new(p.paid_at, tz),
+            confirmed_date: p.confirmed_at.map(|at| Moment::new(at, tz)),
             payment_type: p.payment_type,
-            amount: Money(p.amount_micros).format(d),
-            vat: format_percent(p.vat_percent_bp),
-            amount_vat: Money(p.amount_vat_micros).format(d),
-            currency: p.currency,
-            completed: if p.state == "completed" { "Yes" } else { "No" },
+            amount: money(p.amount_micros),
+            vat_percent: format_percent(p.vat_percent_bp),
+            amount_vat: money(p.amount_vat_micros),
+            completed: p.state == "completed",
             payment_id: p.id,
-            refunded: if p.refunded_micros > 0 {
-                Money(p.refunded_micros).format(d)
-            } else {
-                String::new()
-            },
-            state: p.state,
+            refunded: (p.refunded_micros > 0).then(|| money(p.refunded_micros)),
+            currency: p.currency,
+            status: p.state,
             reason: p.failure_reason,
         }
     }
@@ -165,34 +177,56 @@ impl ExportRow for PaymentView {
 
     fn cells(&self) -> Vec<String> {
         vec![
-            self.payment_date.clone(),
-            self.confirmed_date.clone(),
+            self.payment_date.to_string(),
+            self.confirmed_date
+                .map(|m| m.to_string())
+                .unwrap_or_default(),
             self.payment_type.clone(),
-            self.amount.clone(),
-            self.vat.clone(),
-            self.amount_vat.clone(),
+            self.amount.to_string(),
+            self.vat_percent.clone(),
+            self.amount_vat.to_string(),
             self.currency.clone(),
-            self.completed.to_string(),
+            yes_no(self.completed).to_string(),
         ]
     }
+}
 
-    fn into_cells(self) -> Vec<String> {
-        vec![
-            self.payment_date,
-            self.confirmed_date,
-            self.payment_type,
-            self.amount,
-            self.vat,
-            self.amount_vat,
-            self.currency,
-            self.completed.to_string(),
-        ]
+/// The seed's spelling of a yes/no cell (the XML's and the exports').
+pub fn yes_no(b: bool) -> &'static str {
+    if b {
+        "Yes"
+    } else {
+        "No"
     }
 }
 
 #[derive(serde::Deserialize)]
 pub struct ShowQuery {
     done: Option<String>,
+    before: Option<String>,
+    after: Option<String>,
+    per_page: Option<String>,
+}
+
+/// The page in the JSON API's description.
+pub fn api(doc: &mut ApiDoc) {
+    doc.page::<PaymentsPage>(
+        "Money",
+        "/payments/personal_payments",
+        "The subscriber's payments, newest first, a page at a time, with completed totals per \
+         currency",
+        &[
+            ("per_page", "Payments per page: 1 to 500, 50 when not given"),
+            (
+                "before",
+                "`<seconds>_<id>`: the page of payments older than that one (`links.next`)",
+            ),
+            (
+                "after",
+                "`<seconds>_<id>`: the page of payments newer than that one (`links.prev`)",
+            ),
+        ],
+    );
 }
 
 /// GET /payments/personal_payments
@@ -224,21 +258,36 @@ pub async fn show(
             move |p| PaymentView::new(p, tz).into_cells(),
         ));
     }
-    let payments = store
-        .payments(user.id)
-        .await?
-        .into_iter()
-        .map(|p| PaymentView::new(p, tz))
-        .collect();
+    // The PDF is of every payment (paging is for the page, not the export).
+    let (rows, links) = if ctx.format == Format::Pdf {
+        (store.payments(user.id).await?, Links::whole())
+    } else {
+        let paging = Paging::parse(
+            query.before.as_deref(),
+            query.after.as_deref(),
+            query.per_page.as_deref(),
+        )
+        .map_err(AppError::BadInput)?;
+        let KeysetPage { rows, newer, older } = store.payments_page(user.id, &paging).await?;
+        let links = Links {
+            next: older.map(|k| ctx.page_link("before", &k.to_string())),
+            prev: newer.map(|k| ctx.page_link("after", &k.to_string())),
+        };
+        (rows, links)
+    };
+    let payments = rows.into_iter().map(|p| PaymentView::new(p, tz)).collect();
     let totals = store
         .payment_totals(user.id)
         .await?
         .into_iter()
-        .map(|t| PaymentTotalView {
-            amount: Money(t.amount_micros).format(t.decimals as u32),
-            amount_vat: Money(t.amount_vat_micros).format(t.decimals as u32),
-            currency: t.currency,
-            count: t.count,
+        .map(|t| {
+            let money = |m: i64| Amount::new(Money(m), t.decimals as u32, t.currency.clone());
+            PaymentTotalView {
+                amount: money(t.amount_micros),
+                amount_vat: money(t.amount_vat_micros),
+                currency: t.currency.clone(),
+                count: t.count,
+            }
         })
         .collect();
     let page = PaymentsPage {
@@ -247,6 +296,7 @@ pub async fn show(
         userid: user.id,
         payments,
         totals,
+        links,
         owner: Owner::of(&account),
         notice: super::notice::text(
             ctx.lang,

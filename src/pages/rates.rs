@@ -6,6 +6,7 @@
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::error::{AppError, AppResult};
 use crate::export::{Column, Export, ExportRow, FileName, Owner};
@@ -14,6 +15,8 @@ use crate::money::{format_percent_short, CurrencyCode, ExchangeRate, Money};
 use crate::store::rates::{CurrencyRate, RateSearch, RateSettings};
 use crate::store::Store;
 use crate::time;
+use crate::web::openapi::ApiDoc;
+use crate::web::values::{Amount, Links};
 use crate::web::{respond, Chrome, Ctx, CurrentUser, Format, OwnUserId, Page};
 
 /// Rates are per-minute prices: tariffs carry them to 1/10,000 of a unit (0.0184), finer than
@@ -44,7 +47,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct RatesPage {
     pub pagename: &'static str,
     pub language: &'static str,
@@ -57,6 +60,8 @@ pub struct RatesPage {
     /// The search the list is filtered by (empty: all).
     pub q: String,
     pub rates: Vec<Rate>,
+    /// Both `null`: the tariff's rates are a bounded list, given whole (`q` narrows it).
+    pub links: Links,
     /// Whose rates, on which day: for the exports' title and file name.
     #[serde(skip)]
     pub owner: Owner,
@@ -64,15 +69,17 @@ pub struct RatesPage {
     pub day: String,
 }
 
-#[derive(Clone, Serialize)]
+#[derive(Clone, Serialize, ToSchema)]
 pub struct Rate {
     pub ratename: String,
     /// The flag's file name under `/static/flags/` (`gb.svg`); empty when the group has none.
     pub rateicon: String,
     /// FIX, MOB, …
     pub ratetype: String,
-    pub ratecost: String,
-    pub rate_vat_cost: String,
+    /// Per minute, in the page's `currency`, with four decimals.
+    pub ratecost: Amount,
+    /// The same with the subscriber's VAT.
+    pub rate_vat_cost: Amount,
     /// The destination group, for `/directions/dg_list_user_destinations/{dest_id}`.
     pub dest_id: i64,
 }
@@ -242,8 +249,8 @@ impl ExportRow for Rate {
         vec![
             self.ratename.clone(),
             self.ratetype.clone(),
-            self.ratecost.clone(),
-            self.rate_vat_cost.clone(),
+            self.ratecost.to_string(),
+            self.rate_vat_cost.to_string(),
         ]
     }
 }
@@ -339,6 +346,26 @@ pub(crate) fn flag_icon(flag: &str) -> String {
     }
 }
 
+/// The page in the JSON API's description (the export routes serve CSV and PDF).
+pub fn api(doc: &mut ApiDoc) {
+    doc.page::<RatesPage>(
+        "Money",
+        "/tariffs/user_rates",
+        "The subscriber's rates per destination group and type, without and with VAT",
+        &[
+            (
+                "currency",
+                "An ISO 4217 code among `aval_currencies`: the currency prices are shown in \
+                 (the subscriber's own when not given)",
+            ),
+            (
+                "q",
+                "A search by country or prefix (100 characters at most)",
+            ),
+        ],
+    );
+}
+
 /// GET /tariffs/generate_personal_rates_pdf/{userid}[?currency=XXX][&q=…]
 pub async fn pdf(
     ctx: Ctx,
@@ -402,8 +429,8 @@ pub async fn show(
             ratename: r.group_name,
             rateicon: flag_icon(&r.flag),
             ratetype: r.rate_type,
-            ratecost: net.format(RATE_DECIMALS),
-            rate_vat_cost: gross.format(RATE_DECIMALS),
+            ratecost: Amount::new(net, RATE_DECIMALS, currency.clone()),
+            rate_vat_cost: Amount::new(gross, RATE_DECIMALS, currency.clone()),
             dest_id: r.group_id,
         });
     }
@@ -416,6 +443,7 @@ pub async fn show(
         aval_currencies: currencies.codes(),
         q,
         rates,
+        links: Links::whole(),
         day: time::format_instant(now, time::zone(&account.time_zone))
             .get(..10)
             .unwrap_or("")

@@ -4,11 +4,14 @@
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::error::{AppError, AppResult};
 use crate::money::Money;
 use crate::store::Store;
 use crate::time;
+use crate::web::openapi::ApiDoc;
+use crate::web::values::{Amount, Links, Moment};
 use crate::web::{respond, Chrome, Ctx, CurrentUser, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -19,7 +22,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct SubscriptionsPage {
     pub pagename: &'static str,
     pub language: &'static str,
@@ -27,30 +30,31 @@ pub struct SubscriptionsPage {
     pub subscriptions: Vec<SubscriptionView>,
     /// Active monthly services per currency (HTML and JSON; the seed's XML has no totals).
     pub monthly_totals: Vec<MonthlyTotalView>,
+    /// Both `null`: a subscriber's services are a short list, given whole.
+    pub links: Links,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct SubscriptionView {
     pub service: String,
-    pub date_added: String,
-    /// The seed's spelling.
-    pub acivation_start: String,
-    /// Empty when open-ended.
-    pub acivation_end: String,
-    /// `10.00 USD`
-    pub price: String,
+    pub date_added: Moment,
+    /// The XML's `acivation_start` (the seed's spelling).
+    pub activation_start: Moment,
+    /// The XML's `acivation_end`; `null` when open-ended.
+    pub activation_end: Option<Moment>,
+    /// The XML's `10.00 USD`.
+    pub price: Amount,
     /// `month` or `once`.
     pub period: String,
     /// `active`, `ended` or `upcoming` at the time of the request.
-    pub state: &'static str,
+    pub status: &'static str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct MonthlyTotalView {
     pub currency: String,
     pub count: i64,
-    /// `12.00 USD`
-    pub price: String,
+    pub price: Amount,
 }
 
 #[derive(Template)]
@@ -86,6 +90,16 @@ pub fn state(active_from: i64, active_until: Option<i64>, now: i64) -> &'static 
     }
 }
 
+/// The page in the JSON API's description.
+pub fn api(doc: &mut ApiDoc) {
+    doc.page::<SubscriptionsPage>(
+        "Money",
+        "/services/user_subscriptions",
+        "The subscriber's services, newest first, and what the active monthly ones cost",
+        &[],
+    );
+}
+
 /// GET /services/user_subscriptions
 pub async fn show(ctx: Ctx, user: CurrentUser, store: web::Data<Store>) -> AppResult<HttpResponse> {
     let account = store
@@ -100,15 +114,12 @@ pub async fn show(ctx: Ctx, user: CurrentUser, store: web::Data<Store>) -> AppRe
         .into_iter()
         .map(|s| SubscriptionView {
             service: s.service,
-            date_added: time::format_instant(s.added_at, tz),
-            acivation_start: time::format_instant(s.active_from, tz),
-            acivation_end: s
-                .active_until
-                .map(|at| time::format_instant(at, tz))
-                .unwrap_or_default(),
-            price: Money(s.price_micros).with_currency(s.decimals as u32, &s.currency),
+            date_added: Moment::new(s.added_at, tz),
+            activation_start: Moment::new(s.active_from, tz),
+            activation_end: s.active_until.map(|at| Moment::new(at, tz)),
+            price: Amount::new(Money(s.price_micros), s.decimals as u32, s.currency),
             period: s.period,
-            state: state(s.active_from, s.active_until, now),
+            status: state(s.active_from, s.active_until, now),
         })
         .collect();
     let monthly_totals = store
@@ -116,7 +127,7 @@ pub async fn show(ctx: Ctx, user: CurrentUser, store: web::Data<Store>) -> AppRe
         .await?
         .into_iter()
         .map(|t| MonthlyTotalView {
-            price: Money(t.price_micros).with_currency(t.decimals as u32, &t.currency),
+            price: Amount::new(Money(t.price_micros), t.decimals as u32, t.currency.clone()),
             currency: t.currency,
             count: t.count,
         })
@@ -127,6 +138,7 @@ pub async fn show(ctx: Ctx, user: CurrentUser, store: web::Data<Store>) -> AppRe
         userid: user.id,
         subscriptions,
         monthly_totals,
+        links: Links::whole(),
     };
     respond(&ctx, &page)
 }

@@ -8,6 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::notice;
 use crate::error::{AppError, AppResult};
@@ -16,6 +17,8 @@ use crate::money::Money;
 use crate::store::access::Resource;
 use crate::store::wallet::Attempt;
 use crate::wallet::{auto_topup, StripeSettings, Wallet, WalletError};
+use crate::web::openapi::ApiDoc;
+use crate::web::values::Amount;
 use crate::web::{
     require, respond, respond_action, Chrome, Ctx, CurrentUser, Format, Page, StrictForm,
 };
@@ -59,16 +62,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct WalletPage {
     pub pagename: &'static str,
     pub language: &'static str,
     pub userid: i64,
-    /// `25.50 EUR`
-    pub balance: String,
+    /// The XML's `25.50 EUR`.
+    pub balance: Amount,
     pub currency: String,
     /// Whether cards are taken (without a gateway, vouchers still are).
     pub card_payments: bool,
+    /// The one stored card (`null`: none); a subscriber has one card at most, so it is not a
+    /// list.
     pub card: Option<CardView>,
     pub topup: TopupView,
     pub auto_topup: AutoTopupView,
@@ -79,8 +84,11 @@ pub struct WalletPage {
     pub error: Option<String>,
     /// The gateway's card form (Stripe.js) for browsers; `Err` when it cannot be had now.
     #[serde(skip)]
-    pub card_entry: Option<Result<CardEntry, ()>>,
+    pub card_entry: Option<Result<CardEntry, CardUnavailable>>,
 }
+
+/// The gateway could not set the card form up now (the page says so).
+pub struct CardUnavailable;
 
 /// What the browser's card form needs: the card number goes from it to the gateway, never here.
 pub struct CardEntry {
@@ -89,7 +97,7 @@ pub struct CardEntry {
     pub js_url: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CardView {
     pub brand: String,
     pub last4: String,
@@ -98,19 +106,20 @@ pub struct CardView {
 }
 
 /// `GetTopUpOptions`: what may be topped up, in the account's currency.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct TopupView {
-    pub min: String,
-    pub max: String,
-    pub options: Vec<String>,
+    pub min: Amount,
+    pub max: Amount,
+    /// The amounts offered, as the operator configured them (a fixed short list).
+    pub options: Vec<Amount>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct AutoTopupView {
     pub enabled: bool,
-    pub threshold: String,
-    pub amount: String,
-    pub monthly_cap: String,
+    pub threshold: Amount,
+    pub amount: Amount,
+    pub monthly_cap: Amount,
 }
 
 #[derive(Template)]
@@ -148,12 +157,12 @@ impl WalletPage {
             .auto_topup(user.id)
             .await?
             .map(auto_topup::Settings::from);
-        let plain = |m: Money| m.format(d);
+        let plain = |m: Money| Amount::new(m, d, account.currency.clone());
         Ok(WalletPage {
             pagename: "Wallet",
             language: lang.code(),
             userid: user.id,
-            balance: Money(account.balance_micros).with_currency(d, &account.currency),
+            balance: plain(Money(account.balance_micros)),
             currency: account.currency.clone(),
             card_payments: wallet.gateway.is_some(),
             card: store.card(user.id).await?.map(|c| CardView {
@@ -180,7 +189,7 @@ impl WalletPage {
                         .topup_options
                         .first()
                         .map(|m| plain(*m))
-                        .unwrap_or_default(),
+                        .unwrap_or_else(|| plain(s.topup_min)),
                     monthly_cap: plain(s.topup_max),
                 },
             },
@@ -204,6 +213,22 @@ fn brand_name(brand: &str) -> String {
                 .map(|f| f.to_uppercase().chain(c).collect())
                 .unwrap_or_default()
         }
+    }
+}
+
+/// The pages in the JSON API's description: one view model answers all three.
+pub fn api(doc: &mut ApiDoc) {
+    for (path, summary) in [
+        (
+            "/payments/methods",
+            "The wallet: balance, the stored card, top-up amounts and automatic top-up",
+        ),
+        (
+            "/payments/auto_topup",
+            "The wallet (the same page): its automatic top-up section",
+        ),
+    ] {
+        doc.page::<WalletPage>("Money", path, summary, &[]);
     }
 }
 
@@ -255,7 +280,7 @@ async fn html_page(
         }),
         Err(e) => {
             tracing::warn!(error = %e, "the card form cannot be set up");
-            Err(())
+            Err(CardUnavailable)
         }
     });
     let mut resp = respond(ctx, &page)?;

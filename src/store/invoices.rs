@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use super::keyset::{Key, KeysetPage, Paging};
 use super::Store;
 
 #[derive(Clone, Debug, FromRow)]
@@ -49,6 +50,16 @@ pub struct InvoiceTotal {
     pub unpaid_vat_micros: i64,
 }
 
+impl Invoice {
+    /// Its place in the list.
+    pub fn key(&self) -> Key {
+        Key {
+            at: self.issued_at,
+            id: self.id,
+        }
+    }
+}
+
 const INVOICE_COLUMNS: &str =
     "i.id, i.number, i.period_start, i.period_end, i.issued_at, i.paid_at, i.currency,
      c.decimals, i.price_micros, i.vat_percent_bp, i.price_vat_micros, i.due_at";
@@ -64,6 +75,30 @@ impl Store {
         .bind(user_id)
         .fetch_all(self.pool())
         .await
+    }
+
+    /// One page of the user's invoices, newest first (keyset paging by issue time, then id).
+    pub async fn invoices_page(
+        &self,
+        user_id: i64,
+        paging: &Paging,
+    ) -> sqlx::Result<KeysetPage<Invoice>> {
+        let k = paging.sql("i.issued_at", "i.id", 2);
+        let sql = format!(
+            "SELECT {INVOICE_COLUMNS}
+             FROM invoices i JOIN currencies c ON c.code = i.currency
+             WHERE i.user_id = $1 AND {}
+             ORDER BY {} LIMIT {}",
+            k.condition, k.order, k.limit
+        );
+        let q = sqlx::query_as(&sql).bind(user_id);
+        let rows = k
+            .binds
+            .iter()
+            .fold(q, |q, b| q.bind(*b))
+            .fetch_all(self.pool())
+            .await?;
+        Ok(paging.finish(rows, Invoice::key))
     }
 
     pub async fn invoice(&self, user_id: i64, invoice_id: i64) -> sqlx::Result<Option<Invoice>> {

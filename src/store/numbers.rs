@@ -13,6 +13,15 @@ use crate::numbers::{Destination, Refusal, E164, MAX_HOLDS, POOL_PAGE};
 const IN_POOL: &str = "(state = 'free' OR (state = 'held' AND held_until <= $1)
                         OR (state = 'closed' AND closed_until <= $1))";
 
+/// Where a page of the number pool starts (numbers sort as text: E.164 with its `+`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PoolFrom<'a> {
+    /// After this number; `""`: from the first.
+    After(&'a str),
+    /// Before this number.
+    Before(&'a str),
+}
+
 /// A number offered in the pool.
 #[derive(Clone, Debug, FromRow)]
 pub struct PoolNumber {
@@ -226,27 +235,41 @@ impl Store {
         .await
     }
 
-    /// The first [`POOL_PAGE`] numbers in the pool of a country (and region) after `after`.
+    /// A page of [`POOL_PAGE`] numbers in the pool of a country (and region), in number order:
+    /// the first ones after a number (`PoolFrom::After("")`: from the start) or the last ones
+    /// before one; and whether more lie beyond the page in that direction.
     pub async fn pool_numbers(
         &self,
         now: i64,
         country: &str,
         region: Option<&str>,
-        after: &str,
-    ) -> sqlx::Result<Vec<PoolNumber>> {
-        sqlx::query_as(&format!(
+        from: PoolFrom<'_>,
+    ) -> sqlx::Result<(Vec<PoolNumber>, bool)> {
+        let (cmp, order, number) = match from {
+            PoolFrom::After(n) => (">", "ASC", n),
+            PoolFrom::Before(n) => ("<", "DESC", n),
+        };
+        let mut rows: Vec<PoolNumber> = sqlx::query_as(&format!(
             "SELECT d.number, d.country, d.region, d.monthly_fee_micros, d.setup_fee_micros,
                     d.currency, c.decimals
              FROM dids d JOIN currencies c ON c.code = d.currency
-             WHERE {IN_POOL} AND d.country = $2 AND ($3 IS NULL OR d.region = $3) AND d.number > $4
-             ORDER BY d.number LIMIT {POOL_PAGE}"
+             WHERE {IN_POOL} AND d.country = $2 AND ($3 IS NULL OR d.region = $3)
+               AND d.number {cmp} $4
+             ORDER BY d.number {order} LIMIT {}",
+            POOL_PAGE + 1
         ))
         .bind(now)
         .bind(country)
         .bind(region)
-        .bind(after)
+        .bind(number)
         .fetch_all(self.pool())
-        .await
+        .await?;
+        let beyond = rows.len() as i64 > POOL_PAGE;
+        rows.truncate(POOL_PAGE as usize);
+        if let PoolFrom::Before(_) = from {
+            rows.reverse();
+        }
+        Ok((rows, beyond))
     }
 
     /// The subscriber's active numbers.

@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use super::keyset::{Key, KeysetPage, Paging};
 use super::row_query::RowQuery;
 use super::Store;
 
@@ -34,25 +35,65 @@ pub struct PaymentTotal {
     pub amount_vat_micros: i64,
 }
 
-/// A user's payments, newest first.
-const PAYMENTS: &str = "SELECT p.id, p.paid_at, p.confirmed_at, p.payment_type, p.amount_micros,
+const PAYMENT_COLUMNS: &str = "p.id, p.paid_at, p.confirmed_at, p.payment_type, p.amount_micros,
         p.vat_percent_bp, p.amount_vat_micros, p.currency, c.decimals, p.completed, p.state,
-        p.failure_reason, p.refunded_micros
-     FROM payments p JOIN currencies c ON c.code = p.currency
-     WHERE p.user_id = $1
-     ORDER BY p.paid_at DESC, p.id DESC";
+        p.failure_reason, p.refunded_micros";
+
+/// A user's payments, newest first.
+fn all_payments() -> String {
+    format!(
+        "SELECT {PAYMENT_COLUMNS}
+         FROM payments p JOIN currencies c ON c.code = p.currency
+         WHERE p.user_id = $1
+         ORDER BY p.paid_at DESC, p.id DESC"
+    )
+}
+
+impl Payment {
+    /// Its place in the list.
+    pub fn key(&self) -> Key {
+        Key {
+            at: self.paid_at,
+            id: self.id,
+        }
+    }
+}
 
 /// The user's payments, to be read as a stream (a streamed export).
 pub fn payments_query(user_id: i64) -> RowQuery<Payment> {
-    RowQuery::new(PAYMENTS, vec![user_id])
+    RowQuery::new(all_payments(), vec![user_id])
 }
 
 impl Store {
     pub async fn payments(&self, user_id: i64) -> sqlx::Result<Vec<Payment>> {
-        sqlx::query_as(PAYMENTS)
+        sqlx::query_as(&all_payments())
             .bind(user_id)
             .fetch_all(self.pool())
             .await
+    }
+
+    /// One page of the user's payments, newest first (keyset paging by time, then id).
+    pub async fn payments_page(
+        &self,
+        user_id: i64,
+        paging: &Paging,
+    ) -> sqlx::Result<KeysetPage<Payment>> {
+        let k = paging.sql("p.paid_at", "p.id", 2);
+        let sql = format!(
+            "SELECT {PAYMENT_COLUMNS}
+             FROM payments p JOIN currencies c ON c.code = p.currency
+             WHERE p.user_id = $1 AND {}
+             ORDER BY {} LIMIT {}",
+            k.condition, k.order, k.limit
+        );
+        let q = sqlx::query_as(&sql).bind(user_id);
+        let rows = k
+            .binds
+            .iter()
+            .fold(q, |q, b| q.bind(*b))
+            .fetch_all(self.pool())
+            .await?;
+        Ok(paging.finish(rows, Payment::key))
     }
 
     /// The first and last payment's instants (`None` without payments): the period of a list.

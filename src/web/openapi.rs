@@ -133,6 +133,15 @@ fn gather() -> ApiDoc {
     pages::callback::api(&mut doc);
 
     // Money.
+    pages::payments::api(&mut doc);
+    pages::invoices::api(&mut doc);
+    pages::wallet::api(&mut doc);
+    pages::subscriptions::api(&mut doc);
+    pages::rates::api(&mut doc);
+    pages::destinations::api(&mut doc);
+    pages::controls::api(&mut doc);
+    pages::calling_plan::api(&mut doc);
+    pages::numbers::api(&mut doc);
 
     doc
 }

@@ -398,6 +398,21 @@ async fn bad_settings_are_refused_and_change_nothing(backend: Backend) {
     let (_, xml) = app.get_xml("/services/spending_limit").await;
     assert_eq!(text_of(&xml, "limit"), "25.00");
     assert_eq!(text_of(&xml, "mail"), "0");
+    // JSON: the limit as money, the mail switch and the barrings as booleans.
+    let page: serde_json::Value = app
+        .get("/services/spending_limit?format=json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        page["spending_limit"],
+        serde_json::json!({"value": "25.00", "currency": "USD"})
+    );
+    assert_eq!(page["limit_ceiling"]["value"], "500.00");
+    assert_eq!(page["limit_mail"], false);
+    assert_eq!(page["barrings"]["outgoing"], false);
+    assert!(page["blocked_since"].is_null(), "{page}");
     app.post_form("/services/spending_limit", &[("limit", "")])
         .await;
     exec(&app, "DELETE FROM user_controls").await;
@@ -413,6 +428,13 @@ async fn bad_settings_are_refused_and_change_nothing(backend: Backend) {
     let (_, xml) = app.get_xml("/services/barrings").await;
     assert_eq!(text_of(&xml, "limit"), "");
     assert_eq!(text_of(&xml, "outgoing"), "0");
+    let page: serde_json::Value = app
+        .get("/services/barrings?format=json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(page["spending_limit"].is_null(), "{page}");
     assert_eq!(
         app.scalar("SELECT COUNT(*) FROM user_controls").await,
         0,
@@ -469,13 +491,19 @@ async fn bad_settings_are_refused_and_change_nothing(backend: Backend) {
         .unwrap();
     assert_eq!(r.status().as_u16(), 400);
 
-    // The GET keeps the reference shape.
+    // The GET keeps the reference shape, beside the keys every page has.
     let plan: serde_json::Value = app
         .get("/services/calling_plan?format=json")
         .await
         .json()
         .await
         .unwrap();
+    assert_eq!(plan["pagename"], "Calling plan");
+    assert!(
+        plan["userid"].is_i64() && plan["risk_ceiling"].is_i64(),
+        "{plan}"
+    );
+    assert!(plan["links"]["next"].is_null() && plan["links"]["prev"].is_null());
     let uk = plan["callingPlans"]
         .as_array()
         .unwrap()
@@ -492,6 +520,7 @@ async fn bad_settings_are_refused_and_change_nothing(backend: Backend) {
         .find(|s| s["type"] == "premium")
         .unwrap();
     assert_eq!(premium["enabled"], true);
+    assert_eq!(premium["allowed"], true);
     assert_eq!(premium["risk"], 2);
     let cuba = plan["callingPlans"]
         .as_array()

@@ -186,6 +186,22 @@ fn s(v: &serde_json::Value) -> String {
     }
 }
 
+/// A money, yes/no or instant of the JSON contract as the CSV, XML and PDF write it: an amount's
+/// value, `Yes`/`No`, `2026-12-05 14:30:00` (an RFC 3339 instant in its own offset), empty for
+/// `null`; other values as `s` has them.
+fn shown(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Object(o) if o.contains_key("value") => s(&o["value"]),
+        serde_json::Value::Bool(b) => if *b { "Yes" } else { "No" }.to_string(),
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(t) => match chrono::DateTime::parse_from_rfc3339(t) {
+            Ok(at) => at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            Err(_) => t.clone(),
+        },
+        other => s(other),
+    }
+}
+
 /// The local date of today in a zone, as file names carry it.
 fn today_in(zone: &str) -> String {
     let tz: chrono_tz::Tz = zone.parse().unwrap();
@@ -230,7 +246,7 @@ async fn rates_csv_is_the_pages_data_row_for_row(backend: Backend) {
         assert_eq!(rows.len(), rates.len(), "one CSV row per rate");
         for (row, rate) in rows.iter().zip(rates) {
             for key in &headers {
-                assert_eq!(row[key], s(&rate[key]), "{key} of {rate}");
+                assert_eq!(row[key], shown(&rate[key]), "{key} of {rate}");
             }
         }
         // RFC 4180 line ends.
@@ -301,8 +317,8 @@ async fn rates_pdf_has_the_rows_totals_and_page_numbers(backend: Backend) {
         let (name, kind, cost, vat) = (
             s(&rate["ratename"]),
             s(&rate["ratetype"]),
-            s(&rate["ratecost"]),
-            s(&rate["rate_vat_cost"]),
+            shown(&rate["ratecost"]),
+            shown(&rate["rate_vat_cost"]),
         );
         assert!(
             lines.iter().any(|l| l.contains(&name)
@@ -390,7 +406,9 @@ async fn payments_csv_is_the_pages_data_and_neutralises_formulas(backend: Backen
     assert_eq!(rows.len(), payments.len());
     for (row, p) in rows.iter().zip(payments) {
         for key in &headers {
-            let want = s(&p[key]);
+            // The CSV keeps the XML's column name for the VAT rate.
+            let field = if key == "vat" { "vat_percent" } else { key };
+            let want = shown(&p[field]);
             if key == "payment_type" && want.starts_with(['=', '@', '+', '-']) {
                 // Inert: a quote in front, the rest as it was.
                 assert_eq!(row[key], format!("'{want}"));
@@ -436,7 +454,7 @@ async fn payments_pdf_renders_cyrillic_euro_and_numero(backend: Backend) {
     assert!(text.contains("стр. 1 из 1"), "{text}");
     // Each payment's date and amount with VAT, and the completed total per currency.
     for p in page["payments"].as_array().unwrap() {
-        let (date, amount) = (s(&p["payment_date"]), s(&p["amount_vat"]));
+        let (date, amount) = (shown(&p["payment_date"]), shown(&p["amount_vat"]));
         assert!(
             text.lines()
                 .any(|l| l.contains(&date) && l.contains(&amount)),
@@ -444,7 +462,7 @@ async fn payments_pdf_renders_cyrillic_euro_and_numero(backend: Backend) {
         );
     }
     for t in page["totals"].as_array().unwrap() {
-        let line = format!("{} {}", s(&t["amount_vat"]), s(&t["currency"]));
+        let line = format!("{} {}", shown(&t["amount_vat"]), s(&t["currency"]));
         assert!(
             text.lines()
                 .any(|l| l.contains("Зачисленные платежи") && l.contains(&line)),
@@ -595,10 +613,10 @@ async fn an_invoice_pdf_names_seller_and_buyer_with_the_pages_figures(backend: B
         "GB123456789".to_string(),
         "Мария Иванова".to_string(),
         "Москва".to_string(),
-        s(&inv["issue_date"]),
-        format!("{} {}", s(&inv["price"]), s(&inv["currency"])),
-        format!("{} {}", s(&page["vat_amount"]), s(&inv["currency"])),
-        format!("{} {}", s(&inv["price_vat"]), s(&inv["currency"])),
+        shown(&inv["issue_date"]),
+        format!("{} {}", shown(&inv["price"]), s(&inv["currency"])),
+        format!("{} {}", shown(&page["vat_amount"]), s(&inv["currency"])),
+        format!("{} {}", shown(&inv["price_vat"]), s(&inv["currency"])),
         // One line per destination called in the month: several pages, numbered.
         format!("стр. 1 из {}", pdf_pages(&d.body)),
         format!("стр. {0} из {0}", pdf_pages(&d.body)),
@@ -606,7 +624,7 @@ async fn an_invoice_pdf_names_seller_and_buyer_with_the_pages_figures(backend: B
         assert!(text.contains(&want), "{want:?} not in\n{text}");
     }
     for line in page["lines"].as_array().unwrap() {
-        let (desc, amount) = (s(&line["description"]), s(&line["amount"]));
+        let (desc, amount) = (s(&line["description"]), shown(&line["amount"]));
         assert!(
             text.lines()
                 .any(|l| l.contains(&desc) && l.contains(&amount)),
@@ -616,7 +634,7 @@ async fn an_invoice_pdf_names_seller_and_buyer_with_the_pages_figures(backend: B
     // The total line says Итого with the gross figure.
     assert!(text
         .lines()
-        .any(|l| l.contains("Итого") && l.contains(&s(&inv["price_vat"]))));
+        .any(|l| l.contains("Итого") && l.contains(&shown(&inv["price_vat"]))));
 
     // Its lines as CSV are the page's lines.
     let d = download(&app, &format!("{path}?format=csv")).await;
@@ -626,14 +644,14 @@ async fn an_invoice_pdf_names_seller_and_buyer_with_the_pages_figures(backend: B
     assert_eq!(rows.len(), lines.len());
     for (row, line) in rows.iter().zip(lines) {
         for key in &headers {
-            assert_eq!(row[key], s(&line[key]), "{key}");
+            assert_eq!(row[key], shown(&line[key]), "{key}");
         }
     }
 
     // The same figures as the XML.
     let (status, xml) = app.get_xml(&path).await;
     assert_eq!(status, 200);
-    assert_eq!(text_of(&xml, "price_vat"), s(&inv["price_vat"]));
+    assert_eq!(text_of(&xml, "price_vat"), shown(&inv["price_vat"]));
 }
 on_both_databases!(an_invoice_pdf_names_seller_and_buyer_with_the_pages_figures);
 
@@ -762,7 +780,9 @@ async fn pages_link_their_exports_by_name(backend: Backend) {
     assert_eq!(rows.len(), invoices.len());
     for (row, inv) in rows.iter().zip(invoices) {
         for key in &headers {
-            assert_eq!(row[key], s(&inv[key]), "{key}");
+            // The CSV keeps the XML's column name for the VAT rate.
+            let field = if key == "vat" { "vat_percent" } else { key };
+            assert_eq!(row[key], shown(&inv[field]), "{key}");
         }
     }
     // A page without exports says so, in the page's format.

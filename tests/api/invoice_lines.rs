@@ -86,9 +86,11 @@ async fn get(app: &TestApp, path: &str, accept: &str) -> reqwest::Response {
     r
 }
 
+/// A JSON value as text; an amount (`{"value", "currency"}`) as its value.
 fn s(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Object(o) if o.contains_key("value") => s(&o["value"]),
         other => other.to_string(),
     }
 }
@@ -228,6 +230,10 @@ async fn bill_lists_calls_per_destination_with_the_same_totals(backend: Backend)
         assert_eq!(s(&inv[key]), value, "{key}");
     }
     assert_eq!(s(&page["vat_amount"]), "0.73");
+    assert_eq!(page["vat_amount"]["currency"], "USD");
+    // A call line's duration is in seconds too; other lines have none.
+    assert_eq!(page["lines"][0]["seconds"], 61);
+    assert!(page["lines"][4]["seconds"].is_null());
 
     // HTML: the same rows, then net, VAT and total.
     let html = get(&app, &path, "text/html").await.text().await.unwrap();

@@ -246,8 +246,12 @@ async fn rates_are_converted_and_taxed_as_computed_by_hand(backend: Backend) {
     );
     // JSON is the view model.
     let j = json(&app, "/tariffs/user_rates?currency=EUR").await;
-    assert_eq!(j["rates"][0]["ratecost"], "0.0184");
-    assert_eq!(j["rates"][1]["rate_vat_cost"], "0.0386");
+    assert_eq!(
+        j["rates"][0]["ratecost"],
+        serde_json::json!({"value": "0.0184", "currency": "EUR"})
+    );
+    assert_eq!(j["rates"][1]["rate_vat_cost"]["value"], "0.0386");
+    assert!(j["links"]["next"].is_null() && j["links"]["prev"].is_null());
     assert_eq!(j["rates"][0]["dest_id"], group);
 }
 on_both_databases!(rates_are_converted_and_taxed_as_computed_by_hand);
@@ -303,7 +307,11 @@ async fn an_unknown_currency_is_a_clear_failure(backend: Backend) {
         }
     }
     let j = json(&app, "/tariffs/user_rates?currency=XYZ&format=json").await;
-    assert!(j["error"].as_str().unwrap().contains("XYZ"), "{j}");
+    assert_eq!(j["error"]["code"], "invalid_input", "{j}");
+    assert!(
+        j["error"]["message"].as_str().unwrap().contains("XYZ"),
+        "{j}"
+    );
 
     let (status, page) = html(&app, "/tariffs/user_rates?currency=%3Cscript%3E").await;
     assert_eq!(status, 400);
@@ -831,3 +839,158 @@ async fn money_pages_need_a_session(backend: Backend) {
     }
 }
 on_both_databases!(money_pages_need_a_session);
+
+/// Walks a keyset-paged list from its first page to its last by `links.next`, then back by
+/// `links.prev`; returns the ids of each page, in order.
+async fn walk(app: &TestApp, first: &str, list: &str, id: &str) -> Vec<Vec<i64>> {
+    let ids = |page: &serde_json::Value| -> Vec<i64> {
+        page[list]
+            .as_array()
+            .unwrap_or_else(|| panic!("no {list} in {page}"))
+            .iter()
+            .map(|row| row[id].as_i64().unwrap())
+            .collect()
+    };
+    let mut page = json(app, first).await;
+    assert!(page["links"]["prev"].is_null(), "{page}");
+    let mut pages = vec![ids(&page)];
+    while let Some(next) = page["links"]["next"].as_str().map(str::to_string) {
+        assert!(next.contains("format=json"), "{next}");
+        page = json(app, &next).await;
+        pages.push(ids(&page));
+        assert!(pages.len() < 100, "the pages never end");
+    }
+    // Back from the last page: the same pages, in reverse.
+    let mut back = vec![ids(&page)];
+    while let Some(prev) = page["links"]["prev"].as_str().map(str::to_string) {
+        page = json(app, &prev).await;
+        back.push(ids(&page));
+        assert!(back.len() < 100, "the pages never end");
+    }
+    back.reverse();
+    assert_eq!(back, pages, "back by prev is the same pages");
+    pages
+}
+
+async fn payments_and_invoices_page_by_time_then_id(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    let id = user_id(&app, "demo").await;
+    // Payments and invoices at one instant: only their ids order them.
+    exec(
+        &app,
+        &format!(
+            "INSERT INTO payments (user_id, paid_at, payment_type, amount_micros, vat_percent_bp,
+                 amount_vat_micros, currency, completed)
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 7)
+             SELECT {id}, 1700000000, 'Same second ' || i, i * 10000, 0, i * 10000, 'USD', 1 FROM n"
+        ),
+    )
+    .await;
+    exec(
+        &app,
+        &format!(
+            "INSERT INTO invoices (user_id, number, period_start, period_end, issued_at, currency,
+                 price_micros, vat_percent_bp, price_vat_micros)
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5)
+             SELECT {id}, 'PAGE-' || i, 1000000 + i, 1000001 + i, 1700000000, 'USD', 0, 0, 0 FROM n"
+        ),
+    )
+    .await;
+    html_login(&app, "demo").await;
+
+    for (path, list, key, table, at) in [
+        (
+            "/payments/personal_payments",
+            "payments",
+            "payment_id",
+            "payments",
+            "paid_at",
+        ),
+        (
+            "/accounting/user_invoices",
+            "invoices",
+            "invoice_id",
+            "invoices",
+            "issued_at",
+        ),
+    ] {
+        let all: Vec<(i64,)> = sqlx::query_as(&format!(
+            "SELECT id FROM {table} WHERE user_id = $1 ORDER BY {at} DESC, id DESC"
+        ))
+        .bind(id)
+        .fetch_all(app.store.pool())
+        .await
+        .unwrap();
+        let all: Vec<i64> = all.into_iter().map(|(i,)| i).collect();
+        assert!(all.len() > 6, "{path}: enough rows for three pages");
+        // Every row once, newest first, three to a page.
+        let pages = walk(&app, &format!("{path}?per_page=3&format=json"), list, key).await;
+        assert!(
+            pages.iter().all(|p| !p.is_empty() && p.len() <= 3),
+            "{pages:?}"
+        );
+        assert_eq!(pages.concat(), all, "{path}");
+        // Without `per_page`, 50 to a page: all of them here, and no links.
+        let whole = json(&app, path).await;
+        assert_eq!(whole[list].as_array().unwrap().len(), all.len().min(50));
+        assert!(whole["links"]["prev"].is_null(), "{whole}");
+
+        // The XML pages the same way (its elements unchanged); HTML links older and newer.
+        let second = json(&app, &format!("{path}?per_page=3")).await["links"]["next"]
+            .as_str()
+            .unwrap()
+            .replace("&format=json", "")
+            .replace("format=json&", "");
+        let (status, xml) = app.get_xml(&second).await;
+        assert_eq!(status, 200, "{second}");
+        let tag = if list == "payments" {
+            "payment_id"
+        } else {
+            "invoice_id"
+        };
+        let shown: Vec<i64> = texts(&xml, tag)
+            .iter()
+            .map(|t| t.parse().unwrap())
+            .collect();
+        assert_eq!(shown, pages[1], "{second}");
+        let (status, page) = html(&app, &second).await;
+        assert_eq!(status, 200);
+        assert!(
+            page.contains("rel=\"prev\"") && page.contains("rel=\"next\""),
+            "{page}"
+        );
+
+        // A page position that is not one is refused in the one error shape.
+        let bad = json(&app, &format!("{path}?before=yesterday&format=json")).await;
+        assert_eq!(bad["error"]["code"], "invalid_input", "{bad}");
+        let bad = json(&app, &format!("{path}?per_page=501&format=json")).await;
+        assert_eq!(bad["error"]["code"], "invalid_input", "{bad}");
+    }
+
+    // Exports are whole whatever the page asks.
+    let d = app
+        .get("/payments/personal_payments?per_page=2&format=csv")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let payments = app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM payments WHERE user_id = {id}"
+        ))
+        .await;
+    assert_eq!(d.trim_end().lines().count() as i64, payments + 1, "{d}");
+    let d = app
+        .get("/accounting/user_invoices?per_page=2&format=csv")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let invoices = app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM invoices WHERE user_id = {id}"
+        ))
+        .await;
+    assert_eq!(d.trim_end().lines().count() as i64, invoices + 1, "{d}");
+}
+on_both_databases!(payments_and_invoices_page_by_time_then_id);

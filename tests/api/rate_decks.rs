@@ -429,7 +429,7 @@ async fn rates_page(app: &TestApp, user: &str) -> Vec<(String, String)> {
         .map(|r| {
             (
                 r["ratename"].as_str().unwrap().to_string(),
-                r["ratecost"].as_str().unwrap().to_string(),
+                r["ratecost"]["value"].as_str().unwrap().to_string(),
             )
         })
         .collect()

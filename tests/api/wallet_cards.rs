@@ -292,7 +292,8 @@ async fn an_unpaid_invoice_is_paid_once(b: Backend) {
         .json()
         .await
         .unwrap();
-    assert_eq!(json["payments"][0]["state"], "completed", "{json}");
+    assert_eq!(json["payments"][0]["status"], "completed", "{json}");
+    assert_eq!(json["invoice"]["paid"], true, "{json}");
     assert_eq!(json["can_pay"], false);
 
     // Paid: a second payment is refused and charges nothing.

@@ -182,7 +182,11 @@ async fn billing_a_postpaid_month_adds_what_is_owed(b: Backend) {
         .json()
         .await
         .unwrap();
-    assert_eq!(json["owed"]["total"], "0.12 USD", "{json}");
+    assert_eq!(
+        json["owed"]["total"],
+        serde_json::json!({"value": "0.12", "currency": "USD"}),
+        "{json}"
+    );
     assert_eq!(json["owed"]["invoices"], 1);
     assert!(json["owed"]["oldest_due_date"].as_str().unwrap().len() == 10);
     let (_, xml) = app.get_xml("/callc/main").await;
