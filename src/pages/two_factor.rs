@@ -9,6 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::login::code_under_policy;
 use super::notice;
@@ -19,6 +20,8 @@ use crate::store::Store;
 use crate::time;
 use crate::two_factor::{self, Outcome, Secret};
 use crate::web::form::StrictForm;
+use crate::web::openapi::ApiDoc;
+use crate::web::values::Moment;
 use crate::web::{refuse_form, respond, respond_action, Chrome, Ctx, CurrentUser, Format, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -44,15 +47,15 @@ const NOTICES: &[&str] = &["off"];
 /// A pending enrolment older than this gets a new secret when the page is shown again.
 const ENROLMENT_MAX_AGE_S: i64 = 3600;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct TwoFactorPage {
     pub pagename: &'static str,
     pub language: &'static str,
     pub userid: i64,
     /// Two-factor login is on: a password login asks for a code too.
     pub enabled: bool,
-    /// Since when, in the subscriber's time zone (empty: off).
-    pub enabled_at: String,
+    /// Since when (`null`: off).
+    pub enabled_at: Option<Moment>,
     /// Recovery codes not used yet (0 when off).
     pub recovery_codes_left: i64,
     /// When off: the secret to add to an authenticator app.
@@ -65,7 +68,7 @@ pub struct TwoFactorPage {
     pub error: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Enrolment {
     /// Base32, as apps take it typed in.
     pub secret: String,
@@ -150,8 +153,7 @@ async fn load(ctx: &Ctx, store: &Store, user: CurrentUser) -> AppResult<TwoFacto
         enabled,
         enabled_at: state
             .and_then(|s| s.enabled_at.filter(|_| s.enabled))
-            .map(|t| time::format_instant(t, time::zone(&account.time_zone)))
-            .unwrap_or_default(),
+            .map(|t| Moment::new(t, time::zone(&account.time_zone))),
         recovery_codes_left: if enabled {
             store.recovery_codes_left(user.id).await?
         } else {
@@ -162,6 +164,16 @@ async fn load(ctx: &Ctx, store: &Store, user: CurrentUser) -> AppResult<TwoFacto
         notice: None,
         error: None,
     })
+}
+
+/// The page in the JSON API's description.
+pub fn api(doc: &mut ApiDoc) {
+    doc.page::<TwoFactorPage>(
+        "Account",
+        "/users/two_factor",
+        "Two-factor login: on or off, recovery codes left, or the secret to enrol with",
+        &[],
+    );
 }
 
 /// GET /users/two_factor

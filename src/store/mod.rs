@@ -18,6 +18,7 @@ pub mod devices;
 pub mod faxes;
 pub mod import_staging;
 pub mod invoices;
+pub mod keyset_page;
 pub mod ledger;
 pub mod local_calls;
 pub mod login_attempts;
