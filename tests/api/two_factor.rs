@@ -294,7 +294,10 @@ async fn enrolment_shows_a_secret_and_a_qr_code_and_a_code_switches_it_on(backen
             .post_json("/users/two_factor/enable", &[("code", code)])
             .await;
         assert_eq!(status, 400, "{code}: {answer}");
-        assert!(answer["error"].as_str().unwrap().contains(why), "{answer}");
+        assert!(
+            answer["error"]["message"].as_str().unwrap().contains(why),
+            "{answer}"
+        );
         assert_eq!(b.json("/users/two_factor").await["enabled"], false);
     }
     assert_eq!(events(&app, "demo", "two_factor_on").await, 0);
@@ -355,7 +358,10 @@ async fn enrolment_shows_a_secret_and_a_qr_code_and_a_code_switches_it_on(backen
         )
         .await;
     assert_eq!(status, 400);
-    assert!(answer["error"].as_str().unwrap().contains("on already"));
+    assert!(answer["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("on already"));
 }
 on_both_databases!(enrolment_shows_a_secret_and_a_qr_code_and_a_code_switches_it_on);
 
@@ -420,13 +426,16 @@ async fn a_password_then_a_code_logs_in_and_a_code_is_used_once(backend: Backend
         )
         .await;
     assert_eq!(status, 401);
-    assert_eq!(answer["status"], "failed");
-    assert!(answer["status_message"]
+    assert_eq!(answer["error"]["code"], "not_logged_in", "{answer}");
+    assert!(answer["error"]["message"]
         .as_str()
         .unwrap()
         .contains("/callc/login/code"));
     let (status, answer) = j.post_json("/callc/login/code", &[("code", &code)]).await;
-    assert_eq!((status, answer["status"].as_str()), (401, Some("failed")));
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (401, Some("not_logged_in"))
+    );
     assert!(!j.logged_in().await);
 }
 on_both_databases!(a_password_then_a_code_logs_in_and_a_code_is_used_once);
@@ -541,7 +550,10 @@ async fn switching_off_needs_a_code(backend: Backend) {
             .post_json("/users/two_factor/disable", &[("code", code)])
             .await;
         assert_eq!(status, 400, "{code}: {answer}");
-        assert!(answer["error"].as_str().unwrap().contains(why), "{answer}");
+        assert!(
+            answer["error"]["message"].as_str().unwrap().contains(why),
+            "{answer}"
+        );
         assert_eq!(b.json("/users/two_factor").await["enabled"], true);
     }
     // The wrong and the used code were counted like wrong passwords.
