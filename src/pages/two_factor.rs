@@ -1,5 +1,6 @@
 //! Two-factor login (`/users/two_factor`): whether it is on and how many recovery codes are
-//! left; when it is off, an enrolment: a secret (kept pending until a code confirms it) shown
+//! left; when it is off, an enrolment asked for with `POST /users/two_factor/enrol` (reading
+//! the page makes nothing): a secret, kept pending for an hour until a code confirms it, shown
 //! as text and as a QR code of its `otpauth://` URI, drawn on the server as an inline SVG.
 //! Switching it on takes a current code and shows the ten recovery codes once; switching it off
 //! takes a current code or a recovery code, counted like a password try. The rules are in
@@ -31,6 +32,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(show)),
     )
     .service(
+        web::resource("/users/two_factor/enrol")
+            .name("two_factor_enrol")
+            .route(web::post().to(enrol)),
+    )
+    .service(
         web::resource("/users/two_factor/enable")
             .name("two_factor_enable")
             .route(web::post().to(enable)),
@@ -44,7 +50,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 const NOTICES: &[&str] = &["off"];
 
-/// A pending enrolment older than this gets a new secret when the page is shown again.
+/// A pending enrolment older than this is no longer shown; asking again makes a new secret.
 const ENROLMENT_MAX_AGE_S: i64 = 3600;
 
 #[derive(Serialize, ToSchema)]
@@ -58,7 +64,8 @@ pub struct TwoFactorPage {
     pub enabled_at: Option<Moment>,
     /// Recovery codes not used yet (0 when off).
     pub recovery_codes_left: i64,
-    /// When off: the secret to add to an authenticator app.
+    /// When off and asked for (`POST /users/two_factor/enrol`, within the hour): the secret to
+    /// add to an authenticator app; `null` otherwise.
     pub enrolment: Option<Enrolment>,
     /// Right after switching it on, and only then: the recovery codes.
     pub recovery_codes: Vec<String>,
@@ -113,7 +120,8 @@ impl Page for TwoFactorPage {
     }
 }
 
-/// The page as it stands; when off, with the pending enrolment (made now if there is none).
+/// The page as it stands; when off, with the pending enrolment if one was asked for. Reading
+/// it changes nothing: `enrol` makes the secret.
 async fn load(ctx: &Ctx, store: &Store, user: CurrentUser) -> AppResult<TwoFactorPage> {
     let account = store
         .account(user.id)
@@ -129,9 +137,8 @@ async fn load(ctx: &Ctx, store: &Store, user: CurrentUser) -> AppResult<TwoFacto
     let enrolment = if enabled {
         None
     } else {
-        let fresh = Secret::generate().to_base32();
         let pending = store
-            .pending_two_factor_secret(user.id, &fresh, now, now - ENROLMENT_MAX_AGE_S)
+            .fresh_two_factor_secret(user.id, now - ENROLMENT_MAX_AGE_S)
             .await?;
         match pending.as_deref().and_then(Secret::parse) {
             Some(secret) => {
@@ -142,7 +149,7 @@ async fn load(ctx: &Ctx, store: &Store, user: CurrentUser) -> AppResult<TwoFacto
                     uri,
                 })
             }
-            // Switched on meanwhile (another tab): shown as on when the page is loaded again.
+            // None asked for, or switched on meanwhile (another tab).
             None => None,
         }
     };
@@ -171,7 +178,7 @@ pub fn api(doc: &mut ApiDoc) {
     doc.page::<TwoFactorPage>(
         "Account",
         "/users/two_factor",
-        "Two-factor login: on or off, recovery codes left, or the secret to enrol with",
+        "Two-factor login: on or off, recovery codes left, or the secret asked for to enrol with",
         &[],
     );
 }
@@ -207,6 +214,28 @@ async fn refused(
 
 fn bad(ctx: &Ctx, key: &str) -> AppError {
     AppError::BadInput(ctx.lang.t(key).to_string())
+}
+
+/// POST /users/two_factor/enrol: a secret to enrol with, kept pending for an hour (asked
+/// again within it, the same one). A browser goes back to the page, which shows it; clients get
+/// the page with it.
+pub async fn enrol(
+    ctx: Ctx,
+    user: CurrentUser,
+    store: web::Data<Store>,
+) -> AppResult<HttpResponse> {
+    let now = time::now();
+    let fresh = Secret::generate().to_base32();
+    let pending = store
+        .pending_two_factor_secret(user.id, &fresh, now, now - ENROLMENT_MAX_AGE_S)
+        .await?;
+    if pending.is_none() {
+        return refused(&ctx, &store, user, bad(&ctx, "two_factor.already_on")).await;
+    }
+    match ctx.format {
+        Format::Html => Ok(crate::web::see_other("/users/two_factor")),
+        _ => respond(&ctx, &load(&ctx, &store, user).await?),
+    }
 }
 
 #[derive(Deserialize)]
