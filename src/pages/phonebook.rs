@@ -342,7 +342,7 @@ pub async fn show(
         query.done.as_deref(),
         query.n.as_deref(),
     );
-    respond(&ctx, &page)
+    super::activity::with_link_header(respond(&ctx, &page)?, &page.links)
 }
 
 #[derive(Deserialize)]
