@@ -6,11 +6,14 @@
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::error::{AppError, AppResult};
 use crate::money::Money;
 use crate::store::Store;
 use crate::time;
+use crate::web::openapi::ApiDoc;
+use crate::web::values::{Amount, Links, Moment};
 use crate::web::{respond, Chrome, Ctx, CurrentUser, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -21,46 +24,49 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct AccountTreePage {
     pub pagename: &'static str,
     pub language: &'static str,
     pub userid: i64,
     pub accounts: Vec<AccountNode>,
+    /// Both `null`: a subscriber's accounts and their subscriptions are few, given whole.
+    pub links: Links,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct AccountNode {
-    pub id: i64,
+    /// The XML's `<id>`.
+    pub account_id: i64,
     /// The operator's name for it; empty for the main account.
     pub name: String,
     pub main: bool,
     /// `active` or `closed`.
     pub status: &'static str,
-    pub created: String,
+    /// The local day it was opened.
+    pub created: chrono::NaiveDate,
     pub subscriptions: Vec<SubscriptionNode>,
     /// The name shown (the main account's in the page's language), HTML only.
     #[serde(skip)]
     pub title: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct SubscriptionNode {
-    pub id: i64,
-    /// `number` (a number's fee) or `service`.
-    #[serde(rename = "type")]
+    /// The XML's `<id>`.
+    pub subscription_id: i64,
+    /// `number` (a number's fee) or `service` (the XML's `<type>`).
     pub kind: &'static str,
     pub service: String,
-    /// The number in E.164 (`+442079460500`) for a number; empty otherwise.
-    pub number: String,
+    /// The number in E.164 (`+442079460500`) for a number; `null` otherwise.
+    pub number: Option<String>,
     /// `active`, `ended` or `upcoming`.
     pub status: &'static str,
-    pub start: String,
-    /// Empty when open-ended.
-    pub end: String,
-    /// `10.00`, in `currency`.
-    pub price: String,
-    pub currency: String,
+    pub start: Moment,
+    /// `null` when open-ended.
+    pub end: Option<Moment>,
+    /// The price per `period`, with its currency (the XML's `<price>` and `<currency>`).
+    pub price: Amount,
     /// `month` or `once`.
     pub period: String,
 }
@@ -87,6 +93,16 @@ impl Page for AccountTreePage {
     }
 }
 
+/// The page in the JSON API's description.
+pub fn api(doc: &mut ApiDoc) {
+    doc.page::<AccountTreePage>(
+        "Account",
+        "/accounts/tree",
+        "The subscriber's accounts (contracts) and the subscriptions each is made of",
+        &[],
+    );
+}
+
 /// GET /accounts/tree
 pub async fn show(ctx: Ctx, user: CurrentUser, store: web::Data<Store>) -> AppResult<HttpResponse> {
     let account = store
@@ -106,7 +122,7 @@ pub async fn show(ctx: Ctx, user: CurrentUser, store: web::Data<Store>) -> AppRe
                 .partition::<Vec<_>, _>(|s| s.account_id == a.id);
             subscriptions = rest;
             AccountNode {
-                id: a.id,
+                account_id: a.id,
                 main: a.name.is_empty(),
                 title: if a.name.is_empty() {
                     ctx.lang.t("tree.main_account").to_string()
@@ -119,26 +135,22 @@ pub async fn show(ctx: Ctx, user: CurrentUser, store: web::Data<Store>) -> AppRe
                 } else {
                     "active"
                 },
-                created: time::format_date(a.created_at, tz),
+                created: time::local_day(a.created_at, tz),
                 subscriptions: mine
                     .into_iter()
                     .map(|s| SubscriptionNode {
-                        id: s.id,
+                        subscription_id: s.id,
                         kind: if s.number.is_some() {
                             "number"
                         } else {
                             "service"
                         },
                         service: s.service,
-                        number: s.number.unwrap_or_default(),
+                        number: s.number,
                         status: super::subscriptions::state(s.active_from, s.active_until, now),
-                        start: time::format_instant(s.active_from, tz),
-                        end: s
-                            .active_until
-                            .map(|at| time::format_instant(at, tz))
-                            .unwrap_or_default(),
-                        price: Money(s.price_micros).format(s.decimals as u32),
-                        currency: s.currency,
+                        start: Moment::new(s.active_from, tz),
+                        end: s.active_until.map(|at| Moment::new(at, tz)),
+                        price: Amount::new(Money(s.price_micros), s.decimals as u32, s.currency),
                         period: s.period,
                     })
                     .collect(),
@@ -150,6 +162,7 @@ pub async fn show(ctx: Ctx, user: CurrentUser, store: web::Data<Store>) -> AppRe
         language: ctx.lang.code(),
         userid: user.id,
         accounts,
+        links: Links::whole(),
     };
     respond(&ctx, &page)
 }

@@ -3,12 +3,16 @@
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::error::{AppError, AppResult};
+use crate::store::keyset_page::{self, Cursor};
 use crate::store::Store;
 use crate::time;
-use crate::web::{respond, Chrome, Ctx, CurrentUser, Page};
+use crate::web::openapi::ApiDoc;
+use crate::web::values::{Links, Moment};
+use crate::web::{respond, Chrome, Ctx, CurrentUser, Page, StrictQuery};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -18,20 +22,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-const SHOWN: i64 = 100;
-
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ActivityPage {
     pub pagename: &'static str,
     pub language: &'static str,
     pub userid: i64,
+    /// Newest first, `per_page` of them.
     pub events: Vec<Event>,
+    /// `next`: older events; `prev`: newer ones.
+    pub links: Links,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Event {
-    /// `YYYY-MM-DD HH:MM:SS` in the subscriber's time zone.
-    pub date: String,
+    /// The event's id: with `date`, its place in the log (`before=` and `after=`).
+    pub event_id: i64,
+    pub date: Moment,
     /// A stable name: `login`, `login_failed`, `logout`, `password_changed`, …
     pub action: String,
     pub detail: String,
@@ -69,31 +75,98 @@ impl Event {
     }
 }
 
-/// GET /users/activity
-pub async fn show(ctx: Ctx, user: CurrentUser, store: web::Data<Store>) -> AppResult<HttpResponse> {
+/// The page's position: `before=AT_ID` (older events), `after=AT_ID` (newer), `per_page`.
+#[derive(Deserialize)]
+pub struct PageQuery {
+    before: Option<String>,
+    after: Option<String>,
+    per_page: Option<String>,
+}
+
+/// The page in the JSON API's description.
+pub fn api(doc: &mut ApiDoc) {
+    doc.page::<ActivityPage>(
+        "Account",
+        "/users/activity",
+        "What happened to the account (logins, changes, exports), newest first, a page at a time",
+        &[
+            ("per_page", "Events a page, 1 to 500 (50)"),
+            (
+                "before",
+                "`AT_ID` of an event: the events older than it (`links.next`)",
+            ),
+            (
+                "after",
+                "`AT_ID` of an event: the events newer than it (`links.prev`)",
+            ),
+        ],
+    );
+}
+
+/// The address of the page a cursor names, this request's other keys kept.
+pub(super) fn link_to<S: std::fmt::Display>(ctx: &Ctx, cursor: Cursor<S>) -> Option<String> {
+    match cursor {
+        Cursor::First => None,
+        Cursor::Before(k) => Some(ctx.page_link("before", &k.param())),
+        Cursor::After(k) => Some(ctx.page_link("after", &k.param())),
+    }
+}
+
+/// GET /users/activity[?per_page=&before=|after=]
+pub async fn show(
+    ctx: Ctx,
+    user: CurrentUser,
+    store: web::Data<Store>,
+    query: StrictQuery<PageQuery>,
+) -> AppResult<HttpResponse> {
+    let q = query.0;
+    let cursor =
+        Cursor::<i64>::of(q.before.as_deref(), q.after.as_deref()).map_err(AppError::bad_input)?;
+    let size = keyset_page::page_size(q.per_page.as_deref()).map_err(AppError::bad_input)?;
     let account = store
         .account(user.id)
         .await?
         .ok_or(AppError::Unauthenticated)?;
     let tz = time::zone(&account.time_zone);
-    let events = store
-        .recent_activity(user.id, SHOWN)
-        .await?
+    let window = store.activity_page(user.id, &cursor, size).await?;
+    let links = Links {
+        next: window.next.and_then(|c| link_to(&ctx, c)),
+        prev: window.prev.and_then(|c| link_to(&ctx, c)),
+    };
+    let events = window
+        .rows
         .into_iter()
         .map(|e| Event {
-            date: time::format_instant(e.at, tz),
+            event_id: e.id,
+            date: Moment::new(e.at, tz),
             action: e.action,
             detail: e.detail,
             address: e.address,
         })
         .collect();
-    respond(
-        &ctx,
-        &ActivityPage {
-            pagename: "Recent activity",
-            language: ctx.lang.code(),
-            userid: user.id,
-            events,
-        },
-    )
+    let page = ActivityPage {
+        pagename: "Recent activity",
+        language: ctx.lang.code(),
+        userid: user.id,
+        events,
+        links,
+    };
+    with_link_header(respond(&ctx, &page)?, &page.links)
+}
+
+/// The links as an HTTP `Link` header (RFC 8288) too, so a client of the XML, whose elements
+/// are fixed, can page as well.
+pub(super) fn with_link_header(mut resp: HttpResponse, links: &Links) -> AppResult<HttpResponse> {
+    let value: Vec<String> = [(&links.next, "next"), (&links.prev, "prev")]
+        .into_iter()
+        .filter_map(|(url, rel)| url.as_ref().map(|u| format!("<{u}>; rel=\"{rel}\"")))
+        .collect();
+    // The addresses are percent-encoded, so always a valid header value.
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&value.join(", ")) {
+        if !value.is_empty() {
+            resp.headers_mut()
+                .insert(actix_web::http::header::LINK, value);
+        }
+    }
+    Ok(resp)
 }

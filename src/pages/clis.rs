@@ -6,6 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::notice;
 use crate::error::{AppError, AppResult};
@@ -15,6 +16,8 @@ use crate::store::access::Resource;
 use crate::store::devices::AddCli;
 use crate::store::Store;
 use crate::time;
+use crate::web::openapi::ApiDoc;
+use crate::web::values::{Links, Moment};
 use crate::web::{
     require, respond, respond_action, Chrome, Ctx, CurrentUser, Format, Page, StrictForm,
 };
@@ -40,14 +43,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ClisPage {
     pub pagename: &'static str,
     pub language: &'static str,
     pub userid: i64,
-    /// The devices a caller ID can be added to.
-    pub aval_devices: Vec<AvalDevice>,
+    /// The devices a caller ID can be added to (the XML's `<aval_devices>`).
+    pub devices: Vec<AvalDevice>,
     pub clis: Vec<CliView>,
+    /// Both `null`: a few caller IDs per device, given whole.
+    pub links: Links,
     #[serde(skip)]
     pub notice: Option<String>,
     /// The add form as shown: empty, or what was typed when it was refused.
@@ -55,14 +60,14 @@ pub struct ClisPage {
     pub form: AddForm,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct AvalDevice {
-    pub id: i64,
+    pub device_id: i64,
     /// `IAX2/101`
     pub name: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CliView {
     pub cli_id: i64,
     /// `IAX2/101`
@@ -72,8 +77,7 @@ pub struct CliView {
     /// The number, digits only.
     pub cli_name: String,
     pub cli_desc: String,
-    /// `YYYY-MM-DD HH:MM:SS` in the subscriber's time zone.
-    pub added_at: String,
+    pub added_at: Moment,
 }
 
 /// The add form's values and per-field messages.
@@ -130,12 +134,12 @@ impl ClisPage {
             .await?
             .ok_or(AppError::Unauthenticated)?;
         let tz = time::zone(&account.time_zone);
-        let aval_devices = store
+        let devices = store
             .devices(user.id)
             .await?
             .iter()
             .map(|d| AvalDevice {
-                id: d.id,
+                device_id: d.id,
                 name: d.label(),
             })
             .collect();
@@ -150,19 +154,30 @@ impl ClisPage {
                 device_icon: device_icon(&c.device_type),
                 cli_name: c.cli,
                 cli_desc: c.description,
-                added_at: time::format_instant(c.added_at, tz),
+                added_at: Moment::new(c.added_at, tz),
             })
             .collect();
         Ok(ClisPage {
             pagename: "CallerIDs",
             language: lang.code(),
             userid: user.id,
-            aval_devices,
+            devices,
             clis,
+            links: Links::whole(),
             notice: None,
             form,
         })
     }
+}
+
+/// The page in the JSON API's description.
+pub fn api(doc: &mut ApiDoc) {
+    doc.page::<ClisPage>(
+        "Account",
+        PAGE,
+        "The caller IDs of the subscriber's devices, and the devices one can be added to",
+        &[],
+    );
 }
 
 #[derive(Deserialize)]

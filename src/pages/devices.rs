@@ -7,11 +7,14 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::error::{AppError, AppResult};
 use crate::store::access::Resource;
 use crate::store::Store;
 use crate::time;
+use crate::web::openapi::ApiDoc;
+use crate::web::values::{Links, Moment};
 use crate::web::{require, respond, Chrome, Ctx, CurrentUser, Page, StrictQuery};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -22,23 +25,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct DevicesPage {
     pub pagename: &'static str,
     pub language: &'static str,
     pub userid: i64,
     pub devices: Vec<DeviceView>,
+    /// Both `null`: a subscriber has a handful of devices, given whole.
+    pub links: Links,
     /// The device whose secret the HTML page shows.
     #[serde(skip)]
     pub show_secret: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct DeviceView {
-    /// The device's id.
-    pub acc: i64,
+    /// The device's id (the XML's `<acc>`).
+    pub device_id: i64,
     pub description: String,
-    #[serde(rename = "type")]
+    /// `SIP`, `IAX2`, … (the XML's `<type>`).
     pub device_type: String,
     pub extension: String,
     pub username: String,
@@ -46,8 +51,8 @@ pub struct DeviceView {
     pub password: String,
     /// The caller ID the device presents, e.g. `"John Smith" <101>`.
     pub cid: String,
-    /// `YYYY-MM-DD HH:MM:SS` in the subscriber's time zone; empty if it never registered.
-    pub last_time_registered: String,
+    /// When it last registered; `null` if it never did (the XML's empty element).
+    pub last_time_registered: Option<Moment>,
 }
 
 impl DevicesPage {
@@ -77,6 +82,16 @@ impl Page for DevicesPage {
     fn xml(&self) -> askama::Result<String> {
         DevicesXml { v: self }.render()
     }
+}
+
+/// The page in the JSON API's description.
+pub fn api(doc: &mut ApiDoc) {
+    doc.page::<DevicesPage>(
+        "Account",
+        "/devices/user_devices",
+        "The subscriber's devices, with their SIP/IAX secrets",
+        &[],
+    );
 }
 
 #[derive(Deserialize)]
@@ -109,17 +124,14 @@ pub async fn show(
         .await?
         .into_iter()
         .map(|d| DeviceView {
-            acc: d.id,
+            device_id: d.id,
             description: d.description,
             device_type: d.device_type,
             extension: d.extension,
             username: d.username,
             password: d.secret,
             cid: d.caller_id,
-            last_time_registered: d
-                .last_registered_at
-                .map(|at| time::format_instant(at, tz))
-                .unwrap_or_default(),
+            last_time_registered: d.last_registered_at.map(|at| Moment::new(at, tz)),
         })
         .collect();
     let page = DevicesPage {
@@ -127,6 +139,7 @@ pub async fn show(
         language: ctx.lang.code(),
         userid: user.id,
         devices,
+        links: Links::whole(),
         show_secret,
     };
     let mut resp = respond(&ctx, &page)?;

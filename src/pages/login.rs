@@ -5,6 +5,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::config::Settings;
 use crate::error::{AppError, AppResult};
@@ -14,16 +15,18 @@ use crate::login_guard::{LoginPolicy, Verdict};
 use crate::password;
 use crate::store::sessions::NewSession;
 use crate::store::Store;
+use crate::web::openapi::ApiDoc;
 use crate::web::session::{self, LoginMethod, SessionKind};
 use crate::web::{respond_action, Chrome, Ctx, Format, Page};
 
 /// The login page's view model (the seed's "Login page").
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct LoginPage {
     pub pagename: &'static str,
     pub language: &'static str,
     pub error_msg: String,
-    pub aval_languages: Vec<&'static str>,
+    /// The languages the portal speaks (the XML's `<aval_languages>`).
+    pub available_languages: Vec<&'static str>,
     /// The user name typed before a failed attempt, so the form keeps it.
     pub username: String,
     /// A notice after an action that logged the user out (`?done=`), HTML only.
@@ -40,7 +43,7 @@ impl LoginPage {
             pagename: "Login page",
             language: lang.code(),
             error_msg,
-            aval_languages: super::available_languages(),
+            available_languages: super::available_languages(),
             username,
             notice: None,
             sso: false,
@@ -88,6 +91,16 @@ pub struct LegacyLogin {
 #[derive(Deserialize)]
 pub struct FormQuery {
     done: Option<String>,
+}
+
+/// The page in the JSON API's description.
+pub fn api(doc: &mut ApiDoc) {
+    doc.page::<LoginPage>(
+        "Login",
+        "/callc/login",
+        "The login form: the languages offered (log in with POST, or `/api/login?u=&p=`)",
+        &[],
+    );
 }
 
 /// GET /callc/login

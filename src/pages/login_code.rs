@@ -9,6 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::login::{code_under_policy, start_web_session, LoginPage};
 use crate::config::Settings;
@@ -17,11 +18,12 @@ use crate::login_gate::LoginGate;
 use crate::store::Store;
 use crate::two_factor::{self, Outcome};
 use crate::web::form::StrictForm;
+use crate::web::openapi::ApiDoc;
 use crate::web::session::{self, LoginMethod};
 use crate::web::{respond, respond_action, Chrome, Ctx, Format, Page};
 
 /// The code form's view model.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct LoginCodePage {
     pub pagename: &'static str,
     pub language: &'static str,
@@ -79,6 +81,16 @@ fn start_again(ctx: &Ctx, session: &Session) -> AppResult<HttpResponse> {
             message,
         )),
     }
+}
+
+/// The page in the JSON API's description.
+pub fn api(doc: &mut ApiDoc) {
+    doc.page::<LoginCodePage>(
+        "Login",
+        "/callc/login/code",
+        "The second step of a login with two-factor login on (an error when no step is open)",
+        &[],
+    );
 }
 
 /// GET /callc/login/code: the code form, while a second step is open.

@@ -7,6 +7,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::config::Settings;
 use crate::error::{AppError, AppResult};
@@ -14,6 +15,7 @@ use crate::mail::Outbox;
 use crate::password;
 use crate::store::Store;
 use crate::tokens;
+use crate::web::openapi::ApiDoc;
 use crate::web::session;
 use crate::web::{respond, respond_action, Chrome, Ctx, CurrentUser, Format, Page};
 
@@ -39,7 +41,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// The view model of all three forms: which form, and what to say.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct PasswordPage {
     pub pagename: &'static str,
     pub language: &'static str,
@@ -94,6 +96,28 @@ impl Page for PasswordPage {
     fn xml(&self) -> askama::Result<String> {
         PasswordXml { v: self }.render()
     }
+}
+
+/// The pages in the JSON API's description.
+pub fn api(doc: &mut ApiDoc) {
+    doc.page::<PasswordPage>(
+        "Account",
+        "/users/change_password",
+        "The password change form (`notice` after a change)",
+        &[],
+    );
+    doc.page::<PasswordPage>(
+        "Login",
+        "/users/password_reset",
+        "The form asking for a password reset link by mail",
+        &[],
+    );
+    doc.page::<PasswordPage>(
+        "Login",
+        "/users/password_reset/{token}",
+        "The form setting a new password through a reset link (`error_msg` when the link is spent)",
+        &[],
+    );
 }
 
 #[derive(Deserialize)]
@@ -391,7 +415,8 @@ async fn new_password_hash(
     Ok(Ok(hash))
 }
 
-/// A refused form: the page again with the message (HTML, JSON), or the failed action (XML).
+/// A refused form: the page again with the message (HTML), the failed action (XML) or the one
+/// error shape (JSON).
 fn failed(ctx: &Ctx, action: &str, form: Form, key: &str) -> AppResult<HttpResponse> {
     match ctx.format {
         Format::Xml => Ok(respond_action(
@@ -400,6 +425,7 @@ fn failed(ctx: &Ctx, action: &str, form: Form, key: &str) -> AppResult<HttpRespo
             action,
             crate::i18n::Lang::En.t(key),
         )),
+        Format::Json => Err(AppError::BadInput(ctx.lang.t(key).to_string())),
         _ => {
             let mut page = PasswordPage::new(ctx, "Password", form);
             page.error_msg = ctx.lang.t(key).to_string();

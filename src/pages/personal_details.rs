@@ -6,6 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::notice;
 use crate::error::{AppError, AppResult};
@@ -14,6 +15,8 @@ use crate::input::{self, Email, FieldError, PhoneNumber};
 use crate::money::{format_percent, Money};
 use crate::store::details::{DetailField, DetailsChange, PersonalDetails};
 use crate::store::Store;
+use crate::web::openapi::ApiDoc;
+use crate::web::values::Amount;
 use crate::web::{
     respond, respond_action, Chrome, Ctx, CurrentUser, Format, OwnUserId, Page, StrictForm,
 };
@@ -31,7 +34,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct PersonalDetailsPage {
     pub pagename: &'static str,
     pub language: &'static str,
@@ -46,7 +49,7 @@ pub struct PersonalDetailsPage {
     pub has_errors: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Details {
     pub main_details: MainDetails,
     pub other_details: OtherDetails,
@@ -54,33 +57,32 @@ pub struct Details {
 }
 
 /// The operator's figures.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct MainDetails {
     pub alias: String,
     /// `Prepaid` or `Postpaid`.
     pub account: &'static str,
-    /// `100.00 USD`
-    pub balance: String,
-    /// `No Limit`, or the credit limit with its currency.
-    pub credit: String,
+    pub balance: Amount,
+    /// The credit limit; `null`: no limit (the XML's `No Limit`).
+    pub credit: Option<Amount>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct OtherDetails {
     /// The first name (the contract's name for it).
     pub username: String,
     pub surname: String,
     pub personalid: String,
     pub agreement_number: String,
-    /// `YYYY-MM-DD`, empty when there is no agreement.
-    pub agreement_date: String,
+    /// The agreement's day; `null` when there is no agreement (the XML's empty element).
+    pub agreement_date: Option<chrono::NaiveDate>,
     pub taxation_country: String,
     pub vat_reg_number: String,
-    /// `18.0`
+    /// A decimal string, `18.0` (a rate, not money).
     pub vat_percent: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Registration {
     pub reg_address: String,
     pub reg_postcode: String,
@@ -191,6 +193,7 @@ impl PersonalDetailsPage {
         errors: &[(DetailField, FieldError)],
     ) -> Self {
         let decimals = d.currency_decimals as u32;
+        let money = |m: i64| Amount::new(Money(m), decimals, d.currency.clone());
         let form = DetailField::ALL
             .into_iter()
             .map(|f| {
@@ -237,18 +240,18 @@ impl PersonalDetailsPage {
                     } else {
                         "Prepaid"
                     },
-                    balance: Money(d.balance_micros).with_currency(decimals, &d.currency),
-                    credit: match d.credit_limit_micros {
-                        None => "No Limit".to_string(),
-                        Some(limit) => Money(limit).with_currency(decimals, &d.currency),
-                    },
+                    balance: money(d.balance_micros),
+                    credit: d.credit_limit_micros.map(money),
                 },
                 other_details: OtherDetails {
                     username: d.first_name.clone(),
                     surname: d.last_name.clone(),
                     personalid: d.personal_id.clone(),
                     agreement_number: d.agreement_number.clone(),
-                    agreement_date: d.agreement_date.clone().unwrap_or_default(),
+                    agreement_date: d
+                        .agreement_date
+                        .as_deref()
+                        .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()),
                     taxation_country: d.taxation_country.clone(),
                     vat_reg_number: d.vat_reg_number.clone(),
                     vat_percent: format_percent(d.vat_percent_bp),
@@ -314,6 +317,16 @@ where
     } else {
         Err(errors)
     })
+}
+
+/// The page in the JSON API's description.
+pub fn api(doc: &mut ApiDoc) {
+    doc.page::<PersonalDetailsPage>(
+        "Account",
+        "/users/personal_details",
+        "The operator's figures (alias, balance, credit, agreement) and the subscriber's own details",
+        &[],
+    );
 }
 
 #[derive(serde::Deserialize)]

@@ -9,6 +9,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::notice;
 use crate::error::{AppError, AppResult};
@@ -17,9 +18,12 @@ use crate::i18n::Lang;
 use crate::input::{self, FieldError, PhoneNumber};
 use crate::phonebook_file::NAME_MAX;
 use crate::store::access::Resource;
-use crate::store::phonebook::AddEntry;
+use crate::store::keyset_page::{self, Cursor};
+use crate::store::phonebook::{AddEntry, PhonebookEntry};
 use crate::store::Store;
 use crate::time;
+use crate::web::openapi::ApiDoc;
+use crate::web::values::{Links, Moment};
 use crate::web::{
     require, respond, respond_action, Chrome, Ctx, CurrentUser, Format, OwnUserId, Page,
     StrictForm, StrictQuery,
@@ -55,15 +59,18 @@ pub(super) fn list_url(user_id: i64) -> String {
     format!("/phonebooks/list/{user_id}")
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct PhonebookPage {
     pub pagename: &'static str,
     pub language: &'static str,
     pub userid: i64,
+    /// By name, `per_page` of them (every one in the CSV and PDF exports).
     pub entries: Vec<EntryView>,
-    /// The search the entries are filtered by (empty: all).
+    /// The search the entries are filtered by (`q`; empty: all).
     pub search: String,
-    /// How many entries the phonebook has, whatever the search.
+    /// The neighbouring pages, alphabetically: `next` further on, `prev` back.
+    pub links: Links,
+    /// How many entries the phonebook has, whatever the search (HTML only).
     #[serde(skip)]
     pub total: i64,
     #[serde(skip)]
@@ -75,12 +82,11 @@ pub struct PhonebookPage {
     pub owner: Owner,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct EntryView {
     pub entry_number: String,
     pub entry_name: String,
-    /// `YYYY-MM-DD HH:MM:SS` in the subscriber's time zone.
-    pub entry_added: String,
+    pub entry_added: Moment,
     /// Not in the contract's example: what `/phonebooks/destroy/{entryid}` needs.
     pub entry_id: i64,
 }
@@ -153,21 +159,34 @@ impl ExportRow for EntryView {
         vec![
             self.entry_name.clone(),
             self.entry_number.clone(),
-            self.entry_added.clone(),
+            self.entry_added.to_string(),
         ]
     }
 
     fn into_cells(self) -> Vec<String> {
-        vec![self.entry_name, self.entry_number, self.entry_added]
+        vec![
+            self.entry_name,
+            self.entry_number,
+            self.entry_added.to_string(),
+        ]
     }
+}
+
+/// Which entries a page shows.
+enum Part {
+    /// Every one (the exports).
+    Whole,
+    /// A page from a position.
+    Page(Cursor<String>, u32),
 }
 
 impl PhonebookPage {
     async fn load(
+        ctx: &Ctx,
         store: &Store,
-        lang: Lang,
         user: CurrentUser,
         search: String,
+        part: Part,
         form: AddForm,
     ) -> AppResult<Self> {
         let account = store
@@ -175,24 +194,41 @@ impl PhonebookPage {
             .await?
             .ok_or(AppError::Unauthenticated)?;
         let tz = time::zone(&account.time_zone);
-        let entries = store
-            .phonebook(user.id, Some(&search))
-            .await?
-            .into_iter()
-            .map(|e| EntryView {
-                entry_number: e.number,
-                entry_name: e.name,
-                entry_added: time::format_instant(e.added_at, tz),
-                entry_id: e.id,
-            })
-            .collect();
+        let (rows, links) = match part {
+            Part::Whole => (
+                store.phonebook(user.id, Some(&search)).await?,
+                Links::whole(),
+            ),
+            Part::Page(cursor, size) => {
+                let w = store
+                    .phonebook_page(user.id, Some(&search), &cursor, size)
+                    .await?;
+                let links = Links {
+                    next: w.next.and_then(|c| super::activity::link_to(ctx, c)),
+                    prev: w.prev.and_then(|c| super::activity::link_to(ctx, c)),
+                };
+                (w.rows, links)
+            }
+        };
+        let view = |e: PhonebookEntry| EntryView {
+            entry_number: e.number,
+            entry_name: e.name,
+            entry_added: Moment::new(e.added_at, tz),
+            entry_id: e.id,
+        };
         Ok(PhonebookPage {
             pagename: "Phonebook",
-            language: lang.code(),
+            language: ctx.lang.code(),
             userid: user.id,
-            entries,
+            entries: rows.into_iter().map(view).collect(),
             search,
-            total: store.phonebook_size(user.id).await?,
+            links,
+            // The count the page shows a person; clients and exports do without it.
+            total: if ctx.format == Format::Html {
+                store.phonebook_size(user.id).await?
+            } else {
+                0
+            },
             notice: None,
             form,
             owner: Owner::of(&account),
@@ -250,9 +286,35 @@ pub struct ListQuery {
     done: Option<String>,
     /// With `done=imported`: how many.
     n: Option<String>,
+    /// `NAME_ID` of an entry: the entries before it, alphabetically.
+    before: Option<String>,
+    /// `NAME_ID` of an entry: the entries after it.
+    after: Option<String>,
+    per_page: Option<String>,
 }
 
-/// GET /phonebooks/list/{userid}[?q=…]
+/// The page in the JSON API's description.
+pub fn api(doc: &mut ApiDoc) {
+    doc.page::<PhonebookPage>(
+        "Account",
+        "/phonebooks/list/{userid}",
+        "The phonebook by name, a page at a time, optionally searched",
+        &[
+            ("q", "Search: a part of a name (any case) or of a number"),
+            ("per_page", "Entries a page, 1 to 500 (50)"),
+            (
+                "after",
+                "`NAME_ID` of an entry: the entries after it (`links.next`)",
+            ),
+            (
+                "before",
+                "`NAME_ID` of an entry: the entries before it (`links.prev`)",
+            ),
+        ],
+    );
+}
+
+/// GET /phonebooks/list/{userid}[?q=…&per_page=&after=|before=]
 pub async fn show(
     ctx: Ctx,
     OwnUserId(user): OwnUserId,
@@ -262,7 +324,17 @@ pub async fn show(
     let query = query.0;
     let search = input::text(&query.q, SEARCH_MAX)
         .map_err(|e| AppError::bad_input(format!("Search: {e}")))?;
-    let mut page = PhonebookPage::load(&store, ctx.lang, user, search, AddForm::default()).await?;
+    let part = match ctx.format {
+        // An export is the whole list (its search applied); paging keys do not apply.
+        Format::Csv | Format::Pdf => Part::Whole,
+        _ => Part::Page(
+            Cursor::of(query.before.as_deref(), query.after.as_deref())
+                .map_err(AppError::bad_input)?,
+            keyset_page::page_size(query.per_page.as_deref()).map_err(AppError::bad_input)?,
+        ),
+    };
+    let mut page =
+        PhonebookPage::load(&ctx, &store, user, search, part, AddForm::default()).await?;
     page.notice = notice::text_count(
         ctx.lang,
         "phonebook",
@@ -270,7 +342,7 @@ pub async fn show(
         query.done.as_deref(),
         query.n.as_deref(),
     );
-    respond(&ctx, &page)
+    super::activity::with_link_header(respond(&ctx, &page)?, &page.links)
 }
 
 #[derive(Deserialize)]
@@ -341,7 +413,13 @@ pub async fn add(
     debug_assert!(form.has_errors());
     Ok(match ctx.format {
         Format::Html => {
-            let page = PhonebookPage::load(&store, ctx.lang, user, String::new(), form).await?;
+            let first = Part::Page(Cursor::First, keyset_page::PAGE_SIZE);
+            let mut page =
+                PhonebookPage::load(&ctx, &store, user, String::new(), first, form).await?;
+            // The links lead on from the list, not from the form's address.
+            let list = list_url(user.id);
+            let from_list = |u: String| u.replacen(&ctx.path, &list, 1);
+            page.links.next = page.links.next.take().map(from_list);
             let mut resp = respond(&ctx, &page)?;
             *resp.status_mut() = StatusCode::BAD_REQUEST;
             resp

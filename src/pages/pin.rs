@@ -8,6 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::notice;
 use crate::error::{AppError, AppResult};
@@ -19,6 +20,8 @@ use crate::store::pins::{NewPin, Replace};
 use crate::store::Store;
 use crate::time;
 use crate::web::form::StrictForm;
+use crate::web::openapi::ApiDoc;
+use crate::web::values::Moment;
 use crate::web::{refuse_form, respond, respond_action, Chrome, Ctx, CurrentUser, Format, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -46,21 +49,21 @@ const NOTICES: &[&str] = &["set", "changed", "sent", "deleted"];
 const RESETS_PER_WINDOW: usize = 3;
 const RESET_WINDOW_S: i64 = 3600;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct PinPage {
     pub pagename: &'static str,
     pub language: &'static str,
     pub userid: i64,
     /// A PIN is set.
     pub pin_set: bool,
-    /// When it was set, in the subscriber's time zone (empty: none).
-    pub set_at: String,
+    /// When it was set (`null`: none).
+    pub set_at: Option<Moment>,
     /// Wrong tries have locked it.
     pub locked: bool,
-    /// Until when, in the subscriber's time zone (empty: not locked).
-    pub locked_until: String,
-    /// Where a reset is mailed, masked (`d***@e***.com`; empty: no address, no reset).
-    pub reset_email: String,
+    /// Until when (`null`: not locked).
+    pub locked_until: Option<Moment>,
+    /// Where a reset is mailed, masked (`d***@e***.com`; `null`: no address, no reset).
+    pub reset_email: Option<String>,
     #[serde(skip)]
     pub notice: Option<String>,
     #[serde(skip)]
@@ -125,22 +128,23 @@ async fn load(ctx: &Ctx, store: &Store, user: CurrentUser) -> AppResult<PinPage>
         language: ctx.lang.code(),
         userid: user.id,
         pin_set: state.is_some(),
-        set_at: state
-            .as_ref()
-            .map(|s| time::format_instant(s.set_at, a.zone))
-            .unwrap_or_default(),
+        set_at: state.as_ref().map(|s| Moment::new(s.set_at, a.zone)),
         locked: locked_until.is_some(),
-        locked_until: locked_until
-            .map(|t| time::format_instant(t, a.zone))
-            .unwrap_or_default(),
-        reset_email: if a.email.is_empty() {
-            String::new()
-        } else {
-            pin::mask_email(&a.email)
-        },
+        locked_until: locked_until.map(|t| Moment::new(t, a.zone)),
+        reset_email: (!a.email.is_empty()).then(|| pin::mask_email(&a.email)),
         notice: None,
         error: None,
     })
+}
+
+/// The page in the JSON API's description.
+pub fn api(doc: &mut ApiDoc) {
+    doc.page::<PinPage>(
+        "Account",
+        "/users/pin",
+        "The calling-card PIN: whether one is set (never the PIN), since when, whether locked",
+        &[],
+    );
 }
 
 /// GET /users/pin
@@ -153,7 +157,7 @@ pub async fn show(
     let mut page = load(&ctx, &store, user).await?;
     // The address comes from the account, never from the link.
     page.notice = notice::text(ctx.lang, "pin", NOTICES, query.done.as_deref())
-        .map(|t| t.replace("{email}", &page.reset_email));
+        .map(|t| t.replace("{email}", page.reset_email.as_deref().unwrap_or_default()));
     respond(&ctx, &page)
 }
 

@@ -8,6 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::notice;
 use crate::config::Settings;
@@ -17,7 +18,9 @@ use crate::store::access::Resource;
 use crate::store::sessions::SessionRow;
 use crate::store::Store;
 use crate::time;
+use crate::web::openapi::ApiDoc;
 use crate::web::session;
+use crate::web::values::{Links, Moment};
 use crate::web::{require, respond, respond_action, Chrome, Ctx, CurrentUser, Format, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -40,20 +43,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 const NOTICES: &[&str] = &["ended", "ended_others"];
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct SessionsPage {
     pub pagename: &'static str,
     pub language: &'static str,
     pub userid: i64,
     pub sessions: Vec<SessionView>,
+    /// Both `null`: only live sessions are listed, a handful, given whole.
+    pub links: Links,
     #[serde(skip)]
     pub notice: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct SessionView {
-    /// The session's handle: what `/users/sessions/{id}/end` takes.
-    pub id: i64,
+    /// The session's handle: what `/users/sessions/{id}/end` takes (the XML's `<id>`).
+    pub session_id: i64,
     /// The session making this request.
     pub current: bool,
     /// `web` (a browser) or `api` (a legacy XML client).
@@ -62,9 +67,9 @@ pub struct SessionView {
     pub method: &'static str,
     pub address: String,
     pub user_agent: String,
-    /// When it started and was last used, in the subscriber's time zone.
-    pub started: String,
-    pub last_seen: String,
+    /// When it started and was last used.
+    pub started: Moment,
+    pub last_seen: Moment,
     /// The kind and method in the page's language (HTML only).
     #[serde(skip)]
     pub kind_text: String,
@@ -81,7 +86,7 @@ impl SessionView {
             _ => "password",
         };
         SessionView {
-            id: row.handle,
+            session_id: row.handle,
             current: current == Some(row.id.as_str()),
             kind,
             method,
@@ -89,8 +94,8 @@ impl SessionView {
             method_text: lang.t(&format!("sessions.method.{method}")).to_string(),
             address: row.address,
             user_agent: row.user_agent,
-            started: time::format_instant(row.created_at, zone),
-            last_seen: time::format_instant(row.last_seen_at, zone),
+            started: Moment::new(row.created_at, zone),
+            last_seen: Moment::new(row.last_seen_at, zone),
         }
     }
 }
@@ -115,6 +120,16 @@ impl Page for SessionsPage {
     fn xml(&self) -> askama::Result<String> {
         SessionsXml { v: self }.render()
     }
+}
+
+/// The page in the JSON API's description.
+pub fn api(doc: &mut ApiDoc) {
+    doc.page::<SessionsPage>(
+        "Account",
+        "/users/sessions",
+        "The subscriber's live sessions: when, from where, in which client, how logged in",
+        &[],
+    );
 }
 
 #[derive(serde::Deserialize)]
@@ -147,6 +162,7 @@ pub async fn show(
             .into_iter()
             .map(|r| SessionView::new(r, ctx.lang, zone, ctx.session_id.as_deref()))
             .collect(),
+        links: Links::whole(),
         notice: notice::text_count(
             ctx.lang,
             "sessions",

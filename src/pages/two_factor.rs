@@ -1,5 +1,6 @@
 //! Two-factor login (`/users/two_factor`): whether it is on and how many recovery codes are
-//! left; when it is off, an enrolment: a secret (kept pending until a code confirms it) shown
+//! left; when it is off, an enrolment asked for with `POST /users/two_factor/enrol` (reading
+//! the page makes nothing): a secret, kept pending for an hour until a code confirms it, shown
 //! as text and as a QR code of its `otpauth://` URI, drawn on the server as an inline SVG.
 //! Switching it on takes a current code and shows the ten recovery codes once; switching it off
 //! takes a current code or a recovery code, counted like a password try. The rules are in
@@ -9,6 +10,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::login::code_under_policy;
 use super::notice;
@@ -19,6 +21,8 @@ use crate::store::Store;
 use crate::time;
 use crate::two_factor::{self, Outcome, Secret};
 use crate::web::form::StrictForm;
+use crate::web::openapi::ApiDoc;
+use crate::web::values::Moment;
 use crate::web::{refuse_form, respond, respond_action, Chrome, Ctx, CurrentUser, Format, Page};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -26,6 +30,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/users/two_factor")
             .name("two_factor")
             .route(web::get().to(show)),
+    )
+    .service(
+        web::resource("/users/two_factor/enrol")
+            .name("two_factor_enrol")
+            .route(web::post().to(enrol)),
     )
     .service(
         web::resource("/users/two_factor/enable")
@@ -41,21 +50,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 const NOTICES: &[&str] = &["off"];
 
-/// A pending enrolment older than this gets a new secret when the page is shown again.
+/// A pending enrolment older than this is no longer shown; asking again makes a new secret.
 const ENROLMENT_MAX_AGE_S: i64 = 3600;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct TwoFactorPage {
     pub pagename: &'static str,
     pub language: &'static str,
     pub userid: i64,
     /// Two-factor login is on: a password login asks for a code too.
     pub enabled: bool,
-    /// Since when, in the subscriber's time zone (empty: off).
-    pub enabled_at: String,
+    /// Since when (`null`: off).
+    pub enabled_at: Option<Moment>,
     /// Recovery codes not used yet (0 when off).
     pub recovery_codes_left: i64,
-    /// When off: the secret to add to an authenticator app.
+    /// When off and asked for (`POST /users/two_factor/enrol`, within the hour): the secret to
+    /// add to an authenticator app; `null` otherwise.
     pub enrolment: Option<Enrolment>,
     /// Right after switching it on, and only then: the recovery codes.
     pub recovery_codes: Vec<String>,
@@ -65,7 +75,7 @@ pub struct TwoFactorPage {
     pub error: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Enrolment {
     /// Base32, as apps take it typed in.
     pub secret: String,
@@ -110,7 +120,8 @@ impl Page for TwoFactorPage {
     }
 }
 
-/// The page as it stands; when off, with the pending enrolment (made now if there is none).
+/// The page as it stands; when off, with the pending enrolment if one was asked for. Reading
+/// it changes nothing: `enrol` makes the secret.
 async fn load(ctx: &Ctx, store: &Store, user: CurrentUser) -> AppResult<TwoFactorPage> {
     let account = store
         .account(user.id)
@@ -126,9 +137,8 @@ async fn load(ctx: &Ctx, store: &Store, user: CurrentUser) -> AppResult<TwoFacto
     let enrolment = if enabled {
         None
     } else {
-        let fresh = Secret::generate().to_base32();
         let pending = store
-            .pending_two_factor_secret(user.id, &fresh, now, now - ENROLMENT_MAX_AGE_S)
+            .fresh_two_factor_secret(user.id, now - ENROLMENT_MAX_AGE_S)
             .await?;
         match pending.as_deref().and_then(Secret::parse) {
             Some(secret) => {
@@ -139,7 +149,7 @@ async fn load(ctx: &Ctx, store: &Store, user: CurrentUser) -> AppResult<TwoFacto
                     uri,
                 })
             }
-            // Switched on meanwhile (another tab): shown as on when the page is loaded again.
+            // None asked for, or switched on meanwhile (another tab).
             None => None,
         }
     };
@@ -150,8 +160,7 @@ async fn load(ctx: &Ctx, store: &Store, user: CurrentUser) -> AppResult<TwoFacto
         enabled,
         enabled_at: state
             .and_then(|s| s.enabled_at.filter(|_| s.enabled))
-            .map(|t| time::format_instant(t, time::zone(&account.time_zone)))
-            .unwrap_or_default(),
+            .map(|t| Moment::new(t, time::zone(&account.time_zone))),
         recovery_codes_left: if enabled {
             store.recovery_codes_left(user.id).await?
         } else {
@@ -162,6 +171,16 @@ async fn load(ctx: &Ctx, store: &Store, user: CurrentUser) -> AppResult<TwoFacto
         notice: None,
         error: None,
     })
+}
+
+/// The page in the JSON API's description.
+pub fn api(doc: &mut ApiDoc) {
+    doc.page::<TwoFactorPage>(
+        "Account",
+        "/users/two_factor",
+        "Two-factor login: on or off, recovery codes left, or the secret asked for to enrol with",
+        &[],
+    );
 }
 
 /// GET /users/two_factor
@@ -195,6 +214,28 @@ async fn refused(
 
 fn bad(ctx: &Ctx, key: &str) -> AppError {
     AppError::BadInput(ctx.lang.t(key).to_string())
+}
+
+/// POST /users/two_factor/enrol: a secret to enrol with, kept pending for an hour (asked
+/// again within it, the same one). A browser goes back to the page, which shows it; clients get
+/// the page with it.
+pub async fn enrol(
+    ctx: Ctx,
+    user: CurrentUser,
+    store: web::Data<Store>,
+) -> AppResult<HttpResponse> {
+    let now = time::now();
+    let fresh = Secret::generate().to_base32();
+    let pending = store
+        .pending_two_factor_secret(user.id, &fresh, now, now - ENROLMENT_MAX_AGE_S)
+        .await?;
+    if pending.is_none() {
+        return refused(&ctx, &store, user, bad(&ctx, "two_factor.already_on")).await;
+    }
+    match ctx.format {
+        Format::Html => Ok(crate::web::see_other("/users/two_factor")),
+        _ => respond(&ctx, &load(&ctx, &store, user).await?),
+    }
 }
 
 #[derive(Deserialize)]

@@ -2,6 +2,7 @@
 
 use sqlx::AnyConnection;
 
+use super::keyset_page::{Cursor, Key, Window};
 use super::Store;
 
 impl Store {
@@ -42,22 +43,49 @@ pub async fn record(
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct Event {
+    pub id: i64,
     pub at: i64,
     pub action: String,
     pub detail: String,
     pub address: String,
 }
 
+impl Event {
+    /// Its place in the log, newest first: when, then id.
+    pub fn key(&self) -> Key<i64> {
+        Key {
+            sort: self.at,
+            id: self.id,
+        }
+    }
+}
+
 impl Store {
-    /// The user's latest events, newest first.
-    pub async fn recent_activity(&self, user_id: i64, limit: i64) -> sqlx::Result<Vec<Event>> {
-        sqlx::query_as(
-            "SELECT at, action, detail, address FROM audit_log WHERE user_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
-        )
-        .bind(user_id)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await
+    /// A page of at most `limit` of the user's events, newest first, from `cursor`.
+    pub async fn activity_page(
+        &self,
+        user_id: i64,
+        cursor: &Cursor<i64>,
+        limit: u32,
+    ) -> sqlx::Result<Window<Event, i64>> {
+        let (condition, order) = match cursor {
+            Cursor::First => ("", "DESC"),
+            Cursor::Before(_) => ("AND (at < $3 OR (at = $3 AND id < $4))", "DESC"),
+            Cursor::After(_) => ("AND (at > $3 OR (at = $3 AND id > $4))", "ASC"),
+        };
+        let sql = format!(
+            "SELECT id, at, action, detail, address FROM audit_log
+             WHERE user_id = $1 {condition}
+             ORDER BY at {order}, id {order} LIMIT $2"
+        );
+        let mut q = sqlx::query_as(&sql)
+            .bind(user_id)
+            .bind(i64::from(limit) + 1);
+        if let Cursor::Before(k) | Cursor::After(k) = cursor {
+            q = q.bind(k.sort).bind(k.id);
+        }
+        let rows = q.fetch_all(self.pool()).await?;
+        Ok(Window::settle(rows, cursor, false, limit, Event::key))
     }
 }
 

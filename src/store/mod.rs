@@ -19,6 +19,7 @@ pub mod faxes;
 pub mod import_staging;
 pub mod invoices;
 pub mod keyset;
+pub mod keyset_page;
 pub mod ledger;
 pub mod local_calls;
 pub mod login_attempts;

@@ -7,6 +7,7 @@ use sqlx::FromRow;
 use super::audit;
 use super::cdrs::{is_sqlite, placeholder};
 use super::devices::is_unique_violation;
+use super::keyset_page::{Cursor, Key, Window};
 use super::Store;
 use crate::input::like_pattern;
 
@@ -16,7 +17,56 @@ pub struct PhonebookEntry {
     pub number: String,
     pub name: String,
     pub added_at: i64,
+    /// The case-folded name the list is ordered by.
+    pub name_key: String,
 }
+
+impl PhonebookEntry {
+    /// Its place in the list: the case-folded name, then id.
+    pub fn key(&self) -> Key<String> {
+        Key {
+            sort: self.name_key.clone(),
+            id: self.id,
+        }
+    }
+}
+
+/// What a search asks of the entries: the term, its name pattern, and its digits' pattern when
+/// it looks like a number (else empty).
+struct Search {
+    term: String,
+    name_pattern: String,
+    number_pattern: String,
+}
+
+impl Search {
+    fn of(search: Option<&str>) -> Search {
+        let term = search.map(str::trim).unwrap_or("");
+        let looks_like_number = term.chars().any(|c| c.is_ascii_digit())
+            && term
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-'));
+        let number_pattern = if looks_like_number {
+            like_pattern(
+                &term
+                    .chars()
+                    .filter(char::is_ascii_digit)
+                    .collect::<String>(),
+            )
+        } else {
+            String::new()
+        };
+        Search {
+            term: term.to_string(),
+            name_pattern: like_pattern(&search_key(term)),
+            number_pattern,
+        }
+    }
+}
+
+/// The search's condition on `$2`…`$4`.
+const MATCHES: &str =
+    "($2 = '' OR name_key LIKE $3 ESCAPE '\\' OR ($4 <> '' AND number LIKE $4 ESCAPE '\\'))";
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum AddEntry {
@@ -44,41 +94,64 @@ pub fn search_key(name: &str) -> String {
 }
 
 impl Store {
-    /// The user's entries by name; with `search`, those whose name contains it (any case) or,
-    /// when it looks like a number, whose number contains its digits.
+    /// The user's entries by name (then id); with `search`, those whose name contains it (any
+    /// case) or, when it looks like a number, whose number contains its digits. Every one: the
+    /// exports.
     pub async fn phonebook(
         &self,
         user_id: i64,
         search: Option<&str>,
     ) -> sqlx::Result<Vec<PhonebookEntry>> {
-        let term = search.map(str::trim).unwrap_or("");
-        let name_pattern = like_pattern(&search_key(term));
-        let looks_like_number = term.chars().any(|c| c.is_ascii_digit())
-            && term
-                .chars()
-                .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-'));
-        let number_pattern = if looks_like_number {
-            like_pattern(
-                &term
-                    .chars()
-                    .filter(char::is_ascii_digit)
-                    .collect::<String>(),
-            )
-        } else {
-            String::new()
-        };
-        sqlx::query_as(
-            "SELECT id, number, name, added_at FROM phonebook_entries
-             WHERE user_id = $1
-               AND ($2 = '' OR name_key LIKE $3 ESCAPE '\\' OR ($4 <> '' AND number LIKE $4 ESCAPE '\\'))
-             ORDER BY name_key, number",
-        )
+        let s = Search::of(search);
+        sqlx::query_as(&format!(
+            "SELECT id, number, name, added_at, name_key FROM phonebook_entries
+             WHERE user_id = $1 AND {MATCHES}
+             ORDER BY name_key, id"
+        ))
         .bind(user_id)
-        .bind(term)
-        .bind(name_pattern)
-        .bind(number_pattern)
+        .bind(s.term)
+        .bind(s.name_pattern)
+        .bind(s.number_pattern)
         .fetch_all(self.pool())
         .await
+    }
+
+    /// A page of at most `limit` of the entries `phonebook` lists, from `cursor`.
+    pub async fn phonebook_page(
+        &self,
+        user_id: i64,
+        search: Option<&str>,
+        cursor: &Cursor<String>,
+        limit: u32,
+    ) -> sqlx::Result<Window<PhonebookEntry, String>> {
+        let s = Search::of(search);
+        let (condition, order) = match cursor {
+            Cursor::First => ("", "ASC"),
+            Cursor::Before(_) => ("AND (name_key < $6 OR (name_key = $6 AND id < $7))", "DESC"),
+            Cursor::After(_) => ("AND (name_key > $6 OR (name_key = $6 AND id > $7))", "ASC"),
+        };
+        let sql = format!(
+            "SELECT id, number, name, added_at, name_key FROM phonebook_entries
+             WHERE user_id = $1 AND {MATCHES} {condition}
+             ORDER BY name_key {order}, id {order} LIMIT $5"
+        );
+        let mut q = sqlx::query_as(&sql)
+            .bind(user_id)
+            .bind(s.term)
+            .bind(s.name_pattern)
+            .bind(s.number_pattern)
+            .bind(i64::from(limit) + 1);
+        if let Cursor::Before(k) | Cursor::After(k) = cursor {
+            q = q.bind(k.sort.clone()).bind(k.id);
+        }
+        let rows = q.fetch_all(self.pool()).await?;
+        Ok(Window::settle(
+            rows,
+            cursor,
+            true,
+            limit,
+            PhonebookEntry::key,
+        ))
     }
 
     pub async fn phonebook_size(&self, user_id: i64) -> sqlx::Result<i64> {

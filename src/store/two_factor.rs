@@ -60,6 +60,23 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// The secret of the user's pending enrolment made at or after `fresh_since`, if there is
+    /// one (reading the page: nothing is made or changed).
+    pub async fn fresh_two_factor_secret(
+        &self,
+        user_id: i64,
+        fresh_since: i64,
+    ) -> sqlx::Result<Option<String>> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT secret FROM two_factor WHERE user_id = $1 AND enabled = 0 AND created_at >= $2",
+        )
+        .bind(user_id)
+        .bind(fresh_since)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|(s,)| s))
+    }
+
     /// The secret of the user's pending enrolment: the one there unless it was made before
     /// `stale_before`, else `fresh` (base32) stored in its place. None when two-factor login is
     /// on already (then nothing is changed).

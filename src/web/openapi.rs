@@ -124,6 +124,18 @@ fn gather() -> ApiDoc {
     };
     // Home and account.
     pages::main_page::api(&mut doc);
+    pages::account_tree::api(&mut doc);
+    pages::activity::api(&mut doc);
+    pages::personal_details::api(&mut doc);
+    pages::password::api(&mut doc);
+    pages::sessions::api(&mut doc);
+    pages::two_factor::api(&mut doc);
+    pages::pin::api(&mut doc);
+    pages::devices::api(&mut doc);
+    pages::clis::api(&mut doc);
+    pages::phonebook::api(&mut doc);
+    pages::login::api(&mut doc);
+    pages::login_code::api(&mut doc);
 
     // Calls.
     pages::calls::api(&mut doc);

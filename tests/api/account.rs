@@ -224,8 +224,13 @@ async fn personal_details_in_xml_html_and_json(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(json["details"]["other_details"]["surname"], "Smith");
+    let balance = &json["details"]["main_details"]["balance"];
     assert_eq!(
-        json["details"]["main_details"]["balance"],
+        format!(
+            "{} {}",
+            balance["value"].as_str().unwrap(),
+            balance["currency"].as_str().unwrap()
+        ),
         crate::common::balance_text(&app, "demo").await
     );
 
@@ -556,7 +561,8 @@ async fn devices_in_xml_with_their_secrets(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(json["devices"].as_array().unwrap().len(), count as usize);
-    assert_eq!(json["devices"][0]["type"], rows[0].1.as_str());
+    assert_eq!(json["devices"][0]["device_type"], rows[0].1.as_str());
+    assert!(json["links"]["next"].is_null() && json["links"]["prev"].is_null());
 }
 on_both_databases!(devices_in_xml_with_their_secrets);
 
@@ -1387,3 +1393,114 @@ async fn changing_the_email_asks_for_the_password(backend: Backend) {
     assert_eq!(status, 200);
 }
 on_both_databases!(changing_the_email_asks_for_the_password);
+
+// ---------------------------------------------------------------------------------------------
+// the activity log
+
+/// The activity log, newest first, a page at a time: `next` leads to older events without an
+/// overlap or a gap (events of the same second are told apart by id), `prev` back; an HTML
+/// page links to both.
+async fn the_activity_log_pages_lead_on_and_back(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    let demo = user_id(&app, "demo").await;
+    browser_login(&app, "demo").await;
+    // Events in one second, and some older ones.
+    let now = chrono::Utc::now().timestamp();
+    for (i, at) in [
+        now - 5,
+        now - 5,
+        now - 5,
+        now - 3600,
+        now - 7200,
+        now - 7200,
+    ]
+    .iter()
+    .enumerate()
+    {
+        sqlx::query(
+            "INSERT INTO audit_log (user_id, at, action, detail, address) VALUES ($1, $2, 'login', $3, '127.0.0.1')",
+        )
+        .bind(demo)
+        .bind(at)
+        .bind(format!("event {i}"))
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    }
+    let expected: Vec<(i64,)> =
+        sqlx::query_as("SELECT id FROM audit_log WHERE user_id = $1 ORDER BY at DESC, id DESC")
+            .bind(demo)
+            .fetch_all(app.store.pool())
+            .await
+            .unwrap();
+    let expected: Vec<i64> = expected.into_iter().map(|r| r.0).collect();
+    assert!(expected.len() >= 6);
+
+    let get = |path: String| {
+        let app = &app;
+        async move {
+            let r = app
+                .client
+                .get(app.url(&path))
+                .header("Accept", "application/json")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 200, "GET {path}");
+            r.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let ids = |page: &serde_json::Value| -> Vec<i64> {
+        page["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["event_id"].as_i64().unwrap())
+            .collect()
+    };
+    let first = get("/users/activity?per_page=2".into()).await;
+    assert!(first["links"]["prev"].is_null(), "{first}");
+    let date = first["events"][0]["date"].as_str().unwrap();
+    assert!(chrono::DateTime::parse_from_rfc3339(date).is_ok(), "{date}");
+    let mut seen = ids(&first);
+    let mut pages = vec![first.clone()];
+    while let Some(next) = pages.last().unwrap()["links"]["next"]
+        .as_str()
+        .map(str::to_string)
+    {
+        assert!(
+            next.contains("before=") && next.contains("per_page=2"),
+            "{next}"
+        );
+        let page = get(next).await;
+        let got = ids(&page);
+        assert!(
+            !got.is_empty() && got.iter().all(|id| !seen.contains(id)),
+            "{page}"
+        );
+        seen.extend(got);
+        pages.push(page);
+        assert!(pages.len() <= expected.len(), "the pages never end");
+    }
+    assert_eq!(seen, expected, "every event once, newest first");
+    let back = pages[1]["links"]["prev"].as_str().expect("a prev link");
+    assert!(back.contains("after="), "{back}");
+    assert_eq!(ids(&get(back.to_string()).await), ids(&first));
+
+    // The HTML page links on, and a bad position is refused.
+    let html = app
+        .get("/users/activity?per_page=2")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("rel=\"next\""), "{html}");
+    assert!(!html.contains("rel=\"prev\""));
+    let r = app
+        .get("/users/activity?before=yesterday&format=json")
+        .await;
+    assert_eq!(r.status().as_u16(), 400);
+    let r = app.get("/users/activity?per_page=0&format=json").await;
+    assert_eq!(r.status().as_u16(), 400);
+}
+on_both_databases!(the_activity_log_pages_lead_on_and_back);

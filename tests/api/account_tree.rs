@@ -46,15 +46,26 @@ async fn the_account_tree_shows_accounts_and_their_subscriptions(backend: Backen
     // The demo number's fee is a number subscription with its number.
     let number = subs
         .iter()
-        .find(|s| s["type"] == "number")
+        .find(|s| s["kind"] == "number")
         .expect("the demo number's subscription");
     assert_eq!(number["number"], "+442079460500");
     assert_eq!(number["status"], "active");
-    assert_eq!(number["end"], "");
-    assert!(number["price"].as_str().unwrap().parse::<f64>().is_ok());
-    assert_eq!(number["currency"].as_str().unwrap().len(), 3);
-    let service = subs.iter().find(|s| s["type"] == "service").unwrap();
-    assert_eq!(service["number"], "");
+    assert!(number["end"].is_null(), "{number}");
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(number["start"].as_str().unwrap()).is_ok(),
+        "{number}"
+    );
+    assert!(number["price"]["value"]
+        .as_str()
+        .unwrap()
+        .parse::<f64>()
+        .is_ok());
+    assert_eq!(number["price"]["currency"].as_str().unwrap().len(), 3);
+    let service = subs.iter().find(|s| s["kind"] == "service").unwrap();
+    assert!(service["number"].is_null());
+    assert!(
+        chrono::NaiveDate::parse_from_str(main["created"].as_str().unwrap(), "%Y-%m-%d").is_ok()
+    );
 
     // The operator opens an account and moves the number into it.
     let out = ok(&app, &["account", "create", "demo", "Office line"]);
@@ -64,7 +75,7 @@ async fn the_account_tree_shows_accounts_and_their_subscriptions(backend: Backen
         ))
         .await;
     assert!(out.contains(&format!("Account {office}")), "{out}");
-    let sub = number["id"].as_i64().unwrap();
+    let sub = number["subscription_id"].as_i64().unwrap();
     ok(
         &app,
         &["account", "move", &sub.to_string(), &office.to_string()],
@@ -75,7 +86,7 @@ async fn the_account_tree_shows_accounts_and_their_subscriptions(backend: Backen
     assert_eq!(accounts[1]["main"], false);
     let moved = accounts[1]["subscriptions"].as_array().unwrap();
     assert_eq!(moved.len(), 1);
-    assert_eq!(moved[0]["id"], sub);
+    assert_eq!(moved[0]["subscription_id"], sub);
     assert_eq!(
         accounts[0]["subscriptions"].as_array().unwrap().len(),
         subs.len() - 1
@@ -100,7 +111,7 @@ async fn the_account_tree_shows_accounts_and_their_subscriptions(backend: Backen
         !done && out.contains("still has active subscriptions"),
         "{out}"
     );
-    let main_id = accounts[0]["id"].as_i64().unwrap();
+    let main_id = accounts[0]["account_id"].as_i64().unwrap();
     let (done, out) = selfcare_run(&app, &["account", "close", &main_id.to_string()]);
     assert!(
         !done && out.contains("main account cannot be closed"),

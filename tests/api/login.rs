@@ -129,7 +129,7 @@ async fn without_a_session_pages_redirect_or_answer_401(backend: Backend) {
     let json = app.get("/callc/main?format=json").await;
     assert_eq!(json.status().as_u16(), 401);
     let body: serde_json::Value = json.json().await.unwrap();
-    assert!(body["error"].is_string());
+    assert_eq!(body["error"]["code"], "not_logged_in", "{body}");
 }
 on_both_databases!(without_a_session_pages_redirect_or_answer_401);
 

@@ -222,7 +222,13 @@ async fn the_csv_export_is_the_pages_entries_row_for_row(backend: Backend) {
         };
         assert_eq!(row["entry_name"], expected);
         assert_eq!(row["entry_number"], e["entry_number"].as_str().unwrap());
-        assert_eq!(row["entry_added"], e["entry_added"].as_str().unwrap());
+        // The same instant: RFC 3339 in JSON, the XML's local time in the file.
+        let added = chrono::DateTime::parse_from_rfc3339(e["entry_added"].as_str().unwrap())
+            .expect("RFC 3339");
+        assert_eq!(
+            row["entry_added"],
+            added.format("%Y-%m-%d %H:%M:%S").to_string()
+        );
     }
     let names: Vec<&str> = rows.iter().map(|r| r["entry_name"].as_str()).collect();
     assert!(names.contains(&"Мария Иванова"), "{names:?}");
@@ -682,3 +688,141 @@ async fn an_import_that_fails_part_way_writes_nothing(backend: Backend) {
     assert_eq!(app.scalar(audit).await, 1);
 }
 on_both_databases!(an_import_that_fails_part_way_writes_nothing);
+
+// ---------------------------------------------------------------------------------------------
+// paging
+
+/// A page's JSON, asked with `Accept: application/json` (the links then name no format).
+async fn json_page(app: &TestApp, path: &str) -> serde_json::Value {
+    let r = app
+        .client
+        .get(app.url(path))
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "GET {path}");
+    r.json().await.unwrap()
+}
+
+fn entry_ids(page: &serde_json::Value) -> Vec<i64> {
+    page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["entry_id"].as_i64().unwrap())
+        .collect()
+}
+
+/// The phonebook by name, a page at a time: `next` leads on without an overlap or a gap,
+/// `prev` back to the same entries, a search is kept in the links, and the exports stay whole.
+async fn the_phonebook_pages_lead_on_and_back(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    let demo = user_id(&app, "demo").await;
+    login(&app, "demo").await;
+    // Two of the same name: the id breaks the tie.
+    for (i, name) in ["Zoe", "adam", "Qoo_q", "Qoo_q", "Carl", "dora", "Eve"]
+        .iter()
+        .enumerate()
+    {
+        add_entry(&app, demo, name, &format!("44207946{:04}", 7100 + i)).await;
+    }
+    let total = entries_of(&app, demo).await as usize;
+    assert!(total >= 7);
+
+    let first = json_page(&app, &format!("/phonebooks/list/{demo}?per_page=3")).await;
+    assert!(first["links"]["prev"].is_null(), "{first}");
+    let mut seen = entry_ids(&first);
+    let mut pages = vec![first.clone()];
+    let mut page = first.clone();
+    while let Some(next) = page["links"]["next"].as_str().map(str::to_string) {
+        assert!(
+            next.contains("per_page=3") && next.contains("after="),
+            "{next}"
+        );
+        page = json_page(&app, &next).await;
+        let ids = entry_ids(&page);
+        assert!(ids.len() <= 3 && !ids.is_empty(), "{page}");
+        assert!(
+            ids.iter().all(|id| !seen.contains(id)),
+            "an overlap: {page}"
+        );
+        seen.extend(ids);
+        pages.push(page.clone());
+        assert!(pages.len() <= total, "the pages never end");
+    }
+    assert_eq!(seen.len(), total, "every entry once");
+    // In the order of the whole list on one page (by name, any case, in the database's order).
+    let whole = json_page(&app, &format!("/phonebooks/list/{demo}?per_page=500")).await;
+    assert_eq!(seen, entry_ids(&whole));
+    assert!(whole["links"]["next"].is_null() && whole["links"]["prev"].is_null());
+
+    // `prev` of the second page is the first again.
+    let back = pages[1]["links"]["prev"].as_str().expect("a prev link");
+    let again = json_page(&app, back).await;
+    assert_eq!(entry_ids(&again), entry_ids(&first));
+    assert!(again["links"]["prev"].is_null());
+
+    // A search pages too, and its links keep it.
+    let found = json_page(&app, &format!("/phonebooks/list/{demo}?q=QOO_Q&per_page=1")).await;
+    assert_eq!(entry_ids(&found).len(), 1);
+    let next = found["links"]["next"].as_str().expect("the second Qoo_q");
+    assert!(next.contains("q=QOO_Q"), "{next}");
+    let second = json_page(&app, next).await;
+    assert_eq!(second["entries"][0]["entry_name"], "Qoo_q");
+    assert_ne!(entry_ids(&second), entry_ids(&found));
+    assert!(second["links"]["next"].is_null());
+
+    // `format=json` in the request is kept in the links; XML pages the same way.
+    let r = app
+        .get(&format!("/phonebooks/list/{demo}?format=json&per_page=2"))
+        .await;
+    let page: serde_json::Value = r.json().await.unwrap();
+    assert!(page["links"]["next"]
+        .as_str()
+        .unwrap()
+        .contains("format=json"));
+    let r = app
+        .client
+        .get(app.url(&format!("/phonebooks/list/{demo}?per_page=2")))
+        .header("Accept", "application/xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    // The XML's elements are fixed: its links are in the `Link` header.
+    let link = r.headers()["link"].to_str().unwrap().to_string();
+    assert!(
+        link.starts_with(&format!("</phonebooks/list/{demo}?per_page=2&after="))
+            && link.ends_with("; rel=\"next\""),
+        "{link}"
+    );
+    let xml = r.text().await.unwrap();
+    assert_eq!(xml.matches("<entry>").count(), 2);
+
+    // The exports are the whole list, whatever the page asked.
+    let d = download(
+        &app,
+        &format!("/phonebooks/list/{demo}?format=csv&per_page=2"),
+    )
+    .await;
+    assert_eq!(d.status, 200);
+    assert_eq!(csv_rows(&d.body).1.len(), total);
+
+    // A position that is not one is refused, in the one error shape.
+    let r = app
+        .client
+        .get(app.url(&format!("/phonebooks/list/{demo}?after=nonsense")))
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let err: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(err["error"]["code"], "invalid_input", "{err}");
+    let r = app
+        .get(&format!("/phonebooks/list/{demo}?per_page=501&format=json"))
+        .await;
+    assert_eq!(r.status().as_u16(), 400);
+}
+on_both_databases!(the_phonebook_pages_lead_on_and_back);

@@ -403,6 +403,11 @@ async fn the_pin_page_never_shows_the_pin_in_any_format(backend: Backend) {
     assert_eq!(json["pin_set"], true);
     assert_eq!(json["locked"], false);
     assert_eq!(json["reset_email"], "d***@e***.com");
+    assert!(json["locked_until"].is_null(), "{json}");
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(json["set_at"].as_str().unwrap()).is_ok(),
+        "{json}"
+    );
     assert!(!text.contains(SECOND) && !text.contains("argon2"), "{text}");
 
     // JSON clients get JSON refusals and answers.
@@ -415,7 +420,8 @@ async fn the_pin_page_never_shows_the_pin_in_any_format(backend: Backend) {
         .unwrap();
     assert_eq!(r.status().as_u16(), 400);
     let text = r.text().await.unwrap();
-    serde_json::from_str::<serde_json::Value>(&text).expect("a JSON refusal");
+    let refusal: serde_json::Value = serde_json::from_str(&text).expect("a JSON refusal");
+    assert_eq!(refusal["error"]["code"], "invalid_input", "{refusal}");
     assert!(!text.contains(SECOND));
 }
 

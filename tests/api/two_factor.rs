@@ -192,7 +192,8 @@ fn location(r: &reqwest::Response) -> String {
 async fn switch_on(app: &TestApp, user: &str, password: &str) -> (String, i64, Vec<String>) {
     let b = Browser::new(app);
     assert_eq!(location(&b.password(user, password).await), "/callc/main");
-    let page = b.json("/users/two_factor").await;
+    let (status, page) = b.post_json("/users/two_factor/enrol", &[]).await;
+    assert_eq!(status, 200, "{page}");
     let secret = page["enrolment"]["secret"].as_str().unwrap().to_string();
     let step = fresh_step().await;
     let (status, on) = b
@@ -235,10 +236,24 @@ async fn enrolment_shows_a_secret_and_a_qr_code_and_a_code_switches_it_on(backen
     let b = Browser::new(&app);
     assert_eq!(location(&b.password("demo", "demo").await), "/callc/main");
 
+    // Reading the page makes no key: one is asked for.
     let page = b.json("/users/two_factor").await;
+    assert_eq!(page["enabled"], false);
+    assert!(page["enrolment"].is_null(), "{page}");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM two_factor").await, 0);
+    let html = b.get("/users/two_factor").await.text().await.unwrap();
+    assert!(
+        html.contains("action=\"/users/two_factor/enrol\""),
+        "{html}"
+    );
+    let (status, page) = b.post_json("/users/two_factor/enrol", &[]).await;
+    assert_eq!(status, 200, "{page}");
     assert_eq!(page["enabled"], false);
     assert_eq!(page["recovery_codes"].as_array().unwrap().len(), 0);
     let secret = page["enrolment"]["secret"].as_str().unwrap().to_string();
+    // Asked again within the hour: the same key.
+    let (_, again) = b.post_json("/users/two_factor/enrol", &[]).await;
+    assert_eq!(again["enrolment"]["secret"], secret.as_str());
     let uri = page["enrolment"]["uri"].as_str().unwrap().to_string();
     assert_eq!(secret.len(), 32, "160 bits in base32: {secret}");
     // pyotp reads the URI the QR code holds as the same key, SHA-1, 6 digits, 30 s.
@@ -294,7 +309,10 @@ async fn enrolment_shows_a_secret_and_a_qr_code_and_a_code_switches_it_on(backen
             .post_json("/users/two_factor/enable", &[("code", code)])
             .await;
         assert_eq!(status, 400, "{code}: {answer}");
-        assert!(answer["error"].as_str().unwrap().contains(why), "{answer}");
+        assert!(
+            answer["error"]["message"].as_str().unwrap().contains(why),
+            "{answer}"
+        );
         assert_eq!(b.json("/users/two_factor").await["enabled"], false);
     }
     assert_eq!(events(&app, "demo", "two_factor_on").await, 0);
@@ -355,7 +373,22 @@ async fn enrolment_shows_a_secret_and_a_qr_code_and_a_code_switches_it_on(backen
         )
         .await;
     assert_eq!(status, 400);
-    assert!(answer["error"].as_str().unwrap().contains("on already"));
+    assert!(answer["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("on already"));
+    // So is asking for a key, and the key in use stays.
+    let (status, answer) = b.post_json("/users/two_factor/enrol", &[]).await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["error"]["code"], "invalid_input", "{answer}");
+    assert_eq!(
+        sqlx::query_as::<_, (String,)>("SELECT secret FROM two_factor")
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap()
+            .0,
+        secret
+    );
 }
 on_both_databases!(enrolment_shows_a_secret_and_a_qr_code_and_a_code_switches_it_on);
 
@@ -420,13 +453,16 @@ async fn a_password_then_a_code_logs_in_and_a_code_is_used_once(backend: Backend
         )
         .await;
     assert_eq!(status, 401);
-    assert_eq!(answer["status"], "failed");
-    assert!(answer["status_message"]
+    assert_eq!(answer["error"]["code"], "not_logged_in", "{answer}");
+    assert!(answer["error"]["message"]
         .as_str()
         .unwrap()
         .contains("/callc/login/code"));
     let (status, answer) = j.post_json("/callc/login/code", &[("code", &code)]).await;
-    assert_eq!((status, answer["status"].as_str()), (401, Some("failed")));
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (401, Some("not_logged_in"))
+    );
     assert!(!j.logged_in().await);
 }
 on_both_databases!(a_password_then_a_code_logs_in_and_a_code_is_used_once);
@@ -541,7 +577,10 @@ async fn switching_off_needs_a_code(backend: Backend) {
             .post_json("/users/two_factor/disable", &[("code", code)])
             .await;
         assert_eq!(status, 400, "{code}: {answer}");
-        assert!(answer["error"].as_str().unwrap().contains(why), "{answer}");
+        assert!(
+            answer["error"]["message"].as_str().unwrap().contains(why),
+            "{answer}"
+        );
         assert_eq!(b.json("/users/two_factor").await["enabled"], true);
     }
     // The wrong and the used code were counted like wrong passwords.
@@ -564,7 +603,9 @@ async fn switching_off_needs_a_code(backend: Backend) {
     assert_eq!(answer["status"], "ok");
     let page = b.json("/users/two_factor").await;
     assert_eq!(page["enabled"], false);
+    assert!(page["enrolment"].is_null(), "{page}");
     // A new enrolment, with a new key.
+    let (_, page) = b.post_json("/users/two_factor/enrol", &[]).await;
     assert_ne!(page["enrolment"]["secret"], secret.as_str());
     assert_eq!(
         app.scalar("SELECT COUNT(*) FROM two_factor_recovery_codes")

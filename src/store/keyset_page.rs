@@ -1,0 +1,215 @@
+//! Keyset paging of a list that grows with the subscriber's history (the activity log, the
+//! phonebook): a page is the rows after or before one row's key (its sort key, then its id),
+//! read with `LIMIT n + 1` from the index, never with OFFSET or a COUNT. The position travels
+//! in the page's address as `before=KEY_ID` or `after=KEY_ID`.
+
+use std::fmt::Display;
+use std::str::FromStr;
+
+/// Rows per page when the request names none.
+pub const PAGE_SIZE: u32 = 50;
+/// The most rows a page may ask for.
+pub const MAX_PAGE_SIZE: u32 = 500;
+
+/// One row's place in a list: its sort key, then its id (which breaks ties).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Key<S> {
+    pub sort: S,
+    pub id: i64,
+}
+
+impl<S: Display> Key<S> {
+    /// `SORT_ID`, the form in paging links.
+    pub fn param(&self) -> String {
+        format!("{}_{}", self.sort, self.id)
+    }
+}
+
+impl<S: FromStr> Key<S> {
+    /// Reads `SORT_ID`; the id is after the last `_`, so a sort key may hold `_` itself.
+    pub fn parse(s: &str) -> Option<Key<S>> {
+        let (sort, id) = s.rsplit_once('_')?;
+        Some(Key {
+            sort: sort.parse().ok()?,
+            id: id.parse().ok()?,
+        })
+    }
+}
+
+/// Where a page starts, in the order of the sort key (not of the list).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Cursor<S> {
+    /// The list's first page.
+    #[default]
+    First,
+    /// Rows whose key is below this one.
+    Before(Key<S>),
+    /// Rows whose key is above this one.
+    After(Key<S>),
+}
+
+impl<S: FromStr> Cursor<S> {
+    /// The position of a request's `before` and `after` (empty for none); `before` wins.
+    pub fn of(before: Option<&str>, after: Option<&str>) -> Result<Cursor<S>, String> {
+        let read = |v: Option<&str>| match v.map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(s) => Key::parse(s)
+                .map(Some)
+                .ok_or_else(|| format!("Unknown page position {s:?}")),
+        };
+        Ok(match (read(before)?, read(after)?) {
+            (Some(k), _) => Cursor::Before(k),
+            (None, Some(k)) => Cursor::After(k),
+            (None, None) => Cursor::First,
+        })
+    }
+}
+
+impl<S> Cursor<S> {
+    /// Whether the rows are read with the key going down (`ORDER BY key DESC, id DESC`), for a
+    /// list shown `ascending` or not.
+    pub fn reads_descending(&self, ascending: bool) -> bool {
+        match self {
+            Cursor::First => !ascending,
+            Cursor::Before(_) => true,
+            Cursor::After(_) => false,
+        }
+    }
+}
+
+/// A request's `per_page`: [`PAGE_SIZE`] when absent, else 1 to [`MAX_PAGE_SIZE`].
+pub fn page_size(per_page: Option<&str>) -> Result<u32, String> {
+    match per_page.map(str::trim) {
+        None | Some("") => Ok(PAGE_SIZE),
+        Some(s) => s
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
+            .ok_or_else(|| format!("per_page must be a number from 1 to {MAX_PAGE_SIZE}")),
+    }
+}
+
+/// One page of rows in the list's order, with where the neighbouring pages start.
+#[derive(Clone, Debug)]
+pub struct Window<T, S> {
+    pub rows: Vec<T>,
+    /// The next page (further down the list), if there is one.
+    pub next: Option<Cursor<S>>,
+    /// The previous page (further up), if there is one.
+    pub prev: Option<Cursor<S>>,
+}
+
+impl<T, S: Clone> Window<T, S> {
+    /// The page from rows read as [`Cursor::reads_descending`] says, at most `limit + 1` of
+    /// them (the one more tells whether the list goes on that way).
+    pub fn settle(
+        mut rows: Vec<T>,
+        cursor: &Cursor<S>,
+        ascending: bool,
+        limit: u32,
+        key_of: impl Fn(&T) -> Key<S>,
+    ) -> Window<T, S> {
+        let limit = limit as usize;
+        let beyond = rows.len() > limit;
+        rows.truncate(limit);
+        // Read against the list's order (towards its top): turned round.
+        let backwards = cursor.reads_descending(ascending) == ascending;
+        if backwards {
+            rows.reverse();
+        }
+        let down = |k: Key<S>| {
+            if ascending {
+                Cursor::After(k)
+            } else {
+                Cursor::Before(k)
+            }
+        };
+        let up = |k: Key<S>| {
+            if ascending {
+                Cursor::Before(k)
+            } else {
+                Cursor::After(k)
+            }
+        };
+        let first = rows.first().map(&key_of);
+        let last = rows.last().map(&key_of);
+        let from = match cursor {
+            Cursor::First => None,
+            Cursor::Before(k) | Cursor::After(k) => Some(k.clone()),
+        };
+        let (next, prev) = match (cursor, backwards) {
+            (Cursor::First, _) => (last.filter(|_| beyond).map(down), None),
+            // Come from the page above: it exists.
+            (_, false) => (last.filter(|_| beyond).map(down), first.or(from).map(up)),
+            // Come from the page below: it exists.
+            (_, true) => (last.or(from).map(down), first.filter(|_| beyond).map(up)),
+        };
+        Window { rows, next, prev }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: i64) -> Key<i64> {
+        Key { sort: n, id: n }
+    }
+
+    #[test]
+    fn keys_read_back_what_links_write() {
+        let k = Key {
+            sort: "a_b c".to_string(),
+            id: 7,
+        };
+        assert_eq!(k.param(), "a_b c_7");
+        assert_eq!(Key::<String>::parse("a_b c_7"), Some(k));
+        assert_eq!(
+            Key::<i64>::parse("1720000000_12"),
+            Some(Key {
+                sort: 1_720_000_000,
+                id: 12
+            })
+        );
+        assert_eq!(Key::<i64>::parse("x_12"), None);
+        assert_eq!(Key::<i64>::parse("12"), None);
+        assert_eq!(
+            Cursor::<i64>::of(Some(""), Some("5_5")),
+            Ok(Cursor::After(key(5)))
+        );
+        assert!(Cursor::<i64>::of(Some("nope"), None).is_err());
+        assert_eq!(page_size(None), Ok(PAGE_SIZE));
+        assert_eq!(page_size(Some("500")), Ok(500));
+        assert!(page_size(Some("0")).is_err());
+        assert!(page_size(Some("501")).is_err());
+    }
+
+    #[test]
+    fn pages_of_a_descending_list_lead_on_and_back() {
+        // The list 9, 8, …, 1 (newest first), three a page.
+        let all: Vec<i64> = (1..=9).rev().collect();
+        let read = |cursor: &Cursor<i64>| {
+            let mut rows: Vec<i64> = match cursor {
+                Cursor::First => all.clone(),
+                Cursor::Before(k) => all.iter().copied().filter(|n| *n < k.sort).collect(),
+                Cursor::After(k) => all.iter().rev().copied().filter(|n| *n > k.sort).collect(),
+            };
+            rows.truncate(4);
+            Window::settle(rows, cursor, false, 3, |n| key(*n))
+        };
+        let first = read(&Cursor::First);
+        assert_eq!(first.rows, [9, 8, 7]);
+        assert_eq!(first.prev, None);
+        let second = read(first.next.as_ref().unwrap());
+        assert_eq!(second.rows, [6, 5, 4]);
+        let third = read(second.next.as_ref().unwrap());
+        assert_eq!(third.rows, [3, 2, 1]);
+        assert_eq!(third.next, None);
+        let back = read(third.prev.as_ref().unwrap());
+        assert_eq!(back.rows, [6, 5, 4]);
+        let top = read(back.prev.as_ref().unwrap());
+        assert_eq!(top.rows, [9, 8, 7]);
+        assert_eq!(top.prev, None);
+        assert_eq!(top.next, Some(Cursor::Before(key(7))));
+    }
+}
