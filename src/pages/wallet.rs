@@ -220,8 +220,12 @@ fn brand_name(brand: &str) -> String {
 pub fn api(doc: &mut ApiDoc) {
     for (path, summary) in [
         (
-            "/payments/methods",
+            "/payments/topup",
             "The wallet: balance, the stored card, top-up amounts and automatic top-up",
+        ),
+        (
+            "/payments/methods",
+            "The wallet (the same page): its stored card section",
         ),
         (
             "/payments/auto_topup",

@@ -20,6 +20,7 @@ const PAGES: &[&str] = &[
     "/users/two_factor",
     "/users/pin",
     "/devices/user_devices",
+    "/devices/user_device_clis",
     "/phonebooks/list/{userid}",
     "/dids",
     "/dids/available",
@@ -31,6 +32,7 @@ const PAGES: &[&str] = &[
     "/stats/faxes",
     "/stats/faxes_list/{userid}",
     "/payments/personal_payments",
+    "/payments/topup",
     "/payments/methods",
     "/payments/auto_topup",
     "/accounting/user_invoices",
@@ -94,11 +96,37 @@ async fn every_json_page_matches_the_openapi_document(backend: Backend) {
     for page in PAGES {
         urls.push(concrete(&app, page).await);
     }
-    // Another period, a narrower page, and answers that are errors (the one error shape).
-    urls.push("/stats/call_list?per_page=5".to_string());
-    urls.push("/stats/missed_calls?per_page=2".to_string());
-    urls.push("/accounting/user_invoices/999999999".to_string());
-    urls.push("/stats/call_list?date_from=yesterday".to_string());
+    let user = app
+        .scalar("SELECT id FROM users WHERE username = 'demo'")
+        .await;
+    // Pages before the login (asked with the session: they answer the same), other periods
+    // and searches, narrow pages so that every list's `links.next` is followed, and answers
+    // that are errors (the one error shape).
+    for url in [
+        "/callc/login".to_string(),
+        "/callc/login/code".to_string(),
+        "/users/password_reset".to_string(),
+        "/users/password_reset/not-a-token".to_string(),
+        "/stats/call_list?per_page=5".to_string(),
+        "/stats/missed_calls?per_page=2".to_string(),
+        "/stats/new_calls_list?per_page=2".to_string(),
+        format!("/stats/faxes_list/{user}?per_page=1&period_start=2000-01-01"),
+        "/functions/callback?per_page=1".to_string(),
+        "/stats/user_stats?period_start=2026-01-01&period_end=2026-12-31".to_string(),
+        "/payments/personal_payments?per_page=2".to_string(),
+        "/accounting/user_invoices?per_page=1".to_string(),
+        "/dids/available?country=GB".to_string(),
+        "/tariffs/user_rates?currency=EUR&q=united".to_string(),
+        "/users/activity?per_page=1".to_string(),
+        format!("/phonebooks/list/{user}?per_page=2"),
+        "/accounting/user_invoices/999999999".to_string(),
+        "/stats/call_list?date_from=yesterday".to_string(),
+        "/stats/new_calls_list?before=junk".to_string(),
+        "/accounting/user_invoices?before=x".to_string(),
+        "/users/activity?before=x".to_string(),
+    ] {
+        urls.push(url);
+    }
     let out = Command::new("python3")
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
