@@ -120,7 +120,7 @@ pub struct MissedPage {
     pub userid: i64,
     /// Missed calls in the period, processed or not.
     pub missed_total: i64,
-    /// Of those, not processed yet.
+    /// Missed calls of any date not processed yet (the main page's `missed_total`).
     pub unprocessed: i64,
     pub username: String,
     pub aval_languages: Vec<&'static str>,

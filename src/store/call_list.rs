@@ -505,24 +505,25 @@ impl Store {
         Ok(total)
     }
 
-    /// Missed calls of a period, and how many of them are not processed yet (read from the
-    /// partial index `calls_missed`, which holds only those).
+    /// Missed calls of a period (from the roll-up), and how many missed calls of any time are
+    /// not processed yet: the main page's figure, read from the counter `missed_counts`, so
+    /// both pages say the same and neither counts a growing history.
     pub async fn missed_counts(&self, user_id: i64, period: &Period) -> sqlx::Result<(i64, i64)> {
         let total = self
             .call_totals(user_id, &CallFilter::missed(period.clone()))
             .await?
             .calls;
-        let (open,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM calls
-             WHERE user_id = $1 AND started_at >= $2 AND started_at < $3
-               AND direction = 'in' AND disposition <> 'ANSWERED' AND processed = 0",
-        )
-        .bind(user_id)
-        .bind(period.from())
-        .bind(period.until())
-        .fetch_one(self.pool())
-        .await?;
-        Ok((total, open))
+        Ok((total, self.unprocessed_missed(user_id).await?))
+    }
+
+    /// Missed calls (incoming, not answered) of any time not yet marked processed.
+    pub async fn unprocessed_missed(&self, user_id: i64) -> sqlx::Result<i64> {
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT unprocessed FROM missed_counts WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(row.map_or(0, |(n,)| n))
     }
 
     /// Marks one of the user's missed calls processed. False when the call is not a missed

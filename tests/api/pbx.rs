@@ -45,7 +45,10 @@ const ACTION: &str = "action\n  name\n  status\n  status_message\n";
 
 /// The faxes, then the page links (a trailing element beyond the seed).
 fn faxes_structure(count: usize) -> String {
-    format!("{FAXES_HEAD}{}  paging\n    next\n    prev\n", FAX.repeat(count))
+    format!(
+        "{FAXES_HEAD}{}  paging\n    next\n    prev\n",
+        FAX.repeat(count)
+    )
 }
 
 /// Every text of the elements called `name`, in document order.
