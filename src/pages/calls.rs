@@ -436,6 +436,8 @@ pub struct CallListPage {
     pub total_calls: i64,
     pub username: String,
     pub currency: String,
+    /// `available_languages` in JSON, as on the login page (the XML keeps the seed's name).
+    #[serde(rename = "available_languages")]
     pub aval_languages: Vec<&'static str>,
     /// The period's first second.
     pub period_start: Moment,

@@ -68,6 +68,8 @@ pub struct FaxesPage {
     /// `all` or the device id the list is limited to.
     pub show_device: String,
     pub username: String,
+    /// `available_languages` in JSON, as on the login page (the XML keeps the seed's name).
+    #[serde(rename = "available_languages")]
     pub aval_languages: Vec<&'static str>,
     /// The period's first second.
     pub period_start: Moment,

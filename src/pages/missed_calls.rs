@@ -123,6 +123,8 @@ pub struct MissedPage {
     /// Missed calls of any date not processed yet (the main page's `missed_total`).
     pub unprocessed: i64,
     pub username: String,
+    /// `available_languages` in JSON, as on the login page (the XML keeps the seed's name).
+    #[serde(rename = "available_languages")]
     pub aval_languages: Vec<&'static str>,
     /// The period's first second.
     pub period_start: Moment,

@@ -7,7 +7,7 @@ use chrono_tz::Tz;
 
 use crate::common::{spawn_demo_app, structure, text_of, Backend, TestApp};
 use crate::on_both_databases;
-use crate::pbx::{texts, user_id, FAXES_HEAD as EMPTY_FAXES};
+use crate::pbx::{faxes_structure, texts, user_id};
 
 async fn get(app: &TestApp, path: &str) -> (u16, String) {
     let r = app.get(path).await;
@@ -105,7 +105,7 @@ async fn bad_periods_are_refused_as_on_the_call_pages(backend: Backend) {
     for (query, message, quoted) in cases {
         let (status, xml) = get(&app, &format!("/stats/faxes_list/{me}?{query}")).await;
         assert_eq!(status, 400, "{query}: {xml}");
-        assert_eq!(structure(&xml), EMPTY_FAXES, "{query}");
+        assert_eq!(structure(&xml), faxes_structure(0), "{query}");
         let error = text_of(&xml, "error_msg");
         assert!(error.contains(message), "{query}: {error}");
         if !quoted.is_empty() {
@@ -130,7 +130,7 @@ async fn bad_periods_are_refused_as_on_the_call_pages(backend: Backend) {
     let (status, xml) = get(&app, &format!("/stats/faxes_list/{me}?fax_status=%01lost")).await;
     assert_eq!(status, 400);
     assert!(text_of(&xml, "error_msg").contains("Unknown fax status"));
-    assert_eq!(structure(&xml), EMPTY_FAXES);
+    assert_eq!(structure(&xml), faxes_structure(0));
 
     // One second is a period; JSON says the same as XML.
     let one = "period_start=2024-05-01%2010:00:00&period_end=2024-05-01%2010:00:00";

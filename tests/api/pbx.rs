@@ -15,7 +15,7 @@ use crate::common::{
 use crate::on_both_databases;
 
 /// The seed's faxes page down to `<faxes>`, then one `FAX` block per fax, then nothing.
-pub(crate) const FAXES_HEAD: &str = "\
+const FAXES_HEAD: &str = "\
 page
   pagename
   language
@@ -44,7 +44,7 @@ const FAX: &str = concat!(
 const ACTION: &str = "action\n  name\n  status\n  status_message\n";
 
 /// The faxes, then the page links (a trailing element beyond the seed).
-fn faxes_structure(count: usize) -> String {
+pub(crate) fn faxes_structure(count: usize) -> String {
     format!(
         "{FAXES_HEAD}{}  paging\n    next\n    prev\n",
         FAX.repeat(count)
