@@ -24,6 +24,14 @@ impl Lang {
         }
     }
 
+    /// The locale key of the language's own name (`English`, `Русский`).
+    pub fn name_key(self) -> &'static str {
+        match self {
+            Lang::En => "language.en",
+            Lang::Ru => "language.ru",
+        }
+    }
+
     pub fn parse(code: &str) -> Option<Lang> {
         match code.trim().to_ascii_lowercase().as_str() {
             "en" => Some(Lang::En),

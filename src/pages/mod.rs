@@ -26,6 +26,7 @@ pub mod personal_details;
 pub mod phonebook;
 pub mod phonebook_import;
 pub mod pin;
+pub mod preferences;
 pub mod rates;
 pub mod sessions;
 pub mod sso;

@@ -40,6 +40,8 @@ pub struct PersonalDetailsPage {
     pub language: &'static str,
     pub userid: i64,
     pub details: Details,
+    /// The language and time zone kept in the profile (`POST /users/preferences`).
+    pub preferences: Preferences,
     /// The form as shown: stored values, or what was typed when it was refused.
     #[serde(skip)]
     pub form: Vec<FormField>,
@@ -47,6 +49,14 @@ pub struct PersonalDetailsPage {
     pub notice: Option<String>,
     #[serde(skip)]
     pub has_errors: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Preferences {
+    /// `en` or `ru`: every login starts in it.
+    pub language: String,
+    /// An IANA time zone (`Europe/Riga`): the one every time of the portal is shown in.
+    pub time_zone: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -185,6 +195,15 @@ impl Page for PersonalDetailsPage {
 }
 
 impl PersonalDetailsPage {
+    /// Every IANA time zone, for the preferences form.
+    pub fn time_zones(&self) -> impl Iterator<Item = &'static str> {
+        chrono_tz::TZ_VARIANTS.iter().map(|z| z.name())
+    }
+
+    pub fn languages(&self) -> [Lang; 2] {
+        Lang::ALL
+    }
+
     /// The page for row `d`; `typed` and `errors` are a refused form's values and messages.
     fn new(
         lang: Lang,
@@ -232,6 +251,10 @@ impl PersonalDetailsPage {
             pagename: "Personal details",
             language: lang.code(),
             userid: d.id,
+            preferences: Preferences {
+                language: d.language.clone(),
+                time_zone: d.time_zone.clone(),
+            },
             details: Details {
                 main_details: MainDetails {
                     alias: d.alias.clone(),
@@ -354,7 +377,7 @@ pub async fn show(
     page.notice = notice::text(
         ctx.lang,
         "details",
-        &["saved", "unchanged"],
+        &["saved", "unchanged", "preferences"],
         query.done.as_deref(),
     );
     respond(&ctx, &page)

@@ -35,6 +35,9 @@ pub struct PersonalDetails {
     pub credit_limit_micros: Option<i64>,
     pub currency: String,
     pub currency_decimals: i64,
+    /// The preferences (`store::preferences`): a language code and an IANA time zone.
+    pub language: String,
+    pub time_zone: String,
 }
 
 /// A field the subscriber may change, named as the XML contract and the form name it.
@@ -156,7 +159,7 @@ const DETAILS_COLUMNS: &str =
     u.agreement_date, u.taxation_country, u.vat_reg_number, u.vat_percent_bp, u.reg_address,
     u.reg_postcode, u.reg_city, u.reg_country, u.reg_state, u.reg_direction, u.reg_phone,
     u.reg_mobile, u.reg_fax, u.reg_email, u.account_type, u.balance_micros, u.credit_limit_micros,
-    u.currency, c.decimals AS currency_decimals";
+    u.currency, c.decimals AS currency_decimals, u.language, u.time_zone";
 
 impl Store {
     pub async fn personal_details(&self, user_id: i64) -> sqlx::Result<Option<PersonalDetails>> {

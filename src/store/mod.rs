@@ -31,6 +31,7 @@ pub mod passwords;
 pub mod payments;
 pub mod phonebook;
 pub mod pins;
+pub mod preferences;
 pub mod rates;
 pub mod row_query;
 pub mod seed;

@@ -464,6 +464,8 @@ pub(crate) mod tests {
             credit_limit_micros: None,
             currency: "USD".into(),
             currency_decimals: 2,
+            language: "en".into(),
+            time_zone: "UTC".into(),
         }
     }
 

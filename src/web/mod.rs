@@ -234,6 +234,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .configure(pages::sso::routes)
     .configure(pages::password::routes)
     .configure(pages::pin::routes)
+    .configure(pages::preferences::routes)
     .configure(pages::sessions::routes)
     .configure(pages::two_factor::routes)
     .configure(pages::activity::routes)

@@ -36,6 +36,7 @@ mod passwords;
 mod pbx;
 mod phonebook_io;
 mod pin;
+mod preferences;
 mod rate_decks;
 mod session_outage;
 mod sessions;

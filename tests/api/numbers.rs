@@ -775,6 +775,9 @@ async fn a_call_between_the_two_demo_subscribers_is_seen_by_both(backend: Backen
     // On the network: free for demo (his currency) and for demo2 (incoming).
     assert_eq!(
         seen,
-        vec![serde_json::json!("0.000"), serde_json::json!("0.000")]
+        vec![
+            serde_json::json!({"value": "0.000", "currency": "USD"}),
+            serde_json::json!({"value": "0.000", "currency": "EUR"})
+        ]
     );
 }
