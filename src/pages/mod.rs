@@ -3,6 +3,7 @@
 
 pub mod account_tree;
 pub mod activity;
+pub mod api_help;
 pub mod callback;
 pub mod calling_plan;
 pub mod calls;

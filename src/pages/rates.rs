@@ -156,19 +156,6 @@ impl RatesPage {
             serde_urlencoded::to_string(query).unwrap_or_default()
         )
     }
-
-    /// This page's URL in another format, with the same currency and search.
-    fn format_href(&self, format: &str) -> String {
-        let mut query = vec![("currency", self.currency.as_str())];
-        if !self.q.is_empty() {
-            query.push(("q", &self.q));
-        }
-        query.push(("format", format));
-        format!(
-            "/tariffs/user_rates?{}",
-            serde_urlencoded::to_string(query).unwrap_or_default()
-        )
-    }
 }
 
 #[derive(Template)]

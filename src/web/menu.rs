@@ -96,6 +96,7 @@ pub static SECTIONS: &[Section] = &[
                 &["/users/two_factor/"],
             ),
             page("/users/sessions", "nav.sessions", &["/users/sessions/"]),
+            page("/help/api", "nav.api", &[]),
         ],
     },
 ];

@@ -232,6 +232,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(pages::main_page::show)),
     )
     .configure(pages::sso::routes)
+    .configure(pages::api_help::routes)
     .configure(pages::password::routes)
     .configure(pages::pin::routes)
     .configure(pages::preferences::routes)

@@ -223,3 +223,56 @@ async fn the_contract_holds_in_real_answers(backend: Backend) {
     );
 }
 on_both_databases!(the_contract_holds_in_real_answers);
+
+/// The one page for people who connect a program: every page of the document listed, with its
+/// XML and JSON addresses; the pages themselves no longer carry those links.
+async fn the_api_help_page_lists_every_documented_page(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    let cookie = session_cookie(&app).await;
+    let doc: Value = reqwest::Client::new()
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let html = reqwest::Client::new()
+        .get(app.url("/help/api?format=html&lang=ru"))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Подключение программы"), "{html}");
+    for path in doc["paths"].as_object().unwrap().keys() {
+        assert!(html.contains(&format!("<code>{path}</code>")), "{path}");
+    }
+    assert!(html.contains("href=\"/callc/main?format=xml\""));
+    let main = reqwest::Client::new()
+        .get(app.url("/callc/main?format=html"))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!main.contains("format=xml"), "no XML link on the pages");
+    let account = reqwest::Client::new()
+        .get(app.url("/users/personal_details?format=html"))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        account.contains("href=\"/help/api\""),
+        "the help is in the Account section's menu"
+    );
+}
+on_both_databases!(the_api_help_page_lists_every_documented_page);

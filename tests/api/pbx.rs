@@ -621,7 +621,7 @@ async fn callback_without_a_pbx_is_recorded_as_queued(backend: Backend) {
     assert_eq!(text_of(&xml, "status"), "ok");
     assert_eq!(
         text_of(&xml, "status_message"),
-        "Callback queued: no PBX is configured"
+        "Request saved: callbacks are not switched on yet"
     );
     let (src, dst, device, status): (String, String, i64, String) = sqlx::query_as(
         "SELECT src, dst, device_id, status FROM callback_requests WHERE user_id = $1",
@@ -658,7 +658,7 @@ async fn callback_without_a_pbx_is_recorded_as_queued(backend: Backend) {
     .await;
     let phone = callback_phone(&web, user_id(&web, "demo").await).await;
     let html = web.get("/functions/callback").await.text().await.unwrap();
-    assert!(html.contains("No PBX is configured"));
+    assert!(html.contains("Your operator has not switched callbacks on yet"));
     assert!(
         html.contains("<option value=\"4477009001\">"),
         "the form offers the user's own numbers"
