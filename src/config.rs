@@ -88,6 +88,9 @@ pub struct Operator {
     pub vat_number: String,
     pub email: String,
     pub phone: String,
+    /// How to pay an invoice other than by card here (bank transfer details), one line each;
+    /// shown on unpaid invoices.
+    pub payment_instructions: Vec<String>,
 }
 
 impl Default for Operator {
@@ -98,11 +101,37 @@ impl Default for Operator {
             vat_number: String::new(),
             email: String::new(),
             phone: String::new(),
+            payment_instructions: Vec::new(),
         }
     }
 }
 
 impl Operator {
+    /// The seller of the demo data (`serve --demo` without operator settings): fictional, but
+    /// an invoice that looks like one.
+    pub fn demo() -> Operator {
+        Operator {
+            name: "Example Telecom Ltd".to_string(),
+            address: Operator::address_lines("1 Example Street;London EC1A 1AA;United Kingdom"),
+            vat_number: "GB 123 4567 89".to_string(),
+            email: "billing@example.com".to_string(),
+            phone: "+44 20 7946 0000".to_string(),
+            payment_instructions: Operator::address_lines(
+                "Bank transfer to Example Bank plc;IBAN GB33 EXMP 0000 0000 0000 00, BIC EXMPGB2L;Reference: your invoice number",
+            ),
+        }
+    }
+
+    /// True when nothing about the seller was configured.
+    pub fn is_unset(&self) -> bool {
+        self.address.is_empty()
+            && self.vat_number.is_empty()
+            && self.email.is_empty()
+            && self.phone.is_empty()
+            && self.payment_instructions.is_empty()
+            && self.name == Operator::default().name
+    }
+
     /// Address lines from one setting: `;` or a line break separates them, blanks are dropped.
     pub fn address_lines(text: &str) -> Vec<String> {
         text.split([';', '\n'])

@@ -182,6 +182,14 @@ pub struct OperatorArgs {
     /// The operator's contact phone on invoices
     #[arg(long, env = "SELFCARE_OPERATOR_PHONE", default_value = "")]
     pub operator_phone: String,
+    /// How to pay an invoice besides by card (bank details, a reference), shown on unpaid
+    /// invoices; `;` separates lines
+    #[arg(
+        long,
+        env = "SELFCARE_OPERATOR_PAYMENT_INSTRUCTIONS",
+        default_value = ""
+    )]
+    pub operator_payment_instructions: String,
 }
 
 impl OperatorArgs {
@@ -197,6 +205,9 @@ impl OperatorArgs {
             vat_number: self.operator_vat_number.trim().to_string(),
             email: self.operator_email.trim().to_string(),
             phone: self.operator_phone.trim().to_string(),
+            payment_instructions: crate::config::Operator::address_lines(
+                &self.operator_payment_instructions,
+            ),
         })
     }
 }
@@ -527,6 +538,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             settings.pdf_max_rows = args.pdf_max_rows;
             settings.operator = args.operator.into_operator()?;
+            if args.demo && settings.operator.is_unset() {
+                // Demo invoices get a believable (fictional) seller and payment details.
+                settings.operator = crate::config::Operator::demo();
+            }
             settings.wallet = wallet_settings.clone();
             settings.pbx = crate::controls::PbxApiSettings {
                 token: match args.pbx_token.as_deref().map(str::trim) {

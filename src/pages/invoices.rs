@@ -325,6 +325,9 @@ pub struct InvoicePage {
     pub payments: Vec<InvoicePaymentView>,
     /// Unpaid, and the subscriber can pay it by card here.
     pub can_pay: bool,
+    /// How to pay it otherwise (the operator's bank details), while it is unpaid; empty when
+    /// paid or not configured.
+    pub payment_instructions: Vec<String>,
     #[serde(skip)]
     pub owner: Owner,
     #[serde(skip)]
@@ -465,6 +468,7 @@ impl Page for InvoicePage {
                 lines: self.buyer.lines(&lang),
             },
         ];
+
         let status = if i.paid {
             format!(
                 "{} {}",
@@ -476,10 +480,8 @@ impl Page for InvoicePage {
         };
         e.facts = vec![
             (lang.t("invoice.number").to_string(), i.inv_number.clone()),
-            (
-                lang.t("invoices.issued").to_string(),
-                i.issue_date.to_string(),
-            ),
+            // The day it was issued: the instant is the period's end, not a time worth printing.
+            (lang.t("invoices.issued").to_string(), i.issue_date.date()),
             (
                 lang.t("invoices.period").to_string(),
                 format!("{} – {}", i.start_day(), i.end_day()),
@@ -487,6 +489,19 @@ impl Page for InvoicePage {
             (lang.t("invoice.currency").to_string(), cur.clone()),
             (lang.t("invoices.status").to_string(), status),
         ];
+        if let (Some(due), false) = (i.due_date, i.paid) {
+            e.facts
+                .push((lang.t("invoice.due").to_string(), due.to_string()));
+        }
+        // The bank details at the full width of the page (a party's column would cut them).
+        for (n, line) in self.payment_instructions.iter().enumerate() {
+            let label = if n == 0 {
+                lang.t("invoice.how_to_pay")
+            } else {
+                ""
+            };
+            e.facts.push((label.to_string(), line.clone()));
+        }
         e.totals = vec![
             (lang.t("money.net").to_string(), i.price.with_currency()),
             (
@@ -591,9 +606,8 @@ pub async fn detail(
             reason: p.failure_reason,
         })
         .collect();
-    let can_pay = invoice.paid_at.is_none()
-        && invoice.currency == account.currency
-        && settings.wallet.stripe.is_some();
+    let paid = invoice.paid_at.is_some();
+    let can_pay = !paid && invoice.currency == account.currency && settings.wallet.stripe.is_some();
     let page = InvoicePage {
         pagename: "Invoice",
         language: ctx.lang.code(),
@@ -605,6 +619,11 @@ pub async fn detail(
         buyer: PartyView::buyer(buyer),
         payments,
         can_pay,
+        payment_instructions: if paid {
+            Vec::new()
+        } else {
+            settings.operator.payment_instructions.clone()
+        },
         owner: Owner::of(&account),
         notice: super::notice::text(
             ctx.lang,

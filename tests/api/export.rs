@@ -571,6 +571,7 @@ async fn an_invoice_pdf_names_seller_and_buyer_with_the_pages_figures(backend: B
             vat_number: "GB123456789".into(),
             email: "billing@example.com".into(),
             phone: "+44 20 7946 0000".into(),
+            payment_instructions: vec!["IBAN GB33 EXMP 0000 0000 0000 00".into()],
         };
     })
     .await;
@@ -581,6 +582,12 @@ async fn an_invoice_pdf_names_seller_and_buyer_with_the_pages_figures(backend: B
             "SELECT MAX(id) FROM invoices WHERE user_id = {id}"
         ))
         .await;
+    // Unpaid, so that it says how to pay (a paid one does not: `payment_instructions` empty).
+    sqlx::query("UPDATE invoices SET paid_at = NULL WHERE id = $1")
+        .bind(invoice_id)
+        .execute(app.store.pool())
+        .await
+        .unwrap();
     let path = format!("/accounting/user_invoices/{invoice_id}");
     let page = json(&app, &path).await;
     let inv = &page["invoice"];
@@ -613,7 +620,8 @@ async fn an_invoice_pdf_names_seller_and_buyer_with_the_pages_figures(backend: B
         "GB123456789".to_string(),
         "Мария Иванова".to_string(),
         "Москва".to_string(),
-        shown(&inv["issue_date"]),
+        // The day it was issued, without the period end's 23:59:59.
+        shown(&inv["issue_date"])[..10].to_string(),
         format!("{} {}", shown(&inv["price"]), s(&inv["currency"])),
         format!("{} {}", shown(&page["vat_amount"]), s(&inv["currency"])),
         format!("{} {}", shown(&inv["price_vat"]), s(&inv["currency"])),
@@ -630,6 +638,21 @@ async fn an_invoice_pdf_names_seller_and_buyer_with_the_pages_figures(backend: B
                 .any(|l| l.contains(&desc) && l.contains(&amount)),
             "no line {desc} {amount} in\n{text}"
         );
+    }
+    assert!(
+        !text.contains(&shown(&inv["issue_date"])),
+        "no time of issue"
+    );
+    // Unpaid, it says how to pay besides by card, and by when.
+    assert_eq!(inv["paid"], false);
+    assert!(text.contains("Как оплатить"), "{text}");
+    assert!(text.contains("IBAN GB33 EXMP 0000 0000 0000 00"), "{text}");
+    assert_eq!(
+        page["payment_instructions"][0],
+        "IBAN GB33 EXMP 0000 0000 0000 00"
+    );
+    if let Some(due) = inv["due_date"].as_str() {
+        assert!(text.contains(due), "due {due} in\n{text}");
     }
     // The total line says Итого with the gross figure.
     assert!(text
