@@ -58,3 +58,14 @@ impl Refusal {
         }
     }
 }
+
+/// A number as a person reads it: an international number (8 digits or more, as call records
+/// and the phonebook keep them) with its `+`; a short one (an extension, a service number) as
+/// it is.
+pub fn shown(number: &str) -> String {
+    if number.len() >= 8 && number.bytes().all(|b| b.is_ascii_digit()) {
+        format!("+{number}")
+    } else {
+        number.to_string()
+    }
+}

@@ -38,6 +38,25 @@ pub struct MainPage {
     pub spending_limit: Option<Amount>,
     /// The lost-phone block: since when (JSON and HTML; `null`: not blocked).
     pub blocked_since: Option<Moment>,
+    /// The newest calls, newest first (JSON and HTML): what happened lately.
+    pub recent_calls: Vec<RecentCallView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RecentCallView {
+    pub call_id: i64,
+    pub date: Moment,
+    /// `incoming` or `outgoing`.
+    pub direction: &'static str,
+    pub answered: bool,
+    /// The other party, international numbers with `+`.
+    pub number: String,
+    /// The phonebook's name for that number (`null`: not in the phonebook).
+    pub name: Option<String>,
+    /// Talk time, `HH:MM:SS`.
+    pub duration: String,
+    /// `null` until the call is priced.
+    pub price: Option<Amount>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -85,6 +104,9 @@ impl Page for MainPage {
     }
 }
 
+/// How many of the newest calls the page lists.
+const RECENT_CALLS: i64 = 5;
+
 /// The page in the JSON API's description.
 pub fn api(doc: &mut ApiDoc) {
     doc.page::<MainPage>(
@@ -114,6 +136,25 @@ pub async fn show(
     let decimals = account.currency_decimals as u32;
     let money = |m: i64| Amount::new(Money(m), decimals, account.currency.clone());
     let now = time::now();
+    let recent_calls = store
+        .recent_calls(user.id, RECENT_CALLS)
+        .await?
+        .into_iter()
+        .map(|r| RecentCallView {
+            call_id: r.id,
+            date: Moment::new(r.started_at, tz),
+            direction: if r.direction == "in" {
+                "incoming"
+            } else {
+                "outgoing"
+            },
+            answered: r.disposition == "ANSWERED",
+            number: crate::numbers::shown(&r.other),
+            name: r.name,
+            duration: time::format_duration(r.billsec),
+            price: r.price_micros.map(money),
+        })
+        .collect();
     let owed = store.owed(user.id, &account.currency).await?.map(|o| {
         let due = o.oldest.due_at.unwrap_or(o.oldest.issued_at);
         OwedView {
@@ -159,6 +200,7 @@ pub async fn show(
         card_payments: settings.wallet.stripe.is_some(),
         spending_limit: controls.spending_limit_micros.map(money),
         blocked_since: controls.lost_phone_at.map(|at| Moment::new(at, tz)),
+        recent_calls,
     };
     respond(&ctx, &page)
 }

@@ -65,6 +65,42 @@ impl Store {
     }
 }
 
+/// One of the newest calls, as the main page lists them: the other party and, when the
+/// subscriber's phonebook has that number, its name.
+#[derive(Debug, FromRow)]
+pub struct RecentCall {
+    pub id: i64,
+    pub started_at: i64,
+    /// `in` or `out`.
+    pub direction: String,
+    pub disposition: String,
+    /// Who called (incoming) or was called (outgoing).
+    pub other: String,
+    pub name: Option<String>,
+    pub billsec: i64,
+    pub price_micros: Option<i64>,
+}
+
+impl Store {
+    /// The newest `limit` calls: the last entries of the calls' own index, whatever the history.
+    pub async fn recent_calls(&self, user_id: i64, limit: i64) -> sqlx::Result<Vec<RecentCall>> {
+        sqlx::query_as(
+            "SELECT c.id, c.started_at, c.direction, c.disposition, c.other, p.name,
+                    c.billsec, c.price_micros
+             FROM (SELECT id, user_id, started_at, direction, disposition, billsec, price_micros,
+                          CASE WHEN direction = 'in' THEN src ELSE dst END AS other
+                     FROM calls WHERE user_id = $1
+                    ORDER BY started_at DESC, id DESC LIMIT $2) c
+             LEFT JOIN phonebook_entries p ON p.user_id = c.user_id AND p.number = c.other
+             ORDER BY c.started_at DESC, c.id DESC",
+        )
+        .bind(user_id)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await
+    }
+}
+
 /// How the main page's periods fall on the roll-up's hours.
 #[derive(Debug, PartialEq, Eq)]
 struct MainSplit {

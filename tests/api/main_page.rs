@@ -333,3 +333,64 @@ async fn main_json(app: &crate::common::TestApp) -> serde_json::Value {
         .unwrap()
 }
 on_both_databases!(figures_match_the_calls_in_a_half_hour_zone);
+
+/// "What happened": the newest calls, newest first, the other party with `+` and the
+/// phonebook's name where there is one, missed ones marked.
+async fn the_latest_calls_name_who_called(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    let user = app
+        .scalar("SELECT id FROM users WHERE username = 'demo'")
+        .await;
+    let now = chrono::Utc::now().timestamp() + 3600;
+    sqlx::query(
+        "INSERT INTO phonebook_entries (user_id, number, name, name_key, added_at)
+         VALUES ($1, '447700900555', 'Granny', 'granny', 0)",
+    )
+    .bind(user)
+    .execute(app.store.pool())
+    .await
+    .unwrap();
+    for (i, (direction, disposition, src, dst)) in [
+        ("in", "NO ANSWER", "447700900555", "44207946000"),
+        ("out", "ANSWERED", "44207946000", "4930901820100"),
+        ("out", "ANSWERED", "44207946000", "112"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        sqlx::query(
+            "INSERT INTO calls (user_id, started_at, src, dst, direction, disposition, duration_s, billsec)
+             VALUES ($1, $2, $3, $4, $5, $6, 30, $7)",
+        )
+        .bind(user)
+        .bind(now + i as i64)
+        .bind(src)
+        .bind(dst)
+        .bind(direction)
+        .bind(disposition)
+        .bind(if disposition == "ANSWERED" { 30 } else { 0 })
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    }
+    app.legacy_login("demo", "demo").await;
+    let json = main_json(&app).await;
+    let recent = json["recent_calls"].as_array().unwrap();
+    assert_eq!(recent.len(), 5, "{json}");
+    assert_eq!(recent[0]["number"], "112", "short numbers as they are");
+    assert_eq!(recent[1]["number"], "+4930901820100");
+    assert!(recent[1]["name"].is_null());
+    assert_eq!(recent[2]["number"], "+447700900555");
+    assert_eq!(recent[2]["name"], "Granny");
+    assert_eq!(recent[2]["direction"], "incoming");
+    assert_eq!(recent[2]["answered"], false);
+    let html = app
+        .get("/callc/main?format=html")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<strong>Granny</strong>"), "{html}");
+    assert!(html.contains("href=\"/stats/call_list\""));
+}
+on_both_databases!(the_latest_calls_name_who_called);

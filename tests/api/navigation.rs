@@ -73,6 +73,8 @@ async fn every_page_of_the_menu_on_a_desktop_and_a_phone_in_both_languages() {
             }
             b.go(&format!("{}/stats/missed_calls", app.address)).await;
             b.screenshot(&format!("menu-{size}-{lang}")).await;
+            b.go(&format!("{}/callc/main", app.address)).await;
+            b.screenshot(&format!("main-{size}-{lang}")).await;
             b.go(&format!("{}/help/api", app.address)).await;
             b.screenshot(&format!("api-help-{size}-{lang}")).await;
         }
