@@ -349,3 +349,42 @@ pub async fn balance_of(app: &TestApp, user: &str) -> i64 {
     assert_eq!(balance, sum, "{user}: the balance is not the ledger's sum");
     balance
 }
+
+/// A browser of its own (cookies, no redirects followed, `agent` as its User-Agent) logged in
+/// as `user` (whose password is his name, as in the demo data).
+pub async fn browser(app: &TestApp, user: &str, agent: &str) -> reqwest::Client {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(agent)
+        .build()
+        .unwrap();
+    let token = csrf(app, &client, "/callc/login").await;
+    let r = client
+        .post(app.url("/callc/login"))
+        .form(&[
+            ("username", user),
+            ("password", user),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303, "{user} logs in");
+    client
+}
+
+/// The CSRF token of a page's forms, read as a browser would.
+pub async fn csrf(app: &TestApp, client: &reqwest::Client, page: &str) -> String {
+    let html = client
+        .get(app.url(page))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).expect("a form") + marker.len();
+    html[start..start + 64].to_string()
+}

@@ -229,50 +229,33 @@ on_both_databases!(the_contract_holds_in_real_answers);
 async fn the_api_help_page_lists_every_documented_page(backend: Backend) {
     let app = spawn_demo_app(backend).await;
     let cookie = session_cookie(&app).await;
-    let doc: Value = reqwest::Client::new()
-        .get(app.url("/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let html = reqwest::Client::new()
-        .get(app.url("/help/api?format=html&lang=ru"))
-        .header("Cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let doc: Value = serde_json::from_str(&html_with(&app, &cookie, "/api/openapi.json").await)
+        .expect("the document");
+    let html = html_with(&app, &cookie, "/help/api?format=html&lang=ru").await;
     assert!(html.contains("Подключение программы"), "{html}");
     for path in doc["paths"].as_object().unwrap().keys() {
         assert!(html.contains(&format!("<code>{path}</code>")), "{path}");
     }
     assert!(html.contains("href=\"/callc/main?format=xml\""));
-    let main = reqwest::Client::new()
-        .get(app.url("/callc/main?format=html"))
-        .header("Cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let main = html_with(&app, &cookie, "/callc/main?format=html").await;
     assert!(!main.contains("format=xml"), "no XML link on the pages");
-    let account = reqwest::Client::new()
-        .get(app.url("/users/personal_details?format=html"))
-        .header("Cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let account = html_with(&app, &cookie, "/users/personal_details?format=html").await;
     assert!(
         account.contains("href=\"/help/api\""),
         "the help is in the Account section's menu"
     );
+}
+
+/// A page's text, asked with a session cookie.
+async fn html_with(app: &TestApp, cookie: &str, url: &str) -> String {
+    reqwest::Client::new()
+        .get(app.url(url))
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 on_both_databases!(the_api_help_page_lists_every_documented_page);

@@ -4,47 +4,10 @@
 
 use serde_json::Value;
 
-use crate::common::{spawn_demo_app, Backend, TestApp};
+use crate::common::{browser, csrf, spawn_demo_app, Backend, TestApp};
 use crate::on_both_databases;
 
 /// A browser of its own (cookie jar, no redirects followed), logged in as `user`.
-async fn browser(app: &TestApp, user: &str, agent: &str) -> reqwest::Client {
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(agent)
-        .build()
-        .unwrap();
-    let token = csrf(app, &client, "/callc/login").await;
-    let r = client
-        .post(app.url("/callc/login"))
-        .form(&[
-            ("username", user),
-            ("password", user),
-            ("csrf_token", &token),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 303, "{user} logs in");
-    client
-}
-
-/// The CSRF token of a page's forms, read as a browser would.
-async fn csrf(app: &TestApp, client: &reqwest::Client, page: &str) -> String {
-    let html = client
-        .get(app.url(page))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = html.find(marker).expect("a form") + marker.len();
-    html[start..start + 64].to_string()
-}
-
 async fn sessions(app: &TestApp, client: &reqwest::Client) -> Vec<Value> {
     let r = client
         .get(app.url("/users/sessions?format=json"))

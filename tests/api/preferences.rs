@@ -2,7 +2,7 @@
 //! header's language switch, used by every later login in any browser; bad values are refused
 //! with a message and change nothing.
 
-use crate::common::{spawn_demo_app, Backend, TestApp};
+use crate::common::{browser, spawn_demo_app, Backend, TestApp};
 use crate::on_both_databases;
 
 fn location(r: &reqwest::Response) -> &str {
@@ -19,31 +19,7 @@ async fn stored(app: &TestApp) -> (String, String) {
 
 /// A new browser (its own cookies) logged in as demo: the page's `<html lang>`.
 async fn fresh_login_language(app: &TestApp) -> String {
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let page = client
-        .get(app.url("/callc/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let marker = "name=\"csrf_token\" value=\"";
-    let at = page.find(marker).unwrap() + marker.len();
-    let token = &page[at..at + 64];
-    client
-        .post(app.url("/callc/login"))
-        .form(&[
-            ("username", "demo"),
-            ("password", "demo"),
-            ("csrf_token", token),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let client = browser(app, "demo", "AnotherBrowser/1.0").await;
     let html = client
         .get(app.url("/callc/main"))
         .send()
