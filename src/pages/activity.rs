@@ -103,15 +103,6 @@ pub fn api(doc: &mut ApiDoc) {
     );
 }
 
-/// The address of the page a cursor names, this request's other keys kept.
-pub(super) fn link_to<S: std::fmt::Display>(ctx: &Ctx, cursor: Cursor<S>) -> Option<String> {
-    match cursor {
-        Cursor::First => None,
-        Cursor::Before(k) => Some(ctx.page_link("before", &k.param())),
-        Cursor::After(k) => Some(ctx.page_link("after", &k.param())),
-    }
-}
-
 /// GET /users/activity[?per_page=&before=|after=]
 pub async fn show(
     ctx: Ctx,
@@ -129,10 +120,7 @@ pub async fn show(
         .ok_or(AppError::Unauthenticated)?;
     let tz = time::zone(&account.time_zone);
     let window = store.activity_page(user.id, &cursor, size).await?;
-    let links = Links {
-        next: window.next.and_then(|c| link_to(&ctx, c)),
-        prev: window.prev.and_then(|c| link_to(&ctx, c)),
-    };
+    let links = ctx.page_links(window.next, window.prev);
     let events = window
         .rows
         .into_iter()

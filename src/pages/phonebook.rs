@@ -203,10 +203,7 @@ impl PhonebookPage {
                 let w = store
                     .phonebook_page(user.id, Some(&search), &cursor, size)
                     .await?;
-                let links = Links {
-                    next: w.next.and_then(|c| super::activity::link_to(ctx, c)),
-                    prev: w.prev.and_then(|c| super::activity::link_to(ctx, c)),
-                };
+                let links = ctx.page_links(w.next, w.prev);
                 (w.rows, links)
             }
         };

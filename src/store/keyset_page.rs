@@ -1,7 +1,9 @@
 //! Keyset paging of a list that grows with the subscriber's history (the activity log, the
-//! phonebook): a page is the rows after or before one row's key (its sort key, then its id),
-//! read with `LIMIT n + 1` from the index, never with OFFSET or a COUNT. The position travels
-//! in the page's address as `before=KEY_ID` or `after=KEY_ID`.
+//! phonebook, payments, invoices): a page is the rows after or before one row's key (its sort
+//! key, then its id), read with `LIMIT n + 1` from the index, never with OFFSET or a COUNT, so a
+//! page costs the same however far back it is, and rows added meanwhile neither repeat nor
+//! vanish between pages. The position travels in the page's address as `before=KEY_ID` or
+//! `after=KEY_ID` (a payment's `before=1764945000_42`).
 
 use std::fmt::Display;
 use std::str::FromStr;
@@ -73,6 +75,39 @@ impl<S> Cursor<S> {
             Cursor::First => !ascending,
             Cursor::Before(_) => true,
             Cursor::After(_) => false,
+        }
+    }
+}
+
+/// A page's position as SQL on a list ordered by a sort column, then an id column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PositionSql {
+    /// ` AND (…)`: the rows beyond the key, whose sort key and id are bound as the two
+    /// parameters numbered as asked; empty for the first page.
+    pub and: String,
+    /// The `ORDER BY` that reads from the position ([`Cursor::reads_descending`]; a page read
+    /// against the list's order is turned round by [`Window::settle`]).
+    pub order: String,
+}
+
+impl<S> Cursor<S> {
+    /// The position on the columns `sort` and `id` of a list shown `ascending` or not, the key's
+    /// parameters numbered from `n`.
+    pub fn sql(&self, sort: &str, id: &str, n: usize, ascending: bool) -> PositionSql {
+        let (s, i) = (n, n + 1);
+        let and = match self {
+            Cursor::First => String::new(),
+            Cursor::Before(_) => format!(" AND ({sort} < ${s} OR ({sort} = ${s} AND {id} < ${i}))"),
+            Cursor::After(_) => format!(" AND ({sort} > ${s} OR ({sort} = ${s} AND {id} > ${i}))"),
+        };
+        let dir = if self.reads_descending(ascending) {
+            "DESC"
+        } else {
+            "ASC"
+        };
+        PositionSql {
+            and,
+            order: format!("{sort} {dir}, {id} {dir}"),
         }
     }
 }
@@ -182,6 +217,25 @@ mod tests {
         assert_eq!(page_size(Some("500")), Ok(500));
         assert!(page_size(Some("0")).is_err());
         assert!(page_size(Some("501")).is_err());
+    }
+
+    #[test]
+    fn positions_read_from_the_key_towards_the_page() {
+        let first = Cursor::<i64>::First.sql("at", "id", 2, false);
+        assert_eq!(
+            (first.and.as_str(), first.order.as_str()),
+            ("", "at DESC, id DESC")
+        );
+        let older = Cursor::Before(key(5)).sql("at", "id", 2, false);
+        assert_eq!(older.and, " AND (at < $2 OR (at = $2 AND id < $3))");
+        assert_eq!(older.order, "at DESC, id DESC");
+        let newer = Cursor::After(key(5)).sql("at", "id", 2, false);
+        assert_eq!(newer.and, " AND (at > $2 OR (at = $2 AND id > $3))");
+        assert_eq!(newer.order, "at ASC, id ASC");
+        assert_eq!(
+            Cursor::<i64>::First.sql("n", "id", 6, true).order,
+            "n ASC, id ASC"
+        );
     }
 
     #[test]
