@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{AppError, AppResult};
-use crate::store::keyset_page::{self, Cursor};
+use crate::store::keyset_page::{self, Cursor, Key};
 use crate::store::Store;
 use crate::time;
 use crate::web::openapi::ApiDoc;
@@ -111,8 +111,8 @@ pub async fn show(
     query: StrictQuery<PageQuery>,
 ) -> AppResult<HttpResponse> {
     let q = query.0;
-    let cursor =
-        Cursor::<i64>::of(q.before.as_deref(), q.after.as_deref()).map_err(AppError::bad_input)?;
+    let cursor = Cursor::<Key<i64>>::of(q.before.as_deref(), q.after.as_deref())
+        .map_err(AppError::bad_input)?;
     let size = keyset_page::page_size(q.per_page.as_deref()).map_err(AppError::bad_input)?;
     let account = store
         .account(user.id)

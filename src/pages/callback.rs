@@ -10,13 +10,14 @@ use askama::Template;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::calls::{link_base, links, page_position, page_size, PAGE_SIZE};
+use super::calls::{link_base, page_position};
 use crate::error::{AppError, AppResult};
 use crate::pbx::number::DialNumber;
 use crate::pbx::{CallbackJob, Pbx};
 use crate::store::access::Resource;
 use crate::store::call_list::Cursor;
 use crate::store::callbacks::{CallbackLimit, CallbackRow, NewCallback};
+use crate::store::keyset_page::{self, page_size, PAGE_SIZE};
 use crate::store::Store;
 use crate::time;
 use crate::web::openapi::ApiDoc;
@@ -423,7 +424,10 @@ async fn load(
             })
             .collect(),
         callbacks: rows.into_iter().map(|r| view(r, tz)).collect(),
-        links: links(&base, result.newer, result.older),
+        links: base.page_links(
+            result.older.map(keyset_page::Cursor::Before),
+            result.newer.map(keyset_page::Cursor::After),
+        ),
         per_page: size,
         src: String::new(),
         dst: String::new(),

@@ -47,6 +47,7 @@ use crate::money::Money;
 use crate::period::Period;
 use crate::store::access::Resource;
 use crate::store::call_list::{calls_query, CallRow, CallTotals, Cursor, Key};
+use crate::store::keyset_page::{self, page_size, PAGE_SIZE};
 use crate::store::users::Account;
 use crate::store::Store;
 use crate::time;
@@ -86,9 +87,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(csv)),
     );
 }
-
-pub const PAGE_SIZE: u32 = 50;
-const MAX_PAGE_SIZE: u32 = 500;
 
 /// One call as the lists show it; the seed's fields plus raw values for JSON.
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -319,16 +317,6 @@ impl ListParams {
     }
 }
 
-/// A page's `links` from its neighbours' keys: `next` the older rows (`before=`), `prev` the
-/// newer ones (`after=`), each the request's address (`ctx`, see [`link_base`]) with the page
-/// key replaced.
-pub fn links(ctx: &Ctx, newer: Option<Key>, older: Option<Key>) -> Links {
-    Links {
-        next: older.map(|k| ctx.page_link("before", &k.param())),
-        prev: newer.map(|k| ctx.page_link("after", &k.param())),
-    }
-}
-
 /// The request as the page links repeat it: `fields` (a form's, on POST, as a query string)
 /// join the query so the neighbouring pages are GETs of the same filter, and the `drop` keys
 /// (one-time notices) are left out.
@@ -355,18 +343,6 @@ pub fn refused<P: Page>(ctx: &Ctx, page: &P, message: &str) -> AppResult<HttpRes
     let mut resp = respond_as(ctx.error_format(), ctx, page)?;
     *resp.status_mut() = StatusCode::BAD_REQUEST;
     Ok(resp)
-}
-
-/// A list's `per_page`: [`PAGE_SIZE`] when absent, else 1 to [`MAX_PAGE_SIZE`].
-pub fn page_size(per_page: Option<&str>) -> Result<u32, String> {
-    match per_page.map(str::trim) {
-        None | Some("") => Ok(PAGE_SIZE),
-        Some(s) => s
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
-            .ok_or_else(|| format!("per_page must be a number from 1 to {MAX_PAGE_SIZE}")),
-    }
 }
 
 /// The filter form's fields as the subscriber typed them, so a refused form keeps them.
@@ -765,7 +741,10 @@ async fn list(
         q
     });
     let base = link_base(&ctx, fields.as_deref(), &[]);
-    page.links = links(&base, result.newer, result.older);
+    page.links = base.page_links(
+        result.older.map(keyset_page::Cursor::Before),
+        result.newer.map(keyset_page::Cursor::After),
+    );
     respond(&ctx, &page)
 }
 
@@ -998,10 +977,9 @@ pub async fn new_calls(
         .iter()
         .map(|r| CallView::of(r, tz, price_decimals, &account.currency, false))
         .collect();
-    page.links = links(
-        &link_base(&ctx, None, &["done", "n"]),
-        result.newer,
-        result.older,
+    page.links = link_base(&ctx, None, &["done", "n"]).page_links(
+        result.older.map(keyset_page::Cursor::Before),
+        result.newer.map(keyset_page::Cursor::After),
     );
     respond(&ctx, &page)
 }

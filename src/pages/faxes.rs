@@ -21,13 +21,14 @@ use askama::Template;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::calls::{link_base, links, page_position, page_size, refused, PAGE_SIZE};
+use super::calls::{link_base, page_position, refused};
 use super::period_form::PeriodFields;
 use crate::error::{AppError, AppResult};
 use crate::input::echo;
 use crate::period::{Period, Span};
 use crate::store::access::Resource;
 use crate::store::faxes::{FaxFilter, FaxRow};
+use crate::store::keyset_page::{self, page_size, PAGE_SIZE};
 use crate::store::Store;
 use crate::time;
 use crate::web::openapi::ApiDoc;
@@ -370,10 +371,9 @@ async fn show(
         }
         serde_urlencoded::to_string(pairs).unwrap_or_default()
     });
-    page.links = links(
-        &link_base(&ctx, fields.as_deref(), &[]),
-        result.newer,
-        result.older,
+    page.links = link_base(&ctx, fields.as_deref(), &[]).page_links(
+        result.older.map(keyset_page::Cursor::Before),
+        result.newer.map(keyset_page::Cursor::After),
     );
     respond(&ctx, &page)
 }

@@ -19,13 +19,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::calls::{
-    account_of, call_price_decimals, checked_filter, link_base, links, page_position, page_size,
-    period_shown, refused, CallView, PAGE_SIZE,
+    account_of, call_price_decimals, checked_filter, link_base, page_position, period_shown,
+    refused, CallView,
 };
 use super::period_form::PeriodFields;
 use crate::call_filter::{CallFilter, CallFilterParams};
 use crate::error::AppResult;
 use crate::store::access::Resource;
+use crate::store::keyset_page::{self, page_size, PAGE_SIZE};
 use crate::store::Store;
 use crate::time;
 use crate::web::openapi::ApiDoc;
@@ -324,7 +325,10 @@ async fn show(
         serde_urlencoded::to_string(pairs).unwrap_or_default()
     });
     let base = link_base(&ctx, fields.as_deref(), &["marked", "processed"]);
-    page.links = links(&base, result.newer, result.older);
+    page.links = base.page_links(
+        result.older.map(keyset_page::Cursor::Before),
+        result.newer.map(keyset_page::Cursor::After),
+    );
     page.form = PeriodFields::of(&filter.period);
     match problem {
         Some(msg) => {

@@ -19,7 +19,7 @@ use crate::error::{AppError, AppResult};
 use crate::export::{self, period_of, Column, Export, ExportRow, FileName, Owner};
 use crate::i18n::Lang;
 use crate::money::{format_percent, Money};
-use crate::store::keyset_page::{page_size, Cursor};
+use crate::store::keyset_page::{page_size, Cursor, Key};
 use crate::store::payments::{payments_query, Payment};
 use crate::store::Store;
 use crate::time;
@@ -262,7 +262,7 @@ pub async fn show(
     let (rows, links) = if ctx.format == Format::Pdf {
         (store.payments(user.id).await?, Links::whole())
     } else {
-        let cursor = Cursor::<i64>::of(query.before.as_deref(), query.after.as_deref())
+        let cursor = Cursor::<Key<i64>>::of(query.before.as_deref(), query.after.as_deref())
             .map_err(AppError::bad_input)?;
         let size = page_size(query.per_page.as_deref()).map_err(AppError::bad_input)?;
         let page = store.payments_page(user.id, &cursor, size).await?;

@@ -18,7 +18,7 @@ use crate::i18n::Lang;
 use crate::input::{self, FieldError, PhoneNumber};
 use crate::phonebook_file::NAME_MAX;
 use crate::store::access::Resource;
-use crate::store::keyset_page::{self, Cursor};
+use crate::store::keyset_page::{self, Cursor, Key};
 use crate::store::phonebook::{AddEntry, PhonebookEntry};
 use crate::store::Store;
 use crate::time;
@@ -177,7 +177,7 @@ enum Part {
     /// Every one (the exports).
     Whole,
     /// A page from a position.
-    Page(Cursor<String>, u32),
+    Page(Cursor<Key<String>>, u32),
 }
 
 impl PhonebookPage {

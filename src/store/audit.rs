@@ -65,9 +65,9 @@ impl Store {
     pub async fn activity_page(
         &self,
         user_id: i64,
-        cursor: &Cursor<i64>,
+        cursor: &Cursor<Key<i64>>,
         limit: u32,
-    ) -> sqlx::Result<Window<Event, i64>> {
+    ) -> sqlx::Result<Window<Event, Key<i64>>> {
         let position = cursor.sql("at", "id", 3, false);
         let sql = format!(
             "SELECT id, at, action, detail, address FROM audit_log

@@ -42,6 +42,7 @@
 use serde::Serialize;
 use sqlx::FromRow;
 
+use super::keyset_page::PageKey;
 use super::row_query::RowQuery;
 use super::Store;
 use crate::call_filter::{CallFilter, DeviceChoice, Status};
@@ -66,6 +67,17 @@ impl Key {
             started_at: t.parse().ok()?,
             id: id.parse().ok()?,
         })
+    }
+}
+
+/// The call lists' links keep their published `STARTED_AT.ID` form.
+impl PageKey for Key {
+    fn param(&self) -> String {
+        Key::param(*self)
+    }
+
+    fn parse(s: &str) -> Option<Key> {
+        Key::parse(s)
     }
 }
 

@@ -82,9 +82,9 @@ impl Store {
     pub async fn invoices_page(
         &self,
         user_id: i64,
-        cursor: &Cursor<i64>,
+        cursor: &Cursor<Key<i64>>,
         limit: u32,
-    ) -> sqlx::Result<Window<Invoice, i64>> {
+    ) -> sqlx::Result<Window<Invoice, Key<i64>>> {
         let position = cursor.sql("i.issued_at", "i.id", 2, false);
         let sql = format!(
             "SELECT {INVOICE_COLUMNS}

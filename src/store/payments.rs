@@ -77,9 +77,9 @@ impl Store {
     pub async fn payments_page(
         &self,
         user_id: i64,
-        cursor: &Cursor<i64>,
+        cursor: &Cursor<Key<i64>>,
         limit: u32,
-    ) -> sqlx::Result<Window<Payment, i64>> {
+    ) -> sqlx::Result<Window<Payment, Key<i64>>> {
         let position = cursor.sql("p.paid_at", "p.id", 2, false);
         let sql = format!(
             "SELECT {PAYMENT_COLUMNS}

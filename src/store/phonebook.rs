@@ -121,9 +121,9 @@ impl Store {
         &self,
         user_id: i64,
         search: Option<&str>,
-        cursor: &Cursor<String>,
+        cursor: &Cursor<Key<String>>,
         limit: u32,
-    ) -> sqlx::Result<Window<PhonebookEntry, String>> {
+    ) -> sqlx::Result<Window<PhonebookEntry, Key<String>>> {
         let s = Search::of(search);
         let position = cursor.sql("name_key", "id", 6, true);
         let sql = format!(

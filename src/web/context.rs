@@ -17,7 +17,7 @@ use super::session::{self, SessionKind};
 use super::values::Links;
 use crate::error::AppError;
 use crate::i18n::Lang;
-use crate::store::keyset_page::Cursor;
+use crate::store::keyset_page::{Cursor, PageKey};
 use crate::store::Store;
 
 #[derive(Clone, Debug)]
@@ -99,15 +99,14 @@ impl Ctx {
     /// A paged list's `links` from where its neighbouring pages start (`None`: no such page),
     /// each this request's address with the page key replaced ([`Ctx::page_link`]): every
     /// keyset-paged list writes its links here, so they read the same.
-    pub fn page_links<S: std::fmt::Display>(
+    pub fn page_links<K: PageKey>(
         &self,
-        next: Option<Cursor<S>>,
-        prev: Option<Cursor<S>>,
+        next: Option<Cursor<K>>,
+        prev: Option<Cursor<K>>,
     ) -> Links {
-        let link = |cursor: Cursor<S>| match cursor {
-            Cursor::First => None,
-            Cursor::Before(k) => Some(self.page_link("before", &k.param())),
-            Cursor::After(k) => Some(self.page_link("after", &k.param())),
+        let link = |cursor: Cursor<K>| {
+            let (key, value) = cursor.param()?;
+            Some(self.page_link(key, &value))
         };
         Links {
             next: next.and_then(link),
