@@ -46,8 +46,8 @@ use crate::input::echo;
 use crate::money::Money;
 use crate::period::Period;
 use crate::store::access::Resource;
-use crate::store::call_list::{calls_query, CallRow, CallTotals, Cursor, Key};
-use crate::store::keyset_page::{self, page_size, PAGE_SIZE};
+use crate::store::call_list::{calls_query, CallRow, CallTotals, Cursor};
+use crate::store::keyset_page::{page_size, PAGE_SIZE};
 use crate::store::users::Account;
 use crate::store::Store;
 use crate::time;
@@ -291,25 +291,9 @@ pub struct ListParams {
     pub per_page: Option<String>,
 }
 
-/// The page a list shows from its `before` and `after` fields (`STARTED_AT.ID`, empty for
-/// none): `before` wins; neither is the newest page.
-pub fn page_position(before: Option<&str>, after: Option<&str>) -> Result<Cursor, String> {
-    let read = |v: Option<&str>| match v.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(s) => Key::parse(s)
-            .map(Some)
-            .ok_or_else(|| format!("Unknown page position {s:?}")),
-    };
-    Ok(match (read(before)?, read(after)?) {
-        (Some(k), _) => Cursor::Before(k),
-        (None, Some(k)) => Cursor::After(k),
-        (None, None) => Cursor::First,
-    })
-}
-
 impl ListParams {
     pub fn cursor(&self) -> Result<Cursor, String> {
-        page_position(self.before.as_deref(), self.after.as_deref())
+        Cursor::of(self.before.as_deref(), self.after.as_deref())
     }
 
     pub fn page_size(&self) -> Result<u32, String> {
@@ -741,10 +725,7 @@ async fn list(
         q
     });
     let base = link_base(&ctx, fields.as_deref(), &[]);
-    page.links = base.page_links(
-        result.older.map(keyset_page::Cursor::Before),
-        result.newer.map(keyset_page::Cursor::After),
-    );
+    page.links = base.page_links(result.next, result.prev);
     respond(&ctx, &page)
 }
 
@@ -954,7 +935,7 @@ pub async fn new_calls(
             query.n.as_deref(),
         ),
     };
-    let position = page_position(query.before.as_deref(), query.after.as_deref())
+    let position = Cursor::of(query.before.as_deref(), query.after.as_deref())
         .and_then(|c| Ok((c, page_size(query.per_page.as_deref())?)));
     let (cursor, size) = match position {
         Ok(p) => p,
@@ -977,10 +958,7 @@ pub async fn new_calls(
         .iter()
         .map(|r| CallView::of(r, tz, price_decimals, &account.currency, false))
         .collect();
-    page.links = link_base(&ctx, None, &["done", "n"]).page_links(
-        result.older.map(keyset_page::Cursor::Before),
-        result.newer.map(keyset_page::Cursor::After),
-    );
+    page.links = link_base(&ctx, None, &["done", "n"]).page_links(result.next, result.prev);
     respond(&ctx, &page)
 }
 
@@ -1046,6 +1024,7 @@ pub fn api(doc: &mut ApiDoc) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::call_list::Key;
 
     #[test]
     fn paging_fields_are_checked() {

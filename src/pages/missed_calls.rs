@@ -19,14 +19,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::calls::{
-    account_of, call_price_decimals, checked_filter, link_base, page_position, period_shown,
-    refused, CallView,
+    account_of, call_price_decimals, checked_filter, link_base, period_shown, refused, CallView,
 };
 use super::period_form::PeriodFields;
 use crate::call_filter::{CallFilter, CallFilterParams};
 use crate::error::AppResult;
 use crate::store::access::Resource;
-use crate::store::keyset_page::{self, page_size, PAGE_SIZE};
+use crate::store::call_list::Cursor;
+use crate::store::keyset_page::{page_size, PAGE_SIZE};
 use crate::store::Store;
 use crate::time;
 use crate::web::openapi::ApiDoc;
@@ -287,7 +287,7 @@ async fn show(
         form: typed,
     };
     let filter = checked_filter(store, user, &params.filter_params(), tz).await?;
-    let position = page_position(params.before.as_deref(), params.after.as_deref())
+    let position = Cursor::of(params.before.as_deref(), params.after.as_deref())
         .and_then(|c| Ok((c, page_size(params.per_page.as_deref())?)));
     let (period, (cursor, size)) = match (filter, position) {
         (Ok(f), Ok(c)) => (f.period, c),
@@ -325,10 +325,7 @@ async fn show(
         serde_urlencoded::to_string(pairs).unwrap_or_default()
     });
     let base = link_base(&ctx, fields.as_deref(), &["marked", "processed"]);
-    page.links = base.page_links(
-        result.older.map(keyset_page::Cursor::Before),
-        result.newer.map(keyset_page::Cursor::After),
-    );
+    page.links = base.page_links(result.next, result.prev);
     page.form = PeriodFields::of(&filter.period);
     match problem {
         Some(msg) => {
