@@ -1,9 +1,11 @@
-//! Keyset paging of a list that grows with the subscriber's history (the activity log, the
-//! phonebook, payments, invoices): a page is the rows after or before one row's key (its sort
-//! key, then its id), read with `LIMIT n + 1` from the index, never with OFFSET or a COUNT, so a
-//! page costs the same however far back it is, and rows added meanwhile neither repeat nor
-//! vanish between pages. The position travels in the page's address as `before=KEY_ID` or
-//! `after=KEY_ID` (a payment's `before=1764945000_42`).
+//! Keyset paging, the one way a list that grows with the subscriber's history is paged (the
+//! activity log, the phonebook, payments, invoices, and the call lists, faxes and callback
+//! requests of `call_list`): a page is the rows after or before one row's key (its sort key,
+//! then its id), read with `LIMIT n + 1` from the index, never with OFFSET or a COUNT, so a page
+//! costs the same however far back it is, and rows added meanwhile neither repeat nor vanish
+//! between pages. The position travels in the page's address as `before=KEY` or `after=KEY`:
+//! `SORT_ID` for a [`Key`] (a payment's `before=1764945000_42`), `STARTED_AT.ID` for the call
+//! lists' key, whose links were published in that form. `Ctx::page_links` writes the links.
 
 use std::fmt::Display;
 use std::str::FromStr;
