@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{AppError, AppResult};
-use crate::store::keyset_page::{self, Cursor};
+use crate::store::keyset_page::{self, Cursor, Key};
 use crate::store::Store;
 use crate::time;
 use crate::web::openapi::ApiDoc;
@@ -103,15 +103,6 @@ pub fn api(doc: &mut ApiDoc) {
     );
 }
 
-/// The address of the page a cursor names, this request's other keys kept.
-pub(super) fn link_to<S: std::fmt::Display>(ctx: &Ctx, cursor: Cursor<S>) -> Option<String> {
-    match cursor {
-        Cursor::First => None,
-        Cursor::Before(k) => Some(ctx.page_link("before", &k.param())),
-        Cursor::After(k) => Some(ctx.page_link("after", &k.param())),
-    }
-}
-
 /// GET /users/activity[?per_page=&before=|after=]
 pub async fn show(
     ctx: Ctx,
@@ -120,8 +111,8 @@ pub async fn show(
     query: StrictQuery<PageQuery>,
 ) -> AppResult<HttpResponse> {
     let q = query.0;
-    let cursor =
-        Cursor::<i64>::of(q.before.as_deref(), q.after.as_deref()).map_err(AppError::bad_input)?;
+    let cursor = Cursor::<Key<i64>>::of(q.before.as_deref(), q.after.as_deref())
+        .map_err(AppError::bad_input)?;
     let size = keyset_page::page_size(q.per_page.as_deref()).map_err(AppError::bad_input)?;
     let account = store
         .account(user.id)
@@ -129,10 +120,7 @@ pub async fn show(
         .ok_or(AppError::Unauthenticated)?;
     let tz = time::zone(&account.time_zone);
     let window = store.activity_page(user.id, &cursor, size).await?;
-    let links = Links {
-        next: window.next.and_then(|c| link_to(&ctx, c)),
-        prev: window.prev.and_then(|c| link_to(&ctx, c)),
-    };
+    let links = ctx.page_links(window.next, window.prev);
     let events = window
         .rows
         .into_iter()

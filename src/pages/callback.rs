@@ -10,13 +10,14 @@ use askama::Template;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::calls::{link_base, links, page_position, page_size, PAGE_SIZE};
+use super::calls::link_base;
 use crate::error::{AppError, AppResult};
 use crate::pbx::number::DialNumber;
 use crate::pbx::{CallbackJob, Pbx};
 use crate::store::access::Resource;
 use crate::store::call_list::Cursor;
 use crate::store::callbacks::{CallbackLimit, CallbackRow, NewCallback};
+use crate::store::keyset_page::{page_size, PAGE_SIZE};
 use crate::store::Store;
 use crate::time;
 use crate::web::openapi::ApiDoc;
@@ -214,7 +215,7 @@ pub async fn show(
     pbx: web::Data<Pbx>,
     query: web::Query<CallbackParams>,
 ) -> AppResult<HttpResponse> {
-    let position = page_position(query.before.as_deref(), query.after.as_deref())
+    let position = Cursor::of(query.before.as_deref(), query.after.as_deref())
         .and_then(|c| Ok((c, page_size(query.per_page.as_deref())?)))
         .map_err(AppError::BadInput)?;
     let mut page = load(&ctx, user, &store, &pbx, position).await?;
@@ -423,7 +424,7 @@ async fn load(
             })
             .collect(),
         callbacks: rows.into_iter().map(|r| view(r, tz)).collect(),
-        links: links(&base, result.newer, result.older),
+        links: base.page_links(result.next, result.prev),
         per_page: size,
         src: String::new(),
         dst: String::new(),

@@ -46,7 +46,8 @@ use crate::input::echo;
 use crate::money::Money;
 use crate::period::Period;
 use crate::store::access::Resource;
-use crate::store::call_list::{calls_query, CallRow, CallTotals, Cursor, Key};
+use crate::store::call_list::{calls_query, CallRow, CallTotals, Cursor};
+use crate::store::keyset_page::{page_size, PAGE_SIZE};
 use crate::store::users::Account;
 use crate::store::Store;
 use crate::time;
@@ -86,9 +87,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(csv)),
     );
 }
-
-pub const PAGE_SIZE: u32 = 50;
-const MAX_PAGE_SIZE: u32 = 500;
 
 /// One call as the lists show it; the seed's fields plus raw values for JSON.
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -293,39 +291,13 @@ pub struct ListParams {
     pub per_page: Option<String>,
 }
 
-/// The page a list shows from its `before` and `after` fields (`STARTED_AT.ID`, empty for
-/// none): `before` wins; neither is the newest page.
-pub fn page_position(before: Option<&str>, after: Option<&str>) -> Result<Cursor, String> {
-    let read = |v: Option<&str>| match v.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(s) => Key::parse(s)
-            .map(Some)
-            .ok_or_else(|| format!("Unknown page position {s:?}")),
-    };
-    Ok(match (read(before)?, read(after)?) {
-        (Some(k), _) => Cursor::Before(k),
-        (None, Some(k)) => Cursor::After(k),
-        (None, None) => Cursor::First,
-    })
-}
-
 impl ListParams {
     pub fn cursor(&self) -> Result<Cursor, String> {
-        page_position(self.before.as_deref(), self.after.as_deref())
+        Cursor::of(self.before.as_deref(), self.after.as_deref())
     }
 
     pub fn page_size(&self) -> Result<u32, String> {
         page_size(self.per_page.as_deref())
-    }
-}
-
-/// A page's `links` from its neighbours' keys: `next` the older rows (`before=`), `prev` the
-/// newer ones (`after=`), each the request's address (`ctx`, see [`link_base`]) with the page
-/// key replaced.
-pub fn links(ctx: &Ctx, newer: Option<Key>, older: Option<Key>) -> Links {
-    Links {
-        next: older.map(|k| ctx.page_link("before", &k.param())),
-        prev: newer.map(|k| ctx.page_link("after", &k.param())),
     }
 }
 
@@ -355,18 +327,6 @@ pub fn refused<P: Page>(ctx: &Ctx, page: &P, message: &str) -> AppResult<HttpRes
     let mut resp = respond_as(ctx.error_format(), ctx, page)?;
     *resp.status_mut() = StatusCode::BAD_REQUEST;
     Ok(resp)
-}
-
-/// A list's `per_page`: [`PAGE_SIZE`] when absent, else 1 to [`MAX_PAGE_SIZE`].
-pub fn page_size(per_page: Option<&str>) -> Result<u32, String> {
-    match per_page.map(str::trim) {
-        None | Some("") => Ok(PAGE_SIZE),
-        Some(s) => s
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
-            .ok_or_else(|| format!("per_page must be a number from 1 to {MAX_PAGE_SIZE}")),
-    }
 }
 
 /// The filter form's fields as the subscriber typed them, so a refused form keeps them.
@@ -767,7 +727,7 @@ async fn list(
         q
     });
     let base = link_base(&ctx, fields.as_deref(), &[]);
-    page.links = links(&base, result.newer, result.older);
+    page.links = base.page_links(result.next, result.prev);
     respond(&ctx, &page)
 }
 
@@ -977,7 +937,7 @@ pub async fn new_calls(
             query.n.as_deref(),
         ),
     };
-    let position = page_position(query.before.as_deref(), query.after.as_deref())
+    let position = Cursor::of(query.before.as_deref(), query.after.as_deref())
         .and_then(|c| Ok((c, page_size(query.per_page.as_deref())?)));
     let (cursor, size) = match position {
         Ok(p) => p,
@@ -1000,11 +960,7 @@ pub async fn new_calls(
         .iter()
         .map(|r| CallView::of(r, tz, price_decimals, &account.currency, false))
         .collect();
-    page.links = links(
-        &link_base(&ctx, None, &["done", "n"]),
-        result.newer,
-        result.older,
-    );
+    page.links = link_base(&ctx, None, &["done", "n"]).page_links(result.next, result.prev);
     respond(&ctx, &page)
 }
 
@@ -1070,6 +1026,7 @@ pub fn api(doc: &mut ApiDoc) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::call_list::Key;
 
     #[test]
     fn paging_fields_are_checked() {

@@ -21,13 +21,15 @@ use askama::Template;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::calls::{link_base, links, page_position, page_size, refused, PAGE_SIZE};
+use super::calls::{link_base, refused};
 use super::period_form::PeriodFields;
 use crate::error::{AppError, AppResult};
 use crate::input::echo;
 use crate::period::{Period, Span};
 use crate::store::access::Resource;
+use crate::store::call_list::Cursor;
 use crate::store::faxes::{FaxFilter, FaxRow};
+use crate::store::keyset_page::{page_size, PAGE_SIZE};
 use crate::store::Store;
 use crate::time;
 use crate::web::openapi::ApiDoc;
@@ -320,7 +322,7 @@ async fn show(
             .collect(),
     };
 
-    let position = page_position(params.before.as_deref(), params.after.as_deref())
+    let position = Cursor::of(params.before.as_deref(), params.after.as_deref())
         .and_then(|c| Ok((c, page_size(params.per_page.as_deref())?)));
     let read = match (period, status, device_id, position) {
         (Ok(p), Ok(status), Ok(device_id), Ok(position)) => Ok((p, status, device_id, position)),
@@ -372,11 +374,7 @@ async fn show(
         }
         serde_urlencoded::to_string(pairs).unwrap_or_default()
     });
-    page.links = links(
-        &link_base(&ctx, fields.as_deref(), &[]),
-        result.newer,
-        result.older,
-    );
+    page.links = link_base(&ctx, fields.as_deref(), &[]).page_links(result.next, result.prev);
     respond(&ctx, &page)
 }
 

@@ -22,7 +22,7 @@ use crate::i18n::Lang;
 use crate::money::{format_percent, Money};
 use crate::store::access::Resource;
 use crate::store::invoices::Invoice;
-use crate::store::keyset::{KeysetPage, Paging};
+use crate::store::keyset_page::{page_size, Cursor, Key};
 use crate::store::users::BillingDetails;
 use crate::store::Store;
 use crate::time;
@@ -263,18 +263,11 @@ pub async fn list(
     let (rows, links) = if matches!(ctx.format, Format::Csv | Format::Pdf) {
         (store.invoices(user.id).await?, Links::whole())
     } else {
-        let paging = Paging::parse(
-            query.before.as_deref(),
-            query.after.as_deref(),
-            query.per_page.as_deref(),
-        )
-        .map_err(AppError::BadInput)?;
-        let KeysetPage { rows, newer, older } = store.invoices_page(user.id, &paging).await?;
-        let links = Links {
-            next: older.map(|k| ctx.page_link("before", &k.to_string())),
-            prev: newer.map(|k| ctx.page_link("after", &k.to_string())),
-        };
-        (rows, links)
+        let cursor = Cursor::<Key<i64>>::of(query.before.as_deref(), query.after.as_deref())
+            .map_err(AppError::bad_input)?;
+        let size = page_size(query.per_page.as_deref()).map_err(AppError::bad_input)?;
+        let page = store.invoices_page(user.id, &cursor, size).await?;
+        (page.rows, ctx.page_links(page.next, page.prev))
     };
     let invoices = rows
         .into_iter()

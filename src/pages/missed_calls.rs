@@ -19,13 +19,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::calls::{
-    account_of, call_price_decimals, checked_filter, link_base, links, page_position, page_size,
-    period_shown, refused, CallView, PAGE_SIZE,
+    account_of, call_price_decimals, checked_filter, link_base, period_shown, refused, CallView,
 };
 use super::period_form::PeriodFields;
 use crate::call_filter::{CallFilter, CallFilterParams};
 use crate::error::AppResult;
 use crate::store::access::Resource;
+use crate::store::call_list::Cursor;
+use crate::store::keyset_page::{page_size, PAGE_SIZE};
 use crate::store::Store;
 use crate::time;
 use crate::web::openapi::ApiDoc;
@@ -288,7 +289,7 @@ async fn show(
         form: typed,
     };
     let filter = checked_filter(store, user, &params.filter_params(), tz).await?;
-    let position = page_position(params.before.as_deref(), params.after.as_deref())
+    let position = Cursor::of(params.before.as_deref(), params.after.as_deref())
         .and_then(|c| Ok((c, page_size(params.per_page.as_deref())?)));
     let (period, (cursor, size)) = match (filter, position) {
         (Ok(f), Ok(c)) => (f.period, c),
@@ -326,7 +327,7 @@ async fn show(
         serde_urlencoded::to_string(pairs).unwrap_or_default()
     });
     let base = link_base(&ctx, fields.as_deref(), &["marked", "processed"]);
-    page.links = links(&base, result.newer, result.older);
+    page.links = base.page_links(result.next, result.prev);
     page.form = PeriodFields::of(&filter.period);
     match problem {
         Some(msg) => {

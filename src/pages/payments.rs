@@ -19,7 +19,7 @@ use crate::error::{AppError, AppResult};
 use crate::export::{self, period_of, Column, Export, ExportRow, FileName, Owner};
 use crate::i18n::Lang;
 use crate::money::{format_percent, Money};
-use crate::store::keyset::{KeysetPage, Paging};
+use crate::store::keyset_page::{page_size, Cursor, Key};
 use crate::store::payments::{payments_query, Payment};
 use crate::store::Store;
 use crate::time;
@@ -262,18 +262,11 @@ pub async fn show(
     let (rows, links) = if ctx.format == Format::Pdf {
         (store.payments(user.id).await?, Links::whole())
     } else {
-        let paging = Paging::parse(
-            query.before.as_deref(),
-            query.after.as_deref(),
-            query.per_page.as_deref(),
-        )
-        .map_err(AppError::BadInput)?;
-        let KeysetPage { rows, newer, older } = store.payments_page(user.id, &paging).await?;
-        let links = Links {
-            next: older.map(|k| ctx.page_link("before", &k.to_string())),
-            prev: newer.map(|k| ctx.page_link("after", &k.to_string())),
-        };
-        (rows, links)
+        let cursor = Cursor::<Key<i64>>::of(query.before.as_deref(), query.after.as_deref())
+            .map_err(AppError::bad_input)?;
+        let size = page_size(query.per_page.as_deref()).map_err(AppError::bad_input)?;
+        let page = store.payments_page(user.id, &cursor, size).await?;
+        (page.rows, ctx.page_links(page.next, page.prev))
     };
     let payments = rows.into_iter().map(|p| PaymentView::new(p, tz)).collect();
     let totals = store

@@ -18,7 +18,7 @@ use crate::i18n::Lang;
 use crate::input::{self, FieldError, PhoneNumber};
 use crate::phonebook_file::NAME_MAX;
 use crate::store::access::Resource;
-use crate::store::keyset_page::{self, Cursor};
+use crate::store::keyset_page::{self, Cursor, Key};
 use crate::store::phonebook::{AddEntry, PhonebookEntry};
 use crate::store::Store;
 use crate::time;
@@ -177,7 +177,7 @@ enum Part {
     /// Every one (the exports).
     Whole,
     /// A page from a position.
-    Page(Cursor<String>, u32),
+    Page(Cursor<Key<String>>, u32),
 }
 
 impl PhonebookPage {
@@ -203,10 +203,7 @@ impl PhonebookPage {
                 let w = store
                     .phonebook_page(user.id, Some(&search), &cursor, size)
                     .await?;
-                let links = Links {
-                    next: w.next.and_then(|c| super::activity::link_to(ctx, c)),
-                    prev: w.prev.and_then(|c| super::activity::link_to(ctx, c)),
-                };
+                let links = ctx.page_links(w.next, w.prev);
                 (w.rows, links)
             }
         };

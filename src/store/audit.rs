@@ -65,18 +65,15 @@ impl Store {
     pub async fn activity_page(
         &self,
         user_id: i64,
-        cursor: &Cursor<i64>,
+        cursor: &Cursor<Key<i64>>,
         limit: u32,
-    ) -> sqlx::Result<Window<Event, i64>> {
-        let (condition, order) = match cursor {
-            Cursor::First => ("", "DESC"),
-            Cursor::Before(_) => ("AND (at < $3 OR (at = $3 AND id < $4))", "DESC"),
-            Cursor::After(_) => ("AND (at > $3 OR (at = $3 AND id > $4))", "ASC"),
-        };
+    ) -> sqlx::Result<Window<Event, Key<i64>>> {
+        let position = cursor.sql("at", "id", 3, false);
         let sql = format!(
             "SELECT id, at, action, detail, address FROM audit_log
-             WHERE user_id = $1 {condition}
-             ORDER BY at {order}, id {order} LIMIT $2"
+             WHERE user_id = $1{}
+             ORDER BY {} LIMIT $2",
+            position.and, position.order
         );
         let mut q = sqlx::query_as(&sql)
             .bind(user_id)

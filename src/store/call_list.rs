@@ -42,6 +42,7 @@
 use serde::Serialize;
 use sqlx::FromRow;
 
+use super::keyset_page::{self, PageKey, Window};
 use super::row_query::RowQuery;
 use super::Store;
 use crate::call_filter::{CallFilter, DeviceChoice, Status};
@@ -69,17 +70,20 @@ impl Key {
     }
 }
 
-/// Where a page starts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Cursor {
-    /// The newest calls.
-    #[default]
-    First,
-    /// Calls older than the key (the "older" link).
-    Before(Key),
-    /// Calls newer than the key (the "newer" link).
-    After(Key),
+/// The call lists' links keep their published `STARTED_AT.ID` form.
+impl PageKey for Key {
+    fn param(&self) -> String {
+        Key::param(*self)
+    }
+
+    fn parse(s: &str) -> Option<Key> {
+        Key::parse(s)
+    }
 }
+
+/// Where a page of a newest-first list starts: `Before` a key are the older rows (the "older"
+/// link, `links.next`), `After` it the newer ones.
+pub type Cursor = keyset_page::Cursor<Key>;
 
 /// One call as the lists show it.
 #[derive(Clone, Debug, FromRow, Serialize)]
@@ -111,70 +115,40 @@ impl CallRow {
     }
 }
 
-/// One page of a newest-first list, with the keys for the neighbouring pages.
-#[derive(Clone, Debug)]
-pub struct KeysetPage<T> {
-    pub rows: Vec<T>,
-    /// Set when newer rows exist: the "newer" link is `Cursor::After(newer)`.
-    pub newer: Option<Key>,
-    /// Set when older rows exist: the "older" link is `Cursor::Before(older)`.
-    pub older: Option<Key>,
-}
+/// One page of calls, newest first, with where its neighbours start.
+pub type CallPage = Window<CallRow, Key>;
 
-pub type CallPage = KeysetPage<CallRow>;
-
-impl<T> KeysetPage<T> {
-    /// The page from rows read in the cursor's direction (newest first, or oldest first after
-    /// `Cursor::After`), at most `limit + 1`: one row more than the page tells whether there is
-    /// a page beyond.
-    pub fn of(mut rows: Vec<T>, cursor: Cursor, limit: usize, key: fn(&T) -> Key) -> Self {
-        let beyond = rows.len() > limit;
-        rows.truncate(limit);
-        if let Cursor::After(_) = cursor {
-            rows.reverse();
-        }
-        let (first, last) = (rows.first().map(key), rows.last().map(key));
-        let (newer, older) = match cursor {
-            Cursor::First => (None, if beyond { last } else { None }),
-            // Coming from a newer page: that page exists.
-            Cursor::Before(k) => (first.or(Some(k)), if beyond { last } else { None }),
-            // Coming from an older page: that page exists.
-            Cursor::After(k) => (if beyond { first } else { None }, last.or(Some(k))),
-        };
-        KeysetPage { rows, newer, older }
-    }
-}
-
-/// A page position as SQL on a list's time and id columns.
-pub struct PositionSql {
+/// A page position as an index range on a list's time and id columns.
+pub struct TimeRangeSql {
     /// ` AND …`: the rows on the far side of the key, its two parameters numbered as asked;
     /// empty for the first page.
     pub and: String,
     /// The `ORDER BY` that reads from the position (oldest first after `Cursor::After`; the
-    /// page is turned round by `KeysetPage::of`).
+    /// page is turned round by `Window::settle`).
     pub order: String,
     /// The key whose time and id are bound, in that order, as those two parameters.
     pub key: Option<Key>,
 }
 
 impl Cursor {
-    /// The position on the columns `time` and `id`, its parameters numbered from `n`. The key's
-    /// time is also a plain bound (`time <= t`), so that both engines scan the index from it.
-    pub fn sql(self, time: &str, id: &str, n: usize) -> PositionSql {
+    /// The position on the columns `time` and `id`, its parameters numbered from `n`. Unlike
+    /// [`keyset_page::Cursor::sql`], the key's time is also a plain bound (`time <= t`), so
+    /// that both engines scan the index from it.
+    pub fn time_range_sql(self, time: &str, id: &str, n: usize) -> TimeRangeSql {
         let (t, i) = (format!("${n}"), format!("${}", n + 1));
         let newest_first = format!("{time} DESC, {id} DESC");
         match self {
-            Cursor::First => PositionSql {
+            Cursor::First => TimeRangeSql {
                 and: String::new(),
                 order: newest_first,
                 key: None,
             },
-            Cursor::Before(k) => PositionSql {
+            Cursor::Before(k) => TimeRangeSql {
                 and: format!(" AND {time} <= {t} AND ({time} < {t} OR {id} < {i})"),
                 order: newest_first,
                 key: Some(k),
             },
-            Cursor::After(k) => PositionSql {
+            Cursor::After(k) => TimeRangeSql {
                 and: format!(" AND {time} >= {t} AND ({time} > {t} OR {id} > {i})"),
                 order: format!("{time} ASC, {id} ASC"),
                 key: Some(k),
@@ -398,7 +372,13 @@ impl Store {
             q = q.bind(*b);
         }
         let rows = q.fetch_all(self.pool()).await?;
-        Ok(CallPage::of(rows, cursor, limit as usize, CallRow::key))
+        Ok(Window::settle(
+            rows,
+            &cursor,
+            false,
+            limit as u32,
+            CallRow::key,
+        ))
     }
 
     /// The newest `limit` calls of the filter (the PDF export, whose length is capped).
@@ -487,7 +467,7 @@ impl Store {
     ) -> sqlx::Result<CallPage> {
         let mut w = Where::new(user_id);
         w.and("seen = 0");
-        let position = cursor.sql("started_at", "id", w.binds.len() + 1);
+        let position = cursor.time_range_sql("started_at", "id", w.binds.len() + 1);
         if let Some(k) = position.key {
             w.binds.extend([k.started_at, k.id]);
             w.sql.push_str(&position.and);
@@ -781,24 +761,37 @@ mod tests {
             id: *id,
         };
         let k = |id: i64| key(&id);
+        let page = |rows: Vec<i64>, cursor: Cursor| Window::settle(rows, &cursor, false, 3, key);
         // The first page of 3, one row beyond: an older page, no newer one.
-        let p = KeysetPage::of(vec![9, 8, 7, 6], Cursor::First, 3, key);
+        let p = page(vec![9, 8, 7, 6], Cursor::First);
         assert_eq!(
-            (p.rows, p.newer, p.older),
-            (vec![9, 8, 7], None, Some(k(7)))
+            (p.rows, p.prev, p.next),
+            (vec![9, 8, 7], None, Some(Cursor::Before(k(7))))
         );
         // Going older from 7, nothing beyond: the newer page is where we came from.
-        let p = KeysetPage::of(vec![6, 5], Cursor::Before(k(7)), 3, key);
-        assert_eq!((p.rows, p.newer, p.older), (vec![6, 5], Some(k(6)), None));
-        // Going newer from 5 (read oldest first): turned round, newer rows beyond.
-        let p = KeysetPage::of(vec![6, 7, 8, 9], Cursor::After(k(5)), 3, key);
+        let p = page(vec![6, 5], Cursor::Before(k(7)));
         assert_eq!(
-            (p.rows, p.newer, p.older),
-            (vec![8, 7, 6], Some(k(8)), Some(k(6)))
+            (p.rows, p.prev, p.next),
+            (vec![6, 5], Some(Cursor::After(k(6))), None)
+        );
+        // Going newer from 5 (read oldest first): turned round, newer rows beyond.
+        let p = page(vec![6, 7, 8, 9], Cursor::After(k(5)));
+        assert_eq!(
+            (p.rows, p.prev, p.next),
+            (
+                vec![8, 7, 6],
+                Some(Cursor::After(k(8))),
+                Some(Cursor::Before(k(6)))
+            )
         );
         // An empty page past the end still leads back.
-        let p = KeysetPage::of(Vec::<i64>::new(), Cursor::Before(k(1)), 3, key);
-        assert_eq!((p.newer, p.older), (Some(k(1)), None));
+        let p = page(Vec::new(), Cursor::Before(k(1)));
+        assert_eq!((p.prev, p.next), (Some(Cursor::After(k(1))), None));
+        // Links keep the published `STARTED_AT.ID` form.
+        assert_eq!(
+            Cursor::Before(k(7)).param(),
+            Some(("before", "70.7".to_string()))
+        );
     }
 
     #[test]

@@ -2,7 +2,8 @@
 
 use sqlx::FromRow;
 
-use super::call_list::{Cursor, Key, KeysetPage};
+use super::call_list::{Cursor, Key};
+use super::keyset_page::Window;
 use super::Store;
 
 /// Where a callback request stands. `Failed` comes with a reason.
@@ -176,9 +177,9 @@ impl Store {
         user_id: i64,
         cursor: Cursor,
         limit: u32,
-    ) -> sqlx::Result<KeysetPage<CallbackRow>> {
+    ) -> sqlx::Result<Window<CallbackRow, Key>> {
         let limit = limit.clamp(1, 1000);
-        let position = cursor.sql("r.created_at", "r.id", 3);
+        let position = cursor.time_range_sql("r.created_at", "r.id", 3);
         let sql = format!(
             "SELECT r.id, d.device_type, d.username AS device_username, r.src, r.dst, r.status,
                     r.reason, r.created_at, r.updated_at
@@ -195,10 +196,11 @@ impl Store {
             q = q.bind(k.started_at).bind(k.id);
         }
         let rows = q.fetch_all(self.pool()).await?;
-        Ok(KeysetPage::of(
+        Ok(Window::settle(
             rows,
-            cursor,
-            limit as usize,
+            &cursor,
+            false,
+            limit,
             CallbackRow::key,
         ))
     }

@@ -2,7 +2,8 @@
 
 use sqlx::FromRow;
 
-use super::call_list::{Cursor, Key, KeysetPage};
+use super::call_list::{Cursor, Key};
+use super::keyset_page::Window;
 use super::Store;
 
 /// Which faxes a list shows.
@@ -62,9 +63,9 @@ impl Store {
         f: &FaxFilter,
         cursor: Cursor,
         limit: u32,
-    ) -> sqlx::Result<KeysetPage<FaxRow>> {
+    ) -> sqlx::Result<Window<FaxRow, Key>> {
         let limit = limit.clamp(1, 1000);
-        let position = cursor.sql("f.received_at", "f.id", 7);
+        let position = cursor.time_range_sql("f.received_at", "f.id", 7);
         let sql = format!(
             "SELECT f.id, d.device_type, d.username AS device_username, f.file_name, f.received_at,
                     f.sender, f.status, f.pages
@@ -86,7 +87,7 @@ impl Store {
             q = q.bind(k.started_at).bind(k.id);
         }
         let rows = q.fetch_all(self.pool()).await?;
-        Ok(KeysetPage::of(rows, cursor, limit as usize, FaxRow::key))
+        Ok(Window::settle(rows, &cursor, false, limit, FaxRow::key))
     }
 
     /// The file of one of the user's faxes.

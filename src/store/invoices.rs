@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::keyset::{Key, KeysetPage, Paging};
+use super::keyset_page::{Cursor, Key, Window};
 use super::Store;
 
 #[derive(Clone, Debug, FromRow)]
@@ -52,9 +52,9 @@ pub struct InvoiceTotal {
 
 impl Invoice {
     /// Its place in the list.
-    pub fn key(&self) -> Key {
+    pub fn key(&self) -> Key<i64> {
         Key {
-            at: self.issued_at,
+            sort: self.issued_at,
             id: self.id,
         }
     }
@@ -77,28 +77,30 @@ impl Store {
         .await
     }
 
-    /// One page of the user's invoices, newest first (keyset paging by issue time, then id).
+    /// A page of at most `limit` of the user's invoices, newest first, from `cursor` (keyset
+    /// paging by issue time, then id).
     pub async fn invoices_page(
         &self,
         user_id: i64,
-        paging: &Paging,
-    ) -> sqlx::Result<KeysetPage<Invoice>> {
-        let k = paging.sql("i.issued_at", "i.id", 2);
+        cursor: &Cursor<Key<i64>>,
+        limit: u32,
+    ) -> sqlx::Result<Window<Invoice, Key<i64>>> {
+        let position = cursor.sql("i.issued_at", "i.id", 2, false);
         let sql = format!(
             "SELECT {INVOICE_COLUMNS}
              FROM invoices i JOIN currencies c ON c.code = i.currency
-             WHERE i.user_id = $1 AND {}
+             WHERE i.user_id = $1{}
              ORDER BY {} LIMIT {}",
-            k.condition, k.order, k.limit
+            position.and,
+            position.order,
+            i64::from(limit) + 1
         );
-        let q = sqlx::query_as(&sql).bind(user_id);
-        let rows = k
-            .binds
-            .iter()
-            .fold(q, |q, b| q.bind(*b))
-            .fetch_all(self.pool())
-            .await?;
-        Ok(paging.finish(rows, Invoice::key))
+        let mut q = sqlx::query_as(&sql).bind(user_id);
+        if let Cursor::Before(k) | Cursor::After(k) = cursor {
+            q = q.bind(k.sort).bind(k.id);
+        }
+        let rows = q.fetch_all(self.pool()).await?;
+        Ok(Window::settle(rows, cursor, false, limit, Invoice::key))
     }
 
     pub async fn invoice(&self, user_id: i64, invoice_id: i64) -> sqlx::Result<Option<Invoice>> {

@@ -1,7 +1,11 @@
-//! Keyset paging of a list that grows with the subscriber's history (the activity log, the
-//! phonebook): a page is the rows after or before one row's key (its sort key, then its id),
-//! read with `LIMIT n + 1` from the index, never with OFFSET or a COUNT. The position travels
-//! in the page's address as `before=KEY_ID` or `after=KEY_ID`.
+//! Keyset paging, the one way a list that grows with the subscriber's history is paged (the
+//! activity log, the phonebook, payments, invoices, and the call lists, faxes and callback
+//! requests of `call_list`): a page is the rows after or before one row's key (its sort key,
+//! then its id), read with `LIMIT n + 1` from the index, never with OFFSET or a COUNT, so a page
+//! costs the same however far back it is, and rows added meanwhile neither repeat nor vanish
+//! between pages. The position travels in the page's address as `before=KEY` or `after=KEY`:
+//! `SORT_ID` for a [`Key`] (a payment's `before=1764945000_42`), `STARTED_AT.ID` for the call
+//! lists' key, whose links were published in that form. `Ctx::page_links` writes the links.
 
 use std::fmt::Display;
 use std::str::FromStr;
@@ -11,23 +15,27 @@ pub const PAGE_SIZE: u32 = 50;
 /// The most rows a page may ask for.
 pub const MAX_PAGE_SIZE: u32 = 500;
 
+/// How a row's key is written in a page's address (`before=…`, `after=…`), and read back.
+pub trait PageKey: Clone + Sized {
+    fn param(&self) -> String;
+    fn parse(s: &str) -> Option<Self>;
+}
+
 /// One row's place in a list: its sort key, then its id (which breaks ties).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Key<S> {
     pub sort: S,
     pub id: i64,
 }
 
-impl<S: Display> Key<S> {
+impl<S: Display + FromStr + Clone> PageKey for Key<S> {
     /// `SORT_ID`, the form in paging links.
-    pub fn param(&self) -> String {
+    fn param(&self) -> String {
         format!("{}_{}", self.sort, self.id)
     }
-}
 
-impl<S: FromStr> Key<S> {
     /// Reads `SORT_ID`; the id is after the last `_`, so a sort key may hold `_` itself.
-    pub fn parse(s: &str) -> Option<Key<S>> {
+    fn parse(s: &str) -> Option<Key<S>> {
         let (sort, id) = s.rsplit_once('_')?;
         Some(Key {
             sort: sort.parse().ok()?,
@@ -36,24 +44,25 @@ impl<S: FromStr> Key<S> {
     }
 }
 
-/// Where a page starts, in the order of the sort key (not of the list).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum Cursor<S> {
+/// Where a page starts, in the order of the sort key (not of the list): before or after one
+/// row's key `K` (a [`Key`], or a list's own key with its own link form).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Cursor<K> {
     /// The list's first page.
     #[default]
     First,
     /// Rows whose key is below this one.
-    Before(Key<S>),
+    Before(K),
     /// Rows whose key is above this one.
-    After(Key<S>),
+    After(K),
 }
 
-impl<S: FromStr> Cursor<S> {
+impl<K: PageKey> Cursor<K> {
     /// The position of a request's `before` and `after` (empty for none); `before` wins.
-    pub fn of(before: Option<&str>, after: Option<&str>) -> Result<Cursor<S>, String> {
+    pub fn of(before: Option<&str>, after: Option<&str>) -> Result<Cursor<K>, String> {
         let read = |v: Option<&str>| match v.map(str::trim) {
             None | Some("") => Ok(None),
-            Some(s) => Key::parse(s)
+            Some(s) => K::parse(s)
                 .map(Some)
                 .ok_or_else(|| format!("Unknown page position {s:?}")),
         };
@@ -63,9 +72,19 @@ impl<S: FromStr> Cursor<S> {
             (None, None) => Cursor::First,
         })
     }
+
+    /// This position as a page's address names it: `("before", KEY)` or `("after", KEY)`;
+    /// `None` for the first page, which needs no key.
+    pub fn param(&self) -> Option<(&'static str, String)> {
+        match self {
+            Cursor::First => None,
+            Cursor::Before(k) => Some(("before", k.param())),
+            Cursor::After(k) => Some(("after", k.param())),
+        }
+    }
 }
 
-impl<S> Cursor<S> {
+impl<K> Cursor<K> {
     /// Whether the rows are read with the key going down (`ORDER BY key DESC, id DESC`), for a
     /// list shown `ascending` or not.
     pub fn reads_descending(&self, ascending: bool) -> bool {
@@ -73,6 +92,39 @@ impl<S> Cursor<S> {
             Cursor::First => !ascending,
             Cursor::Before(_) => true,
             Cursor::After(_) => false,
+        }
+    }
+}
+
+/// A page's position as SQL on a list ordered by a sort column, then an id column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PositionSql {
+    /// ` AND (…)`: the rows beyond the key, whose sort key and id are bound as the two
+    /// parameters numbered as asked; empty for the first page.
+    pub and: String,
+    /// The `ORDER BY` that reads from the position ([`Cursor::reads_descending`]; a page read
+    /// against the list's order is turned round by [`Window::settle`]).
+    pub order: String,
+}
+
+impl<K> Cursor<K> {
+    /// The position on the columns `sort` and `id` of a list shown `ascending` or not, the key's
+    /// parameters numbered from `n`.
+    pub fn sql(&self, sort: &str, id: &str, n: usize, ascending: bool) -> PositionSql {
+        let (s, i) = (n, n + 1);
+        let and = match self {
+            Cursor::First => String::new(),
+            Cursor::Before(_) => format!(" AND ({sort} < ${s} OR ({sort} = ${s} AND {id} < ${i}))"),
+            Cursor::After(_) => format!(" AND ({sort} > ${s} OR ({sort} = ${s} AND {id} > ${i}))"),
+        };
+        let dir = if self.reads_descending(ascending) {
+            "DESC"
+        } else {
+            "ASC"
+        };
+        PositionSql {
+            and,
+            order: format!("{sort} {dir}, {id} {dir}"),
         }
     }
 }
@@ -91,24 +143,24 @@ pub fn page_size(per_page: Option<&str>) -> Result<u32, String> {
 
 /// One page of rows in the list's order, with where the neighbouring pages start.
 #[derive(Clone, Debug)]
-pub struct Window<T, S> {
+pub struct Window<T, K> {
     pub rows: Vec<T>,
     /// The next page (further down the list), if there is one.
-    pub next: Option<Cursor<S>>,
+    pub next: Option<Cursor<K>>,
     /// The previous page (further up), if there is one.
-    pub prev: Option<Cursor<S>>,
+    pub prev: Option<Cursor<K>>,
 }
 
-impl<T, S: Clone> Window<T, S> {
+impl<T, K: Clone> Window<T, K> {
     /// The page from rows read as [`Cursor::reads_descending`] says, at most `limit + 1` of
     /// them (the one more tells whether the list goes on that way).
     pub fn settle(
         mut rows: Vec<T>,
-        cursor: &Cursor<S>,
+        cursor: &Cursor<K>,
         ascending: bool,
         limit: u32,
-        key_of: impl Fn(&T) -> Key<S>,
-    ) -> Window<T, S> {
+        key_of: impl Fn(&T) -> K,
+    ) -> Window<T, K> {
         let limit = limit as usize;
         let beyond = rows.len() > limit;
         rows.truncate(limit);
@@ -117,14 +169,14 @@ impl<T, S: Clone> Window<T, S> {
         if backwards {
             rows.reverse();
         }
-        let down = |k: Key<S>| {
+        let down = |k: K| {
             if ascending {
                 Cursor::After(k)
             } else {
                 Cursor::Before(k)
             }
         };
-        let up = |k: Key<S>| {
+        let up = |k: K| {
             if ascending {
                 Cursor::Before(k)
             } else {
@@ -174,10 +226,19 @@ mod tests {
         assert_eq!(Key::<i64>::parse("x_12"), None);
         assert_eq!(Key::<i64>::parse("12"), None);
         assert_eq!(
-            Cursor::<i64>::of(Some(""), Some("5_5")),
+            Cursor::<Key<i64>>::of(Some(""), Some("5_5")),
             Ok(Cursor::After(key(5)))
         );
-        assert!(Cursor::<i64>::of(Some("nope"), None).is_err());
+        assert!(Cursor::<Key<i64>>::of(Some("nope"), None).is_err());
+        assert_eq!(
+            Cursor::Before(key(7)).param(),
+            Some(("before", "7_7".to_string()))
+        );
+        assert_eq!(
+            Cursor::After(key(7)).param(),
+            Some(("after", "7_7".to_string()))
+        );
+        assert_eq!(Cursor::<Key<i64>>::First.param(), None);
         assert_eq!(page_size(None), Ok(PAGE_SIZE));
         assert_eq!(page_size(Some("500")), Ok(500));
         assert!(page_size(Some("0")).is_err());
@@ -185,10 +246,29 @@ mod tests {
     }
 
     #[test]
+    fn positions_read_from_the_key_towards_the_page() {
+        let first = Cursor::<Key<i64>>::First.sql("at", "id", 2, false);
+        assert_eq!(
+            (first.and.as_str(), first.order.as_str()),
+            ("", "at DESC, id DESC")
+        );
+        let older = Cursor::Before(key(5)).sql("at", "id", 2, false);
+        assert_eq!(older.and, " AND (at < $2 OR (at = $2 AND id < $3))");
+        assert_eq!(older.order, "at DESC, id DESC");
+        let newer = Cursor::After(key(5)).sql("at", "id", 2, false);
+        assert_eq!(newer.and, " AND (at > $2 OR (at = $2 AND id > $3))");
+        assert_eq!(newer.order, "at ASC, id ASC");
+        assert_eq!(
+            Cursor::<Key<i64>>::First.sql("n", "id", 6, true).order,
+            "n ASC, id ASC"
+        );
+    }
+
+    #[test]
     fn pages_of_a_descending_list_lead_on_and_back() {
         // The list 9, 8, …, 1 (newest first), three a page.
         let all: Vec<i64> = (1..=9).rev().collect();
-        let read = |cursor: &Cursor<i64>| {
+        let read = |cursor: &Cursor<Key<i64>>| {
             let mut rows: Vec<i64> = match cursor {
                 Cursor::First => all.clone(),
                 Cursor::Before(k) => all.iter().copied().filter(|n| *n < k.sort).collect(),

@@ -18,7 +18,6 @@ pub mod devices;
 pub mod faxes;
 pub mod import_staging;
 pub mod invoices;
-pub mod keyset;
 pub mod keyset_page;
 pub mod ledger;
 pub mod local_calls;

@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::keyset::{Key, KeysetPage, Paging};
+use super::keyset_page::{Cursor, Key, Window};
 use super::row_query::RowQuery;
 use super::Store;
 
@@ -51,9 +51,9 @@ fn all_payments() -> String {
 
 impl Payment {
     /// Its place in the list.
-    pub fn key(&self) -> Key {
+    pub fn key(&self) -> Key<i64> {
         Key {
-            at: self.paid_at,
+            sort: self.paid_at,
             id: self.id,
         }
     }
@@ -72,28 +72,30 @@ impl Store {
             .await
     }
 
-    /// One page of the user's payments, newest first (keyset paging by time, then id).
+    /// A page of at most `limit` of the user's payments, newest first, from `cursor` (keyset
+    /// paging by time, then id).
     pub async fn payments_page(
         &self,
         user_id: i64,
-        paging: &Paging,
-    ) -> sqlx::Result<KeysetPage<Payment>> {
-        let k = paging.sql("p.paid_at", "p.id", 2);
+        cursor: &Cursor<Key<i64>>,
+        limit: u32,
+    ) -> sqlx::Result<Window<Payment, Key<i64>>> {
+        let position = cursor.sql("p.paid_at", "p.id", 2, false);
         let sql = format!(
             "SELECT {PAYMENT_COLUMNS}
              FROM payments p JOIN currencies c ON c.code = p.currency
-             WHERE p.user_id = $1 AND {}
+             WHERE p.user_id = $1{}
              ORDER BY {} LIMIT {}",
-            k.condition, k.order, k.limit
+            position.and,
+            position.order,
+            i64::from(limit) + 1
         );
-        let q = sqlx::query_as(&sql).bind(user_id);
-        let rows = k
-            .binds
-            .iter()
-            .fold(q, |q, b| q.bind(*b))
-            .fetch_all(self.pool())
-            .await?;
-        Ok(paging.finish(rows, Payment::key))
+        let mut q = sqlx::query_as(&sql).bind(user_id);
+        if let Cursor::Before(k) | Cursor::After(k) = cursor {
+            q = q.bind(k.sort).bind(k.id);
+        }
+        let rows = q.fetch_all(self.pool()).await?;
+        Ok(Window::settle(rows, cursor, false, limit, Payment::key))
     }
 
     /// The first and last payment's instants (`None` without payments): the period of a list.

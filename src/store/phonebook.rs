@@ -121,19 +121,16 @@ impl Store {
         &self,
         user_id: i64,
         search: Option<&str>,
-        cursor: &Cursor<String>,
+        cursor: &Cursor<Key<String>>,
         limit: u32,
-    ) -> sqlx::Result<Window<PhonebookEntry, String>> {
+    ) -> sqlx::Result<Window<PhonebookEntry, Key<String>>> {
         let s = Search::of(search);
-        let (condition, order) = match cursor {
-            Cursor::First => ("", "ASC"),
-            Cursor::Before(_) => ("AND (name_key < $6 OR (name_key = $6 AND id < $7))", "DESC"),
-            Cursor::After(_) => ("AND (name_key > $6 OR (name_key = $6 AND id > $7))", "ASC"),
-        };
+        let position = cursor.sql("name_key", "id", 6, true);
         let sql = format!(
             "SELECT id, number, name, added_at, name_key FROM phonebook_entries
-             WHERE user_id = $1 AND {MATCHES} {condition}
-             ORDER BY name_key {order}, id {order} LIMIT $5"
+             WHERE user_id = $1 AND {MATCHES}{}
+             ORDER BY {} LIMIT $5",
+            position.and, position.order
         );
         let mut q = sqlx::query_as(&sql)
             .bind(user_id)

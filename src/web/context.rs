@@ -14,8 +14,10 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use super::format::Format;
 use super::render::{render_error_page, respond_action, Chrome};
 use super::session::{self, SessionKind};
+use super::values::Links;
 use crate::error::AppError;
 use crate::i18n::Lang;
+use crate::store::keyset_page::{Cursor, PageKey};
 use crate::store::Store;
 
 #[derive(Clone, Debug)]
@@ -92,6 +94,24 @@ impl Ctx {
             self.path,
             serde_urlencoded::to_string(&pairs).unwrap_or_default()
         )
+    }
+
+    /// A paged list's `links` from where its neighbouring pages start (`None`: no such page),
+    /// each this request's address with the page key replaced ([`Ctx::page_link`]): every
+    /// keyset-paged list writes its links here, so they read the same.
+    pub fn page_links<K: PageKey>(
+        &self,
+        next: Option<Cursor<K>>,
+        prev: Option<Cursor<K>>,
+    ) -> Links {
+        let link = |cursor: Cursor<K>| {
+            let (key, value) = cursor.param()?;
+            Some(self.page_link(key, &value))
+        };
+        Links {
+            next: next.and_then(link),
+            prev: prev.and_then(link),
+        }
     }
 
     /// The format errors are answered in: the page's own for an export.
