@@ -222,7 +222,7 @@ async fn the_pdf_lists_the_calls_with_filter_period_and_totals(backend: Backend)
     for needle in [
         "Calls",
         "John Smith (demo)",
-        "Direction: All directions · Result: All results · Device: All devices",
+        "Incoming or outgoing: Both · Result: All results · Device: All devices",
         "Period: 2020-01-15 00:00:00 – 2020-01-15 23:59:59",
         "Россия Москва № 1 €",
         "2020-01-15 09:02:00",

@@ -59,11 +59,16 @@ fn provider_dir() -> PathBuf {
 
 /// A port free on 127.0.0.1 now, for a server that must know its address before it starts
 /// (the provider and the portal name each other). It is taken below Linux's ephemeral range
-/// (32768–60999), so a listener other tests bind to port 0 meanwhile cannot be given it.
+/// (32768–60999), so a listener other tests bind to port 0 meanwhile cannot be given it, and
+/// never handed out twice in this process: two tests checking the same free port at once
+/// would otherwise both be given it (a run failed with "cannot listen").
 pub fn free_port() -> u16 {
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
     for _ in 0..1000 {
         let port = rand::Rng::gen_range(&mut rand::thread_rng(), 20_000..32_000);
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        if !given.contains(&port) && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            given.push(port);
             return port;
         }
     }
