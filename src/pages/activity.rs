@@ -139,22 +139,5 @@ pub async fn show(
         events,
         links,
     };
-    with_link_header(respond(&ctx, &page)?, &page.links)
-}
-
-/// The links as an HTTP `Link` header (RFC 8288) too, so a client of the XML, whose elements
-/// are fixed, can page as well.
-pub(super) fn with_link_header(mut resp: HttpResponse, links: &Links) -> AppResult<HttpResponse> {
-    let value: Vec<String> = [(&links.next, "next"), (&links.prev, "prev")]
-        .into_iter()
-        .filter_map(|(url, rel)| url.as_ref().map(|u| format!("<{u}>; rel=\"{rel}\"")))
-        .collect();
-    // The addresses are percent-encoded, so always a valid header value.
-    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&value.join(", ")) {
-        if !value.is_empty() {
-            resp.headers_mut()
-                .insert(actix_web::http::header::LINK, value);
-        }
-    }
-    Ok(resp)
+    crate::web::render::with_link_header(respond(&ctx, &page)?, &page.links)
 }

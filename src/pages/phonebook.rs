@@ -321,9 +321,13 @@ pub async fn show(
     let query = query.0;
     let search = input::text(&query.q, SEARCH_MAX)
         .map_err(|e| AppError::bad_input(format!("Search: {e}")))?;
+    let asks_a_page = query.per_page.is_some() || query.before.is_some() || query.after.is_some();
     let part = match ctx.format {
         // An export is the whole list (its search applied); paging keys do not apply.
         Format::Csv | Format::Pdf => Part::Whole,
+        // The seed's XML was always the whole phonebook: a legacy client that does not ask for
+        // a page still gets every entry (asking, it pages as JSON does, by the `Link` header).
+        Format::Xml if !asks_a_page => Part::Whole,
         _ => Part::Page(
             Cursor::of(query.before.as_deref(), query.after.as_deref())
                 .map_err(AppError::bad_input)?,
@@ -339,7 +343,7 @@ pub async fn show(
         query.done.as_deref(),
         query.n.as_deref(),
     );
-    super::activity::with_link_header(respond(&ctx, &page)?, &page.links)
+    crate::web::render::with_link_header(respond(&ctx, &page)?, &page.links)
 }
 
 #[derive(Deserialize)]

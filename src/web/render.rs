@@ -303,3 +303,23 @@ pub fn render_error_page(chrome: &Chrome, message: &str) -> String {
         .render()
         .unwrap_or_else(|_| message.to_string())
 }
+
+/// The links as an HTTP `Link` header (RFC 8288) too, so a client of the XML, whose elements
+/// are fixed, can page as well.
+pub fn with_link_header(
+    mut resp: HttpResponse,
+    links: &super::values::Links,
+) -> AppResult<HttpResponse> {
+    let value: Vec<String> = [(&links.next, "next"), (&links.prev, "prev")]
+        .into_iter()
+        .filter_map(|(url, rel)| url.as_ref().map(|u| format!("<{u}>; rel=\"{rel}\"")))
+        .collect();
+    // The addresses are percent-encoded, so always a valid header value.
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&value.join(", ")) {
+        if !value.is_empty() {
+            resp.headers_mut()
+                .insert(actix_web::http::header::LINK, value);
+        }
+    }
+    Ok(resp)
+}

@@ -799,6 +799,26 @@ async fn the_phonebook_pages_lead_on_and_back(backend: Backend) {
     );
     let xml = r.text().await.unwrap();
     assert_eq!(xml.matches("<entry>").count(), 2);
+    // Not asking for a page, a legacy XML client gets the whole phonebook, as it always did,
+    // also past a JSON page's 50.
+    for i in 0..50 {
+        sqlx::query(
+            "INSERT INTO phonebook_entries (user_id, number, name, name_key, added_at)
+             VALUES ($1, $2, $3, $3, 0)",
+        )
+        .bind(demo)
+        .bind(format!("4420794680{i:02}"))
+        .bind(format!("zz contact {i:02}"))
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    }
+    let total = total + 50;
+    let (status, xml) = app.get_xml(&format!("/phonebooks/list/{demo}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(xml.matches("<entry>").count(), total);
+    let first = json_page(&app, &format!("/phonebooks/list/{demo}")).await;
+    assert_eq!(entry_ids(&first).len(), 50);
 
     // The exports are the whole list, whatever the page asked.
     let d = download(
