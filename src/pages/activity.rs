@@ -111,9 +111,10 @@ pub async fn show(
     query: StrictQuery<PageQuery>,
 ) -> AppResult<HttpResponse> {
     let q = query.0;
-    let cursor = Cursor::<Key<i64>>::of(q.before.as_deref(), q.after.as_deref())
+    let cursor = Cursor::<Key<i64>>::of(q.before.as_deref(), q.after.as_deref(), ctx.lang)
         .map_err(AppError::bad_input)?;
-    let size = keyset_page::page_size(q.per_page.as_deref()).map_err(AppError::bad_input)?;
+    let size =
+        keyset_page::page_size(q.per_page.as_deref(), ctx.lang).map_err(AppError::bad_input)?;
     let account = store
         .account(user.id)
         .await?

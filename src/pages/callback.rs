@@ -215,8 +215,8 @@ pub async fn show(
     pbx: web::Data<Pbx>,
     query: web::Query<CallbackParams>,
 ) -> AppResult<HttpResponse> {
-    let position = Cursor::of(query.before.as_deref(), query.after.as_deref())
-        .and_then(|c| Ok((c, page_size(query.per_page.as_deref())?)))
+    let position = Cursor::of(query.before.as_deref(), query.after.as_deref(), ctx.lang)
+        .and_then(|c| Ok((c, page_size(query.per_page.as_deref(), ctx.lang)?)))
         .map_err(AppError::BadInput)?;
     let mut page = load(&ctx, user, &store, &pbx, position).await?;
     page.requested = query.requested.is_some();

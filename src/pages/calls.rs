@@ -292,12 +292,12 @@ pub struct ListParams {
 }
 
 impl ListParams {
-    pub fn cursor(&self) -> Result<Cursor, String> {
-        Cursor::of(self.before.as_deref(), self.after.as_deref())
+    pub fn cursor(&self, lang: Lang) -> Result<Cursor, String> {
+        Cursor::of(self.before.as_deref(), self.after.as_deref(), lang)
     }
 
-    pub fn page_size(&self) -> Result<u32, String> {
-        page_size(self.per_page.as_deref())
+    pub fn page_size(&self, lang: Lang) -> Result<u32, String> {
+        page_size(self.per_page.as_deref(), lang)
     }
 }
 
@@ -677,7 +677,9 @@ async fn list(
         period_days: String::new(),
     };
     let filter = checked_filter(store, user, &params.filter, tz).await?;
-    let paging = params.cursor().and_then(|c| Ok((c, params.page_size()?)));
+    let paging = params
+        .cursor(ctx.lang)
+        .and_then(|c| Ok((c, params.page_size(ctx.lang)?)));
     let (filter, (cursor, size)) = match (filter, paging) {
         (Ok(f), Ok(p)) => (f, p),
         (Err(e), _) => return refuse_list(&ctx, page, e.message(ctx.lang)),
@@ -937,8 +939,8 @@ pub async fn new_calls(
             query.n.as_deref(),
         ),
     };
-    let position = Cursor::of(query.before.as_deref(), query.after.as_deref())
-        .and_then(|c| Ok((c, page_size(query.per_page.as_deref())?)));
+    let position = Cursor::of(query.before.as_deref(), query.after.as_deref(), ctx.lang)
+        .and_then(|c| Ok((c, page_size(query.per_page.as_deref(), ctx.lang)?)));
     let (cursor, size) = match position {
         Ok(p) => p,
         Err(msg) => {
@@ -1033,20 +1035,20 @@ mod tests {
         let p: ListParams =
             serde_urlencoded::from_str("before=1720000000.5&per_page=20&direction=in").unwrap();
         assert_eq!(
-            p.cursor(),
+            p.cursor(Lang::En),
             Ok(Cursor::Before(Key {
                 started_at: 1_720_000_000,
                 id: 5
             }))
         );
-        assert_eq!(p.page_size(), Ok(20));
+        assert_eq!(p.page_size(Lang::En), Ok(20));
         assert_eq!(p.filter.direction.as_deref(), Some("in"));
         let p: ListParams = serde_urlencoded::from_str("after=x&per_page=0").unwrap();
-        assert!(p.cursor().is_err());
-        assert!(p.page_size().is_err());
+        assert!(p.cursor(Lang::En).is_err());
+        assert!(p.page_size(Lang::En).is_err());
         let p: ListParams = serde_urlencoded::from_str("").unwrap();
         assert_eq!(
-            (p.cursor(), p.page_size()),
+            (p.cursor(Lang::En), p.page_size(Lang::En)),
             (Ok(Cursor::First), Ok(PAGE_SIZE))
         );
     }

@@ -322,8 +322,8 @@ async fn show(
             .collect(),
     };
 
-    let position = Cursor::of(params.before.as_deref(), params.after.as_deref())
-        .and_then(|c| Ok((c, page_size(params.per_page.as_deref())?)));
+    let position = Cursor::of(params.before.as_deref(), params.after.as_deref(), ctx.lang)
+        .and_then(|c| Ok((c, page_size(params.per_page.as_deref(), ctx.lang)?)));
     let read = match (period, status, device_id, position) {
         (Ok(p), Ok(status), Ok(device_id), Ok(position)) => Ok((p, status, device_id, position)),
         (Err(e), _, _, _) => Err(e.message(ctx.lang)),

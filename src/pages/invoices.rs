@@ -263,9 +263,10 @@ pub async fn list(
     let (rows, links) = if matches!(ctx.format, Format::Csv | Format::Pdf) {
         (store.invoices(user.id).await?, Links::whole())
     } else {
-        let cursor = Cursor::<Key<i64>>::of(query.before.as_deref(), query.after.as_deref())
-            .map_err(AppError::bad_input)?;
-        let size = page_size(query.per_page.as_deref()).map_err(AppError::bad_input)?;
+        let cursor =
+            Cursor::<Key<i64>>::of(query.before.as_deref(), query.after.as_deref(), ctx.lang)
+                .map_err(AppError::bad_input)?;
+        let size = page_size(query.per_page.as_deref(), ctx.lang).map_err(AppError::bad_input)?;
         let page = store.invoices_page(user.id, &cursor, size).await?;
         (page.rows, ctx.page_links(page.next, page.prev))
     };

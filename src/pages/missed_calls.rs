@@ -289,8 +289,8 @@ async fn show(
         form: typed,
     };
     let filter = checked_filter(store, user, &params.filter_params(), tz).await?;
-    let position = Cursor::of(params.before.as_deref(), params.after.as_deref())
-        .and_then(|c| Ok((c, page_size(params.per_page.as_deref())?)));
+    let position = Cursor::of(params.before.as_deref(), params.after.as_deref(), ctx.lang)
+        .and_then(|c| Ok((c, page_size(params.per_page.as_deref(), ctx.lang)?)));
     let (period, (cursor, size)) = match (filter, position) {
         (Ok(f), Ok(c)) => (f.period, c),
         (Err(e), _) => {

@@ -329,9 +329,10 @@ pub async fn show(
         // a page still gets every entry (asking, it pages as JSON does, by the `Link` header).
         Format::Xml if !asks_a_page => Part::Whole,
         _ => Part::Page(
-            Cursor::of(query.before.as_deref(), query.after.as_deref())
+            Cursor::of(query.before.as_deref(), query.after.as_deref(), ctx.lang)
                 .map_err(AppError::bad_input)?,
-            keyset_page::page_size(query.per_page.as_deref()).map_err(AppError::bad_input)?,
+            keyset_page::page_size(query.per_page.as_deref(), ctx.lang)
+                .map_err(AppError::bad_input)?,
         ),
     };
     let mut page =

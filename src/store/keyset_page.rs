@@ -10,6 +10,8 @@
 use std::fmt::Display;
 use std::str::FromStr;
 
+use crate::i18n::Lang;
+
 /// Rows per page when the request names none.
 pub const PAGE_SIZE: u32 = 50;
 /// The most rows a page may ask for.
@@ -59,12 +61,14 @@ pub enum Cursor<K> {
 
 impl<K: PageKey> Cursor<K> {
     /// The position of a request's `before` and `after` (empty for none); `before` wins.
-    pub fn of(before: Option<&str>, after: Option<&str>) -> Result<Cursor<K>, String> {
+    /// A refusal is in `lang`.
+    pub fn of(before: Option<&str>, after: Option<&str>, lang: Lang) -> Result<Cursor<K>, String> {
         let read = |v: Option<&str>| match v.map(str::trim) {
             None | Some("") => Ok(None),
-            Some(s) => K::parse(s)
-                .map(Some)
-                .ok_or_else(|| format!("Unknown page position {s:?}")),
+            Some(s) => K::parse(s).map(Some).ok_or_else(|| {
+                lang.t("paging.bad_position")
+                    .replace("{position}", &format!("{s:?}"))
+            }),
         };
         Ok(match (read(before)?, read(after)?) {
             (Some(k), _) => Cursor::Before(k),
@@ -129,15 +133,19 @@ impl<K> Cursor<K> {
     }
 }
 
-/// A request's `per_page`: [`PAGE_SIZE`] when absent, else 1 to [`MAX_PAGE_SIZE`].
-pub fn page_size(per_page: Option<&str>) -> Result<u32, String> {
+/// A request's `per_page`: [`PAGE_SIZE`] when absent, else 1 to [`MAX_PAGE_SIZE`]; a refusal
+/// is in `lang`.
+pub fn page_size(per_page: Option<&str>, lang: Lang) -> Result<u32, String> {
     match per_page.map(str::trim) {
         None | Some("") => Ok(PAGE_SIZE),
         Some(s) => s
             .parse::<u32>()
             .ok()
             .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
-            .ok_or_else(|| format!("per_page must be a number from 1 to {MAX_PAGE_SIZE}")),
+            .ok_or_else(|| {
+                lang.t("paging.bad_per_page")
+                    .replace("{max}", &MAX_PAGE_SIZE.to_string())
+            }),
     }
 }
 
@@ -226,10 +234,10 @@ mod tests {
         assert_eq!(Key::<i64>::parse("x_12"), None);
         assert_eq!(Key::<i64>::parse("12"), None);
         assert_eq!(
-            Cursor::<Key<i64>>::of(Some(""), Some("5_5")),
+            Cursor::<Key<i64>>::of(Some(""), Some("5_5"), Lang::En),
             Ok(Cursor::After(key(5)))
         );
-        assert!(Cursor::<Key<i64>>::of(Some("nope"), None).is_err());
+        assert!(Cursor::<Key<i64>>::of(Some("nope"), None, Lang::En).is_err());
         assert_eq!(
             Cursor::Before(key(7)).param(),
             Some(("before", "7_7".to_string()))
@@ -239,10 +247,10 @@ mod tests {
             Some(("after", "7_7".to_string()))
         );
         assert_eq!(Cursor::<Key<i64>>::First.param(), None);
-        assert_eq!(page_size(None), Ok(PAGE_SIZE));
-        assert_eq!(page_size(Some("500")), Ok(500));
-        assert!(page_size(Some("0")).is_err());
-        assert!(page_size(Some("501")).is_err());
+        assert_eq!(page_size(None, Lang::En), Ok(PAGE_SIZE));
+        assert_eq!(page_size(Some("500"), Lang::En), Ok(500));
+        assert!(page_size(Some("0"), Lang::En).is_err());
+        assert!(page_size(Some("501"), Lang::En).is_err());
     }
 
     #[test]

@@ -189,6 +189,15 @@ async fn the_contract_holds_in_real_answers(backend: Backend) {
     let (status, bad) = get_json(&app, &cookie, "/stats/call_list?date_from=yesterday").await;
     assert_eq!(status, 400);
     assert_eq!(bad["error"]["code"], "invalid_input", "{bad}");
+    let (status, bad_ru) = get_json(&app, &cookie, "/stats/call_list?before=junk&lang=ru").await;
+    assert_eq!(status, 400);
+    assert!(
+        bad_ru["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Неизвестная позиция страницы"),
+        "{bad_ru}"
+    );
     let anonymous = reqwest::Client::new()
         .get(app.url("/callc/main?format=json"))
         .send()
