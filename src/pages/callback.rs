@@ -220,6 +220,10 @@ pub async fn show(
         .map_err(AppError::BadInput)?;
     let mut page = load(&ctx, user, &store, &pbx, position).await?;
     page.requested = query.requested.is_some();
+    // "Call back" on the missed-calls page names the number to ring; the form starts with it.
+    if let Some(dst) = query.dst.as_deref().and_then(DialNumber::parse) {
+        page.dst = dst.to_string();
+    }
     respond(&ctx, &page)
 }
 

@@ -65,6 +65,9 @@ pub struct MissedParams {
     /// Set by the redirect after a mark: the call that was marked, for the notice.
     #[serde(default)]
     pub marked: Option<String>,
+    /// Set by the redirect after `processed=all`: how many were marked, for the notice.
+    #[serde(default)]
+    pub marked_all: Option<String>,
 }
 
 impl MissedParams {
@@ -80,6 +83,7 @@ impl MissedParams {
             after: self.after.or(q.after),
             per_page: self.per_page.or(q.per_page),
             marked: self.marked.or(q.marked),
+            marked_all: self.marked_all.or(q.marked_all),
         }
     }
 
@@ -145,6 +149,9 @@ pub struct MissedPage {
     /// The call just marked processed (after the redirect), for the HTML notice.
     #[serde(skip)]
     pub marked: Option<i64>,
+    /// How many calls "Mark all as processed" just marked (after the redirect), for the notice.
+    #[serde(skip)]
+    pub marked_all: Option<u64>,
     #[serde(skip)]
     pub form: PeriodFields,
 }
@@ -223,6 +230,32 @@ pub async fn show_post(
         None => query.into_inner(),
     };
     let mut problem = None;
+    if params.processed.as_deref().map(str::trim) == Some("all") {
+        let n = store.mark_all_processed(user.id).await?;
+        if n > 0 {
+            store
+                .audit(
+                    Some(user.id),
+                    "calls_processed",
+                    &format!("{n} missed calls"),
+                    &ctx.address,
+                )
+                .await?;
+        }
+        if ctx.format == Format::Html {
+            let mut q = params.same_page_query();
+            q.push_str(if q.is_empty() {
+                "marked_all="
+            } else {
+                "&marked_all="
+            });
+            q.push_str(&n.to_string());
+            return Ok(HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, format!("/stats/missed_calls?{q}")))
+                .finish());
+        }
+        return show(ctx, user, &store, params, None, true).await;
+    }
     if let Some(raw) = params
         .processed
         .as_deref()
@@ -286,6 +319,10 @@ async fn show(
         per_page: PAGE_SIZE,
         page_query: params.same_page_query(),
         marked: params.marked.as_deref().and_then(|m| m.trim().parse().ok()),
+        marked_all: params
+            .marked_all
+            .as_deref()
+            .and_then(|m| m.trim().parse().ok()),
         form: typed,
     };
     let filter = checked_filter(store, user, &params.filter_params(), tz).await?;
@@ -326,7 +363,11 @@ async fn show(
         }
         serde_urlencoded::to_string(pairs).unwrap_or_default()
     });
-    let base = link_base(&ctx, fields.as_deref(), &["marked", "processed"]);
+    let base = link_base(
+        &ctx,
+        fields.as_deref(),
+        &["marked", "marked_all", "processed"],
+    );
     page.links = base.page_links(result.next, result.prev);
     page.form = PeriodFields::of(&filter.period);
     match problem {

@@ -506,6 +506,19 @@ impl Store {
         Ok(row.map_or(0, |(n,)| n))
     }
 
+    /// Marks every missed call of the user not processed yet (any date) processed; returns how
+    /// many. One statement on the partial index of those calls; the counter follows by trigger.
+    pub async fn mark_all_processed(&self, user_id: i64) -> sqlx::Result<u64> {
+        let done = sqlx::query(
+            "UPDATE calls SET processed = 1
+             WHERE user_id = $1 AND direction = 'in' AND disposition <> 'ANSWERED' AND processed = 0",
+        )
+        .bind(user_id)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Marks one of the user's missed calls processed. False when the call is not a missed
     /// call of this user (answered, outgoing, or somebody else's).
     pub async fn mark_processed(&self, user_id: i64, call_id: i64) -> sqlx::Result<bool> {

@@ -394,3 +394,79 @@ async fn the_latest_calls_name_who_called(backend: Backend) {
     assert!(html.contains("href=\"/stats/call_list\""));
 }
 on_both_databases!(the_latest_calls_name_who_called);
+
+/// Missed calls: "Mark all as processed" clears the count the main page and the missed-calls
+/// page share (any date); "Call back" opens the callback form with the caller's number in it.
+async fn all_missed_calls_processed_at_once_and_called_back(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    app.submit_form(
+        "/callc/login",
+        &[("username", "demo"), ("password", "demo")],
+    )
+    .await;
+    let before = main_json(&app).await["missed_total"].as_i64().unwrap();
+    assert!(before > 0);
+    let html = app
+        .get("/stats/missed_calls?period_start=2000-01-01")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("name=\"processed\" value=\"all\""),
+        "the button"
+    );
+    let caller = html
+        .split("/functions/callback?dst=")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a Call back link")
+        .to_string();
+
+    let r = app
+        .submit_form(
+            "/stats/missed_calls?period_start=2000-01-01",
+            &[("processed", "all")],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 303);
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        location.ends_with(&format!("marked_all={before}")),
+        "{location}"
+    );
+    let html = app.get(&location).await.text().await.unwrap();
+    assert!(html.contains(&format!("Missed calls marked as processed: {before}.")));
+    assert!(
+        !html.contains("name=\"processed\" value=\"all\""),
+        "nothing left"
+    );
+    assert_eq!(main_json(&app).await["missed_total"], 0);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'calls_processed'")
+            .await,
+        1
+    );
+
+    // Call back: the form starts with the caller's number; a number that is not one is ignored.
+    let form = app
+        .get(&format!("/functions/callback?dst={caller}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        form.contains(&format!(
+            "name=\"dst\" type=\"tel\" required maxlength=\"40\" value=\"{caller}\""
+        )),
+        "{caller} in\n{form}"
+    );
+    let form = app
+        .get("/functions/callback?dst=%3Cscript%3E")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!form.contains("<script>"));
+}
+on_both_databases!(all_missed_calls_processed_at_once_and_called_back);

@@ -35,6 +35,21 @@ async fn every_page_of_the_menu_on_a_desktop_and_a_phone_in_both_languages() {
                     let at = format!("{} ({size}, {lang})", page.href);
                     b.go(&format!("{}{}", app.address, page.href)).await;
                     assert!(b.fits_sideways().await, "{at} scrolls sideways");
+                    // Nor does any visible element stick out to the right of the window (an
+                    // overflow the page's own scroll width may not show), unless a box of its
+                    // own scrolls or clips it (a wide table in its scroll box).
+                    let out = b
+                        .script(
+                            "const clipped = e => { for (let a = e.parentElement; a; a = a.parentElement)
+                                   if (getComputedStyle(a).overflowX !== 'visible') return true;
+                                 return false; };
+                             return [...document.querySelectorAll('body *')]
+                                 .filter(e => { const r = e.getBoundingClientRect();
+                                    return r.width > 0 && r.right > window.innerWidth + 1 && !clipped(e); })
+                                 .map(e => e.tagName + '.' + e.className).slice(0, 5).join(', ');",
+                        )
+                        .await;
+                    assert_eq!(out.as_str(), Some(""), "{at}: sticks out: {out}");
                     let sections = b.all("nav.sections a").await;
                     assert_eq!(sections.len(), SECTIONS.len(), "{at}");
                     let current = b.find("nav.sections a[aria-current]").await;
