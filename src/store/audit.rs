@@ -68,21 +68,15 @@ impl Store {
         cursor: &Cursor<Key<i64>>,
         limit: u32,
     ) -> sqlx::Result<Window<Event, Key<i64>>> {
-        let position = cursor.sql("at", "id", 3, false);
-        let sql = format!(
-            "SELECT id, at, action, detail, address FROM audit_log
-             WHERE user_id = $1{}
-             ORDER BY {} LIMIT $2",
-            position.and, position.order
-        );
-        let mut q = sqlx::query_as(&sql)
-            .bind(user_id)
-            .bind(i64::from(limit) + 1);
-        if let Cursor::Before(k) | Cursor::After(k) = cursor {
-            q = q.bind(k.sort).bind(k.id);
-        }
-        let rows = q.fetch_all(self.pool()).await?;
-        Ok(Window::settle(rows, cursor, false, limit, Event::key))
+        self.newest_first(
+            "SELECT id, at, action, detail, address FROM audit_log WHERE user_id = $1",
+            ("at", "id"),
+            user_id,
+            cursor,
+            limit,
+            Event::key,
+        )
+        .await
     }
 }
 

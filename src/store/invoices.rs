@@ -85,22 +85,19 @@ impl Store {
         cursor: &Cursor<Key<i64>>,
         limit: u32,
     ) -> sqlx::Result<Window<Invoice, Key<i64>>> {
-        let position = cursor.sql("i.issued_at", "i.id", 2, false);
-        let sql = format!(
-            "SELECT {INVOICE_COLUMNS}
-             FROM invoices i JOIN currencies c ON c.code = i.currency
-             WHERE i.user_id = $1{}
-             ORDER BY {} LIMIT {}",
-            position.and,
-            position.order,
-            i64::from(limit) + 1
-        );
-        let mut q = sqlx::query_as(&sql).bind(user_id);
-        if let Cursor::Before(k) | Cursor::After(k) = cursor {
-            q = q.bind(k.sort).bind(k.id);
-        }
-        let rows = q.fetch_all(self.pool()).await?;
-        Ok(Window::settle(rows, cursor, false, limit, Invoice::key))
+        self.newest_first(
+            &format!(
+                "SELECT {INVOICE_COLUMNS}
+                 FROM invoices i JOIN currencies c ON c.code = i.currency
+                 WHERE i.user_id = $1"
+            ),
+            ("i.issued_at", "i.id"),
+            user_id,
+            cursor,
+            limit,
+            Invoice::key,
+        )
+        .await
     }
 
     pub async fn invoice(&self, user_id: i64, invoice_id: i64) -> sqlx::Result<Option<Invoice>> {

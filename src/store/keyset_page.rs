@@ -149,6 +149,39 @@ pub fn page_size(per_page: Option<&str>, lang: Lang) -> Result<u32, String> {
     }
 }
 
+impl super::Store {
+    /// One page of a newest-first list keyed by an instant: `select` is the query up to its
+    /// user condition (`SELECT … FROM … WHERE user_id = $1`), `sort` and `id` the columns the
+    /// key is made of. The position's condition, the order and `LIMIT n + 1` are added here,
+    /// so every such list pages the same way.
+    pub(super) async fn newest_first<T>(
+        &self,
+        select: &str,
+        (sort, id): (&str, &str),
+        user_id: i64,
+        cursor: &Cursor<Key<i64>>,
+        limit: u32,
+        key: impl Fn(&T) -> Key<i64>,
+    ) -> sqlx::Result<Window<T, Key<i64>>>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    {
+        let position = cursor.sql(sort, id, 2, false);
+        let sql = format!(
+            "{select}{} ORDER BY {} LIMIT {}",
+            position.and,
+            position.order,
+            i64::from(limit) + 1
+        );
+        let mut q = sqlx::query_as::<_, T>(&sql).bind(user_id);
+        if let Cursor::Before(k) | Cursor::After(k) = cursor {
+            q = q.bind(k.sort).bind(k.id);
+        }
+        let rows = q.fetch_all(self.pool()).await?;
+        Ok(Window::settle(rows, cursor, false, limit, key))
+    }
+}
+
 /// One page of rows in the list's order, with where the neighbouring pages start.
 #[derive(Clone, Debug)]
 pub struct Window<T, K> {

@@ -80,22 +80,19 @@ impl Store {
         cursor: &Cursor<Key<i64>>,
         limit: u32,
     ) -> sqlx::Result<Window<Payment, Key<i64>>> {
-        let position = cursor.sql("p.paid_at", "p.id", 2, false);
-        let sql = format!(
-            "SELECT {PAYMENT_COLUMNS}
-             FROM payments p JOIN currencies c ON c.code = p.currency
-             WHERE p.user_id = $1{}
-             ORDER BY {} LIMIT {}",
-            position.and,
-            position.order,
-            i64::from(limit) + 1
-        );
-        let mut q = sqlx::query_as(&sql).bind(user_id);
-        if let Cursor::Before(k) | Cursor::After(k) = cursor {
-            q = q.bind(k.sort).bind(k.id);
-        }
-        let rows = q.fetch_all(self.pool()).await?;
-        Ok(Window::settle(rows, cursor, false, limit, Payment::key))
+        self.newest_first(
+            &format!(
+                "SELECT {PAYMENT_COLUMNS}
+                 FROM payments p JOIN currencies c ON c.code = p.currency
+                 WHERE p.user_id = $1"
+            ),
+            ("p.paid_at", "p.id"),
+            user_id,
+            cursor,
+            limit,
+            Payment::key,
+        )
+        .await
     }
 
     /// The first and last payment's instants (`None` without payments): the period of a list.
