@@ -34,14 +34,6 @@ pub fn format_instant(at: i64, tz: Tz) -> String {
     }
 }
 
-/// The local calendar day of an instant.
-pub fn local_day(at: i64, tz: Tz) -> NaiveDate {
-    DateTime::<Utc>::from_timestamp(at, 0)
-        .unwrap_or_default()
-        .with_timezone(&tz)
-        .date_naive()
-}
-
 /// `YYYY-MM-DD`: the local day of an instant (a due date).
 pub fn format_date(at: i64, tz: Tz) -> String {
     format_instant(at, tz).chars().take(10).collect()

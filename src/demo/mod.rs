@@ -133,7 +133,7 @@ pub async fn found(store: &Store, now: i64) -> anyhow::Result<Found> {
     let Some(at) = store.setting(FILLED_AT).await? else {
         return Ok(Found::NotDemo);
     };
-    let day = |t: i64| crate::time::local_day(t, chrono_tz::UTC);
+    let day = |t: i64| crate::period::local_date(t, chrono_tz::UTC);
     let filled = day(at.parse().context("demo_filled_at is not a time")?);
     Ok(if filled < day(now) {
         Found::Stale(filled)

@@ -135,7 +135,7 @@ pub async fn show(ctx: Ctx, user: CurrentUser, store: web::Data<Store>) -> AppRe
                 } else {
                     "active"
                 },
-                created: time::local_day(a.created_at, tz),
+                created: crate::period::local_date(a.created_at, tz),
                 subscriptions: mine
                     .into_iter()
                     .map(|s| SubscriptionNode {

@@ -115,7 +115,7 @@ impl InvoiceView {
             vat_percent: format_percent(i.vat_percent_bp),
             price_vat: money(i.price_vat_micros),
             invoice_id: i.id,
-            due_date: i.due_at.map(|at| time::local_day(at, tz)),
+            due_date: i.due_at.map(|at| crate::period::local_date(at, tz)),
             inv_number: i.number,
             currency: i.currency,
         }

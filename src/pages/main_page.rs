@@ -163,7 +163,7 @@ pub async fn show(
             oldest_invoice_id: o.oldest.id,
             oldest_number: o.oldest.number,
             oldest_amount: money(o.oldest.price_vat_micros),
-            oldest_due_date: time::local_day(due, tz),
+            oldest_due_date: crate::period::local_date(due, tz),
             overdue: due < now,
         }
     });
