@@ -1,6 +1,6 @@
 //! Pages driven in headless Chromium, as a subscriber uses them: a small WebDriver client over
-//! HTTP to `chromedriver` (Debian's `chromium` and `chromium-driver`). Without them the tests
-//! say so and pass; with `CI` set they fail.
+//! HTTP to `chromedriver` (Debian's `chromium` and `chromium-driver`). A test that starts one is
+//! marked `needs! { chromium … }`: without them it is listed as ignored, with `CI` set it fails.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -20,12 +20,11 @@ pub struct Browser {
 const W3C_ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 impl Browser {
-    /// A headless Chromium of `width` × `height`; None when Chromium is not installed here.
+    /// A headless Chromium of `width` × `height`; a missing Chromium fails the test (`needs!`).
     pub async fn start(width: u32, height: u32) -> Option<Browser> {
         let (chromium, driver) = ("/usr/bin/chromium", "/usr/bin/chromedriver");
         if !std::path::Path::new(chromium).exists() || !std::path::Path::new(driver).exists() {
             crate::common::missing("Chromium (apt-get install chromium chromium-driver)");
-            return None;
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())

@@ -12,25 +12,85 @@ pub enum Backend {
     Postgres,
 }
 
-/// Runs a test body once on SQLite and once on PostgreSQL, as two test functions.
+/// Runs a test body once on SQLite and once on PostgreSQL, as two test functions;
+/// `on_both_databases!(name, needs TOOL…)` for a body that needs outside tools (`needs!`).
 #[macro_export]
 macro_rules! on_both_databases {
-    ($name:ident) => {
+    ($name:ident $(, needs $($tool:ident)+)?) => {
         mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name($crate::common::Backend::Sqlite).await
+            $crate::needs! { [$($($tool)+)?] []
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::common::Backend::Sqlite).await
+                }
             }
             // Without a server named at build time (see build.rs), listed as ignored with the
             // reason rather than as passed.
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            #[cfg_attr(
-                not(selfcare_test_postgres),
-                ignore = "SELFCARE_TEST_POSTGRES is not set"
-            )]
-            async fn postgres() {
-                super::$name($crate::common::Backend::Postgres).await
+            $crate::needs! { [$($($tool)+)?] [selfcare_test_postgres]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(
+                    not(selfcare_test_postgres),
+                    ignore = "SELFCARE_TEST_POSTGRES is not set"
+                )]
+                async fn postgres() {
+                    super::$name($crate::common::Backend::Postgres).await
+                }
             }
+        }
+    };
+}
+
+/// Runs a test body without a database parameter that needs outside tools, as the test
+/// `name::run`: `async fn name() { … }` and `with_tools!(name, needs chromium);`.
+#[macro_export]
+macro_rules! with_tools {
+    ($name:ident, needs $($tool:ident)+) => {
+        mod $name {
+            $crate::needs! { [$($tool)+] []
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn run() {
+                    super::$name().await
+                }
+            }
+        }
+    };
+}
+
+/// The one list of the outside tools tests drive, with what to install: where build.rs did not
+/// find a tool (and `CI` is not set), a test that needs it is listed as ignored with the reason.
+/// `needs! { [TOOL…] [CFG…] ITEM }`: CFG, conditions the item is already ignored without, keep
+/// one `ignore` on it (a second would be an unused attribute).
+#[macro_export]
+macro_rules! needs {
+    ([] [$($given:meta),*] $item:item) => { $item };
+    ([chromium $($more:ident)*] [$($given:meta),*] $item:item) => { $crate::needs! { @
+        selfcare_has = "chromium", "needs Chromium (apt-get install chromium chromium-driver)",
+        [$($more)*] [$($given),*] $item
+    } };
+    ([aiosmtpd $($more:ident)*] [$($given:meta),*] $item:item) => { $crate::needs! { @
+        selfcare_has = "aiosmtpd", "needs Python's aiosmtpd (pip install aiosmtpd)",
+        [$($more)*] [$($given),*] $item
+    } };
+    ([pyotp $($more:ident)*] [$($given:meta),*] $item:item) => { $crate::needs! { @
+        selfcare_has = "pyotp", "needs Python's pyotp (pip install pyotp)",
+        [$($more)*] [$($given),*] $item
+    } };
+    ([openapi_core $($more:ident)*] [$($given:meta),*] $item:item) => { $crate::needs! { @
+        selfcare_has = "openapi_core", "needs Python's openapi-core and requests (pip install openapi-core requests)",
+        [$($more)*] [$($given),*] $item
+    } };
+    ([localstripe $($more:ident)*] [$($given:meta),*] $item:item) => { $crate::needs! { @
+        selfcare_has = "localstripe", "needs localstripe (pip install localstripe) or SELFCARE_TEST_STRIPE",
+        [$($more)*] [$($given),*] $item
+    } };
+    ([oidc_provider $($more:ident)*] [$($given:meta),*] $item:item) => { $crate::needs! { @
+        selfcare_has = "oidc_provider", "needs Node.js and `npm ci` in tests/support/oidc_provider",
+        [$($more)*] [$($given),*] $item
+    } };
+    (@ $tool:meta, $why:literal, [$($more:ident)*] [$($given:meta),*] $item:item) => {
+        $crate::needs! { [$($more)*] [$($given,)* $tool]
+            #[cfg_attr(all($($given,)* not($tool)), ignore = $why)]
+            $item
         }
     };
 }
@@ -186,13 +246,11 @@ pub async fn spawn_second_process(app: &TestApp, adjust: impl FnOnce(&mut Settin
     address
 }
 
-/// A tool or server a test needs is missing: in CI (`CI` set) that fails the test, elsewhere
-/// the test says it did not run (on standard error) and the caller returns early.
-pub fn missing(what: &str) {
-    if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0") {
-        panic!("required in CI: {what}");
-    }
-    eprintln!("skipped (not in CI): {what}");
+/// A tool or server a test needs is missing when the test runs. A test that needs a tool is
+/// marked with `needs!`, so it runs only where build.rs found the tool (or with `CI` set): its
+/// absence now is a failure, never a silent pass.
+pub fn missing(what: &str) -> ! {
+    panic!("missing: {what} (tests that need it are listed as ignored when it is not installed at build time; see `needs!`)");
 }
 
 /// The Redis server the tests may use; like PostgreSQL, set means required.

@@ -2,6 +2,7 @@
 //! barrings, the calling plan, the lost-phone block) is what the PBX is told by
 //! `/pbx/authorize`, on both databases.
 
+use crate::with_tools;
 use std::collections::HashMap;
 
 use selfcare::config::Secret;
@@ -750,9 +751,9 @@ async fn the_operator_classifies_destinations_and_the_pbx_follows(backend: Backe
     );
 }
 
+with_tools!(a_subscriber_sets_controls_in_the_browser, needs chromium);
 /// In a browser: a limit with the mail box ticked, a barring, and premium numbers switched on
 /// in the calling plan's form, each saved and shown back.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscriber_sets_controls_in_the_browser() {
     let app = app_with_pbx(Backend::Sqlite).await;
     let account = demo_account(&app).await;

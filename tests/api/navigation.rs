@@ -3,6 +3,7 @@
 //! sideways, the current section and page are marked and on screen, a skip link leads to the
 //! content, and no label is an untranslated key.
 
+use crate::with_tools;
 use selfcare::web::menu::SECTIONS;
 use serde_json::Value;
 
@@ -19,7 +20,7 @@ fn on_screen(css: &str) -> String {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+with_tools!(every_page_of_the_menu_on_a_desktop_and_a_phone_in_both_languages, needs chromium);
 async fn every_page_of_the_menu_on_a_desktop_and_a_phone_in_both_languages() {
     let app = spawn_demo_app(Backend::Sqlite).await;
     for (width, height, size) in [(1366, 900, "desktop"), (390, 844, "phone")] {

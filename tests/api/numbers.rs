@@ -3,6 +3,7 @@
 //! imported calls to it reach its owner; a call between two subscribers is both of theirs;
 //! the fee is on the next invoice.
 
+use crate::with_tools;
 use std::collections::HashMap;
 
 use selfcare::config::Secret;
@@ -637,10 +638,10 @@ async fn calls_to_a_number_reach_its_owner_and_calls_between_subscribers_are_bot
     );
 }
 
+with_tools!(a_subscriber_picks_a_number_in_the_browser, needs chromium);
 /// In a browser: pick a number in Manchester from the pool, hold it, point it at the softphone
 /// and take it; then it is listed as one's own and the PBX rings the softphone. On a phone-sized
 /// window too.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscriber_picks_a_number_in_the_browser() {
     let app =
         spawn_demo_app_with_settings(Backend::Sqlite, |s| s.pbx.token = Some(Secret::new(TOKEN)))

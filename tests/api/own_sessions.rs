@@ -2,6 +2,7 @@
 //! browser, how it logged in), ends one of them or all others, and an ended session's cookie
 //! is refused on its next request.
 
+use crate::with_tools;
 use serde_json::Value;
 
 use crate::common::{browser, csrf, spawn_demo_app, Backend, TestApp};
@@ -172,10 +173,10 @@ async fn a_subscriber_sees_and_ends_his_sessions(backend: Backend) {
 }
 on_both_databases!(a_subscriber_sees_and_ends_his_sessions);
 
+with_tools!(the_identity_pages_in_the_browser, needs chromium);
 /// The sessions page, the account tree and the two-factor page in a browser, on a desktop and a
 /// phone: nothing to scroll sideways, the QR code drawn, and ending the other session from the
 /// page.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_identity_pages_in_the_browser() {
     let app = spawn_demo_app(Backend::Sqlite).await;
     for (width, height, name) in [(1366, 900, "desktop"), (390, 844, "phone")] {

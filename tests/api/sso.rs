@@ -208,7 +208,7 @@ async fn a_linked_identity_logs_in_through_the_provider(backend: Backend) {
     assert_eq!(sso.oidc_sessions(demo).await, 1);
     assert_eq!(sso.app.get("/callc/main").await.status().as_u16(), 200);
 }
-on_both_databases!(a_linked_identity_logs_in_through_the_provider);
+on_both_databases!(a_linked_identity_logs_in_through_the_provider, needs oidc_provider);
 
 async fn a_wrong_or_missing_state_is_refused(backend: Backend) {
     let Some(sso) = sso_app(backend, 3600).await else {
@@ -269,7 +269,7 @@ async fn a_wrong_or_missing_state_is_refused(backend: Backend) {
     assert_eq!(sso.oidc_sessions(demo).await, 0);
     assert_eq!(sso.app.get("/callc/main").await.status().as_u16(), 303);
 }
-on_both_databases!(a_wrong_or_missing_state_is_refused);
+on_both_databases!(a_wrong_or_missing_state_is_refused, needs oidc_provider);
 
 async fn a_replayed_code_is_refused(backend: Backend) {
     let Some(sso) = sso_app(backend, 3600).await else {
@@ -290,7 +290,7 @@ async fn a_replayed_code_is_refused(backend: Backend) {
     assert!(page.contains("could not be confirmed"), "{page}");
     assert_eq!(sso.oidc_sessions(demo).await, 1);
 }
-on_both_databases!(a_replayed_code_is_refused);
+on_both_databases!(a_replayed_code_is_refused, needs oidc_provider);
 
 async fn an_unlinked_or_blocked_identity_gets_no_session(backend: Backend) {
     let Some(sso) = sso_app(backend, 3600).await else {
@@ -339,7 +339,7 @@ async fn an_unlinked_or_blocked_identity_gets_no_session(backend: Backend) {
         Err(BearerError::Blocked)
     );
 }
-on_both_databases!(an_unlinked_or_blocked_identity_gets_no_session);
+on_both_databases!(an_unlinked_or_blocked_identity_gets_no_session, needs oidc_provider);
 
 async fn bearer_tokens_name_the_linked_subscriber_and_the_audience_counts(backend: Backend) {
     let Some(sso) = sso_app(backend, 3600).await else {
@@ -375,7 +375,7 @@ async fn bearer_tokens_name_the_linked_subscriber_and_the_audience_counts(backen
         Err(BearerError::InvalidToken(_))
     ));
 }
-on_both_databases!(bearer_tokens_name_the_linked_subscriber_and_the_audience_counts);
+on_both_databases!(bearer_tokens_name_the_linked_subscriber_and_the_audience_counts, needs oidc_provider);
 
 async fn an_expired_access_token_is_refused(backend: Backend) {
     let Some(sso) = sso_app(backend, 1).await else {
@@ -390,7 +390,7 @@ async fn an_expired_access_token_is_refused(backend: Backend) {
         other => panic!("an expired token: {other:?}"),
     }
 }
-on_both_databases!(an_expired_access_token_is_refused);
+on_both_databases!(an_expired_access_token_is_refused, needs oidc_provider);
 
 async fn a_key_rotation_at_the_provider_is_followed(backend: Backend) {
     let Some(sso) = sso_app(backend, 3600).await else {
@@ -419,7 +419,7 @@ async fn a_key_rotation_at_the_provider_is_followed(backend: Backend) {
         Err(BearerError::InvalidToken(_))
     ));
 }
-on_both_databases!(a_key_rotation_at_the_provider_is_followed);
+on_both_databases!(a_key_rotation_at_the_provider_is_followed, needs oidc_provider);
 
 async fn logout_ends_the_session_here_and_at_the_provider(backend: Backend) {
     let Some(sso) = sso_app(backend, 3600).await else {
@@ -465,7 +465,7 @@ async fn logout_ends_the_session_here_and_at_the_provider(backend: Backend) {
     assert_eq!(old.status().as_u16(), 303);
     assert_eq!(location(&old), "/callc/login");
 }
-on_both_databases!(logout_ends_the_session_here_and_at_the_provider);
+on_both_databases!(logout_ends_the_session_here_and_at_the_provider, needs oidc_provider);
 
 /// Without single sign-on configured the routes do not exist and the login page has no button.
 #[tokio::test]
@@ -570,4 +570,4 @@ async fn the_tmf_api_takes_the_providers_access_tokens(backend: Backend) {
         .await;
     assert_eq!(unchanged, 1, "refused patches changed nothing");
 }
-on_both_databases!(the_tmf_api_takes_the_providers_access_tokens);
+on_both_databases!(the_tmf_api_takes_the_providers_access_tokens, needs oidc_provider);

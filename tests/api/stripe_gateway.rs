@@ -4,6 +4,7 @@
 //! one localstripe per test binary, started on a free loopback port by
 //! `tests/support/localstripe_serve.py`, or the one in `SELFCARE_TEST_STRIPE`.
 
+use crate::with_tools;
 use std::time::{Duration, Instant};
 
 use selfcare::config::Secret;
@@ -54,7 +55,6 @@ async fn start_localstripe() -> Option<String> {
         .is_ok_and(|s| s.success());
     if !installed {
         crate::common::missing("localstripe for the card tests (pip install localstripe)");
-        return None;
     }
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -188,7 +188,7 @@ const VISA: &str = "4242424242424242";
 const DECLINED_WHEN_CHARGED: &str = "4000000000000341";
 const DECLINED_WHEN_ATTACHED: &str = "4000000000000002";
 
-#[tokio::test]
+with_tools!(a_customer_is_created_with_our_user_id, needs localstripe);
 async fn a_customer_is_created_with_our_user_id() {
     let Some(base) = localstripe().await else {
         return;
@@ -211,7 +211,7 @@ async fn a_customer_is_created_with_our_user_id() {
     assert_eq!(stored["email"], "user42@example.com");
 }
 
-#[tokio::test]
+with_tools!(an_attached_card_is_kept_as_brand_last_four_and_expiry, needs localstripe);
 async fn an_attached_card_is_kept_as_brand_last_four_and_expiry() {
     let Some(base) = localstripe().await else {
         return;
@@ -230,7 +230,7 @@ async fn an_attached_card_is_kept_as_brand_last_four_and_expiry() {
     assert_eq!(stripe.attach_method(&customer, &token).await.unwrap(), card);
 }
 
-#[tokio::test]
+with_tools!(a_good_card_is_charged, needs localstripe);
 async fn a_good_card_is_charged() {
     let Some(base) = localstripe().await else {
         return;
@@ -266,7 +266,7 @@ async fn a_good_card_is_charged() {
     assert_eq!(pi["metadata"]["description"], "Balance top-up");
 }
 
-#[tokio::test]
+with_tools!(a_card_refused_at_charge_time_is_a_decline_in_plain_words, needs localstripe);
 async fn a_card_refused_at_charge_time_is_a_decline_in_plain_words() {
     let Some(base) = localstripe().await else {
         return;
@@ -294,7 +294,7 @@ async fn a_card_refused_at_charge_time_is_a_decline_in_plain_words() {
     assert_eq!(again.status, declined);
 }
 
-#[tokio::test]
+with_tools!(a_card_refused_when_attached_is_declined, needs localstripe);
 async fn a_card_refused_when_attached_is_declined() {
     let Some(base) = localstripe().await else {
         return;
@@ -315,7 +315,7 @@ async fn a_card_refused_when_attached_is_declined() {
     assert_eq!(error.to_string(), "Your card was declined.");
 }
 
-#[tokio::test]
+with_tools!(an_unknown_or_crafted_token_is_invalid, needs localstripe);
 async fn an_unknown_or_crafted_token_is_invalid() {
     let Some(base) = localstripe().await else {
         return;
@@ -341,7 +341,7 @@ async fn an_unknown_or_crafted_token_is_invalid() {
     ));
 }
 
-#[tokio::test]
+with_tools!(a_card_of_another_customer_is_refused_until_detached, needs localstripe);
 async fn a_card_of_another_customer_is_refused_until_detached() {
     let Some(base) = localstripe().await else {
         return;
@@ -358,7 +358,7 @@ async fn a_card_of_another_customer_is_refused_until_detached() {
     assert_eq!(card.last4, "4242");
 }
 
-#[tokio::test]
+with_tools!(a_charge_is_refunded_in_part_then_the_rest, needs localstripe);
 async fn a_charge_is_refunded_in_part_then_the_rest() {
     let Some(base) = localstripe().await else {
         return;
@@ -405,7 +405,7 @@ async fn a_charge_is_refunded_in_part_then_the_rest() {
     assert_eq!(full.amount_minor, 450);
 }
 
-#[tokio::test]
+with_tools!(a_declined_charge_cannot_be_refunded, needs localstripe);
 async fn a_declined_charge_cannot_be_refunded() {
     let Some(base) = localstripe().await else {
         return;
@@ -505,7 +505,7 @@ async fn customer_error(stripe: &StripeClient) -> GatewayError {
         .unwrap_err()
 }
 
-#[tokio::test]
+with_tools!(a_successful_charge_is_announced_by_a_signed_webhook, needs localstripe);
 async fn a_successful_charge_is_announced_by_a_signed_webhook() {
     let Some(base) = localstripe().await else {
         return;

@@ -18,8 +18,8 @@ use crate::on_both_databases;
 
 const ACTION: &str = "action\n  name\n  status\n  status_message\n";
 
-/// Whether pyotp can be imported; in CI its absence fails the test instead.
-fn pyotp_ready() -> bool {
+/// Fails the test when pyotp cannot be imported (the tests that need it are `needs pyotp`).
+fn require_pyotp() {
     static READY: OnceLock<bool> = OnceLock::new();
     let ready = *READY.get_or_init(|| {
         Command::new("python3")
@@ -33,7 +33,6 @@ fn pyotp_ready() -> bool {
     if !ready {
         crate::common::missing("pyotp for the two-factor tests (pip install pyotp)");
     }
-    ready
 }
 
 /// Runs a short Python program with pyotp; its output, trimmed.
@@ -229,9 +228,7 @@ async fn failed_attempts(app: &TestApp, user: &str) -> i64 {
 }
 
 async fn enrolment_shows_a_secret_and_a_qr_code_and_a_code_switches_it_on(backend: Backend) {
-    if !pyotp_ready() {
-        return;
-    }
+    require_pyotp();
     let app = spawn_demo_app(backend).await;
     let b = Browser::new(&app);
     assert_eq!(location(&b.password("demo", "demo").await), "/callc/main");
@@ -390,12 +387,10 @@ async fn enrolment_shows_a_secret_and_a_qr_code_and_a_code_switches_it_on(backen
         secret
     );
 }
-on_both_databases!(enrolment_shows_a_secret_and_a_qr_code_and_a_code_switches_it_on);
+on_both_databases!(enrolment_shows_a_secret_and_a_qr_code_and_a_code_switches_it_on, needs pyotp);
 
 async fn a_password_then_a_code_logs_in_and_a_code_is_used_once(backend: Backend) {
-    if !pyotp_ready() {
-        return;
-    }
+    require_pyotp();
     let app = spawn_demo_app(backend).await;
     let (secret, step, _) = switch_on(&app, "demo", "demo").await;
 
@@ -465,12 +460,10 @@ async fn a_password_then_a_code_logs_in_and_a_code_is_used_once(backend: Backend
     );
     assert!(!j.logged_in().await);
 }
-on_both_databases!(a_password_then_a_code_logs_in_and_a_code_is_used_once);
+on_both_databases!(a_password_then_a_code_logs_in_and_a_code_is_used_once, needs pyotp);
 
 async fn two_logins_racing_with_one_code_only_one_wins(backend: Backend) {
-    if !pyotp_ready() {
-        return;
-    }
+    require_pyotp();
     let app = spawn_demo_app(backend).await;
     let (secret, step, _) = switch_on(&app, "demo", "demo").await;
     let (first, second) = (Browser::new(&app), Browser::new(&app));
@@ -490,12 +483,10 @@ async fn two_logins_racing_with_one_code_only_one_wins(backend: Backend) {
         1
     );
 }
-on_both_databases!(two_logins_racing_with_one_code_only_one_wins);
+on_both_databases!(two_logins_racing_with_one_code_only_one_wins, needs pyotp);
 
 async fn wrong_codes_are_throttled_like_passwords(backend: Backend) {
-    if !pyotp_ready() {
-        return;
-    }
+    require_pyotp();
     let app = spawn_demo_app(backend).await;
     let (secret, step, _) = switch_on(&app, "demo", "demo").await;
     let b = Browser::new(&app);
@@ -516,12 +507,10 @@ async fn wrong_codes_are_throttled_like_passwords(backend: Backend) {
     assert_eq!(b.password("demo", "demo").await.status().as_u16(), 429);
     assert_eq!(events(&app, "demo", "login_failed").await, 5);
 }
-on_both_databases!(wrong_codes_are_throttled_like_passwords);
+on_both_databases!(wrong_codes_are_throttled_like_passwords, needs pyotp);
 
 async fn a_recovery_code_logs_in_once(backend: Backend) {
-    if !pyotp_ready() {
-        return;
-    }
+    require_pyotp();
     let app = spawn_demo_app(backend).await;
     let (_, _, codes) = switch_on(&app, "demo", "demo").await;
     assert_eq!(codes.len(), 10);
@@ -555,12 +544,10 @@ async fn a_recovery_code_logs_in_once(backend: Backend) {
     assert!(activity.contains("Recovery code used"), "{activity}");
     assert!(activity.contains("Two-factor login switched on"));
 }
-on_both_databases!(a_recovery_code_logs_in_once);
+on_both_databases!(a_recovery_code_logs_in_once, needs pyotp);
 
 async fn switching_off_needs_a_code(backend: Backend) {
-    if !pyotp_ready() {
-        return;
-    }
+    require_pyotp();
     let app = spawn_demo_app(backend).await;
     let (secret, step, codes) = switch_on(&app, "demo", "demo").await;
     let b = Browser::new(&app);
@@ -618,12 +605,10 @@ async fn switching_off_needs_a_code(backend: Backend) {
     // The password alone logs in again.
     assert_eq!(location(&b.password("demo", "demo").await), "/callc/main");
 }
-on_both_databases!(switching_off_needs_a_code);
+on_both_databases!(switching_off_needs_a_code, needs pyotp);
 
 async fn the_legacy_login_of_an_account_with_two_factors_is_refused(backend: Backend) {
-    if !pyotp_ready() {
-        return;
-    }
+    require_pyotp();
     let app = spawn_demo_app(backend).await;
     switch_on(&app, "demo", "demo").await;
 
@@ -649,12 +634,10 @@ async fn the_legacy_login_of_an_account_with_two_factors_is_refused(backend: Bac
     let (status, ok) = app.legacy_login("demo2", "demo2").await;
     assert_eq!((status, text_of(&ok, "status").as_str()), (200, "ok"));
 }
-on_both_databases!(the_legacy_login_of_an_account_with_two_factors_is_refused);
+on_both_databases!(the_legacy_login_of_an_account_with_two_factors_is_refused, needs pyotp);
 
 async fn the_operator_can_switch_it_off_for_a_lost_phone(backend: Backend) {
-    if !pyotp_ready() {
-        return;
-    }
+    require_pyotp();
     let app = spawn_demo_app(backend).await;
     switch_on(&app, "demo", "demo").await;
     let run = || {
@@ -674,4 +657,4 @@ async fn the_operator_can_switch_it_off_for_a_lost_phone(backend: Backend) {
     let b = Browser::new(&app);
     assert_eq!(location(&b.password("demo", "demo").await), "/callc/main");
 }
-on_both_databases!(the_operator_can_switch_it_off_for_a_lost_phone);
+on_both_databases!(the_operator_can_switch_it_off_for_a_lost_phone, needs pyotp);

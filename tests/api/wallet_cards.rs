@@ -3,6 +3,7 @@
 //! imports, refunds never past what was captured, a gateway that is down, and a database that
 //! never holds a card number.
 
+use crate::with_tools;
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
@@ -85,7 +86,7 @@ async fn payments(app: &TestApp, user: &str) -> Vec<(String, String, i64, String
     .unwrap()
 }
 
-on_both_databases!(a_stored_card_tops_up_and_a_declined_one_changes_nothing);
+on_both_databases!(a_stored_card_tops_up_and_a_declined_one_changes_nothing, needs localstripe);
 async fn a_stored_card_tops_up_and_a_declined_one_changes_nothing(b: Backend) {
     let Some(base) = localstripe().await else {
         return;
@@ -261,7 +262,7 @@ async fn invoiced(app: &TestApp) -> i64 {
     app.scalar("SELECT id FROM invoices").await
 }
 
-on_both_databases!(an_unpaid_invoice_is_paid_once);
+on_both_databases!(an_unpaid_invoice_is_paid_once, needs localstripe);
 async fn an_unpaid_invoice_is_paid_once(b: Backend) {
     let Some(base) = localstripe().await else {
         return;
@@ -351,7 +352,7 @@ async fn post_webhook(app: &TestApp, body: &str, signature: &str) -> u16 {
         .as_u16()
 }
 
-on_both_databases!(a_webhook_credits_a_pending_top_up_once);
+on_both_databases!(a_webhook_credits_a_pending_top_up_once, needs localstripe);
 async fn a_webhook_credits_a_pending_top_up_once(b: Backend) {
     let Some(base) = localstripe().await else {
         return;
@@ -473,7 +474,7 @@ fn mobile_calls(tag: &str, n: usize) -> String {
         .collect()
 }
 
-on_both_databases!(automatic_top_up_fires_once_under_two_concurrent_imports);
+on_both_databases!(automatic_top_up_fires_once_under_two_concurrent_imports, needs localstripe);
 async fn automatic_top_up_fires_once_under_two_concurrent_imports(b: Backend) {
     let Some(base) = localstripe().await else {
         return;
@@ -575,7 +576,7 @@ async fn automatic_top_up_fires_once_under_two_concurrent_imports(b: Backend) {
     assert_eq!(capped, 1);
 }
 
-on_both_databases!(a_declined_automatic_top_up_switches_itself_off_and_says_so);
+on_both_databases!(a_declined_automatic_top_up_switches_itself_off_and_says_so, needs localstripe);
 async fn a_declined_automatic_top_up_switches_itself_off_and_says_so(b: Backend) {
     let Some(base) = localstripe().await else {
         return;
@@ -637,7 +638,7 @@ async fn debit(app: &TestApp, wallet: &Wallet, user: &str, micros: i64, key: &st
     tx.commit().await.unwrap();
 }
 
-on_both_databases!(a_refund_never_passes_what_was_captured);
+on_both_databases!(a_refund_never_passes_what_was_captured, needs localstripe);
 async fn a_refund_never_passes_what_was_captured(b: Backend) {
     let Some(base) = localstripe().await else {
         return;
@@ -686,7 +687,7 @@ async fn a_refund_never_passes_what_was_captured(b: Backend) {
     assert!(!ok6 && out.contains("not offered"), "{out}");
 }
 
-on_both_databases!(a_gateway_that_is_down_charges_nothing_and_says_so);
+on_both_databases!(a_gateway_that_is_down_charges_nothing_and_says_so, needs localstripe);
 async fn a_gateway_that_is_down_charges_nothing_and_says_so(b: Backend) {
     let Some(base) = localstripe().await else {
         return;
@@ -761,7 +762,7 @@ async fn fill_card(browser: &crate::browser::Browser, number: &str) {
     browser.click(&submit).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+with_tools!(a_subscriber_stores_a_card_in_the_browser_and_tops_up, needs localstripe chromium);
 async fn a_subscriber_stores_a_card_in_the_browser_and_tops_up() {
     let Some(base) = localstripe().await else {
         return;
