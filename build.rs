@@ -30,10 +30,14 @@ fn main() {
     let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
     let python = python_paths();
     let oidc = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/oidc_provider");
-    let tools: [(&str, Vec<Probe>); 6] = [
+    let tools: [(&str, Vec<Probe>); 7] = [
         (
             "chromium",
             vec![program("chromium"), program("chromedriver")],
+        ),
+        (
+            "poppler",
+            vec![program("pdftotext"), program("pdfinfo"), program("qpdf")],
         ),
         ("aiosmtpd", vec![module(&python, "aiosmtpd")]),
         ("pyotp", vec![module(&python, "pyotp")]),
@@ -61,7 +65,10 @@ fn main() {
         ),
     ];
     let names: Vec<String> = tools.iter().map(|(t, _)| format!("\"{t}\"")).collect();
-    println!("cargo::rustc-check-cfg=cfg(selfcare_has, values({}))", names.join(", "));
+    println!(
+        "cargo::rustc-check-cfg=cfg(selfcare_has, values({}))",
+        names.join(", ")
+    );
     for (tool, probes) in tools {
         let mut present = true;
         for probe in probes {
@@ -110,7 +117,10 @@ fn program(name: &str) -> Probe {
 /// without Python.
 fn python_paths() -> Vec<PathBuf> {
     Command::new("python3")
-        .args(["-c", "import sys; print('\\n'.join(p for p in sys.path if p))"])
+        .args([
+            "-c",
+            "import sys; print('\\n'.join(p for p in sys.path if p))",
+        ])
         .output()
         .ok()
         .filter(|o| o.status.success())
@@ -127,9 +137,12 @@ fn python_paths() -> Vec<PathBuf> {
 /// A Python module as `python3` would import it: a package folder or a single file.
 fn module(paths: &[PathBuf], name: &str) -> Probe {
     let found = paths.iter().find_map(|p| {
-        [p.join(name).join("__init__.py"), p.join(format!("{name}.py"))]
-            .into_iter()
-            .find(|f| f.is_file())
+        [
+            p.join(name).join("__init__.py"),
+            p.join(format!("{name}.py")),
+        ]
+        .into_iter()
+        .find(|f| f.is_file())
     });
     found.ok_or_else(|| paths.to_vec())
 }

@@ -1,6 +1,8 @@
-//! CSV exports: RFC 4180 (comma, `"` quoting, CRLF line ends), a header row of the view model's
-//! field names, UTF-8, `.` decimals without thousands separators (the pages' own number form),
-//! dates `YYYY-MM-DD HH:MM:SS`.
+//! CSV exports, made for a spreadsheet: RFC 4180 (comma, `"` quoting, CRLF line ends), UTF-8, a
+//! header row and our own words (a call's result, yes or no) in the reader's language, numbers
+//! with `.` decimals and no thousands separators and dates `YYYY-MM-DD HH:MM:SS`, so that a
+//! spreadsheet sorts and sums them. Programs read the same data as JSON or XML, whose field
+//! names and codes do not change with the language.
 //!
 //! Formula injection (OWASP "CSV injection"): a text cell that starts with `=`, `+`, `-`, `@`,
 //! a tab or a carriage return gets a `'` in front, so no spreadsheet runs it. Number columns are
@@ -74,7 +76,7 @@ pub fn cell(kind: Kind, value: &str) -> Cow<'_, str> {
 
 /// Writes rows into a buffer, to be taken in chunks.
 pub struct Encoder {
-    kinds: Vec<Kind>,
+    columns: Vec<Column>,
     writer: ::csv::Writer<Vec<u8>>,
 }
 
@@ -89,18 +91,18 @@ impl Encoder {
     pub fn new(columns: &[Column]) -> Encoder {
         let mut writer = writer();
         // Writing into a Vec cannot fail; the header has as many fields as there are columns.
-        let _ = writer.write_record(columns.iter().map(|c| c.key));
+        let _ = writer.write_record(columns.iter().map(|c| c.label.as_str()));
         Encoder {
-            kinds: columns.iter().map(|c| c.kind).collect(),
+            columns: columns.to_vec(),
             writer,
         }
     }
 
     /// One row; missing cells are written empty, extra ones dropped.
     pub fn row<S: AsRef<str>>(&mut self, cells: &[S]) {
-        for (i, kind) in self.kinds.iter().enumerate() {
-            let value = cells.get(i).map(AsRef::as_ref).unwrap_or("");
-            let _ = self.writer.write_field(cell(*kind, value).as_ref());
+        for (i, column) in self.columns.iter().enumerate() {
+            let value = column.show(cells.get(i).map(AsRef::as_ref).unwrap_or(""));
+            let _ = self.writer.write_field(cell(column.kind, value).as_ref());
         }
         // Ends the record.
         let _ = self.writer.write_record(None::<&[u8]>);

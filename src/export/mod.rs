@@ -27,35 +27,78 @@ pub enum Kind {
 
 #[derive(Clone, Debug)]
 pub struct Column {
-    /// The CSV header: the view model's field name, the same as in JSON and XML.
+    /// The view model's field the column shows, as JSON and XML name it.
     pub key: &'static str,
-    /// The PDF header, in the reader's language.
+    /// The heading of the CSV and PDF, in the reader's language.
     pub label: String,
     pub kind: Kind,
+    /// For a column of our own words (a call's result, yes or no): how to say a cell in the
+    /// reader's language.
+    pub words: Option<Words>,
 }
+
+/// How the cells of a column of words are said: the cells hold a code or the seed's spelling
+/// (`incoming`, `Answered`, `Yes`), as XML and JSON do; `table` pairs each with its locale key.
+#[derive(Clone, Copy, Debug)]
+pub struct Words {
+    pub lang: Lang,
+    pub table: WordTable,
+}
+
+/// Codes (or the seed's spellings) and their locale keys.
+pub type WordTable = &'static [(&'static str, &'static str)];
+
+/// The locale key of `code` in `table`.
+pub fn key_in(table: WordTable, code: &str) -> Option<&'static str> {
+    table.iter().find(|(c, _)| *c == code).map(|(_, key)| *key)
+}
+
+/// Yes/no cells as the seed spells them.
+pub const YES_NO: WordTable = &[("Yes", "export.yes"), ("No", "export.no")];
 
 impl Column {
     pub fn text(key: &'static str, label: impl Into<String>) -> Column {
-        Column {
-            key,
-            label: label.into(),
-            kind: Kind::Text,
-        }
+        Column::new(key, label, Kind::Text)
     }
 
     pub fn number(key: &'static str, label: impl Into<String>) -> Column {
-        Column {
-            key,
-            label: label.into(),
-            kind: Kind::Number,
-        }
+        Column::new(key, label, Kind::Number)
     }
 
     pub fn date_time(key: &'static str, label: impl Into<String>) -> Column {
+        Column::new(key, label, Kind::DateTime)
+    }
+
+    /// A column of our own words, said in `lang` (a cell `table` does not know stays as it is).
+    pub fn words(
+        key: &'static str,
+        label: impl Into<String>,
+        lang: Lang,
+        table: WordTable,
+    ) -> Column {
+        Column {
+            words: Some(Words { lang, table }),
+            ..Column::new(key, label, Kind::Text)
+        }
+    }
+
+    fn new(key: &'static str, label: impl Into<String>, kind: Kind) -> Column {
         Column {
             key,
             label: label.into(),
-            kind: Kind::DateTime,
+            kind,
+            words: None,
+        }
+    }
+
+    /// A cell as the reader sees it: a word of ours in the reader's language, the rest as it is.
+    pub fn show<'a>(&self, cell: &'a str) -> &'a str {
+        match self
+            .words
+            .and_then(|w| key_in(w.table, cell).map(|k| w.lang.t(k)))
+        {
+            Some(word) => word,
+            None => cell,
         }
     }
 }
@@ -148,6 +191,26 @@ impl Export {
             grand_total: false,
             empty: lang.t("export.empty").to_string(),
         }
+    }
+}
+
+impl Export {
+    /// The export with its cells of words said in the reader's language (the CSV encoder does
+    /// the same row by row).
+    pub fn in_words(&self) -> std::borrow::Cow<'_, Export> {
+        if self.columns.iter().all(|c| c.words.is_none()) {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let mut shown = self.clone();
+        for row in &mut shown.rows {
+            for (cell, column) in row.iter_mut().zip(&self.columns) {
+                let word = column.show(cell);
+                if word != cell {
+                    *cell = word.to_string();
+                }
+            }
+        }
+        std::borrow::Cow::Owned(shown)
     }
 }
 

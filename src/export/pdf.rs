@@ -178,6 +178,7 @@ pub fn release_freed_memory() {
 
 /// Renders an export as a PDF document.
 pub fn render(export: &Export) -> anyhow::Result<Vec<u8>> {
+    let export = &*export.in_words();
     let fonts = &*FONTS;
     let pages = layout(fonts, export);
     to_pdf(fonts, export, pages)

@@ -40,7 +40,7 @@ use crate::call_filter::{
     CallFilter, CallFilterParams, DeviceChoice, Direction, FilterError, Status,
 };
 use crate::error::{AppError, AppResult};
-use crate::export::{self, Column, Export, ExportRow, FileName, Owner};
+use crate::export::{self, key_in, Column, Export, ExportRow, FileName, Owner, WordTable};
 use crate::i18n::Lang;
 use crate::input::echo;
 use crate::money::Money;
@@ -149,14 +149,9 @@ impl CallView {
         }
     }
 
-    /// The locale key of the hangup cause, for HTML.
+    /// The locale key of the hangup cause.
     pub fn cause_key(&self) -> &'static str {
-        match self.hangup_cause {
-            "Answered" => "calls.status.answered",
-            "No Answer" => "calls.status.no_answer",
-            "Busy" => "calls.status.busy",
-            _ => "calls.status.failed",
-        }
+        key_in(CAUSES, self.hangup_cause).unwrap_or("calls.status.failed")
     }
 
     /// The CSS class of the hangup cause.
@@ -169,12 +164,9 @@ impl CallView {
         }
     }
 
+    /// The locale key of the call's direction (`Incoming call`).
     pub fn direction_key(&self) -> &'static str {
-        if self.is_incoming() {
-            "calls.direction.incoming"
-        } else {
-            "calls.direction.outgoing"
-        }
+        key_in(DIRECTIONS, self.direction).unwrap_or("calls.call.outgoing")
     }
 
     pub fn is_incoming(&self) -> bool {
@@ -196,8 +188,8 @@ impl ExportRow for CallView {
             Column::text("called_from", lang.t("calls.called_from")),
             Column::text("called_to", lang.t("calls.called_to")),
             Column::text("destination", lang.t("calls.destination")),
-            Column::text("direction", lang.t("calls.direction")),
-            Column::text("hangup_cause", lang.t("calls.result")),
+            Column::words("direction", lang.t("calls.in_or_out"), lang, DIRECTIONS),
+            Column::words("hangup_cause", lang.t("calls.result"), lang, CAUSES),
             Column::text("duration", lang.t("calls.duration")),
             Column::number("seconds", lang.t("export.calls.seconds")),
             Column::number("price", lang.t("calls.price")),
@@ -233,6 +225,20 @@ impl ExportRow for CallView {
         ]
     }
 }
+
+/// Hangup causes as the seed spells them, and their locale keys.
+pub const CAUSES: WordTable = &[
+    ("Answered", "calls.status.answered"),
+    ("No Answer", "calls.status.no_answer"),
+    ("Busy", "calls.status.busy"),
+    ("Failed", "calls.status.failed"),
+];
+
+/// A call's direction codes, and their locale keys (for one call).
+pub const DIRECTIONS: WordTable = &[
+    ("incoming", "calls.call.incoming"),
+    ("outgoing", "calls.call.outgoing"),
+];
 
 /// The seed's spelling of a stored disposition.
 pub fn hangup_cause(disposition: &str) -> &'static str {

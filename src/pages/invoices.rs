@@ -192,7 +192,7 @@ impl ExportRow for InvoiceView {
             Column::number("vat", format!("{} %", lang.t("money.vat"))),
             Column::number("price_vat", lang.t("money.amount_vat")),
             Column::text("currency", lang.t("invoice.currency")),
-            Column::text("paid", lang.t("invoices.paid")),
+            Column::words("paid", lang.t("invoices.paid"), lang, crate::export::YES_NO),
             Column::date_time("paid_date", lang.t("invoices.paid_date")),
         ]
     }

@@ -16,7 +16,9 @@ use utoipa::ToSchema;
 use chrono_tz::Tz;
 
 use crate::error::{AppError, AppResult};
-use crate::export::{self, period_of, Column, Export, ExportRow, FileName, Owner};
+use crate::export::{
+    self, key_in, period_of, Column, Export, ExportRow, FileName, Owner, WordTable,
+};
 use crate::i18n::Lang;
 use crate::money::{format_percent, Money};
 use crate::store::keyset_page::{page_size, Cursor, Key};
@@ -166,12 +168,17 @@ impl ExportRow for PaymentView {
         vec![
             Column::date_time("payment_date", lang.t("payments.date")),
             Column::date_time("confirmed_date", lang.t("payments.confirmed")),
-            Column::text("payment_type", lang.t("payments.type")),
+            Column::words("payment_type", lang.t("payments.type"), lang, PAYMENT_TYPES),
             Column::number("amount", lang.t("money.amount")),
             Column::number("vat", format!("{} %", lang.t("money.vat"))),
             Column::number("amount_vat", lang.t("money.amount_vat")),
             Column::text("currency", lang.t("invoice.currency")),
-            Column::text("completed", lang.t("payments.completed")),
+            Column::words(
+                "completed",
+                lang.t("payments.completed"),
+                lang,
+                crate::export::YES_NO,
+            ),
         ]
     }
 
@@ -188,6 +195,23 @@ impl ExportRow for PaymentView {
             self.currency.clone(),
             yes_no(self.completed).to_string(),
         ]
+    }
+}
+
+/// Our payment types as stored (`Bank transfer`), and their locale keys; an operator's own
+/// type is shown as it is.
+pub const PAYMENT_TYPES: WordTable = &[
+    ("Manual", "payments.kind.manual"),
+    ("Card", "payments.kind.card"),
+    ("Card (automatic)", "payments.kind.card_automatic"),
+    ("Bank transfer", "payments.kind.bank_transfer"),
+    ("Voucher", "payments.kind.voucher"),
+];
+
+impl PaymentView {
+    /// The payment type in the reader's language.
+    pub fn type_in(&self, lang: Lang) -> &str {
+        key_in(PAYMENT_TYPES, &self.payment_type).map_or(&self.payment_type, |k| lang.t(k))
     }
 }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{AppError, AppResult};
-use crate::export::{Column, Export, ExportRow, FileName, Owner};
+use crate::export::{key_in, Column, Export, ExportRow, FileName, Owner, WordTable};
 use crate::i18n::Lang;
 use crate::money::{format_percent_short, CurrencyCode, ExchangeRate, Money};
 use crate::store::rates::{CurrencyRate, RateSearch, RateSettings};
@@ -145,6 +145,11 @@ impl RatesPage {
     }
 
     /// The seed's export URL (`pdf` or `csv`), with the same currency and search.
+    /// A rate type's heading in the reader's language.
+    fn type_in<'a>(&self, rate_type: &'a str, lang: Lang) -> &'a str {
+        key_in(RATE_TYPES, rate_type).map_or(rate_type, |k| lang.t(k))
+    }
+
     fn export_href(&self, format: &str) -> String {
         let mut query = vec![("currency", self.currency.as_str())];
         if !self.q.is_empty() {
@@ -226,7 +231,7 @@ impl ExportRow for Rate {
     fn columns(lang: Lang) -> Vec<Column> {
         vec![
             Column::text("ratename", lang.t("rates.destination")),
-            Column::text("ratetype", lang.t("export.rates.type")),
+            Column::words("ratetype", lang.t("export.rates.type"), lang, RATE_TYPES),
             Column::number("ratecost", lang.t("export.rates.price")),
             Column::number("rate_vat_cost", lang.t("export.rates.price_vat")),
         ]
@@ -241,6 +246,9 @@ impl ExportRow for Rate {
         ]
     }
 }
+
+/// Our rate types and their locale keys; another type is shown as it is.
+pub const RATE_TYPES: WordTable = &[("FIX", "rates.type.FIX"), ("MOB", "rates.type.MOB")];
 
 #[derive(Deserialize)]
 pub struct RatesQuery {

@@ -67,6 +67,10 @@ macro_rules! needs {
         selfcare_has = "chromium", "needs Chromium (apt-get install chromium chromium-driver)",
         [$($more)*] [$($given),*] $item
     } };
+    ([poppler $($more:ident)*] [$($given:meta),*] $item:item) => { $crate::needs! { @
+        selfcare_has = "poppler", "needs pdftotext, pdfinfo and qpdf (apt-get install poppler-utils qpdf)",
+        [$($more)*] [$($given),*] $item
+    } };
     ([aiosmtpd $($more:ident)*] [$($given:meta),*] $item:item) => { $crate::needs! { @
         selfcare_has = "aiosmtpd", "needs Python's aiosmtpd (pip install aiosmtpd)",
         [$($more)*] [$($given),*] $item

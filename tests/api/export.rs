@@ -7,6 +7,9 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::process::Command;
 
+use selfcare::export::{Column, ExportRow};
+use selfcare::i18n::Lang;
+
 use crate::common::{spawn_demo_app, spawn_demo_app_with_settings, text_of, Backend, TestApp};
 use crate::on_both_databases;
 
@@ -71,28 +74,61 @@ pub(crate) async fn user_id(app: &TestApp, name: &str) -> i64 {
         .await
 }
 
-/// The rows of a CSV file as header → cell maps, read with the csv crate.
+/// The columns of every export in every language: a CSV's heading row names its export.
+fn every_export() -> Vec<Vec<Column>> {
+    use selfcare::pages::{calls, invoices, payments, phonebook, rates};
+    Lang::ALL
+        .into_iter()
+        .flat_map(|l| {
+            [
+                calls::CallView::columns(l),
+                payments::PaymentView::columns(l),
+                invoices::InvoiceView::columns(l),
+                invoices::LineView::columns(l),
+                phonebook::EntryView::columns(l),
+                rates::Rate::columns(l),
+            ]
+        })
+        .collect()
+}
+
+/// The rows of a CSV file as field → cell maps, read with the csv crate, to hold against the
+/// page's JSON: the heading row (the reader's words) must be an export's, its field names come
+/// back, and a cell of our words comes back as the code JSON has (`Входящий звонок` → `incoming`).
 pub(crate) fn csv_rows(body: &[u8]) -> (Vec<String>, Vec<HashMap<String, String>>) {
     let mut reader = csv::Reader::from_reader(body);
-    let headers: Vec<String> = reader
+    let headings: Vec<String> = reader
         .headers()
         .expect("a header row")
         .iter()
         .map(str::to_string)
         .collect();
+    let columns = every_export()
+        .into_iter()
+        .find(|c| c.iter().map(|c| &c.label).eq(headings.iter()))
+        .unwrap_or_else(|| panic!("no export has the headings {headings:?}"));
+    let code = |column: &Column, cell: &str| match column.words {
+        Some(w) => w
+            .table
+            .iter()
+            .find(|(_, key)| w.lang.t(key) == cell)
+            .map_or(cell, |(code, _)| code)
+            .to_string(),
+        None => cell.to_string(),
+    };
     let rows = reader
         .records()
         .map(|r| {
             let r = r.expect("a well-formed CSV record");
-            assert_eq!(r.len(), headers.len(), "every row has every column");
-            headers
+            assert_eq!(r.len(), columns.len(), "every row has every column");
+            columns
                 .iter()
-                .cloned()
-                .zip(r.iter().map(str::to_string))
+                .zip(r.iter())
+                .map(|(c, cell)| (c.key.to_string(), code(c, cell)))
                 .collect()
         })
         .collect();
-    (headers, rows)
+    (columns.iter().map(|c| c.key.to_string()).collect(), rows)
 }
 
 fn temp_pdf(body: &[u8]) -> tempfile::NamedTempFile {
@@ -311,12 +347,14 @@ async fn rates_pdf_has_the_rows_totals_and_page_numbers(backend: Backend) {
             .any(|l| l.contains("Listed") && l.trim_end().ends_with(&format!(" {}", rates.len()))),
         "the count at the end:\n{text}"
     );
-    // Every rate's row is there: name, type and both prices on one line.
+    // Every rate's row is there: name, type (in words) and both prices on one line.
     let lines: Vec<&str> = text.lines().collect();
     for rate in rates {
+        let kind = s(&rate["ratetype"]);
         let (name, kind, cost, vat) = (
             s(&rate["ratename"]),
-            s(&rate["ratetype"]),
+            selfcare::export::key_in(selfcare::pages::rates::RATE_TYPES, &kind)
+                .map_or(kind.clone(), |k| Lang::En.t(k).to_string()),
             shown(&rate["ratecost"]),
             shown(&rate["rate_vat_cost"]),
         );

@@ -75,7 +75,7 @@ pub fn free_port() -> u16 {
     panic!("no free port between 20000 and 32000")
 }
 
-fn skip_or_fail(why: &str) -> Option<TestProvider> {
+fn not_ready(why: &str) -> Option<TestProvider> {
     crate::common::missing(&format!("the OpenID provider: {why}"))
 }
 
@@ -90,10 +90,10 @@ impl TestProvider {
             .status()
             .is_ok_and(|s| s.success());
         if !node_ok {
-            return skip_or_fail("Node.js (`node`) is not installed");
+            return not_ready("Node.js (`node`) is not installed");
         }
         if !provider_dir().join("node_modules/oidc-provider").is_dir() {
-            return skip_or_fail("run `npm ci` in tests/support/oidc_provider");
+            return not_ready("run `npm ci` in tests/support/oidc_provider");
         }
         let port = free_port();
         let log_path = std::env::temp_dir().join(format!("selfcare-oidc-provider-{port}.log"));
