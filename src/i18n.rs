@@ -86,6 +86,8 @@ fn parse(text: &str) -> Table {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
 
     #[test]
@@ -95,6 +97,116 @@ mod tests {
         missing.extend(ru.keys().filter(|k| !en.contains_key(*k)));
         assert!(missing.is_empty(), "keys in one language only: {missing:?}");
         assert!(en.len() > 20);
+    }
+
+    /// Every file of code and templates, with its text.
+    fn sources() -> Vec<(std::path::PathBuf, String)> {
+        fn walk(dir: &std::path::Path, out: &mut Vec<(std::path::PathBuf, String)>) {
+            for entry in std::fs::read_dir(dir).unwrap().map(Result::unwrap) {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if let Ok(text) = std::fs::read_to_string(&path) {
+                    out.push((path, text));
+                }
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut out = Vec::new();
+        walk(&root.join("src"), &mut out);
+        walk(&root.join("templates"), &mut out);
+        out
+    }
+
+    /// The quoted strings of a text that could be keys or key patterns (no spaces). Quotes nest
+    /// in templates (`title="{{ c.t("a.b") }}"`), so every piece between two quotes is looked at;
+    /// a piece between two strings is code, which has spaces or brackets.
+    fn quoted(text: &str) -> impl Iterator<Item = &str> {
+        text.split('"').filter(|s| {
+            s.contains('.')
+                && !s.ends_with('.')
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._{}+".contains(c))
+        })
+    }
+
+    /// `sessions.kind.{kind}` as (`sessions.kind.`, `""`) pieces around its holes; None for a
+    /// format string with no word of its own (`{}.{ext}`).
+    fn pattern(s: &str) -> Option<Vec<&str>> {
+        let pieces: Vec<&str> = s.split(|c| c == '{' || c == '}').step_by(2).collect();
+        (s.contains('{')
+            && pieces
+                .iter()
+                .any(|p| p.chars().filter(char::is_ascii_alphabetic).count() > 2))
+        .then_some(pieces)
+    }
+
+    /// Whether `key` fills the pattern's holes, each with one or more characters but no `.`.
+    fn fills(key: &str, pieces: &[&str]) -> bool {
+        let Some(mut rest) = key.strip_prefix(pieces[0]) else {
+            return false;
+        };
+        for (i, piece) in pieces.iter().enumerate().skip(1) {
+            let at = if i == pieces.len() - 1 {
+                rest.strip_suffix(piece).map(str::len)
+            } else {
+                rest.find(piece)
+            };
+            let Some(at) = at.filter(|&at| at > 0 && !rest[..at].contains('.')) else {
+                return false;
+            };
+            rest = &rest[at + piece.len()..];
+        }
+        pieces.len() > 1 && rest.is_empty()
+    }
+
+    /// Each key the code and templates use is in the locale files, and each key of the files is
+    /// used (literally, or through a pattern such as `format!("sessions.kind.{kind}")`). A quoted
+    /// string counts as a key when it starts with a namespace of the files (`calls.`).
+    #[test]
+    fn every_key_used_exists_and_every_key_is_used() {
+        const NOT_KEYS: [&str; 1] = ["export.csv"]; // a file name
+        let (en, _) = tables();
+        let spaces: HashSet<&str> = en.keys().filter_map(|k| k.split('.').next()).collect();
+        let (mut used, mut patterns, mut missing) = (HashSet::new(), Vec::new(), Vec::new());
+        let sources = sources();
+        for (path, text) in &sources {
+            for s in quoted(text) {
+                if let Some(p) = pattern(s) {
+                    patterns.push(p);
+                } else if en.contains_key(s) {
+                    used.insert(s.to_string());
+                } else if spaces.contains(s.split('.').next().unwrap_or(""))
+                    && !NOT_KEYS.contains(&s)
+                {
+                    missing.push(format!("{s} ({})", path.display()));
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "keys used but in no locale file: {missing:?}"
+        );
+        let mut unused: Vec<&String> = en
+            .keys()
+            .filter(|k| !used.contains(*k) && !patterns.iter().any(|p| fills(k, p)))
+            .collect();
+        unused.sort();
+        assert!(unused.is_empty(), "keys no code uses: {unused:?}");
+    }
+
+    #[test]
+    fn key_patterns_match_what_they_should() {
+        let p = pattern("zz.method.{method}").unwrap();
+        assert!(fills("zz.method.password+totp", &p));
+        assert!(!fills("zz.method.a.b", &p));
+        assert!(!fills("zz.kind.web", &p));
+        let p = pattern("{prefix}.done.{code}").unwrap();
+        assert!(fills("zz.done.payment_completed", &p));
+        assert!(!fills("zz.pending", &p));
+        assert!(pattern("{}.{ext}").is_none());
+        let template = r#"<p title="{{ c.t("zz.date") }}">{{ c.t("zz.b") }} "a b.c"</p>"#;
+        assert!(quoted(template).eq(["zz.date", "zz.b"]));
     }
 
     #[test]
