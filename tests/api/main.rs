@@ -35,6 +35,7 @@ mod oidc_provider;
 mod own_sessions;
 mod passwords;
 mod pbx;
+mod phone_calls;
 mod phonebook_io;
 mod pin;
 mod preferences;
