@@ -195,9 +195,21 @@ impl Page for PersonalDetailsPage {
 }
 
 impl PersonalDetailsPage {
-    /// Every IANA time zone, for the preferences form.
-    pub fn time_zones(&self) -> impl Iterator<Item = &'static str> {
-        chrono_tz::TZ_VARIANTS.iter().map(|z| z.name())
+    /// Every IANA time zone, for the preferences form: grouped by area (`America`), each shown
+    /// without it (`Argentina/Buenos Aires`), so that the longest fits a phone's width; zones of
+    /// no area (`UTC`) come first, in a group of no name.
+    pub fn time_zone_groups(&self) -> Vec<(&'static str, Vec<(&'static str, String)>)> {
+        let mut groups: Vec<(&'static str, Vec<(&'static str, String)>)> = Vec::new();
+        for zone in chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()) {
+            let (area, place) = zone.split_once('/').unwrap_or(("", zone));
+            let shown = (zone, place.replace('_', " "));
+            match groups.iter_mut().find(|(a, _)| *a == area) {
+                Some((_, zones)) => zones.push(shown),
+                None => groups.push((area, vec![shown])),
+            }
+        }
+        groups.sort_by_key(|(area, _)| *area);
+        groups
     }
 
     pub fn languages(&self) -> [Lang; 2] {

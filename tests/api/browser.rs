@@ -62,9 +62,15 @@ impl Browser {
             format!("--user-data-dir={}", profile.path().display()),
             format!("--window-size={width},{height}"),
         ];
+        // Headless Chromium keeps a window at least 500 px wide, whatever `--window-size` says:
+        // the page is laid out at exactly `width` × `height` through device metrics instead.
+        // (Not "mobile": that would lay out a page without a viewport tag 980 px wide.)
+        let metrics = json!({"width": width, "height": height, "pixelRatio": 1.0,
+                             "mobile": false, "touch": width < 800});
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
-            "goog:chromeOptions": {"binary": chromium, "args": args}
+            "goog:chromeOptions": {"binary": chromium, "args": args,
+                                   "mobileEmulation": {"deviceMetrics": metrics}}
         }}});
         let answer: Value = http
             .post(format!("{base}/session"))
@@ -79,13 +85,18 @@ impl Browser {
             .as_str()
             .unwrap_or_else(|| panic!("no session: {answer}"))
             .to_string();
-        Some(Browser {
+        let browser = Browser {
             driver: child,
             base,
             session,
             http,
             _profile: profile,
-        })
+        };
+        let size = browser
+            .script("return [window.innerWidth, window.innerHeight];")
+            .await;
+        assert_eq!(size, json!([width, height]), "the window's size");
+        Some(browser)
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {

@@ -1,7 +1,7 @@
 //! The menu in headless Chromium, as a subscriber meets it on a desktop (1366×900) and a phone
 //! (390×844), in English and Russian: every page of every section opens, nothing scrolls
-//! sideways, the current section and page are marked and on screen, a skip link leads to the
-//! content, and no label is an untranslated key.
+//! sideways, no control is cut off, the current section and page are marked and on screen, a
+//! skip link leads to the content, and no label is an untranslated key.
 
 use crate::with_tools;
 use selfcare::web::menu::SECTIONS;
@@ -19,6 +19,24 @@ fn on_screen(css: &str) -> String {
              && r.right <= window.innerWidth && r.bottom <= window.innerHeight;"
     )
 }
+
+/// The controls whose label does not fit in them: a drop-down list any of whose choices is
+/// wider than the room its box leaves beside the arrow (the list shows the chosen one cut), or
+/// a button whose text overflows. Text is measured with the control's own font.
+const CUT_OFF_CONTROLS: &str = "
+    const ctx = document.createElement('canvas').getContext('2d');
+    const arrow = 20;
+    const room = e => { const s = getComputedStyle(e);
+        ctx.font = `${s.fontStyle} ${s.fontWeight} ${s.fontSize} ${s.fontFamily}`;
+        return e.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight); };
+    const cut = e => e.tagName === 'SELECT'
+        ? [...e.options].find(o => ctx.measureText(o.text).width > room(e) - arrow)?.text
+        : (e.scrollWidth > e.clientWidth + 1 ? e.textContent.trim() : undefined);
+    return [...document.querySelectorAll('select, button, input[type=submit], a.button')]
+        .filter(e => e.getBoundingClientRect().width > 0)
+        .map(e => [e, cut(e)]).filter(([e, text]) => text !== undefined)
+        .map(([e, text]) => `${e.tagName} ${e.name}: ${text}`)
+        .slice(0, 5).join(', ');";
 
 with_tools!(every_page_of_the_menu_on_a_desktop_and_a_phone_in_both_languages, needs chromium);
 async fn every_page_of_the_menu_on_a_desktop_and_a_phone_in_both_languages() {
@@ -51,6 +69,8 @@ async fn every_page_of_the_menu_on_a_desktop_and_a_phone_in_both_languages() {
                         )
                         .await;
                     assert_eq!(out.as_str(), Some(""), "{at}: sticks out: {out}");
+                    let cut = b.script(CUT_OFF_CONTROLS).await;
+                    assert_eq!(cut.as_str(), Some(""), "{at}: cut off: {cut}");
                     let sections = b.all("nav.sections a").await;
                     assert_eq!(sections.len(), SECTIONS.len(), "{at}");
                     let current = b.find("nav.sections a[aria-current]").await;

@@ -1,6 +1,6 @@
 //! The call list on a phone (390×844), in English and Russian: a page of 50 calls is a compact
 //! list to scan, not a tower of labelled cards. Each call is three short lines (when and the
-//! price; from → to and the result; where and how long), so 50 of them take at most
+//! price; from → to; where, the result and how long), so 50 of them take at most
 //! `MAX_PER_CALL` pixels each: 3,600 px, about four screens, where a card with a labelled line
 //! a field took ~9,700 px. Nothing scrolls sideways and each call still shows every figure.
 
@@ -21,6 +21,10 @@ async fn fifty_calls_on_a_phone_take_a_few_screens() {
             .await;
         let at = format!("calls on a phone ({lang})");
         assert!(b.fits_sideways().await, "{at}: scrolls sideways");
+        b.screenshot(&format!("calls-filters-phone-{lang}")).await;
+        b.script("document.querySelector('table.calls').scrollIntoView(); return true;")
+            .await;
+        b.screenshot(&format!("calls-phone-{lang}")).await;
         let rows = b.all("table.calls tbody tr").await;
         assert_eq!(rows.len(), 50, "{at}: a page of 50 calls");
         let height = b
@@ -28,6 +32,7 @@ async fn fifty_calls_on_a_phone_take_a_few_screens() {
             .await
             .as_f64()
             .unwrap();
+        eprintln!("{at}: 50 calls take {height} px");
         assert!(
             height <= 50.0 * MAX_PER_CALL,
             "{at}: 50 calls take {height} px (at most {} px)",
@@ -47,9 +52,6 @@ async fn fifty_calls_on_a_phone_take_a_few_screens() {
             )
             .await;
         assert_eq!(hidden.as_str(), Some(""), "{at}: cut or hidden: {hidden}");
-        b.script("document.querySelector('table.calls').scrollIntoView(); return true;")
-            .await;
-        b.screenshot(&format!("calls-phone-{lang}")).await;
     }
     b.quit().await;
 }
