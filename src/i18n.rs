@@ -195,6 +195,79 @@ mod tests {
         assert!(unused.is_empty(), "keys no code uses: {unused:?}");
     }
 
+    /// `text` with each span from `open` to `close` (both included) made a space.
+    fn without(text: &str, open: &str, close: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(at) = rest.find(open) {
+            out.push_str(&rest[..at]);
+            out.push(' ');
+            rest = rest[at..]
+                .find(close)
+                .map_or("", |end| &rest[at + end + close.len()..]);
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// What an HTML template shows of its own: the text between tags and the values of the
+    /// attributes people read, with template code, `<pre>` examples and `<code>` left out.
+    fn own_words(template: &str) -> Vec<String> {
+        let mut t = template.to_string();
+        for (open, close) in [
+            ("{{", "}}"),
+            ("{%", "%}"),
+            ("{#", "#}"),
+            ("<pre", "</pre>"),
+            ("<code", "</code>"),
+            ("<script", "</script>"),
+            ("<style", "</style>"),
+        ] {
+            t = without(&t, open, close);
+        }
+        let mut shown = Vec::new();
+        for attribute in ["title=\"", "placeholder=\"", "aria-label=\"", "alt=\""] {
+            for value in t.split(attribute).skip(1) {
+                shown.push(value.split('"').next().unwrap_or("").to_string());
+            }
+        }
+        shown.push(without(&t, "<", ">"));
+        shown
+            .iter()
+            .flat_map(|s| s.split_whitespace())
+            // The shapes of codes one types (a card token, a voucher), the same in any language.
+            .filter(|w| !["pm_…", "ABCD-EFGH-JKMN-PQRS"].contains(w))
+            .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+            .filter(|w| w.chars().filter(char::is_ascii_alphabetic).count() > 1)
+            .filter(|w| !w.starts_with('&') && !w.contains('/'))
+            .filter(|w| !["PDF", "CSV", "XML", "JSON"].contains(w))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Every word an HTML page shows comes from the locale files: no template has words of its
+    /// own (a format's name such as PDF aside).
+    #[test]
+    fn templates_show_no_words_of_their_own() {
+        let found: Vec<String> = sources()
+            .iter()
+            .filter(|(path, _)| path.extension().is_some_and(|e| e == "html"))
+            .flat_map(|(path, text)| {
+                own_words(text)
+                    .into_iter()
+                    .map(move |w| format!("{w} ({})", path.display()))
+            })
+            .collect();
+        assert!(
+            found.is_empty(),
+            "words not from the locale files: {found:?}"
+        );
+        assert_eq!(
+            own_words(r#"<p title="Hi there">{{ c.t("a.b") }} Total: <pre>curl x</pre> PDF</p>"#),
+            ["Hi", "there", "Total"]
+        );
+    }
+
     #[test]
     fn key_patterns_match_what_they_should() {
         let p = pattern("zz.method.{method}").unwrap();

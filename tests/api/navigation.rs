@@ -1,9 +1,10 @@
 //! The menu in headless Chromium, as a subscriber meets it on a desktop (1366×900) and a phone
 //! (390×844), in English and Russian: every page of every section opens, nothing scrolls
 //! sideways, no control is cut off, the current section and page are marked and on screen, a
-//! skip link leads to the content, and no label is an untranslated key.
+//! skip link leads to the content, and no text, label or choice is an untranslated key.
 
 use crate::with_tools;
+use selfcare::i18n::Lang;
 use selfcare::web::menu::SECTIONS;
 use serde_json::Value;
 
@@ -99,6 +100,22 @@ async fn every_page_of_the_menu_on_a_desktop_and_a_phone_in_both_languages() {
                         .await;
                     let labels = labels.as_str().unwrap();
                     assert!(!labels.contains("nav."), "{at}: untranslated {labels}");
+                    // No text, label, hint or choice on the page is a raw locale key.
+                    let text = b
+                        .script(
+                            "return document.body.innerText + ' ' +
+                                 [...document.querySelectorAll('[title], [placeholder], [aria-label], option')]
+                                 .map(e => [e.title, e.placeholder, e.ariaLabel, e.textContent].join(' '))
+                                 .join(' ');",
+                        )
+                        .await;
+                    let keys: Vec<&str> = text
+                        .as_str()
+                        .unwrap()
+                        .split(|c: char| c.is_whitespace() || ",;:()\"«»".contains(c))
+                        .filter(|w| Lang::En.lookup(w.trim_end_matches('.')).is_some())
+                        .collect();
+                    assert!(keys.is_empty(), "{at}: untranslated {keys:?}");
                     if lang == "ru" {
                         assert!(labels.contains("Деньги"), "{at}: {labels}");
                     }
