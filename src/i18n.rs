@@ -133,7 +133,7 @@ mod tests {
     /// `sessions.kind.{kind}` as (`sessions.kind.`, `""`) pieces around its holes; None for a
     /// format string with no word of its own (`{}.{ext}`).
     fn pattern(s: &str) -> Option<Vec<&str>> {
-        let pieces: Vec<&str> = s.split(|c| c == '{' || c == '}').step_by(2).collect();
+        let pieces: Vec<&str> = s.split(['{', '}']).step_by(2).collect();
         (s.contains('{')
             && pieces
                 .iter()

@@ -60,6 +60,14 @@ fn is_currency_code(w: &str) -> bool {
     w.len() == 3 && w.chars().all(|c| c.is_ascii_uppercase())
 }
 
+/// Saves a download in `$SELFCARE_SCREENSHOTS` when that names a folder, for a person to look at.
+fn keep(name: &str, body: &[u8]) {
+    if let Some(dir) = std::env::var_os("SELFCARE_SCREENSHOTS") {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(std::path::Path::new(&dir).join(name), body).unwrap();
+    }
+}
+
 /// The subscriber's exports: (what, PDF and CSV URLs, the JSON pages that hold its data).
 fn exports(id: i64, invoice: i64) -> Vec<(&'static str, String, String, Vec<String>)> {
     let calls = "/stats/call_list?per_page=500".to_string();
@@ -123,6 +131,7 @@ async fn a_russian_subscribers_exports_are_in_russian(backend: Backend) {
 
         let d = download(&app, &pdf).await;
         assert_eq!(d.status, 200, "{pdf}");
+        keep(&format!("{what}-ru.pdf"), &d.body);
         let text = pdf_text(&d.body);
         assert!(text.contains("стр. 1 из"), "{what}: {text}");
         let left = english_left(&text, &data);
@@ -133,6 +142,7 @@ async fn a_russian_subscribers_exports_are_in_russian(backend: Backend) {
 
         let d = download(&app, &csv).await;
         assert_eq!(d.status, 200, "{csv}");
+        keep(&format!("{what}-ru.csv"), &d.body);
         let body = String::from_utf8(d.body.clone()).expect("UTF-8");
         // The cells as a spreadsheet shows them (quotes undone), a line a row.
         let cells: Vec<String> = csv::ReaderBuilder::new()
