@@ -20,6 +20,8 @@ use utoipa::ToSchema;
 
 use super::notice;
 use crate::error::AppResult;
+use crate::export::{key_in, WordTable};
+use crate::i18n::Lang;
 use crate::store::controls::PlanRow;
 use crate::store::Store;
 use crate::web::form::StrictForm;
@@ -83,9 +85,24 @@ pub struct PlanService {
     pub service_type: String,
     /// Within the operator's ceiling (the country's risk counts too): it may be switched on.
     pub allowed: bool,
+    /// `FIX`, `MOB`, `PRM`: what the page shows in words beside the country.
+    #[serde(skip)]
+    pub dir_code: String,
 }
 
+/// The kinds of numbers a service covers, and their locale keys.
+const KINDS: WordTable = &[
+    ("FIX", "rates.type.FIX"),
+    ("MOB", "rates.type.MOB"),
+    ("PRM", "plan.premium"),
+];
+
 impl PlanService {
+    /// The kind of numbers in the reader's language (`Мобильные`); another code as it is.
+    pub fn kind_in(&self, lang: Lang) -> &str {
+        key_in(KINDS, &self.dir_code).map_or(&self.dir_code, |k| lang.t(k))
+    }
+
     /// Worth the subscriber's attention: premium, high risk (the country's risk counts), or
     /// switched off; the page lists these first and the rest folded.
     pub fn notable(&self, country_risk: &i64) -> bool {
@@ -165,6 +182,7 @@ fn countries(rows: Vec<PlanRow>, ceiling: i64) -> Vec<PlanCountry> {
             risk: r.risk,
             allowed: r.risk.max(r.country_risk) <= ceiling,
             service_type: r.service_type,
+            dir_code: r.dir_code,
         });
     }
     by_group.into_values().collect()
