@@ -267,7 +267,20 @@ mod tests {
         let text = String::from_utf8(render(&columns, &rows).to_vec()).unwrap();
         assert_eq!(
             text,
-            "name,amount\r\n\"Иванова, \"\"Мария\"\"\",-5.00\r\n\"line\nbreak\",1234567.89\r\n'@home,\r\n"
+            "Name,Amount\r\n\"Иванова, \"\"Мария\"\"\",-5.00\r\n\"line\nbreak\",1234567.89\r\n'@home,\r\n"
         );
+    }
+
+    #[test]
+    fn words_are_said_in_the_readers_language() {
+        let columns = vec![Column::words(
+            "paid",
+            "Оплачен",
+            crate::i18n::Lang::Ru,
+            crate::export::YES_NO,
+        )];
+        let rows = vec![vec!["Yes".to_string()], vec!["=maybe".to_string()]];
+        let text = String::from_utf8(render(&columns, &rows).to_vec()).unwrap();
+        assert_eq!(text, "Оплачен\r\nДа\r\n'=maybe\r\n");
     }
 }
