@@ -706,7 +706,7 @@ async fn new_calls_are_shown_once(backend: Backend) {
         .text()
         .await
         .unwrap();
-    assert!(html.contains("<table class=\"calls\">"));
+    assert!(html.contains("<table class=\"calls log\">"));
     assert_eq!(
         browser.scalar(&unseen_sql).await,
         unseen - 50,
