@@ -22,15 +22,19 @@ fn on_screen(css: &str) -> String {
 }
 
 /// The controls whose label does not fit in them: a drop-down list any of whose choices is
-/// wider than the room its box leaves beside the arrow (the list shows the chosen one cut), or
-/// a button whose text overflows. Text is measured with the control's own font.
+/// wider than the room its box leaves beside the arrow (the list shows the chosen one cut), a
+/// button whose text overflows, or a control reaching past the window's edge (also inside a box
+/// that scrolls sideways: one has to find it). Text is measured with the control's own font.
 const CUT_OFF_CONTROLS: &str = "
     const ctx = document.createElement('canvas').getContext('2d');
     const arrow = 20;
     const room = e => { const s = getComputedStyle(e);
         ctx.font = `${s.fontStyle} ${s.fontWeight} ${s.fontSize} ${s.fontFamily}`;
         return e.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight); };
-    const cut = e => e.tagName === 'SELECT'
+    const outside = e => { const r = e.getBoundingClientRect();
+        return r.left < -1 || r.right > window.innerWidth + 1; };
+    const cut = e => outside(e) ? `past the edge: ${e.textContent.trim()}`
+        : e.tagName === 'SELECT'
         ? [...e.options].find(o => ctx.measureText(o.text).width > room(e) - arrow)?.text
         : (e.scrollWidth > e.clientWidth + 1 ? e.textContent.trim() : undefined);
     return [...document.querySelectorAll('select, button, input[type=submit], a.button')]
