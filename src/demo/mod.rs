@@ -383,9 +383,12 @@ pub async fn fill(store: &Store, data_dir: &Path, opts: &DemoOptions) -> anyhow:
     number_pool(c, &users, now).await?;
     tx.commit().await?;
 
+    // The months the calls fall in get their partitions first (PostgreSQL), so no call has to
+    // be moved out of the default partition afterwards.
+    store.make_call_months(now - 90 * 86_400, now).await?;
     let totals = write_calls(store, &mut rng, &users, &dests, opts.calls, now).await?;
     write_invoices(store, &users, &dests, &totals, now).await?;
-    store.refresh_statistics().await?;
+    store.after_bulk_load().await?;
     store.set_setting(FILLED_AT, &now.to_string()).await?;
     Ok(Summary {
         logins,

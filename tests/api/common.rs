@@ -107,6 +107,18 @@ pub async fn spawn_app_with_settings(
             (database_url(&server, &name), Some((server, name)))
         }
     };
+    let mut app = spawn_app_on(url, dir, adjust).await;
+    app.pg_database = pg_database;
+    app
+}
+
+/// A running portal on the (migrated on start) database at `url`, its data folder in `dir`.
+pub async fn spawn_app_on(
+    url: String,
+    dir: tempfile::TempDir,
+    adjust: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let data_dir = dir.path().join("data");
     let mut settings =
         Settings::new("127.0.0.1:0", Some(url.clone()), data_dir.clone()).expect("settings");
     // Mail is sent at once in tests (the outbox is woken on every new message anyway).
@@ -128,7 +140,7 @@ pub async fn spawn_app_with_settings(
         client,
         data_dir,
         _dir: dir,
-        pg_database,
+        pg_database: None,
     }
 }
 
