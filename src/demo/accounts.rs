@@ -282,11 +282,13 @@ async fn post_all(
     let daily = spent / days;
     let step = 50 * MICROS;
     let topup = (user.topup.1.max(daily * 21) + step - 1) / step * step;
-    let low = user.topup.0.max(daily * 3);
+    // Low: about a week's spending, so that an invoice's VAT on a month's calls fits too.
+    let low = user.topup.0.max(daily * 8);
     let mut balance = 0;
     if user.first_topup > 0 {
         let at = super::calls::history_start(now, user.tz) - 86_400 + 11 * 3600;
-        balance += topup_of(c, user, at, "Bank transfer", user.first_topup, balance).await?;
+        let amount = user.first_topup.max(topup);
+        balance += topup_of(c, user, at, "Bank transfer", amount, balance).await?;
     }
     for m in moves {
         balance += m.amount;
