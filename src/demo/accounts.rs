@@ -4,8 +4,8 @@
 //!
 //! - Invoices are what `bill` makes for each of the three months before the subscriber's current
 //!   one: a line per destination of the month's outgoing calls, a line per subscription (priced
-//!   in the subscriber's currency), VAT; numbered without gaps in order of issue, issued the day
-//!   after the month, due 14 days later.
+//!   in the subscriber's currency), VAT; numbered without gaps in order of issue, issued at six in
+//!   the morning of the 1st, due 14 days later.
 //! - Postpaid: each invoice is owed when issued (a debit) and paid in full by one payment a few
 //!   days later (a credit), except the latest, which is open with its due date.
 //! - Prepaid: the calls of each day are charged that day, an invoice takes its subscriptions and
