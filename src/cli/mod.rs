@@ -296,9 +296,10 @@ pub struct DemoArgs {
     /// Number of subscribers (at least 2: demo and demo2; the others are user3, user4, …)
     #[arg(long, default_value_t = 2)]
     pub users: u32,
-    /// Number of call records, spread over the last 90 days
-    #[arg(long, default_value_t = 20_000)]
-    pub calls: u64,
+    /// Number of call records in all, shared equally by the subscribers (for benchmarks);
+    /// without it, each subscriber makes as many calls as a household or a small office does
+    #[arg(long)]
+    pub calls: Option<u64>,
     /// Random seed: the same seed gives the same data
     #[arg(long, default_value_t = 1)]
     pub seed: u64,

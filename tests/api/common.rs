@@ -77,8 +77,6 @@ pub struct TestApp {
     pg_database: Option<(String, String)>,
 }
 
-pub const DEMO_CALLS: u64 = 3_000;
-
 /// A running portal on an empty, migrated database.
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with_settings(backend, |_| {}).await
@@ -154,9 +152,10 @@ pub async fn spawn_demo_app_with_settings(
     adjust: impl FnOnce(&mut Settings),
 ) -> TestApp {
     let app = spawn_app_with_settings(backend, adjust).await;
+    // The believable demo (what `serve --demo` makes), with a third subscriber (`user3`).
     let opts = DemoOptions {
         users: 3,
-        calls: DEMO_CALLS,
+        calls: None,
         seed: 7,
     };
     demo::fill(&app.store, &app.data_dir, &opts)

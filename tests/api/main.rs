@@ -14,6 +14,7 @@ mod common;
 mod controls;
 mod database_busy;
 mod database_outage;
+mod demo_believable;
 mod demo_data;
 mod demo_refresh;
 mod export;

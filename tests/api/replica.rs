@@ -227,7 +227,7 @@ async fn pages_read_call_history_from_the_replica_and_write_to_the_primary() {
     primary.migrate().await.unwrap();
     let opts = DemoOptions {
         users: 2,
-        calls: 500,
+        calls: Some(500),
         seed: 3,
     };
     demo::fill(&primary, &dir.path().join("data"), &opts)
