@@ -396,7 +396,7 @@ async fn streamed_csv_bench(server: Option<String>) {
         dir.path(),
         &selfcare::demo::DemoOptions {
             users: 2,
-            calls: 0,
+            calls: Some(0),
             seed: 1,
         },
     )

@@ -1,243 +1,173 @@
-//! The call pages against an existing database, through the real HTTP stack and directly.
+//! Every page a subscriber opens most, at several history sizes side by side: the page over
+//! HTTP, the database's share of it, our own time and the ratio.
 //!
 //! ```sh
-//! selfcare demo --users 10 --calls 10000000 --database-url URL     # once
-//! cargo bench --bench pages -- --database-url URL [--user demo] [--requests 200]
+//! selfcare --data-dir /tmp/d100k demo --users 10 --calls 100000      # once per size
+//! selfcare --data-dir /tmp/d1m   demo --users 10 --calls 1000000
+//! selfcare --data-dir /tmp/d10m  demo --users 10 --calls 10000000
+//! cargo bench --bench pages -- --database-url sqlite:///tmp/d100k/selfcare.db \
+//!     --database-url sqlite:///tmp/d1m/selfcare.db --database-url sqlite:///tmp/d10m/selfcare.db \
+//!     [--user demo] [--requests 200]
 //! ```
 //!
-//! For each page it times `--requests` requests (after a few to warm up) through a portal
-//! started in this process on a free port — HTTP, session, routing, the handler, the queries,
-//! the templates — and the same store calls the handler makes, run directly. The medians show
-//! the database's share and the ratio the portal's own overhead. Not a test: no assertion on
-//! time; the figures are for the README.
+//! For each database it starts the portal in this process on a free port — HTTP, session,
+//! routing, the handler, the queries, the templates — logs in as `--user` (password = name, as
+//! in the demo) and asks each page `--requests` times, one after the other, after a few to warm
+//! up. The database's share of a request is the sum of the times of the statements it ran, as
+//! sqlx measures each one around the driver (send, execute, read the rows; on PostgreSQL the
+//! round trip over 127.0.0.1 too): the same statements as the page, with nothing of ours in
+//! between. Own time = page − database. Medians; not a test: no assertion on time.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use chrono::Datelike;
-use selfcare::call_filter::{CallFilter, Direction, Status};
-use selfcare::period::{local_date, Period};
-use selfcare::store::call_list::{Cursor, Key};
 use selfcare::store::Store;
 use selfcare::{Application, Settings};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::Layer;
+
+/// Nanoseconds spent in statements since the last reset.
+static DATABASE_NANOS: AtomicU64 = AtomicU64::new(0);
+
+/// Adds up `elapsed_secs` of sqlx's statement events.
+struct StatementTimes;
+
+impl<S: tracing::Subscriber> Layer<S> for StatementTimes {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct Seconds(f64);
+        impl tracing::field::Visit for Seconds {
+            fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
+                if field.name() == "elapsed_secs" {
+                    self.0 = value;
+                }
+            }
+            fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+        }
+        if event.metadata().target() == "sqlx::query" {
+            let mut s = Seconds(0.0);
+            event.record(&mut s);
+            DATABASE_NANOS.fetch_add((s.0 * 1e9) as u64, Ordering::Relaxed);
+        }
+    }
+}
 
 struct Options {
-    database_url: String,
+    databases: Vec<String>,
     user: String,
     requests: usize,
 }
 
 fn options() -> Options {
     let mut o = Options {
-        database_url: String::new(),
+        databases: Vec::new(),
         user: "demo".into(),
         requests: 100,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--database-url" => o.database_url = args.next().unwrap_or_default(),
+            "--database-url" => o.databases.extend(args.next()),
             "--user" => o.user = args.next().unwrap_or_default(),
             "--requests" => o.requests = args.next().and_then(|n| n.parse().ok()).unwrap_or(100),
             "--bench" => {}
             other => eprintln!("ignored argument {other}"),
         }
     }
-    if o.database_url.is_empty() {
+    if o.databases.is_empty() {
         eprintln!(
-            "usage: cargo bench --bench pages -- --database-url URL [--user NAME] [--requests N]"
+            "usage: cargo bench --bench pages -- --database-url URL [--database-url URL …] [--user NAME] [--requests N]"
         );
         std::process::exit(2);
     }
     o
 }
 
-/// One page of the benchmark: its URL and the store calls its handler makes.
-struct Scenario {
-    name: &'static str,
-    path: String,
-    filter: CallFilter,
-    kind: Kind,
-    cursor: Cursor,
+/// The pages, by name and address (`{today}`, `{d29}`, `{d364}`: days in the user's zone).
+const PAGES: &[(&str, &str)] = &[
+    ("main page", "/callc/main"),
+    ("call list, this month", "/stats/call_list"),
+    (
+        "call list, 365 days",
+        "/stats/call_list?period_start={d364}&period_end={today}",
+    ),
+    (
+        "call list, 365 days, page 21 (incoming)",
+        "/stats/call_list?period_start={d364}&period_end={today}&direction=incoming&before={deep}",
+    ),
+    ("new calls", "/stats/new_calls_list"),
+    ("missed calls, this month", "/stats/missed_calls"),
+    (
+        "missed calls, 365 days",
+        "/stats/missed_calls?period_start={d364}&period_end={today}",
+    ),
+    (
+        "statistics, 30 days",
+        "/stats/user_stats?period_start={d29}&period_end={today}",
+    ),
+    (
+        "statistics, 365 days",
+        "/stats/user_stats?period_start={d364}&period_end={today}",
+    ),
+    ("payments", "/payments/personal_payments"),
+    ("invoices", "/accounting/user_invoices"),
+    ("rates", "/tariffs/user_rates"),
+    ("devices", "/devices/user_devices"),
+    ("personal details", "/users/personal_details"),
+];
+
+/// One database's figures: calls in all, and per page (page, database) medians in ms.
+struct Run {
+    calls: i64,
+    label: String,
+    pages: Vec<(f64, f64)>,
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Kind {
-    CallList,
-    Missed,
-    Stats,
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
 }
 
-fn stats(samples: &mut [Duration]) -> (f64, f64) {
-    samples.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let median = ms(samples[samples.len() / 2]);
-    let p99 = ms(samples[((samples.len() * 99) / 100).min(samples.len() - 1)]);
-    (median, p99)
-}
-
-async fn direct(store: &Store, user: i64, tz: chrono_tz::Tz, s: &Scenario) {
-    store.account(user).await.unwrap().expect("the account");
-    match s.kind {
-        Kind::CallList => {
-            store.device_choices(user).await.unwrap();
-            let page = store
-                .call_page(user, &s.filter, s.cursor, 50)
-                .await
-                .unwrap();
-            store.call_totals(user, &s.filter).await.unwrap();
-            let unseen: Vec<i64> = page
-                .rows
-                .iter()
-                .filter(|r| r.seen == 0)
-                .map(|r| r.id)
-                .collect();
-            store.mark_seen(user, &unseen).await.unwrap();
-        }
-        Kind::Missed => {
-            store
-                .call_page(user, &s.filter, s.cursor, 50)
-                .await
-                .unwrap();
-            store.missed_counts(user, &s.filter.period).await.unwrap();
-        }
-        Kind::Stats => {
-            let today = local_date(selfcare::time::now(), tz);
-            let first = today.with_day(1).unwrap();
-            store
-                .call_counters(
-                    user,
-                    &Period::days(today, today, tz),
-                    &Period::days(first, today, tz),
-                )
-                .await
-                .unwrap();
-            store
-                .calls_by_day(user, &s.filter.period, tz)
-                .await
-                .unwrap();
-        }
-    }
-}
-
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
-    let o = options();
-    let store = Store::connect(&o.database_url).await.expect("database");
+async fn run(url: &str, o: &Options) -> Run {
+    let store = Store::connect_logging_statements(url)
+        .await
+        .expect("database");
     store.migrate().await.expect("migrations");
+    let (calls,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM calls")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
     let (user, tz_name): (i64, String) =
         sqlx::query_as("SELECT id, time_zone FROM users WHERE username = $1")
             .bind(&o.user)
             .fetch_one(store.pool())
             .await
             .expect("the user");
-    let tz = selfcare::time::zone(&tz_name);
-    let (all,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM calls")
-        .fetch_one(store.pool())
-        .await
-        .unwrap();
-    let (mine, first, last): (i64, Option<i64>, Option<i64>) = sqlx::query_as(
-        "SELECT COUNT(*), MIN(started_at), MAX(started_at) FROM calls WHERE user_id = $1",
-    )
-    .bind(user)
-    .fetch_one(store.pool())
-    .await
-    .unwrap();
-    let (hours,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM call_hours WHERE user_id = $1")
+    let (mine,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM calls WHERE user_id = $1")
         .bind(user)
         .fetch_one(store.pool())
         .await
         .unwrap();
-    let day = |t: Option<i64>| {
-        t.map(|t| selfcare::time::format_instant(t, tz))
-            .unwrap_or_default()
-    };
-    println!("database: {:?}, {all} calls in all", store.backend());
-    println!(
-        "user {} (id {user}, {tz_name}): {mine} calls from {} to {}; {hours} rows of call_hours",
-        o.user,
-        day(first),
-        day(last)
-    );
-
-    let now = selfcare::time::now();
-    let today = local_date(now, tz);
-    let days_back = |n: i64| today - chrono::Duration::days(n);
-    let period = |a: chrono::NaiveDate, b: chrono::NaiveDate| Period::days(a, b, tz);
-    // A key 60 days back: the start of a page deep in the history.
+    let tz = selfcare::time::zone(&tz_name);
+    let today = selfcare::period::local_date(selfcare::time::now(), tz);
+    let day = |n: i64| (today - chrono::Duration::days(n)).to_string();
+    // The key of the incoming call 1,000 places down the year's list: page 21 at 50 a page.
     let (t, id): (i64, i64) = sqlx::query_as(
-        "SELECT started_at, id FROM calls WHERE user_id = $1 AND started_at < $2 ORDER BY started_at DESC, id DESC LIMIT 1",
+        "SELECT started_at, id FROM calls WHERE user_id = $1 AND direction = 'in'
+          ORDER BY started_at DESC, id DESC LIMIT 1 OFFSET 1000",
     )
     .bind(user)
-    .bind(now - 60 * 86_400)
     .fetch_one(store.pool())
     .await
-    .expect("calls 60 days back");
-    let deep = Key { started_at: t, id };
-    let month = Period::month_of(now, tz);
-    let year = period(days_back(364), today);
-    let scenarios = vec![
-        Scenario {
-            name: "call list, first page (this month)",
-            path: "/stats/call_list".into(),
-            filter: CallFilter::period(month.clone()),
-            kind: Kind::CallList,
-            cursor: Cursor::First,
-        },
-        Scenario {
-            name: "call list, first page (365 days)",
-            path: format!("/stats/call_list?period_start={}&period_end={today}", days_back(364)),
-            filter: CallFilter::period(year.clone()),
-            kind: Kind::CallList,
-            cursor: Cursor::First,
-        },
-        Scenario {
-            name: "call list, incoming busy, 60 days deep (365 days)",
-            path: format!(
-                "/stats/call_list?period_start={}&period_end={today}&direction=incoming&status=busy&before={}",
-                days_back(364),
-                deep.param()
-            ),
-            filter: CallFilter {
-                direction: Direction::Incoming,
-                status: Status::Busy,
-                ..CallFilter::period(year.clone())
-            },
-            kind: Kind::CallList,
-            cursor: Cursor::Before(deep),
-        },
-        Scenario {
-            name: "missed calls (this month)",
-            path: "/stats/missed_calls".into(),
-            filter: CallFilter::missed(month.clone()),
-            kind: Kind::Missed,
-            cursor: Cursor::First,
-        },
-        Scenario {
-            name: "missed calls (365 days)",
-            path: format!("/stats/missed_calls?period_start={}&period_end={today}", days_back(364)),
-            filter: CallFilter::missed(year.clone()),
-            kind: Kind::Missed,
-            cursor: Cursor::First,
-        },
-        Scenario {
-            name: "statistics (30 days)",
-            path: format!("/stats/user_stats?period_start={}&period_end={today}", days_back(29)),
-            filter: CallFilter::period(period(days_back(29), today)),
-            kind: Kind::Stats,
-            cursor: Cursor::First,
-        },
-        Scenario {
-            name: "statistics (365 days)",
-            path: format!("/stats/user_stats?period_start={}&period_end={today}", days_back(364)),
-            filter: CallFilter::period(year.clone()),
-            kind: Kind::Stats,
-            cursor: Cursor::First,
-        },
-    ];
+    .expect("more than 1,000 incoming calls");
+    let deep = format!("{t}.{id}");
+    println!(
+        "{url}: {:?}, {calls} calls, {} has {mine}",
+        store.backend(),
+        o.user
+    );
 
-    // The portal, on a free port, on the same database.
     let dir = std::env::temp_dir().join(format!("selfcare-bench-{}", std::process::id()));
-    let settings = Settings::new("127.0.0.1:0", Some(o.database_url.clone()), dir.clone()).unwrap();
+    let settings = Settings::new("127.0.0.1:0", Some(url.to_string()), dir.clone()).unwrap();
     let app = Application::build_with_store(settings, store.clone())
         .await
         .expect("portal");
@@ -262,45 +192,89 @@ async fn main() {
         o.user
     );
 
-    println!(
-        "{} requests each, HTML pages (the legacy session asks ?format=html)\n",
-        o.requests
-    );
-    println!(
-        "{:<52} {:>10} {:>9} {:>10} {:>9} {:>7}",
-        "page", "http med", "http p99", "db med", "db p99", "ratio"
-    );
-    for s in &scenarios {
-        let sep = if s.path.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{}{sep}format=html", s.path);
-        let mut http = Vec::with_capacity(o.requests);
-        let mut db = Vec::with_capacity(o.requests);
-        for i in 0..o.requests + 3 {
+    let mut pages = Vec::new();
+    for (_, path) in PAGES {
+        let path = path
+            .replace("{today}", &day(0))
+            .replace("{d29}", &day(29))
+            .replace("{d364}", &day(364))
+            .replace("{deep}", &deep);
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{path}{sep}format=html");
+        let (mut http, mut db) = (Vec::new(), Vec::new());
+        for i in 0..o.requests + 5 {
+            DATABASE_NANOS.store(0, Ordering::Relaxed);
             let t = Instant::now();
             let r = client.get(&url).send().await.unwrap();
             let status = r.status();
             let body = r.text().await.unwrap();
             let took = t.elapsed();
+            let in_db = Duration::from_nanos(DATABASE_NANOS.load(Ordering::Relaxed));
             assert!(status.is_success(), "{url}: {status} {body}");
-            let t = Instant::now();
-            direct(&store, user, tz, s).await;
-            let took_db = t.elapsed();
-            if i >= 3 {
-                http.push(took);
-                db.push(took_db);
+            if i >= 5 {
+                http.push(took.as_secs_f64() * 1e3);
+                db.push(in_db.as_secs_f64() * 1e3);
             }
         }
-        let (hm, hp) = stats(&mut http);
-        let (dm, dp) = stats(&mut db);
-        println!(
-            "{:<52} {:>8.1}ms {:>7.1}ms {:>8.1}ms {:>7.1}ms {:>6.2}x",
-            s.name,
-            hm,
-            hp,
-            dm,
-            dp,
-            hm / dm
-        );
+        pages.push((median(http), median(db)));
     }
+    // The portal stays up, idle, until the benchmark ends.
+    store.close().await;
     let _ = std::fs::remove_dir_all(dir);
+    Run {
+        calls,
+        label: match calls {
+            n if n >= 1_000_000 => format!("{}M", n / 1_000_000),
+            n => format!("{}k", n / 1_000),
+        },
+        pages,
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let o = options();
+    let subscriber = tracing_subscriber::registry().with(
+        StatementTimes.with_filter(
+            tracing_subscriber::filter::Targets::new()
+                .with_target("sqlx::query", tracing::Level::DEBUG),
+        ),
+    );
+    tracing::subscriber::set_global_default(subscriber).expect("the statement timer");
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let mut runs = Vec::new();
+    for url in &o.databases {
+        runs.push(run(url, &o).await);
+    }
+    runs.sort_by_key(|r| r.calls);
+    println!(
+        "\n{} requests a page, one at a time, HTML; medians in ms: page / database / own (ratio)",
+        o.requests
+    );
+    println!(
+        "load average at the start: {}",
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    print!("{:<42}", "page");
+    for r in &runs {
+        print!(" | {:^26}", format!("{} calls", r.label));
+    }
+    println!();
+    for (i, (name, _)) in PAGES.iter().enumerate() {
+        print!("{name:<42}");
+        for r in &runs {
+            let (page, db) = r.pages[i];
+            print!(
+                " | {:>5.2} / {:>5.2} / {:>5.2} ({:>4.1}×)",
+                page,
+                db,
+                page - db,
+                page / db.max(0.001)
+            );
+        }
+        println!();
+    }
 }

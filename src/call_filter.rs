@@ -246,6 +246,17 @@ impl CallFilter {
         tz: Tz,
         now: i64,
     ) -> Result<CallFilter, FilterError> {
+        CallFilter::parse_in(p, user_id, tz, now, Span::Month)
+    }
+
+    /// [`CallFilter::parse`] with another default period (`Span::Days(30)`: the statistics).
+    pub fn parse_in(
+        p: &CallFilterParams,
+        user_id: i64,
+        tz: Tz,
+        now: i64,
+        span: Span,
+    ) -> Result<CallFilter, FilterError> {
         if let Some(u) = p.userid.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
             if u.parse::<i64>().ok() != Some(user_id) {
                 return Err(FilterError::UserId(u.to_string()));
@@ -256,7 +267,7 @@ impl CallFilter {
             p.period_end.as_deref(),
             tz,
             now,
-            Span::Month,
+            span,
         )?;
         let read_direction = |v: &Option<String>| match v.as_deref() {
             None => Ok(Direction::All),

@@ -26,6 +26,8 @@ pub struct Settings {
     pub mail: crate::mail::MailSettings,
     /// Keep sessions in Redis (shared by every portal process) instead of in the cookie.
     pub redis_url: Option<String>,
+    /// A read-only streaming replica (PostgreSQL) that pages of call history read from.
+    pub replica_database_url: Option<String>,
     /// The portal's address as users reach it, for links in mail (`https://portal.example.com`).
     pub public_url: String,
     /// The Asterisk Manager Interface that places callbacks; None: no PBX configured.
@@ -185,6 +187,7 @@ impl Settings {
             },
             public_url: format!("http://{bind}"),
             redis_url: None,
+            replica_database_url: None,
             ami: None,
             pdf_max_rows: Settings::DEFAULT_PDF_MAX_ROWS,
             operator: Operator::default(),

@@ -23,7 +23,7 @@ pub async fn demo_portal(database_url: Option<&str>) -> (tempfile::TempDir, Stri
     let store = Store::connect(&url).await.unwrap();
     let opts = DemoOptions {
         users: 2,
-        calls: 5_000,
+        calls: Some(5_000),
         seed: 1,
     };
     demo::fill(&store, &data_dir, &opts)

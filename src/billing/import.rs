@@ -407,7 +407,7 @@ pub async fn import_cdrs(store: &Store, opts: ImportOptions) -> anyhow::Result<I
     }
     sink.finish(&opts.rules, &mut tally, &mut summary).await?;
     if summary.imported > 0 {
-        store.refresh_statistics().await?;
+        store.after_bulk_load().await?;
     }
     if summary.bad > 0 {
         summary.reject_file = Some(reject_path);

@@ -1,8 +1,5 @@
-//! `selfcare dialplan …` and `selfcare calls unmatched`: the numbers that stay local, and the
-//! calls that have no price, so the operator can see them and settle them (a local pattern, a
-//! rate, then `selfcare rate`).
+//! `selfcare dialplan …`: the numbers that stay local (free, never matched against countries).
 
-use anyhow::Context;
 use clap::Subcommand;
 
 use crate::billing::dialplan::LocalPattern;
@@ -22,19 +19,6 @@ pub enum DialplanCommand {
     },
     /// Remove a pattern
     Remove { pattern: String },
-}
-
-#[derive(Subcommand)]
-pub enum CallsCommand {
-    /// The calls without a price (no destination matched, or no rate), oldest first
-    Unmatched {
-        /// Only this subscriber's
-        #[arg(long)]
-        user: Option<String>,
-        /// At most this many lines
-        #[arg(long, default_value_t = 100)]
-        limit: i64,
-    },
 }
 
 pub async fn dialplan(store: &Store, cmd: DialplanCommand) -> anyhow::Result<()> {
@@ -65,49 +49,5 @@ pub async fn dialplan(store: &Store, cmd: DialplanCommand) -> anyhow::Result<()>
             println!("{} removed.", pattern.trim());
         }
     }
-    Ok(())
-}
-
-pub async fn calls(store: &Store, cmd: CallsCommand) -> anyhow::Result<()> {
-    let CallsCommand::Unmatched { user, limit } = cmd;
-    anyhow::ensure!(limit > 0, "--limit: at least 1");
-    let user_id = match &user {
-        Some(name) => Some(
-            store
-                .user_id_by_name(name)
-                .await?
-                .with_context(|| format!("no user {name:?}"))?,
-        ),
-        None => None,
-    };
-    let (calls, total) = store.unpriced_calls(user_id, limit).await?;
-    if total == 0 {
-        println!("Every call has a price.");
-        return Ok(());
-    }
-    println!("call id\tuser\tstarted (UTC)\tdialled\tseconds\twhy\tleft out of an invoice");
-    for c in &calls {
-        println!(
-            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
-            c.id,
-            c.username,
-            crate::time::format_instant(c.started_at, chrono_tz::UTC),
-            c.dst,
-            c.billsec,
-            match c.rating_status.as_deref() {
-                Some("no_rate") => "no rate",
-                Some("unmatched") => "no destination matches",
-                _ => "not rated",
-            },
-            if c.left_out == 1 { "yes" } else { "no" }
-        );
-    }
-    if total > calls.len() as i64 {
-        println!("… {} more (--limit)", total - calls.len() as i64);
-    }
-    println!(
-        "{total} call(s) without a price. Settle them with a local pattern (selfcare dialplan add) \
-         or a rate (selfcare import rates), then selfcare rate."
-    );
     Ok(())
 }

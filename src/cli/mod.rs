@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod api_key;
+pub mod calls;
 pub mod controls;
 pub mod currency;
 pub mod dialplan;
@@ -108,7 +109,7 @@ pub enum Command {
     Account(accounts::AccountCommand),
     /// Calls the operator has to look at: those without a price
     #[command(subcommand)]
-    Calls(dialplan::CallsCommand),
+    Calls(calls::CallsCommand),
     /// The MOR API secret key: when set, MOR API requests must carry its `hash`
     #[command(subcommand)]
     ApiKey(api_key::ApiKeyCommand),
@@ -138,6 +139,10 @@ pub struct ServeArgs {
     /// Keep sessions in Redis (redis://HOST:PORT) so every portal process shares them
     #[arg(long, env = "SELFCARE_REDIS_URL")]
     pub redis_url: Option<String>,
+    /// A read-only streaming replica of the PostgreSQL database (postgres://…): call history,
+    /// figures and exports are read there, everything else and every write on the primary
+    #[arg(long, env = "SELFCARE_REPLICA_DATABASE_URL")]
+    pub replica_database_url: Option<String>,
     /// The portal's address as users reach it, for links in mail [default: http://BIND]
     #[arg(long, env = "SELFCARE_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -291,9 +296,10 @@ pub struct DemoArgs {
     /// Number of subscribers (at least 2: demo and demo2; the others are user3, user4, …)
     #[arg(long, default_value_t = 2)]
     pub users: u32,
-    /// Number of call records, spread over the last 90 days
-    #[arg(long, default_value_t = 20_000)]
-    pub calls: u64,
+    /// Number of call records in all, shared equally by the subscribers (for benchmarks);
+    /// without it, each subscriber makes as many calls as a household or a small office does
+    #[arg(long)]
+    pub calls: Option<u64>,
     /// Random seed: the same seed gives the same data
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -521,6 +527,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             settings.body_timeout = std::time::Duration::from_secs(args.body_timeout_seconds);
             settings.redis_url = args.redis_url.filter(|u| !u.trim().is_empty());
+            settings.replica_database_url =
+                args.replica_database_url.filter(|u| !u.trim().is_empty());
             if let Some(url) = args.public_url {
                 settings.public_url = url;
             }
@@ -719,7 +727,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Calls(cmd) => {
             let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;
             let store = open(&settings).await?;
-            dialplan::calls(&store, cmd).await?;
+            calls::calls(&store, cmd).await?;
         }
         Command::Did(cmd) => {
             let settings = Settings::new(Settings::DEFAULT_BIND, database_url, data_dir)?;

@@ -1,9 +1,16 @@
 //! Demo data, deterministic from a seed: the same seed gives the same users, tariff, devices and
 //! calls (call times are placed relative to the moment of generation).
+//!
+//! Believable by default: a household that makes a few calls a day per line (`demo`), a small
+//! office that makes more in business hours (`demo2`), invoices made from those calls, payments
+//! that pay them and prepaid balances that follow the ledger (see `people`, `calls`,
+//! `accounts`). `--calls N` is for benchmarks: N calls shared equally by the subscribers.
 
+mod accounts;
+mod calls;
 mod fax_pdf;
+mod people;
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
 
@@ -12,18 +19,18 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::billing::invoice::{call_lines, DestinationCalls};
-use crate::billing::month::Month;
 use crate::billing::{self, RateTerms};
 use crate::money::{Money, MICROS};
 use crate::password;
-use crate::store::seed::{self, NewCall, NewDevice, NewFax, NewInvoice, NewPayment, NewRate};
-use crate::store::users::NewUser;
+use crate::store::seed::{self, NewDevice, NewFax, NewRate};
 use crate::store::Store;
+use people::{Places, Profile};
 
 pub struct DemoOptions {
     pub users: u32,
-    pub calls: u64,
+    /// `None`: each subscriber calls as much as their kind does (the believable demo). `Some(N)`:
+    /// N calls in all, an equal share for each subscriber (benchmarks).
+    pub calls: Option<u64>,
     pub seed: u64,
 }
 
@@ -31,7 +38,7 @@ impl Default for DemoOptions {
     fn default() -> Self {
         DemoOptions {
             users: 2,
-            calls: 20_000,
+            calls: None,
             seed: 1,
         }
     }
@@ -88,24 +95,34 @@ struct Dest {
     /// Its name, as invoice lines show it (several prefixes share one).
     details: String,
     terms: RateTerms,
+    /// Its country's ISO code (lower case) and whether it is a mobile network.
+    country: String,
+    mobile: bool,
 }
 
-/// What a demo user owns that calls refer to.
+/// What a demo user owns that calls and money refer to.
 struct DemoUser {
     id: i64,
     currency: &'static str,
-    did: String,
-    voice_devices: Vec<i64>,
+    /// The voice lines: (device id, caller ID).
+    lines: Vec<(i64, String)>,
     /// Units of the user's currency per USD, × 10^6.
     rate_micros: i64,
     vat_bp: i64,
     /// Their invoices are for their calendar months.
     tz: chrono_tz::Tz,
-    /// Their monthly services, active all the demo's months: (name, price in USD), in the order
-    /// `bill` lists them.
+    /// Their monthly services, active all the demo's months: (name, price in the user's
+    /// currency), in the order `bill` lists them.
     subscriptions: Vec<(String, i64)>,
     /// A postpaid account owes its open invoice (the ledger has it as a debit).
     postpaid: bool,
+    rhythm: &'static calls::Rhythm,
+    places: Places,
+    /// Phonebook numbers and the destination each is in.
+    contacts: Vec<(String, usize)>,
+    /// The prepaid first top-up and top-up rule (see `Profile`).
+    first_topup: i64,
+    topup: (i64, i64),
 }
 
 /// The `settings` name of when demo data filled the database (UTC seconds): present only in a
@@ -249,6 +266,8 @@ pub async fn fill(store: &Store, data_dir: &Path, opts: &DemoOptions) -> anyhow:
                     prefix,
                     details,
                     terms,
+                    country: country.iso2.clone(),
+                    mobile: kind == "MOB",
                 });
             }
         }
@@ -258,19 +277,33 @@ pub async fn fill(store: &Store, data_dir: &Path, opts: &DemoOptions) -> anyhow:
         premium_and_risk(c, tariff, uk).await?;
     }
 
-    let services = [
-        ("Voicemail to e-mail", 2 * MICROS),
-        ("Extra DID number", 5 * MICROS),
-        ("Call recording", 3_500_000),
-        ("Fax to e-mail", MICROS),
+    // The operator's price lists: each subscriber's services are priced in their own currency.
+    let services: [(&str, [(&str, i64); 4]); 2] = [
+        (
+            "USD",
+            [
+                ("Voicemail to e-mail", 2 * MICROS),
+                ("Extra DID number", 5 * MICROS),
+                ("Call recording", 3_500_000),
+                ("Fax to e-mail", MICROS),
+            ],
+        ),
+        (
+            "EUR",
+            [
+                ("Голосовая почта на e-mail", 1_900_000),
+                ("Дополнительный номер", 4_500_000),
+                ("Запись разговоров", 3_200_000),
+                ("Факс на e-mail", 900_000),
+            ],
+        ),
     ];
     let mut service_ids = Vec::new();
-    for (name, price) in services {
-        service_ids.push((
-            seed::insert_service(c, name, price, "USD", "month").await?,
-            name,
-            price,
-        ));
+    for (currency, list) in services {
+        for (name, price) in list {
+            let id = seed::insert_service(c, name, price, currency, "month").await?;
+            service_ids.push((currency, id, name, price));
+        }
     }
 
     // Users: hashing is the slow part of creating one; it runs off the async threads.
@@ -280,62 +313,17 @@ pub async fn fill(store: &Store, data_dir: &Path, opts: &DemoOptions) -> anyhow:
         let profile = Profile::of(n);
         let pw = profile.username.clone();
         let hash = tokio::task::spawn_blocking(move || password::hash(&pw)).await??;
-        let id = store_user(c, &profile, &hash, tariff, now).await?;
+        let id = people::store_user(c, &profile, &hash, tariff, now).await?;
         logins.push((profile.username.clone(), profile.username.clone()));
-        let ext = 100 * n as i64;
-        let mut voice_devices = Vec::new();
-        for (k, (kind, desc)) in [
-            ("SIP", "Desk phone"),
-            ("IAX2", "Softphone"),
-            ("FAX", "Fax machine"),
-        ]
-        .iter()
-        .enumerate()
-        {
-            let extension = (ext + k as i64 + 1).to_string();
-            let secret: String = (0..12)
-                .map(|_| {
-                    *b"abcdefghjkmnpqrstuvwxyz23456789"
-                        .choose(&mut rng)
-                        .unwrap_or(&b'x') as char
-                })
-                .collect();
-            let device = seed::insert_device(
-                c,
-                &NewDevice {
-                    user_id: id,
-                    device_type: kind,
-                    description: desc,
-                    extension: &extension,
-                    username: &extension,
-                    secret: &secret,
-                    caller_id: &format!("\"{}\" <{extension}>", profile.display),
-                    last_registered_at: Some(now - rng.gen_range(60..86_400 * 3)),
-                    created_at: now - 400 * 86_400,
-                },
-            )
-            .await?;
-            if *kind == "FAX" {
-                write_faxes(c, data_dir, &mut rng, id, device, now).await?;
-            } else {
-                voice_devices.push(device);
-                seed::insert_cli(
-                    c,
-                    device,
-                    &format!("{}{}", profile.did, k),
-                    &format!("{desc} line"),
-                    now - 200 * 86_400,
-                )
-                .await?;
-            }
-        }
-        for (i, (number, name)) in phonebook(&mut rng).into_iter().enumerate() {
-            seed::insert_phonebook_entry(c, id, &number, &name, now - (i as i64 + 1) * 86_400 * 3)
+        let lines = devices(c, data_dir, &mut rng, &profile, id, n, now).await?;
+        let entries = people::phonebook(&mut rng);
+        for (i, (number, name)) in entries.iter().enumerate() {
+            seed::insert_phonebook_entry(c, id, number, name, now - (i as i64 + 1) * 86_400 * 3)
                 .await?;
         }
         let mut subscriptions = Vec::new();
-        for (i, (service, name, price)) in service_ids
-            .iter()
+        let own = service_ids.iter().filter(|s| s.0 == profile.currency);
+        for (i, (_, service, name, price)) in own
             .enumerate()
             .filter(|(i, _)| (*i as u32 + n).is_multiple_of(2))
         {
@@ -348,8 +336,7 @@ pub async fn fill(store: &Store, data_dir: &Path, opts: &DemoOptions) -> anyhow:
         users.push(DemoUser {
             id,
             currency: profile.currency,
-            did: profile.did.clone(),
-            voice_devices,
+            lines,
             rate_micros: match profile.currency {
                 "EUR" => 920_000,
                 "RUB" => 92_500_000,
@@ -359,39 +346,88 @@ pub async fn fill(store: &Store, data_dir: &Path, opts: &DemoOptions) -> anyhow:
             tz: crate::time::zone(profile.time_zone),
             subscriptions,
             postpaid: profile.account_type == "postpaid",
+            rhythm: profile.rhythm,
+            places: Places::of(&profile, &dests),
+            contacts: people::contacts(&entries, &dests),
+            first_topup: profile.first_topup,
+            topup: profile.topup,
         });
-        for m in 0..6 {
-            let amount = rng.gen_range(1..10) * 10 * MICROS;
-            let paid = now - (m * 30 + rng.gen_range(1..20)) * 86_400;
-            seed::insert_payment(
-                c,
-                &NewPayment {
-                    user_id: id,
-                    paid_at: paid,
-                    confirmed_at: if m == 0 { None } else { Some(paid + 3 * 3600) },
-                    payment_type: ["Manual", "Card", "Bank transfer"][m as usize % 3],
-                    amount_micros: amount,
-                    vat_percent_bp: profile.vat_bp,
-                    amount_vat_micros: with_vat(amount, profile.vat_bp),
-                    currency: profile.currency,
-                    completed: m != 0,
-                },
-            )
-            .await?;
-        }
     }
     number_pool(c, &users, now).await?;
     tx.commit().await?;
 
-    let totals = write_calls(store, &mut rng, &users, &dests, opts.calls, now).await?;
-    write_invoices(store, &users, &dests, &totals, now).await?;
-    store.refresh_statistics().await?;
+    // The months the calls fall in get their partitions first (PostgreSQL), so no call has to
+    // be moved out of the default partition afterwards (a day's margin for time zones).
+    store
+        .make_call_months(calls::history_start(now, chrono_tz::UTC) - 86_400, now)
+        .await?;
+    // With `--calls`, an equal share each (the first ones take what does not divide).
+    let n = users.len() as u64;
+    let shares: Vec<Option<u64>> = (0..n)
+        .map(|i| opts.calls.map(|all| all / n + u64::from(i < all % n)))
+        .collect();
+    let written = calls::write(store, &mut rng, &users, &shares, &dests, now).await?;
+    accounts::write(store, &mut rng, &users, &dests, &written, now).await?;
+    store.after_bulk_load().await?;
     store.set_setting(FILLED_AT, &now.to_string()).await?;
     Ok(Summary {
         logins,
-        calls: opts.calls,
+        calls: written.calls,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The user's devices: the profile's voice lines, each with a caller ID of its own, and a fax
+/// machine with a few faxes. Returns the voice lines (device id, caller ID).
+async fn devices(
+    c: &mut sqlx::AnyConnection,
+    data_dir: &Path,
+    rng: &mut ChaCha8Rng,
+    profile: &Profile,
+    user_id: i64,
+    n: u32,
+    now: i64,
+) -> anyhow::Result<Vec<(i64, String)>> {
+    let ext = 100 * n as i64;
+    let mut lines = Vec::new();
+    let all = profile
+        .lines
+        .iter()
+        .copied()
+        .chain(std::iter::once(("FAX", "Fax machine")));
+    for (k, (kind, desc)) in all.enumerate() {
+        let extension = (ext + k as i64 + 1).to_string();
+        let secret: String = (0..12)
+            .map(|_| {
+                *b"abcdefghjkmnpqrstuvwxyz23456789"
+                    .choose(rng)
+                    .unwrap_or(&b'x') as char
+            })
+            .collect();
+        let device = seed::insert_device(
+            c,
+            &NewDevice {
+                user_id,
+                device_type: kind,
+                description: desc,
+                extension: &extension,
+                username: &extension,
+                secret: &secret,
+                caller_id: &format!("\"{}\" <{extension}>", profile.display),
+                last_registered_at: Some(now - rng.gen_range(60..86_400 * 3)),
+                created_at: now - 400 * 86_400,
+            },
+        )
+        .await?;
+        if kind == "FAX" {
+            write_faxes(c, data_dir, rng, user_id, device, now).await?;
+        } else {
+            let cli = format!("{}{}", profile.did, k);
+            seed::insert_cli(c, device, &cli, &format!("{desc} line"), now - 200 * 86_400).await?;
+            lines.push((device, cli));
+        }
+    }
+    Ok(lines)
 }
 
 /// The number pool: numbers in fictional ranges (Ofcom's drama numbers, North America's
@@ -471,7 +507,7 @@ async fn number_pool(
         .bind(monthly)
         .bind(currency)
         .bind(user.id)
-        .bind(user.voice_devices.first().copied())
+        .bind(user.lines.first().map(|l| l.0))
         .bind(now)
         .fetch_one(&mut *c)
         .await?;
@@ -545,156 +581,8 @@ async fn premium_and_risk(c: &mut sqlx::AnyConnection, tariff: i64, uk: i64) -> 
     Ok(())
 }
 
-fn with_vat(amount: i64, vat_bp: i64) -> i64 {
+pub(crate) fn with_vat(amount: i64, vat_bp: i64) -> i64 {
     amount + billing::invoice::vat(Money(amount), vat_bp).micros()
-}
-
-/// The personal data of demo user number `n` (1 = demo, 2 = demo2).
-struct Profile {
-    username: String,
-    display: String,
-    first: &'static str,
-    last: String,
-    language: &'static str,
-    currency: &'static str,
-    time_zone: &'static str,
-    account_type: &'static str,
-    balance: i64,
-    credit: Option<i64>,
-    did: String,
-    vat_bp: i64,
-    city: &'static str,
-    country: &'static str,
-}
-
-impl Profile {
-    fn of(n: u32) -> Profile {
-        match n {
-            1 => Profile {
-                username: "demo".into(),
-                display: "John Smith".into(),
-                first: "John",
-                last: "Smith".into(),
-                language: "en",
-                currency: "USD",
-                time_zone: "Europe/London",
-                account_type: "postpaid",
-                balance: 100 * MICROS,
-                credit: None,
-                did: "44207946000".into(),
-                vat_bp: 2000,
-                city: "London",
-                country: "United Kingdom",
-            },
-            2 => Profile {
-                username: "demo2".into(),
-                display: "Мария Иванова".into(),
-                first: "Мария",
-                last: "Иванова".into(),
-                language: "ru",
-                currency: "EUR",
-                time_zone: "Europe/Moscow",
-                account_type: "prepaid",
-                balance: 25_500_000,
-                credit: Some(10 * MICROS),
-                did: "74951230000".into(),
-                vat_bp: 2000,
-                city: "Москва",
-                country: "Russia",
-            },
-            n => Profile {
-                username: format!("user{n}"),
-                display: format!("Subscriber {n}"),
-                first: "Subscriber",
-                last: n.to_string(),
-                language: "en",
-                currency: "USD",
-                time_zone: "UTC",
-                account_type: "prepaid",
-                balance: 50 * MICROS,
-                credit: Some(0),
-                did: format!("1212555{:04}", n % 10_000),
-                vat_bp: 0,
-                city: "New York",
-                country: "United States",
-            },
-        }
-    }
-}
-
-async fn store_user(
-    c: &mut sqlx::AnyConnection,
-    p: &Profile,
-    hash: &str,
-    tariff: i64,
-    now: i64,
-) -> anyhow::Result<i64> {
-    let id = seed::insert_user(
-        c,
-        &NewUser {
-            username: &p.username,
-            password_hash: hash,
-            first_name: p.first,
-            last_name: &p.last,
-            language: p.language,
-            currency: p.currency,
-            time_zone: p.time_zone,
-            account_type: p.account_type,
-            balance_micros: p.balance,
-            credit_limit_micros: p.credit,
-            tariff_id: Some(tariff),
-            created_at: now - 400 * 86_400,
-        },
-    )
-    .await?;
-    seed::update_details(
-        c,
-        id,
-        &seed::Details {
-            personal_id: &format!("ID{:07}", 1_000_000 + id),
-            alias: &(100 * id + 1).to_string(),
-            agreement_number: &format!("AG-{:05}", id),
-            agreement_date: "2025-03-11",
-            taxation_country: p.country,
-            vat_reg_number: "",
-            vat_percent_bp: p.vat_bp,
-            reg_address: "1 Example Street",
-            reg_postcode: "100100",
-            reg_city: p.city,
-            reg_country: p.country,
-            reg_direction: p.country,
-            reg_phone: &p.did,
-            reg_mobile: &p.did,
-            reg_email: &format!("{}@example.com", p.username),
-            daily_call_target: 20,
-        },
-    )
-    .await?;
-    Ok(id)
-}
-
-fn phonebook(rng: &mut ChaCha8Rng) -> Vec<(String, String)> {
-    let names = [
-        "Alice Brown",
-        "Bob Miller",
-        "Office",
-        "Dr. Patel",
-        "Пётр Смирнов",
-        "O'Brien & Sons <Sales>",
-        "Mum",
-        "Taxi",
-        "Pizza \"Napoli\"",
-        "Support line",
-    ];
-    names
-        .iter()
-        .map(|n| {
-            (
-                format!("44{}", rng.gen_range(7_000_000_000_u64..7_999_999_999)),
-                n.to_string(),
-            )
-        })
-        .collect()
 }
 
 async fn write_faxes(
@@ -736,251 +624,5 @@ async fn write_faxes(
         )
         .await?;
     }
-    Ok(())
-}
-
-/// Per user, the user's calendar month (in their zone, as `bill` has it) and destination (its
-/// index in `dests`): calls, seconds and price, for the demo invoices' lines. Summed while the
-/// calls are written: a query per invoice would read every call again (10M in the largest demo).
-type MonthTotals = HashMap<(i64, Month, usize), (i64, i64, i64)>;
-
-const DISPOSITIONS: [(&str, u32); 4] = [
-    ("ANSWERED", 70),
-    ("NO ANSWER", 15),
-    ("BUSY", 8),
-    ("FAILED", 7),
-];
-
-async fn write_calls(
-    store: &Store,
-    rng: &mut ChaCha8Rng,
-    users: &[DemoUser],
-    dests: &[Dest],
-    count: u64,
-    now: i64,
-) -> anyhow::Result<MonthTotals> {
-    let mut totals = MonthTotals::new();
-    let mut batch = Vec::with_capacity(seed::CALL_BATCH);
-    let mut written = 0_u64;
-    // PostgreSQL loads through COPY on a connection of its own; SQLite through multi-row INSERTs.
-    let mut pg = store.postgres_connection().await?;
-    let mut tx = store.pool().begin().await?;
-    if let Some(pg) = pg.as_mut() {
-        sqlx::query("BEGIN").execute(&mut *pg).await?;
-    }
-    let started = Instant::now();
-    while written < count {
-        batch.clear();
-        let n = (count - written).min(seed::CALL_BATCH as u64);
-        for _ in 0..n {
-            let user = &users[rng.gen_range(0..users.len())];
-            let (call, dest) = random_call(rng, user, dests, now);
-            if let (Some(price), "out") = (call.price_micros, call.direction) {
-                let month = Month::of(call.started_at, user.tz);
-                let t = totals.entry((user.id, month, dest)).or_default();
-                t.0 += 1;
-                t.1 += call.billsec;
-                t.2 += price;
-            }
-            batch.push(call);
-        }
-        match pg.as_mut() {
-            Some(pg) => seed::copy_calls(pg, &batch).await?,
-            None => seed::insert_calls(&mut tx, &batch).await?,
-        }
-        written += n;
-        if written.is_multiple_of(100_000) || written == count {
-            match pg.as_mut() {
-                Some(pg) => {
-                    sqlx::query("COMMIT").execute(&mut *pg).await?;
-                    sqlx::query("BEGIN").execute(&mut *pg).await?;
-                }
-                None => {
-                    tx.commit().await?;
-                    tx = store.pool().begin().await?;
-                }
-            }
-            if written.is_multiple_of(1_000_000) {
-                let rate = written as f64 / started.elapsed().as_secs_f64();
-                eprintln!("  {written} calls written ({rate:.0} calls/s)");
-            }
-        }
-    }
-    if let Some(pg) = pg.as_mut() {
-        sqlx::query("COMMIT").execute(&mut *pg).await?;
-    }
-    tx.commit().await?;
-    Ok(totals)
-}
-
-/// How many destinations a demo subscriber calls: people call the same few places again and
-/// again, so a month's invoice has a few dozen lines rather than one per destination of the deck.
-const USUAL_DESTINATIONS: u64 = 24;
-
-/// One of the user's usual destinations (an index in a list of `count`), the first ones far more
-/// often than the last (a squared uniform draw).
-fn usual_destination(rng: &mut ChaCha8Rng, user_id: i64, count: usize) -> usize {
-    let k = (rng.gen::<f64>().powi(2) * USUAL_DESTINATIONS as f64) as u64;
-    // A fixed scramble of (user, k), so each user has their own places.
-    let h = (user_id as u64)
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        .wrapping_add(k.wrapping_mul(0xC2B2_AE3D_27D4_EB4F));
-    ((h >> 17) % count as u64) as usize
-}
-
-/// A call and the index in `dests` of the destination it was made to (or came from).
-fn random_call(
-    rng: &mut ChaCha8Rng,
-    user: &DemoUser,
-    dests: &[Dest],
-    now: i64,
-) -> (NewCall, usize) {
-    let started_at = now - rng.gen_range(1..90 * 86_400);
-    let pick = rng.gen_range(0..100);
-    let mut acc = 0;
-    let disposition = DISPOSITIONS
-        .iter()
-        .find(|(_, w)| {
-            acc += w;
-            pick < acc
-        })
-        .map(|(d, _)| *d)
-        .unwrap_or("ANSWERED");
-    let answered = disposition == "ANSWERED";
-    let billsec = if answered {
-        (rng.gen::<f64>().powi(3) * 1800.0) as i64 + 3
-    } else {
-        0
-    };
-    let duration_s = billsec
-        + if disposition == "FAILED" {
-            rng.gen_range(0..3)
-        } else {
-            rng.gen_range(3..30)
-        };
-    let dest_index = usual_destination(rng, user.id, dests.len());
-    let dest = &dests[dest_index];
-    let number = format!("{}{}", dest.prefix, rng.gen_range(100_000..9_999_999));
-    let device = user.voice_devices[rng.gen_range(0..user.voice_devices.len())];
-    let outgoing = rng.gen_bool(0.6);
-    let age = now - started_at;
-    let call = if outgoing {
-        let usd = billing::price(&dest.terms, billsec);
-        NewCall {
-            user_id: user.id,
-            device_id: Some(device),
-            started_at,
-            src: user.did.clone(),
-            dst: number,
-            destination_id: Some(dest.id),
-            direction: "out",
-            disposition,
-            duration_s,
-            billsec,
-            price_micros: Some(usd.convert(user.rate_micros).micros()),
-            unique_id: None,
-            processed: false,
-            seen: age > 86_400,
-        }
-    } else {
-        NewCall {
-            user_id: user.id,
-            device_id: Some(device),
-            started_at,
-            src: number,
-            dst: user.did.clone(),
-            destination_id: None,
-            direction: "in",
-            disposition,
-            duration_s,
-            billsec,
-            price_micros: Some(0),
-            unique_id: None,
-            processed: !answered && age > 7 * 86_400 && rng.gen_bool(0.7),
-            seen: age > 86_400,
-        }
-    };
-    (call, dest_index)
-}
-
-/// One invoice per user for each of the three months before the user's current one, as `bill`
-/// makes them: the user's calendar months in their zone, a line per destination from the calls
-/// written, a line per subscription; numbered without gaps in order of issue.
-async fn write_invoices(
-    store: &Store,
-    users: &[DemoUser],
-    dests: &[Dest],
-    totals: &MonthTotals,
-    now: i64,
-) -> anyhow::Result<()> {
-    // The destinations each user called in each month.
-    let mut by_month: HashMap<(i64, Month), Vec<DestinationCalls>> = HashMap::new();
-    for (&(user, month, dest), &(calls, seconds, amount)) in totals {
-        by_month
-            .entry((user, month))
-            .or_default()
-            .push(DestinationCalls {
-                name: Some(dests[dest].details.clone()),
-                calls,
-                seconds,
-                amount_micros: amount,
-            });
-    }
-    let mut tx = store.pool().begin().await?;
-    let mut number = 0;
-    for k in (1..=3).rev() {
-        for user in users {
-            let month = Month::of(now, user.tz).before(k);
-            let (start_ts, end_ts) = month.bounds(user.tz);
-            let mut lines = call_lines(by_month.remove(&(user.id, month)).unwrap_or_default());
-            for (name, price) in &user.subscriptions {
-                let price = Money(*price).convert(user.rate_micros).micros();
-                lines.push(("subscription", name.clone(), 1, 0, price));
-            }
-            let net: i64 = lines.iter().map(|l| l.4).sum();
-            let total = with_vat(net, user.vat_bp);
-            // The older months are paid; a postpaid account's last one is still open (and owed
-            // on its balance, as `bill` leaves it); a prepaid account's invoices are settled
-            // from its balance as they are issued.
-            let open = k == 1 && user.postpaid;
-            number += 1;
-            let invoice_id = seed::insert_invoice(
-                &mut tx,
-                &NewInvoice {
-                    user_id: user.id,
-                    number: &format!("INV-{}-{number:06}", month.year()),
-                    period_start: start_ts,
-                    period_end: end_ts,
-                    // A day after the month, or now when the month ended less than a day ago.
-                    issued_at: (end_ts + 86_400).min(now),
-                    due_at: (end_ts + 86_400).min(now) + 14 * 86_400,
-                    paid_at: (!open).then_some((end_ts + 10 * 86_400).min(now)),
-                    currency: user.currency,
-                    vat_percent_bp: user.vat_bp,
-                    lines,
-                    price_micros: net,
-                    price_vat_micros: total,
-                },
-            )
-            .await?;
-            if open {
-                crate::store::ledger::post(
-                    &mut tx,
-                    &crate::store::ledger::Posting {
-                        user_id: user.id,
-                        key: format!("invoice:{invoice_id}"),
-                        kind: crate::store::ledger::EntryKind::Invoice,
-                        amount: -Money(total).round_to(2),
-                        reference: invoice_id.to_string(),
-                        note: "Invoice of the demo data".to_string(),
-                    },
-                )
-                .await?;
-            }
-        }
-    }
-    // `selfcare bill` numbers on from here.
-    crate::store::billing::set_invoice_counter(&mut tx, number).await?;
-    tx.commit().await?;
     Ok(())
 }

@@ -163,7 +163,7 @@ where
     M: FnMut(T) -> Vec<String> + 'static,
 {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(CHANNEL);
-    let pool = store.pool().clone();
+    let pool = store.reader().clone();
     let mut enc = Encoder::new(&columns);
     actix_web::rt::spawn(async move {
         // The header goes out before the query runs: the download starts at once.

@@ -15,8 +15,10 @@
 //!   figures are about today and this month whatever period is shown.
 //! - `new_calls` = calls not seen yet (see `pages::calls` for when a call counts as seen).
 //!
-//! The period is `period_start`..`period_end` as on the call list (default: this month), at
-//! most ten years. In JSON the period is `period_start`/`period_end` (days; the XML's
+//! The period is `period_start`..`period_end` as on the call list, at most ten years; without
+//! one, the last 30 days (today and the 29 days before, from local midnight, as the faxes page:
+//! `Span::Days(30)`), so that early in a month the page is not nearly empty. A half-given period
+//! takes its other side from the same 30 days. In JSON the period is `period_start`/`period_end` (days; the XML's
 //! `start_date`/`end_date`), and the days are given whole (`links` both `null`): at most one row
 //! a day of a period of at most ten years.
 
@@ -33,7 +35,7 @@ use super::period_form::PeriodFields;
 use crate::call_filter::{CallFilter, CallFilterParams, FilterError};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
-use crate::period::Period;
+use crate::period::{Period, Span};
 use crate::store::call_list::DayCalls;
 use crate::store::Store;
 use crate::time;
@@ -50,6 +52,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
+/// Without a period: the last 30 days.
+const DEFAULT_SPAN: Span = Span::Days(30);
 /// The longest period the page draws.
 const MAX_DAYS: i64 = 3660;
 /// Longer periods are charted by month.
@@ -337,12 +341,13 @@ pub fn api(doc: &mut ApiDoc) {
         &[
             (
                 "period_start",
-                "`YYYY-MM-DD` in the subscriber's zone (default: the month's first day; \
-                 `start_date` is the same)",
+                "`YYYY-MM-DD` in the subscriber's zone (default: 29 days before the end, \
+                 today's when neither is given; `start_date` is the same)",
             ),
             (
                 "period_end",
-                "`YYYY-MM-DD` (default: the month's last day; `end_date` is the same)",
+                "`YYYY-MM-DD` (default: today, or the start's day when later; `end_date` is \
+                 the same)",
             ),
         ],
     );
@@ -409,7 +414,7 @@ async fn show(
         form: PeriodFields::typed(params.period_start.as_deref(), params.period_end.as_deref()),
         all_days: Vec::new(),
     };
-    let period = match CallFilter::parse(&fields, user.id, tz, now) {
+    let period = match CallFilter::parse_in(&fields, user.id, tz, now, DEFAULT_SPAN) {
         Err(FilterError::UserId(_)) => return Err(AppError::NotFound),
         Err(e) => return refused(&ctx, page, e.message(ctx.lang)),
         Ok(f) if f.period.day_count() > MAX_DAYS => {

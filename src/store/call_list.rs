@@ -371,7 +371,7 @@ impl Store {
         for b in &w.binds {
             q = q.bind(*b);
         }
-        let rows = q.fetch_all(self.pool()).await?;
+        let rows = q.fetch_all(self.reader()).await?;
         Ok(Window::settle(
             rows,
             &cursor,
@@ -390,7 +390,7 @@ impl Store {
     ) -> sqlx::Result<Vec<CallRow>> {
         let (sql, binds) = all_calls(user_id, filter, Some(limit));
         RowQuery::<CallRow>::new(sql, binds)
-            .fetch_all(self.pool())
+            .fetch_all(self.reader())
             .await
     }
 
@@ -480,7 +480,7 @@ impl Store {
         let (total,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM calls WHERE user_id = $1 AND seen = 0")
                 .bind(user_id)
-                .fetch_one(self.pool())
+                .fetch_one(self.reader())
                 .await?;
         Ok(total)
     }
@@ -501,7 +501,7 @@ impl Store {
         let row: Option<(i64,)> =
             sqlx::query_as("SELECT unprocessed FROM missed_counts WHERE user_id = $1")
                 .bind(user_id)
-                .fetch_optional(self.pool())
+                .fetch_optional(self.reader())
                 .await?;
         Ok(row.map_or(0, |(n,)| n))
     }
@@ -602,7 +602,7 @@ impl Store {
                     .bind(range.0)
                     .bind(range.1)
                     .bind(shift)
-                    .fetch_all(self.pool())
+                    .fetch_all(self.reader())
                     .await?;
                 out.extend(rows.into_iter().map(|r| DayCalls {
                     day: DayOf::date_of(r.day),
@@ -618,7 +618,7 @@ impl Store {
                     .bind(user_id)
                     .bind(range.0)
                     .bind(range.1)
-                    .fetch_all(self.pool())
+                    .fetch_all(self.reader())
                     .await?;
                 out.extend(rows.into_iter().map(|r| DayCalls {
                     day: date,
@@ -653,7 +653,7 @@ impl Store {
              FROM users u WHERE u.id = $1",
         )
         .bind(user_id)
-        .fetch_one(self.pool())
+        .fetch_one(self.reader())
         .await?;
         Ok(CallCounters {
             today,
@@ -727,7 +727,7 @@ impl Where {
         for b in &self.binds {
             q = q.bind(*b);
         }
-        q.fetch_one(store.pool()).await
+        q.fetch_one(store.reader()).await
     }
 }
 

@@ -60,7 +60,7 @@ impl Store {
         .bind(s.month_edge.1)
         .bind(s.day_edge.0)
         .bind(s.day_edge.1)
-        .fetch_one(self.pool())
+        .fetch_one(self.reader())
         .await
     }
 }
@@ -96,7 +96,7 @@ impl Store {
         )
         .bind(user_id)
         .bind(limit)
-        .fetch_all(self.pool())
+        .fetch_all(self.reader())
         .await
     }
 }

@@ -71,9 +71,7 @@ pub(super) async fn insert_into(
         }
         sql.push(')');
     }
-    sql.push_str(
-        " ON CONFLICT (unique_id) DO NOTHING RETURNING user_id, started_at, rating_status",
-    );
+    sql.push_str(" ON CONFLICT DO NOTHING RETURNING user_id, started_at, rating_status");
     let mut q = sqlx::query(&sql);
     for call in calls {
         q = q

@@ -86,7 +86,7 @@ impl Store {
         if let Some(k) = position.key {
             q = q.bind(k.started_at).bind(k.id);
         }
-        let rows = q.fetch_all(self.pool()).await?;
+        let rows = q.fetch_all(self.reader()).await?;
         Ok(Window::settle(rows, &cursor, false, limit, FaxRow::key))
     }
 

@@ -74,7 +74,7 @@ pub async fn publish(
         "INSERT INTO calls ({IMPORT_COLUMN_NAMES})
          SELECT {IMPORT_COLUMN_NAMES} FROM temp.import_staging WHERE seq > $1 AND seq <= $2
          ORDER BY seq
-         ON CONFLICT (unique_id) DO NOTHING
+         ON CONFLICT DO NOTHING
          RETURNING user_id, started_at, rating_status, price_micros"
     ))
     .bind(from)

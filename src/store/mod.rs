@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod audit;
 pub mod billing;
 pub mod call_list;
+pub mod call_months;
 pub mod callbacks;
 pub mod calls;
 pub mod cdrs;
@@ -60,6 +61,10 @@ pub enum Backend {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    /// A read-only streaming replica (PostgreSQL) for reading call history: pages, figures and
+    /// exports. Everything else, and every write, goes to `pool`.
+    replica: Option<AnyPool>,
+    statements_logged: bool,
     /// Kept for the bulk loader, which speaks PostgreSQL's COPY on a connection of its own.
     url: String,
     backend: Backend,
@@ -71,6 +76,17 @@ pub struct Store {
 impl Store {
     /// Opens a pool on `url`; for SQLite the file's folder is created first.
     pub async fn connect(url: &str) -> anyhow::Result<Store> {
+        Store::open(url, false).await
+    }
+
+    /// `connect`, with every statement logged (tracing, target `sqlx::query`, level DEBUG) with
+    /// its time as the driver measured it: what `cargo bench --bench pages` adds up as the
+    /// database's share of a page.
+    pub async fn connect_logging_statements(url: &str) -> anyhow::Result<Store> {
+        Store::open(url, true).await
+    }
+
+    async fn open(url: &str, log_statements: bool) -> anyhow::Result<Store> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -80,35 +96,45 @@ impl Store {
         if backend == Backend::Sqlite {
             create_sqlite_folder(url)?;
         }
-        let options = AnyConnectOptions::from_str(url)
-            .with_context(|| format!("bad database URL {}", redact(url)))?
-            // Statements would be logged with their values; the request log is enough.
-            .disable_statement_logging();
-        let pool = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(|conn, _| {
-                Box::pin(async move {
-                    if conn.backend_name().eq_ignore_ascii_case("sqlite") {
-                        // WAL lets readers work while a writer writes; the busy timeout makes
-                        // concurrent writers wait instead of failing.
-                        conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute("PRAGMA synchronous = NORMAL").await?;
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
-                        conn.execute("PRAGMA busy_timeout = 10000").await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(options)
-            .await
-            .with_context(|| format!("cannot connect to the database at {}", redact(url)))?;
+        let pool = open_pool(url, backend, log_statements).await?;
         Ok(Store {
             pool,
+            replica: None,
+            statements_logged: log_statements,
             backend,
             url: url.to_string(),
             dial_plan: Default::default(),
         })
+    }
+
+    /// Reads call history from a streaming replica of this (PostgreSQL) database from now on.
+    /// A replica is a moment behind its primary: a page read just after a change may not show
+    /// it yet (the README's topology section).
+    pub async fn with_replica(mut self, url: &str) -> anyhow::Result<Store> {
+        anyhow::ensure!(
+            self.backend == Backend::Postgres
+                && (url.starts_with("postgres://") || url.starts_with("postgresql://")),
+            "a read replica is a PostgreSQL database, for a portal on PostgreSQL"
+        );
+        let replica = open_pool(url, Backend::Postgres, self.statements_logged).await?;
+        let (read_only,): (String,) =
+            sqlx::query_as("SELECT CAST(current_setting('transaction_read_only') AS TEXT)")
+                .fetch_one(&replica)
+                .await
+                .with_context(|| format!("asking the replica at {} what it is", redact(url)))?;
+        if read_only != "on" {
+            tracing::warn!(
+                replica = %redact(url),
+                "the read replica accepts writes: is it the primary itself?"
+            );
+        }
+        self.replica = Some(replica);
+        Ok(self)
+    }
+
+    /// Where call history is read: the replica when there is one, else the database itself.
+    pub fn reader(&self) -> &AnyPool {
+        self.replica.as_ref().unwrap_or(&self.pool)
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
@@ -120,6 +146,9 @@ impl Store {
             .run(&self.pool)
             .await
             .context("migrating the database")?;
+        self.keep_call_months()
+            .await
+            .context("making the partitions of the coming months")?;
         Ok(())
     }
 
@@ -127,11 +156,13 @@ impl Store {
         self.backend
     }
 
-    /// After a bulk load (demo data, an import): the planner's statistics of the call tables,
-    /// which it otherwise lacks (SQLite never gathers them by itself, and PostgreSQL's
-    /// autovacuum may come late or be off). SQLite samples at most 1,000 rows per index
-    /// (`analysis_limit`), so this takes about the same short time at any size.
-    pub async fn refresh_statistics(&self) -> sqlx::Result<()> {
+    /// After a bulk load (demo data, an import): calls of months without a partition moved into
+    /// their month's (PostgreSQL), then the planner's statistics of the call tables, which it
+    /// otherwise lacks (SQLite never gathers them by itself, and PostgreSQL's autovacuum may
+    /// come late or be off). SQLite samples at most 1,000 rows per index (`analysis_limit`), so
+    /// this takes about the same short time at any size.
+    pub async fn after_bulk_load(&self) -> sqlx::Result<()> {
+        self.keep_call_months().await?;
         let mut c = self.pool().acquire().await?;
         match self.backend {
             Backend::Sqlite => {
@@ -219,6 +250,39 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// A pool on `url`: SQLite in WAL with a busy timeout, PostgreSQL as it comes.
+async fn open_pool(url: &str, backend: Backend, log_statements: bool) -> anyhow::Result<AnyPool> {
+    let options = AnyConnectOptions::from_str(url)
+        .with_context(|| format!("bad database URL {}", redact(url)))?;
+    let options = if log_statements {
+        options
+            .log_statements(log::LevelFilter::Debug)
+            .log_slow_statements(log::LevelFilter::Debug, Duration::ZERO)
+    } else {
+        // Statements would be logged with their values; the request log is enough.
+        options.disable_statement_logging()
+    };
+    AnyPoolOptions::new()
+        .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+                    // WAL lets readers work while a writer writes; the busy timeout makes
+                    // concurrent writers wait instead of failing.
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                }
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await
+        .with_context(|| format!("cannot connect to the database at {}", redact(url)))
 }
 
 fn create_sqlite_folder(url: &str) -> anyhow::Result<()> {

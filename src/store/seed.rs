@@ -259,13 +259,20 @@ pub struct NewPayment<'a> {
     pub amount_vat_micros: i64,
     pub currency: &'a str,
     pub completed: bool,
+    /// `topup`, `invoice`, … (see the wallet's payments).
+    pub purpose: &'a str,
+    /// The invoice it pays.
+    pub invoice_id: Option<i64>,
 }
 
-pub async fn insert_payment(c: &mut AnyConnection, p: &NewPayment<'_>) -> sqlx::Result<()> {
-    sqlx::query(
+/// A payment; its id.
+pub async fn insert_payment(c: &mut AnyConnection, p: &NewPayment<'_>) -> sqlx::Result<i64> {
+    let q = sqlx::query_as(
         "INSERT INTO payments (user_id, paid_at, confirmed_at, payment_type, amount_micros, vat_percent_bp,
-                               amount_vat_micros, currency, completed, state)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $9 = 1 THEN 'completed' ELSE 'pending' END)",
+                               amount_vat_micros, currency, completed, state, purpose, invoice_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $9 = 1 THEN 'completed' ELSE 'pending' END,
+                 $10, $11)
+         RETURNING id",
     )
     .bind(p.user_id)
     .bind(p.paid_at)
@@ -276,8 +283,52 @@ pub async fn insert_payment(c: &mut AnyConnection, p: &NewPayment<'_>) -> sqlx::
     .bind(p.amount_vat_micros)
     .bind(p.currency)
     .bind(p.completed as i64)
+    .bind(p.purpose)
+    .bind(p.invoice_id);
+    returning_id(q, c).await
+}
+
+/// A ledger row written as it was at `created_at` (the demo's history); the caller keeps the
+/// balances consistent and sets the user's balance to the last one (`set_balance`).
+pub struct NewLedgerEntry<'a> {
+    pub user_id: i64,
+    pub key: &'a str,
+    pub kind: &'a str,
+    pub amount_micros: i64,
+    pub balance_after_micros: i64,
+    pub reference: &'a str,
+    pub note: &'a str,
+    pub created_at: i64,
+}
+
+pub async fn insert_ledger_entry(
+    c: &mut AnyConnection,
+    e: &NewLedgerEntry<'_>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO ledger (user_id, entry_key, kind, amount_micros, balance_after_micros,
+                             reference, note, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(e.user_id)
+    .bind(e.key)
+    .bind(e.kind)
+    .bind(e.amount_micros)
+    .bind(e.balance_after_micros)
+    .bind(e.reference)
+    .bind(e.note)
+    .bind(e.created_at)
     .execute(c)
     .await?;
+    Ok(())
+}
+
+pub async fn set_balance(c: &mut AnyConnection, user_id: i64, micros: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET balance_micros = $1 WHERE id = $2")
+        .bind(micros)
+        .bind(user_id)
+        .execute(c)
+        .await?;
     Ok(())
 }
 

@@ -73,6 +73,10 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let store = Store::connect(&settings.database_url).await?;
         store.migrate().await?;
+        let store = match &settings.replica_database_url {
+            Some(url) => store.with_replica(url).await?,
+            None => store,
+        };
         Application::build_with_store(settings, store).await
     }
 
@@ -92,6 +96,7 @@ impl Application {
         let pbx = web::Data::new(Pbx::new(settings.ami.clone()));
         let wallet = crate::wallet::Wallet::new(store.get_ref().clone(), settings.wallet.clone())?;
         crate::wallet::spawn_reconciler(wallet.clone());
+        crate::store::call_months::spawn_month_keeper(store.get_ref().clone());
         let wallet = web::Data::new(wallet);
         let secure = settings.cookie_secure;
         let session_store = web::Data::new(session_store);

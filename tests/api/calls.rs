@@ -1062,7 +1062,7 @@ async fn statistics_match_the_database(backend: Backend) {
         got == before || got == after,
         "{got:?} {before:?} {after:?}"
     );
-    // The default period is this month, and its days add up to the calls of the month.
+    // The default period is the last 30 days, and its days add up to its calls.
     let month_calls: i64 = v["days"]
         .as_array()
         .unwrap()

@@ -141,8 +141,6 @@ pub struct TestApp {
     pg_database: Option<(String, String)>,
 }
 
-pub const DEMO_CALLS: u64 = 3_000;
-
 /// A running portal on an empty, migrated database.
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with_settings(backend, |_| {}).await
@@ -171,6 +169,18 @@ pub async fn spawn_app_with_settings(
             (database_url(&server, &name), Some((server, name)))
         }
     };
+    let mut app = spawn_app_on(url, dir, adjust).await;
+    app.pg_database = pg_database;
+    app
+}
+
+/// A running portal on the (migrated on start) database at `url`, its data folder in `dir`.
+pub async fn spawn_app_on(
+    url: String,
+    dir: tempfile::TempDir,
+    adjust: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let data_dir = dir.path().join("data");
     let mut settings =
         Settings::new("127.0.0.1:0", Some(url.clone()), data_dir.clone()).expect("settings");
     // Mail is sent at once in tests (the outbox is woken on every new message anyway).
@@ -192,7 +202,7 @@ pub async fn spawn_app_with_settings(
         client,
         data_dir,
         _dir: dir,
-        pg_database,
+        pg_database: None,
     }
 }
 
@@ -206,9 +216,10 @@ pub async fn spawn_demo_app_with_settings(
     adjust: impl FnOnce(&mut Settings),
 ) -> TestApp {
     let app = spawn_app_with_settings(backend, adjust).await;
+    // The believable demo (what `serve --demo` makes), with a third subscriber (`user3`).
     let opts = DemoOptions {
         users: 3,
-        calls: DEMO_CALLS,
+        calls: None,
         seed: 7,
     };
     demo::fill(&app.store, &app.data_dir, &opts)

@@ -10,7 +10,7 @@ use crate::on_both_databases;
 
 const OPTS: DemoOptions = DemoOptions {
     users: 2,
-    calls: 500,
+    calls: Some(500),
     seed: 3,
 };
 

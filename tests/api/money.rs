@@ -510,6 +510,17 @@ async fn payments_are_listed_newest_first_with_totals_per_currency(backend: Back
          VALUES ({user}, 1719835200, 1719842400, 'Voucher <&\">', 10000000, 1500, 11500000, 'EUR', 1)"
     ))
     .await;
+    // And a bank transfer announced just now, not confirmed yet (the newest).
+    let now = chrono::Utc::now().timestamp();
+    exec(
+        &app,
+        &format!(
+            "INSERT INTO payments (user_id, paid_at, payment_type, amount_micros, vat_percent_bp,
+                               amount_vat_micros, currency, completed, state)
+         VALUES ({user}, {now}, 'Bank transfer', 5000000, 0, 5000000, 'USD', 0, 'pending')"
+        ),
+    )
+    .await;
     let count = app
         .scalar(&format!(
             "SELECT COUNT(*) FROM payments WHERE user_id = {user}"
@@ -537,7 +548,7 @@ async fn payments_are_listed_newest_first_with_totals_per_currency(backend: Back
     assert_eq!(last("amount_vat"), "11.50");
     assert_eq!(last("currency"), "EUR");
     assert_eq!(last("completed"), "Yes");
-    // The demo's newest payment is not confirmed yet.
+    // The newest payment is not confirmed yet.
     assert_eq!(texts(&xml, "confirmed_date")[0], "");
     assert_eq!(texts(&xml, "completed")[0], "No");
 

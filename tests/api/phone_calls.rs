@@ -1,8 +1,10 @@
 //! The call list on a phone (390×844), in English and Russian: a page of 50 calls is a compact
 //! list to scan, not a tower of labelled cards. Each call is three short lines (when and the
-//! price; from → to; where, the result and how long), so 50 of them take at most
+//! price; from → to and how long; where and the result), so 50 of them take at most
 //! `MAX_PER_CALL` pixels each: 3,600 px, about four screens, where a card with a labelled line
 //! a field took ~9,700 px. Nothing scrolls sideways and each call still shows every figure.
+
+use chrono::{Duration, Utc};
 
 use crate::browser::Browser;
 use crate::common::{spawn_demo_app, Backend};
@@ -17,8 +19,13 @@ async fn fifty_calls_on_a_phone_take_a_few_screens() {
     let b = Browser::start(390, 844).await.expect("Chromium");
     b.log_in(&app.address, "demo", "demo").await;
     for lang in ["en", "ru"] {
-        b.go(&app.url(&format!("/stats/call_list?lang={lang}&per_page=50")))
-            .await;
+        // The last three months: more than a page of calls.
+        let (from, till) = (Utc::now() - Duration::days(90), Utc::now());
+        let (from, till) = (from.format("%Y-%m-%d"), till.format("%Y-%m-%d"));
+        b.go(&app.url(&format!(
+            "/stats/call_list?lang={lang}&per_page=50&period_start={from}&period_end={till}"
+        )))
+        .await;
         let at = format!("calls on a phone ({lang})");
         assert!(b.fits_sideways().await, "{at}: scrolls sideways");
         b.screenshot(&format!("calls-filters-phone-{lang}")).await;
