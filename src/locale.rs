@@ -227,7 +227,7 @@ pub fn country(lang: Lang, iso2: &str) -> Option<String> {
 
 /// A destination's stored name with its country in the language: a name that begins with its
 /// country's English name (`Germany`, `Germany Mobile`, `United Kingdom - Fixed`) gets the
-/// country's CLDR name instead (`Германия`, `Германия Mobile`); any other name (`Satellite`,
+/// country's CLDR name instead (`Германия`, `Германия, мобильные`); any other name (`Satellite`,
 /// an operator's own wording) is shown as stored.
 pub fn destination(lang: Lang, name: &str, iso2: &str) -> String {
     let Some(local) = country(lang, iso2) else {
@@ -240,11 +240,21 @@ pub fn destination(lang: Lang, name: &str, iso2: &str) -> String {
     for en in english.into_iter().flatten() {
         if let Some(rest) = strip_prefix_ignore_case(name, &en) {
             if rest.is_empty() || rest.starts_with([' ', '-', ',', '(', '/']) {
-                return format!("{local}{rest}");
+                return format!("{local}{}", kind(lang, rest));
             }
         }
     }
     name.to_string()
+}
+
+/// What follows the country in a destination's name: a kind of number the portal names
+/// (`Mobile`, `Fixed`) in the language, anything else (a city) as stored.
+fn kind(lang: Lang, rest: &str) -> String {
+    let word = rest.trim_start_matches([' ', '-', ',']);
+    match lang.lookup(&format!("destination.kind.{word}")) {
+        Some(local) if local != word => format!(", {local}"),
+        _ => rest.to_string(),
+    }
 }
 
 fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
@@ -358,11 +368,19 @@ mod tests {
         assert_eq!(destination(Lang::Ru, "Germany", "de"), "Германия");
         assert_eq!(
             destination(Lang::Ru, "Germany Mobile", "de"),
-            "Германия Mobile"
+            "Германия, мобильные"
+        );
+        assert_eq!(
+            destination(Lang::En, "Germany Mobile", "de"),
+            "Germany Mobile"
         );
         assert_eq!(
             destination(Lang::Ru, "United Kingdom - Fixed", "gb"),
-            "Великобритания - Fixed"
+            "Великобритания, стационарные"
+        );
+        assert_eq!(
+            destination(Lang::Ru, "Germany Berlin", "DE"),
+            "Германия Berlin"
         );
         assert_eq!(destination(Lang::Ru, "Satellite", "de"), "Satellite");
         assert_eq!(destination(Lang::Ru, "Germanyland", "de"), "Germanyland");

@@ -151,6 +151,25 @@ impl Export {
     }
 }
 
+impl Export {
+    /// The table as its reader reads it (the PDF): numbers and times in the export's language
+    /// (`1 234,50`, `5 дек. 2026 г., 14:30`). CSV keeps them plain for machines.
+    pub fn for_reader(&self) -> Export {
+        let mut e = self.clone();
+        let kinds: Vec<Kind> = e.columns.iter().map(|c| c.kind).collect();
+        for row in &mut e.rows {
+            for (cell, kind) in row.iter_mut().zip(&kinds) {
+                match kind {
+                    Kind::Number => *cell = crate::locale::number(e.lang, cell),
+                    Kind::DateTime => *cell = crate::locale::local_text(e.lang, cell),
+                    Kind::Text => {}
+                }
+            }
+        }
+        e
+    }
+}
+
 /// A download's file name: `what-user-period`, reduced to characters every system accepts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileName(String);

@@ -132,7 +132,7 @@ impl Page for PaymentsPage {
                 lang.t("export.payments.total")
                     .replace("{currency}", &t.currency)
                     .replace("{count}", &t.count.to_string()),
-                t.amount_vat.with_currency(),
+                t.amount_vat.money(lang),
             ));
         }
         e.empty = lang.t("payments.empty").to_string();
