@@ -475,7 +475,10 @@ impl Page for InvoicePage {
         e.facts = vec![
             (lang.t("invoice.number").to_string(), i.inv_number.clone()),
             // The day it was issued: the instant is the period's end, not a time worth printing.
-            (lang.t("invoices.issued").to_string(), i.issue_date.day(lang)),
+            (
+                lang.t("invoices.issued").to_string(),
+                i.issue_date.day(lang),
+            ),
             (
                 lang.t("invoices.period").to_string(),
                 format!("{} – {}", i.period_start.day(lang), i.period_end.day(lang)),
@@ -484,8 +487,10 @@ impl Page for InvoicePage {
             (lang.t("invoices.status").to_string(), status),
         ];
         if let (Some(due), false) = (i.due_date, i.paid) {
-            e.facts
-                .push((lang.t("invoice.due").to_string(), crate::locale::day(lang, due)));
+            e.facts.push((
+                lang.t("invoice.due").to_string(),
+                crate::locale::day(lang, due),
+            ));
         }
         // The bank details at the full width of the page (a party's column would cut them).
         for (n, line) in self.payment_instructions.iter().enumerate() {
@@ -502,10 +507,7 @@ impl Page for InvoicePage {
                 format!("{} {} %", lang.t("money.vat"), i.vat_percent),
                 self.vat_amount.money(lang),
             ),
-            (
-                lang.t("invoice.total").to_string(),
-                i.price_vat.money(lang),
-            ),
+            (lang.t("invoice.total").to_string(), i.price_vat.money(lang)),
         ];
         e.grand_total = true;
         e.empty = lang.t("invoice.no_lines").to_string();

@@ -24,6 +24,7 @@ mod invoice_lines;
 mod invoice_zone;
 mod json_contract;
 mod local_calls;
+mod locale;
 mod login;
 mod main_page;
 mod money;
