@@ -230,6 +230,11 @@ pub fn country(lang: Lang, iso2: &str) -> Option<String> {
 /// country's CLDR name instead (`Германия`, `Германия, мобильные`); any other name (`Satellite`,
 /// an operator's own wording) is shown as stored.
 pub fn destination(lang: Lang, name: &str, iso2: &str) -> String {
+    // Stored names are English: in English the operator's own spelling stays ("Aland
+    // Islands", not CLDR's "Åland Islands"), as in the XML, JSON and CSV.
+    if lang == Lang::En {
+        return name.to_string();
+    }
     let Some(local) = country(lang, iso2) else {
         return name.to_string();
     };
@@ -383,6 +388,14 @@ mod tests {
             "Германия Berlin"
         );
         assert_eq!(destination(Lang::Ru, "Satellite", "de"), "Satellite");
+        assert_eq!(
+            destination(Lang::En, "Aland Islands", "ax"),
+            "Aland Islands"
+        );
+        assert_eq!(
+            destination(Lang::Ru, "Aland Islands", "ax"),
+            "Аландские о-ва"
+        );
         assert_eq!(destination(Lang::Ru, "Germanyland", "de"), "Germanyland");
         assert_eq!(destination(Lang::Ru, "Germany", ""), "Germany");
     }

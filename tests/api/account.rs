@@ -243,8 +243,9 @@ async fn personal_details_in_xml_html_and_json(backend: Backend) {
         "Личные данные",
         "Иванова",
         "Москва",
-        "25.50 EUR",
-        "10.00 EUR",
+        // Money as CLDR writes it in Russian.
+        "25,50\u{a0}€",
+        "10,00\u{a0}€",
         "demo2@example.com",
         "Сохранить",
         "aria-current=\"page\"",
