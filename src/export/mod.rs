@@ -234,6 +234,16 @@ pub fn period_of<'a>(dates: impl IntoIterator<Item = &'a str>) -> String {
     }
 }
 
+/// A period of `period_of` as its reader reads it (a PDF's subtitle): `Dec 1, 2026 – Dec 31,
+/// 2026`, `1 дек. 2026 г. – 31 дек. 2026 г.`.
+pub fn period_for_reader(lang: Lang, period: &str) -> String {
+    period
+        .split('_')
+        .map(|d| crate::locale::local_text(lang, d))
+        .collect::<Vec<_>>()
+        .join(" – ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

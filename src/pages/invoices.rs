@@ -160,7 +160,7 @@ impl Page for InvoicesPage {
             e.subtitle.push(format!(
                 "{}: {}",
                 lang.t("export.period"),
-                period.replace('_', " – ")
+                crate::export::period_for_reader(lang, &period)
             ));
         }
         for t in &self.totals {

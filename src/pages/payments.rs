@@ -124,7 +124,7 @@ impl Page for PaymentsPage {
             if period.is_empty() {
                 lang.t("export.period.all").to_string()
             } else {
-                period.replace('_', " – ")
+                crate::export::period_for_reader(lang, &period)
             }
         ));
         for t in &self.totals {

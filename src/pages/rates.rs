@@ -216,8 +216,11 @@ impl Page for RatesPage {
             e.subtitle
                 .push(format!("{}: «{}»", lang.t("export.search"), self.q));
         }
-        e.subtitle
-            .push(format!("{} {}", lang.t("export.in_force"), self.day));
+        e.subtitle.push(format!(
+            "{} {}",
+            lang.t("export.in_force"),
+            locale::local_text(lang, &self.day)
+        ));
         e.totals.push((
             lang.t("export.count").to_string(),
             self.rates.len().to_string(),
