@@ -325,6 +325,10 @@ mod tests {
             money(Lang::Ru, -m, 2, "RUB").replace(NBSP, " "),
             "-1 234,50 ₽"
         );
+        assert_eq!(
+            money(Lang::Ru, Money(-12_000_000), 2, "USD"),
+            "-12,00\u{a0}$"
+        );
         // Rates keep their four decimals; an unknown code follows the number.
         assert_eq!(money(Lang::Ru, Money(18_400), 4, "EUR"), "0,0184\u{a0}€");
         assert_eq!(money(Lang::En, Money(18_400), 4, "EUR"), "€0.0184");
