@@ -17,7 +17,7 @@ use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike, Utc};
 use chrono_tz::Tz;
 use fixed_decimal::Decimal;
 use icu_calendar::Gregorian;
-use icu_datetime::fieldsets::{YMD, YMDT};
+use icu_datetime::fieldsets::{YM, YMD, YMDT};
 use icu_datetime::input::{Date, DateTime as IcuDateTime, Time};
 use icu_datetime::FixedCalendarDateTimeFormatter;
 use icu_decimal::DecimalFormatter;
@@ -34,6 +34,7 @@ use crate::money::Money;
 /// The CLDR formatters of one language.
 struct Formats {
     decimal: DecimalFormatter,
+    month: FixedCalendarDateTimeFormatter<Gregorian, YM>,
     date: FixedCalendarDateTimeFormatter<Gregorian, YMD>,
     date_time: FixedCalendarDateTimeFormatter<Gregorian, YMDT>,
     regions: RegionDisplayNames,
@@ -53,6 +54,8 @@ impl Formats {
         Formats {
             decimal: DecimalFormatter::try_new((&l).into(), Default::default())
                 .expect("CLDR decimal data"),
+            month: FixedCalendarDateTimeFormatter::try_new((&l).into(), YM::medium())
+                .expect("CLDR month data"),
             date: FixedCalendarDateTimeFormatter::try_new((&l).into(), YMD::medium())
                 .expect("CLDR date data"),
             date_time: FixedCalendarDateTimeFormatter::try_new(
@@ -185,6 +188,14 @@ pub fn day(lang: Lang, d: NaiveDate) -> String {
     match icu_date(d) {
         Some(date) => with(lang, |f| f.date.format(&date).to_string()),
         None => d.to_string(),
+    }
+}
+
+/// The month of a day: `Dec 2026`, `дек. 2026 г.`.
+pub fn month(lang: Lang, d: NaiveDate) -> String {
+    match icu_date(d) {
+        Some(date) => with(lang, |f| f.month.format(&date).to_string()),
+        None => d.format("%Y-%m").to_string(),
     }
 }
 
@@ -367,6 +378,9 @@ mod tests {
         );
         assert_eq!(plain(local_text(Lang::Ru, "2025-12-05")), "5 дек. 2025 г.");
         assert_eq!(local_text(Lang::Ru, "soon"), "soon");
+        let dec = NaiveDate::from_ymd_opt(2025, 12, 5).unwrap();
+        assert_eq!(plain(month(Lang::En, dec)), "Dec 2025");
+        assert_eq!(plain(month(Lang::Ru, dec)), "дек. 2025 г.");
     }
 
     #[test]
