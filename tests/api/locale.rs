@@ -194,5 +194,15 @@ async fn russian_money_and_countries_fit_a_phone() {
     let body = b.find("body").await;
     assert!(b.text(&body).await.contains("25,50"), "the balance");
     b.screenshot("locale-main-phone-ru").await;
+    // The pages with most money and dates (the menu's test checks every page for overflow).
+    for (path, name) in [
+        ("/stats/call_list", "calls"),
+        ("/accounting/user_invoices", "invoices"),
+        ("/services/calling_plan", "calling-plan"),
+    ] {
+        b.go(&format!("{}{path}", app.address)).await;
+        assert!(b.fits_sideways().await, "{path} scrolls sideways");
+        b.screenshot(&format!("locale-{name}-phone-ru")).await;
+    }
     b.quit().await;
 }
