@@ -104,6 +104,23 @@ async fn a_russian_subscriber_reads_money_and_countries_as_cldr_writes_them(back
     assert!(dests.contains("<span>Германия</span>"), "{dests}");
     assert!(dests.contains("Германия, мобильные"), "{dests}");
 
+    // The calling plan names its countries in Russian, each of its tables (those worth
+    // attention, then the others) in Russian alphabetical order.
+    let plan = page(&app, "/services/calling_plan").await;
+    let tables: Vec<&str> = plan.split("<table").skip(1).collect();
+    assert_eq!(tables.len(), 2);
+    for table in tables {
+        let mut names: Vec<&str> = table
+            .split("<span class=\"strong\">")
+            .skip(1)
+            .filter_map(|rest| rest.split_once("</span>").map(|(name, _)| name))
+            .collect();
+        names.dedup();
+        let lower: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
+        assert!(lower.is_sorted(), "{names:?}");
+    }
+    assert!(plan.contains("<span class=\"strong\">Германия</span>"));
+
     // The PDF reads as the page; the CSV keeps plain numbers.
     let user = app
         .scalar("SELECT id FROM users WHERE username = 'demo2'")
