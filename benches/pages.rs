@@ -7,7 +7,7 @@
 //! selfcare --data-dir /tmp/d10m  demo --users 10 --calls 10000000
 //! cargo bench --bench pages -- --database-url sqlite:///tmp/d100k/selfcare.db \
 //!     --database-url sqlite:///tmp/d1m/selfcare.db --database-url sqlite:///tmp/d10m/selfcare.db \
-//!     [--user demo] [--requests 200]
+//!     [--user demo] [--requests 200] [--clients 50] [--seconds 5]
 //! ```
 //!
 //! For each database it starts the portal in this process on a free port — HTTP, session,
@@ -16,7 +16,9 @@
 //! up. The database's share of a request is the sum of the times of the statements it ran, as
 //! sqlx measures each one around the driver (send, execute, read the rows; on PostgreSQL the
 //! round trip over 127.0.0.1 too): the same statements as the page, with nothing of ours in
-//! between. Own time = page − database. Medians; not a test: no assertion on time.
+//! between. Own time = page − database. Then the main page and the call list are asked by
+//! `--clients` clients at once for `--seconds` (the load generator runs in this process, on the
+//! same cores): requests a second, median and p99. Not a test: no assertion on time.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -55,6 +57,8 @@ struct Options {
     databases: Vec<String>,
     user: String,
     requests: usize,
+    clients: usize,
+    seconds: u64,
 }
 
 fn options() -> Options {
@@ -62,6 +66,8 @@ fn options() -> Options {
         databases: Vec::new(),
         user: "demo".into(),
         requests: 100,
+        clients: 50,
+        seconds: 5,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -69,13 +75,15 @@ fn options() -> Options {
             "--database-url" => o.databases.extend(args.next()),
             "--user" => o.user = args.next().unwrap_or_default(),
             "--requests" => o.requests = args.next().and_then(|n| n.parse().ok()).unwrap_or(100),
+            "--clients" => o.clients = args.next().and_then(|n| n.parse().ok()).unwrap_or(50),
+            "--seconds" => o.seconds = args.next().and_then(|n| n.parse().ok()).unwrap_or(5),
             "--bench" => {}
             other => eprintln!("ignored argument {other}"),
         }
     }
     if o.databases.is_empty() {
         eprintln!(
-            "usage: cargo bench --bench pages -- --database-url URL [--database-url URL …] [--user NAME] [--requests N]"
+            "usage: cargo bench --bench pages -- --database-url URL [--database-url URL …] [--user NAME] [--requests N] [--clients 50] [--seconds 5]"
         );
         std::process::exit(2);
     }
@@ -115,11 +123,51 @@ const PAGES: &[(&str, &str)] = &[
     ("personal details", "/users/personal_details"),
 ];
 
-/// One database's figures: calls in all, and per page (page, database) medians in ms.
+/// The pages asked by many clients at once.
+const BUSY_PAGES: &[(&str, &str)] = &[
+    ("main page", "/callc/main"),
+    ("call list, this month", "/stats/call_list"),
+];
+
+/// One database's figures: calls in all, per page (page, database) medians in ms, and per busy
+/// page (requests/s, median ms, p99 ms) under `--clients`.
 struct Run {
     calls: i64,
     label: String,
     pages: Vec<(f64, f64)>,
+    busy: Vec<(f64, f64, f64)>,
+}
+
+/// `clients` tasks asking `url` one request after another for `seconds`.
+async fn under_load(
+    client: &reqwest::Client,
+    url: &str,
+    clients: usize,
+    seconds: u64,
+) -> (f64, f64, f64) {
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (client, url) = (client.clone(), url.to_string());
+        tasks.push(tokio::spawn(async move {
+            let mut took = Vec::new();
+            while Instant::now() < until {
+                let t = Instant::now();
+                let r = client.get(&url).send().await.unwrap();
+                assert!(r.status().is_success(), "{url}: {}", r.status());
+                r.bytes().await.unwrap();
+                took.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            took
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort_by(|a, b| a.total_cmp(b));
+    let p99 = all[(all.len() * 99 / 100).min(all.len() - 1)];
+    (all.len() as f64 / seconds as f64, all[all.len() / 2], p99)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -218,6 +266,11 @@ async fn run(url: &str, o: &Options) -> Run {
         }
         pages.push((median(http), median(db)));
     }
+    let mut busy = Vec::new();
+    for (_, path) in BUSY_PAGES {
+        let url = format!("{base}{path}?format=html");
+        busy.push(under_load(&client, &url, o.clients, o.seconds).await);
+    }
     // The portal stays up, idle, until the benchmark ends.
     store.close().await;
     let _ = std::fs::remove_dir_all(dir);
@@ -228,6 +281,7 @@ async fn run(url: &str, o: &Options) -> Run {
             n => format!("{}k", n / 1_000),
         },
         pages,
+        busy,
     }
 }
 
@@ -274,6 +328,18 @@ async fn main() {
                 page - db,
                 page / db.max(0.001)
             );
+        }
+        println!();
+    }
+    println!(
+        "\n{} clients at once for {} s (the load generator shares the cores): requests/s, median / p99 ms",
+        o.clients, o.seconds
+    );
+    for (i, (name, _)) in BUSY_PAGES.iter().enumerate() {
+        print!("{name:<42}");
+        for r in &runs {
+            let (rate, med, p99) = r.busy[i];
+            print!(" | {:>6.0}/s {:>6.1} / {:>6.1}", rate, med, p99);
         }
         println!();
     }

@@ -72,6 +72,11 @@ pub fn of_prefix(prefix: &str) -> Option<&'static Country> {
     t.countries.get(i as usize)
 }
 
+/// Every country of the table, in its order.
+pub fn all() -> &'static [Country] {
+    &table().countries
+}
+
 /// The country with ISO 3166 alpha-2 code `iso2` (either case).
 pub fn of_iso2(iso2: &str) -> Option<&'static Country> {
     table()

@@ -14,6 +14,7 @@ pub mod error;
 pub mod export;
 pub mod i18n;
 pub mod input;
+pub mod locale;
 pub mod login_gate;
 pub mod login_guard;
 pub mod mail;

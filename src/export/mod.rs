@@ -195,22 +195,27 @@ impl Export {
 }
 
 impl Export {
-    /// The export with its cells of words said in the reader's language (the CSV encoder does
-    /// the same row by row).
-    pub fn in_words(&self) -> std::borrow::Cow<'_, Export> {
-        if self.columns.iter().all(|c| c.words.is_none()) {
-            return std::borrow::Cow::Borrowed(self);
-        }
-        let mut shown = self.clone();
-        for row in &mut shown.rows {
+    /// The table as its reader reads it (the PDF): our own words in the reader's language
+    /// (`Отвечен`, `Да`; the CSV encoder does the same row by row), numbers and times as the
+    /// language writes them (`1 234,50`, `5 дек. 2026 г., 14:30`; CSV keeps them plain for
+    /// machines).
+    pub fn for_reader(&self) -> Export {
+        let mut e = self.clone();
+        for row in &mut e.rows {
             for (cell, column) in row.iter_mut().zip(&self.columns) {
-                let word = column.show(cell);
-                if word != cell {
-                    *cell = word.to_string();
+                match column.kind {
+                    Kind::Number => *cell = crate::locale::number(self.lang, cell),
+                    Kind::DateTime => *cell = crate::locale::local_text(self.lang, cell),
+                    Kind::Text => {
+                        let word = column.show(cell);
+                        if word != cell {
+                            *cell = word.to_string();
+                        }
+                    }
                 }
             }
         }
-        std::borrow::Cow::Owned(shown)
+        e
     }
 }
 
@@ -276,6 +281,16 @@ pub fn period_of<'a>(dates: impl IntoIterator<Item = &'a str>) -> String {
     } else {
         format!("{min}_{max}")
     }
+}
+
+/// A period of `period_of` as its reader reads it (a PDF's subtitle): `Dec 1, 2026 – Dec 31,
+/// 2026`, `1 дек. 2026 г. – 31 дек. 2026 г.`.
+pub fn period_for_reader(lang: Lang, period: &str) -> String {
+    period
+        .split('_')
+        .map(|d| crate::locale::local_text(lang, d))
+        .collect::<Vec<_>>()
+        .join(" – ")
 }
 
 #[cfg(test)]

@@ -178,8 +178,8 @@ pub fn release_freed_memory() {
 
 /// Renders an export as a PDF document.
 pub fn render(export: &Export) -> anyhow::Result<Vec<u8>> {
-    let export = &*export.in_words();
     let fonts = &*FONTS;
+    let export = &export.for_reader();
     let pages = layout(fonts, export);
     to_pdf(fonts, export, pages)
 }
@@ -197,6 +197,9 @@ fn clean(fonts: &Fonts, text: &str, bold: bool) -> String {
                 ' '
             } else if face.has(c) {
                 c
+            } else if c.is_whitespace() {
+                // CLDR's narrow no-break space (U+202F) in dates, when the font lacks it.
+                ' '
             } else {
                 '?'
             }

@@ -117,6 +117,8 @@ impl PlanService {
 struct PlanHtml<'a> {
     c: &'a Chrome,
     v: &'a CallingPlanPage,
+    /// The countries by their names in the page's language.
+    countries: Vec<&'a PlanCountry>,
 }
 
 #[derive(Template)]
@@ -127,7 +129,14 @@ struct PlanXml<'a> {
 
 impl Page for CallingPlanPage {
     fn html(&self, c: &Chrome) -> askama::Result<String> {
-        PlanHtml { c, v: self }.render()
+        let mut countries: Vec<&PlanCountry> = self.calling_plans.iter().collect();
+        countries.sort_by_cached_key(|p| c.place(&p.country, &p.iso_code).to_lowercase());
+        PlanHtml {
+            c,
+            v: self,
+            countries,
+        }
+        .render()
     }
     fn xml(&self) -> askama::Result<String> {
         PlanXml { v: self }.render()

@@ -472,8 +472,8 @@ impl Page for CallListPage {
         e.subtitle.push(format!(
             "{}: {} – {}",
             lang.t("export.period"),
-            self.period_text.start,
-            self.period_text.end
+            crate::locale::local_text(lang, &self.period_text.start),
+            crate::locale::local_text(lang, &self.period_text.end)
         ));
         e.totals = vec![
             (
@@ -486,7 +486,7 @@ impl Page for CallListPage {
             ),
             (
                 lang.t("calls.price").to_string(),
-                self.total_price.with_currency(),
+                self.total_price.money(lang),
             ),
         ];
         if self.unrated_calls > 0 {

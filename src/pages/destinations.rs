@@ -31,6 +31,9 @@ pub struct DestinationsPage {
     pub groupname: String,
     /// The flag's file name under `/static/flags/` (`au.svg`), as the rates page's `rateicon`.
     pub groupicon: String,
+    /// The group's country (ISO code), for the names in the reader's language.
+    #[serde(skip)]
+    pub flag: String,
     pub directions: Vec<Direction>,
     /// Both `null`: one destination group's prefixes are a bounded list, given whole.
     pub links: Links,
@@ -105,6 +108,7 @@ pub async fn show(
         dest_id: group.id,
         groupname: group.name,
         groupicon: super::rates::flag_icon(&group.flag),
+        flag: group.flag,
         directions,
         links: Links::whole(),
     };

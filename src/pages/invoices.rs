@@ -160,7 +160,7 @@ impl Page for InvoicesPage {
             e.subtitle.push(format!(
                 "{}: {}",
                 lang.t("export.period"),
-                period.replace('_', " – ")
+                crate::export::period_for_reader(lang, &period)
             ));
         }
         for t in &self.totals {
@@ -168,12 +168,12 @@ impl Page for InvoicesPage {
                 lang.t("export.invoices.total")
                     .replace("{currency}", &t.currency)
                     .replace("{count}", &t.count.to_string()),
-                t.price_vat.with_currency(),
+                t.price_vat.money(lang),
             ));
             e.totals.push((
                 lang.t("export.invoices.unpaid")
                     .replace("{currency}", &t.currency),
-                t.unpaid.with_currency(),
+                t.unpaid.money(lang),
             ));
         }
         e.empty = lang.t("invoices.empty").to_string();
@@ -467,7 +467,7 @@ impl Page for InvoicePage {
             format!(
                 "{} {}",
                 lang.t("invoices.paid"),
-                i.paid_date.map(|m| m.to_string()).unwrap_or_default()
+                i.paid_date.map(|m| m.day(lang)).unwrap_or_default()
             )
         } else {
             lang.t("invoices.unpaid.one").to_string()
@@ -475,17 +475,22 @@ impl Page for InvoicePage {
         e.facts = vec![
             (lang.t("invoice.number").to_string(), i.inv_number.clone()),
             // The day it was issued: the instant is the period's end, not a time worth printing.
-            (lang.t("invoices.issued").to_string(), i.issue_date.date()),
+            (
+                lang.t("invoices.issued").to_string(),
+                i.issue_date.day(lang),
+            ),
             (
                 lang.t("invoices.period").to_string(),
-                format!("{} – {}", i.start_day(), i.end_day()),
+                format!("{} – {}", i.period_start.day(lang), i.period_end.day(lang)),
             ),
             (lang.t("invoice.currency").to_string(), cur.clone()),
             (lang.t("invoices.status").to_string(), status),
         ];
         if let (Some(due), false) = (i.due_date, i.paid) {
-            e.facts
-                .push((lang.t("invoice.due").to_string(), due.to_string()));
+            e.facts.push((
+                lang.t("invoice.due").to_string(),
+                crate::locale::day(lang, due),
+            ));
         }
         // The bank details at the full width of the page (a party's column would cut them).
         for (n, line) in self.payment_instructions.iter().enumerate() {
@@ -497,15 +502,12 @@ impl Page for InvoicePage {
             e.facts.push((label.to_string(), line.clone()));
         }
         e.totals = vec![
-            (lang.t("money.net").to_string(), i.price.with_currency()),
+            (lang.t("money.net").to_string(), i.price.money(lang)),
             (
                 format!("{} {} %", lang.t("money.vat"), i.vat_percent),
-                self.vat_amount.with_currency(),
+                self.vat_amount.money(lang),
             ),
-            (
-                lang.t("invoice.total").to_string(),
-                i.price_vat.with_currency(),
-            ),
+            (lang.t("invoice.total").to_string(), i.price_vat.money(lang)),
         ];
         e.grand_total = true;
         e.empty = lang.t("invoice.no_lines").to_string();

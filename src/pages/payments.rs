@@ -126,7 +126,7 @@ impl Page for PaymentsPage {
             if period.is_empty() {
                 lang.t("export.period.all").to_string()
             } else {
-                period.replace('_', " – ")
+                crate::export::period_for_reader(lang, &period)
             }
         ));
         for t in &self.totals {
@@ -134,7 +134,7 @@ impl Page for PaymentsPage {
                 lang.t("export.payments.total")
                     .replace("{currency}", &t.currency)
                     .replace("{count}", &t.count.to_string()),
-                t.amount_vat.with_currency(),
+                t.amount_vat.money(lang),
             ));
         }
         e.empty = lang.t("payments.empty").to_string();

@@ -177,7 +177,8 @@ async fn refused(
     refuse_form(ctx, AppError::BadInput(message.clone()), page).await
 }
 
-/// "Locked until 2026-12-05 09:30:00 (too many wrong PINs) …" in the subscriber's zone.
+/// "Locked until Dec 5, 2026, 9:30 AM (too many wrong PINs) …" in the subscriber's zone and
+/// language.
 async fn locked_message(
     ctx: &Ctx,
     store: &Store,
@@ -188,7 +189,7 @@ async fn locked_message(
     Ok(ctx
         .lang
         .t("pin.locked")
-        .replace("{until}", &time::format_instant(until, zone)))
+        .replace("{until}", &crate::locale::date_time(ctx.lang, until, zone)))
 }
 
 #[derive(Deserialize)]

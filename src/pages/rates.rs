@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use crate::error::{AppError, AppResult};
 use crate::export::{key_in, Column, Export, ExportRow, FileName, Owner, WordTable};
 use crate::i18n::Lang;
+use crate::locale;
 use crate::money::{format_percent_short, CurrencyCode, ExchangeRate, Money};
 use crate::store::rates::{CurrencyRate, RateSearch, RateSettings};
 use crate::store::Store;
@@ -82,6 +83,9 @@ pub struct Rate {
     pub rate_vat_cost: Amount,
     /// The destination group, for `/directions/dg_list_user_destinations/{dest_id}`.
     pub dest_id: i64,
+    /// The group's country (ISO code), for its name in the reader's language.
+    #[serde(skip)]
+    pub flag: String,
 }
 
 /// The HTML table: one row per destination group, one column per rate type.
@@ -92,14 +96,16 @@ struct Table<'a> {
 
 struct Row<'a> {
     dest_id: i64,
-    name: &'a str,
+    /// In the reader's language.
+    name: String,
     icon: &'a str,
     /// Aligned with `Table::columns`; `None` where the group has no rate of that type.
     cells: Vec<Option<&'a Rate>>,
 }
 
 impl RatesPage {
-    fn table(&self) -> Table<'_> {
+    /// The rows by the groups' names in `lang` (the store orders them by the stored name).
+    fn table(&self, lang: Lang) -> Table<'_> {
         let mut columns: Vec<&str> = Vec::new();
         for r in &self.rates {
             if !columns.contains(&r.ratetype.as_str()) {
@@ -122,13 +128,14 @@ impl RatesPage {
                     cells[col] = Some(r);
                     rows.push(Row {
                         dest_id: r.dest_id,
-                        name: &r.ratename,
+                        name: locale::destination(lang, &r.ratename, &r.flag),
                         icon: &r.rateicon,
                         cells,
                     });
                 }
             }
         }
+        rows.sort_by_cached_key(|r| r.name.to_lowercase());
         Table { columns, rows }
     }
 
@@ -182,7 +189,7 @@ impl Page for RatesPage {
         RatesHtml {
             c,
             v: self,
-            table: self.table(),
+            table: self.table(c.lang),
         }
         .render()
     }
@@ -200,6 +207,10 @@ impl Page for RatesPage {
             lang.t("rates.title").to_string(),
             &self.rates,
         );
+        // The countries in the reader's language (column 0 is `ratename`).
+        for (row, rate) in e.rows.iter_mut().zip(&self.rates) {
+            row[0] = locale::destination(lang, &rate.ratename, &rate.flag);
+        }
         e.subtitle.push(self.owner.label());
         e.subtitle.push(
             lang.t("export.rates.legend")
@@ -210,8 +221,11 @@ impl Page for RatesPage {
             e.subtitle
                 .push(format!("{}: «{}»", lang.t("export.search"), self.q));
         }
-        e.subtitle
-            .push(format!("{} {}", lang.t("export.in_force"), self.day));
+        e.subtitle.push(format!(
+            "{} {}",
+            lang.t("export.in_force"),
+            locale::local_text(lang, &self.day)
+        ));
         e.totals.push((
             lang.t("export.count").to_string(),
             self.rates.len().to_string(),
@@ -406,7 +420,10 @@ pub async fn show(
     let currencies = Currencies::new(store.currency_rates(now).await?);
     let (currency, (from, to)) = choose(query.currency.as_deref(), &settings, &currencies)?;
     let vat = settings.vat_percent_bp;
-    let found = store.user_rates(user.id, now, &RateSearch::new(&q)).await?;
+    // A country is found by its name in either language (CLDR's names, matched here in
+    // memory, then searched for by ISO code) as well as by the stored name or a prefix.
+    let search = RateSearch::new(&q).with_countries(&locale::countries_named(&q));
+    let found = store.user_rates(user.id, now, &search).await?;
     let mut rates = Vec::with_capacity(found.len());
     for r in found {
         let price = Money(r.price_micros);
@@ -423,6 +440,7 @@ pub async fn show(
         rates.push(Rate {
             ratename: r.group_name,
             rateicon: flag_icon(&r.flag),
+            flag: r.flag,
             ratetype: r.rate_type,
             ratecost: Amount::new(net, RATE_DECIMALS, currency.clone()),
             rate_vat_cost: Amount::new(gross, RATE_DECIMALS, currency.clone()),

@@ -189,10 +189,11 @@ impl Charts {
         // Buckets: days, or months with their average day.
         let mut buckets: Vec<(String, f64, f64, f64, i64)> = Vec::new(); // label, answered, other, minutes, days
         for d in &v.all_days {
+            // As the page's language writes a month or a day (`Dec 2026`, `5 дек. 2026 г.`).
             let label = if per_month {
-                format!("{:04}-{:02}", d.date.year(), d.date.month())
+                crate::locale::month(lang, d.date)
             } else {
-                d.date.to_string()
+                crate::locale::day(lang, d.date)
             };
             match buckets.last_mut() {
                 Some(b) if b.0 == label => {

@@ -45,6 +45,10 @@ pub struct RateSearch {
     /// The digits of the query when it is a number (a prefix, or a whole dialled number whose
     /// group is wanted); empty otherwise.
     digits: String,
+    /// `,de,at,` for the groups whose flag (ISO code) is one of these countries: the countries
+    /// whose name in any language contains the query (`crate::locale::countries_named`), as
+    /// SQL's `LOWER` folds only ASCII and the stored names are English. Empty: none.
+    flags: String,
 }
 
 impl RateSearch {
@@ -76,7 +80,23 @@ impl RateSearch {
         RateSearch {
             name_pattern,
             digits,
+            flags: String::new(),
         }
+    }
+
+    /// The same search also finding the groups of these countries (ISO codes, lower case).
+    pub fn with_countries(mut self, iso2: &[&str]) -> RateSearch {
+        let codes: Vec<&str> = iso2
+            .iter()
+            .copied()
+            .filter(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase()))
+            .collect();
+        self.flags = if codes.is_empty() {
+            String::new()
+        } else {
+            format!(",{},", codes.join(","))
+        };
+        self
     }
 }
 
@@ -142,6 +162,7 @@ impl Store {
                      AND n.effective_from > r.effective_from AND n.effective_from <= $2)
                AND ($3 = ''
                     OR LOWER(g.name) LIKE $3 ESCAPE '\\'
+                    OR ($5 <> '' AND g.flag <> '' AND $5 LIKE ('%,' || g.flag || ',%'))
                     OR ($4 <> '' AND EXISTS (
                         SELECT 1 FROM destinations d
                         WHERE d.group_id = g.id
@@ -153,6 +174,7 @@ impl Store {
         .bind(at)
         .bind(search.name_pattern.as_str())
         .bind(search.digits.as_str())
+        .bind(search.flags.as_str())
         .fetch_all(self.pool())
         .await
     }
@@ -212,5 +234,8 @@ mod tests {
         // Wildcards are searched for as themselves.
         assert_eq!(RateSearch::new("50%_\\").name_pattern, "%50\\%\\_\\\\%");
         assert_eq!(RateSearch::new("50%").digits, "");
+        let s = RateSearch::new("Герм").with_countries(&["de", "", "X%"]);
+        assert_eq!(s.flags, ",de,");
+        assert_eq!(RateSearch::new("x").with_countries(&[]).flags, "");
     }
 }

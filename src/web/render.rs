@@ -29,6 +29,32 @@ impl Chrome {
         self.lang.t(key)
     }
 
+    /// A date and time that a view model holds as the XML's local text (`2026-12-05 14:30:00`,
+    /// or a day), as the page's language writes it.
+    pub fn local_time(&self, text: &str) -> String {
+        crate::locale::local_text(self.lang, text)
+    }
+
+    /// A calendar day as the page's language writes it (`Dec 5, 2026`, `5 дек. 2026 г.`).
+    pub fn day(&self, d: &chrono::NaiveDate) -> String {
+        crate::locale::day(self.lang, *d)
+    }
+
+    /// A destination's name with its country (ISO code `flag`) in the page's language.
+    pub fn place(&self, name: &str, flag: &str) -> String {
+        crate::locale::destination(self.lang, name, flag)
+    }
+
+    /// A call's matched destination with its country in the page's language, the country found
+    /// by the dialled number's prefix.
+    pub fn called_place(&self, name: &str, number: &str) -> String {
+        let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+        match crate::countries::of_prefix(&digits) {
+            Some(country) => crate::locale::destination(self.lang, name, &country.iso2),
+            None => name.to_string(),
+        }
+    }
+
     pub fn languages(&self) -> [Lang; 2] {
         Lang::ALL
     }

@@ -12,7 +12,7 @@
 //! - a list carries `links` with `next` and `prev` (`null` at either end);
 //! - an error is `{"error": {"code": "...", "message": "..."}}` (`web::render::json_error`).
 
-use std::borrow::Cow;
+use std::borrow::{Borrow, Cow};
 use std::fmt;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -23,11 +23,14 @@ use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, SchemaType, Type};
 use utoipa::openapi::{KnownFormat, RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
+use crate::i18n::Lang;
+use crate::locale;
 use crate::money::Money;
 use crate::time;
 
 /// An exact amount with its currency: shown as `12.50` (the XML contract's number; use
-/// `with_currency` for `12.50 EUR`), serialized as `{"value": "12.50", "currency": "EUR"}`.
+/// `with_currency` for `12.50 EUR`), serialized as `{"value": "12.50", "currency": "EUR"}`;
+/// a person reads it in their language (`money`: `€12.50`, `12,50 €`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Amount {
     pub money: Money,
@@ -57,6 +60,19 @@ impl Amount {
 
     pub fn is_negative(&self) -> bool {
         self.money.micros() < 0
+    }
+
+    /// For a person (HTML, PDF): `€12.50`, `12,50 €` (`crate::locale`).
+    pub fn money(&self, lang: impl Borrow<Lang>) -> String {
+        let lang = *lang.borrow();
+        locale::money(lang, self.money, self.decimals, &self.currency)
+    }
+
+    /// For a person, without the currency (a table whose header names it): `1,234.50`,
+    /// `1 234,50`.
+    pub fn number(&self, lang: impl Borrow<Lang>) -> String {
+        let lang = *lang.borrow();
+        locale::number(lang, &self.value())
     }
 }
 
@@ -135,6 +151,18 @@ impl Moment {
     /// `2026-12-05`, the local day.
     pub fn date(&self) -> String {
         time::format_date(self.at, self.tz)
+    }
+
+    /// For a person (HTML, PDF), to the minute: `Dec 5, 2026, 2:30 PM`, `5 дек. 2026 г., 14:30`.
+    pub fn when(&self, lang: impl Borrow<Lang>) -> String {
+        let lang = *lang.borrow();
+        locale::date_time(lang, self.at, self.tz)
+    }
+
+    /// The local day for a person: `Dec 5, 2026`, `5 дек. 2026 г.`.
+    pub fn day(&self, lang: impl Borrow<Lang>) -> String {
+        let lang = *lang.borrow();
+        locale::date(lang, self.at, self.tz)
     }
 }
 

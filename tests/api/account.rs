@@ -239,13 +239,14 @@ async fn personal_details_in_xml_html_and_json(backend: Backend) {
     browser_login(&other, "demo2").await;
     let (status, html) = get_text(&other, "/users/personal_details").await;
     assert_eq!(status, 200);
-    let balance = crate::common::balance_text(&other, "demo2").await;
+    let balance = crate::common::balance_shown(&other, "demo2", selfcare::i18n::Lang::Ru).await;
     for expected in [
         "Личные данные",
         "Иванова",
         "Москва",
+        // Money as CLDR writes it in Russian.
         balance.as_str(),
-        "10.00 EUR",
+        "10,00\u{a0}€",
         "demo2@example.com",
         "Сохранить",
         "aria-current=\"page\"",

@@ -219,14 +219,15 @@ async fn the_pdf_lists_the_calls_with_filter_period_and_totals(backend: Backend)
         return;
     }
     assert_qpdf_ok(&d.body);
-    let text = pdf_text(&d.body);
+    // Dates as CLDR writes them in English (its no-break spaces read as spaces).
+    let text = pdf_text(&d.body).replace(['\u{a0}', '\u{202f}'], " ");
     for needle in [
         "Calls",
         "John Smith (demo)",
         "Incoming or outgoing: Both · Result: All results · Device: All devices",
-        "Period: 2020-01-15 00:00:00 – 2020-01-15 23:59:59",
+        "Period: Jan 15, 2020, 12:00 AM – Jan 15, 2020, 11:59 PM",
         "Россия Москва № 1 €",
-        "2020-01-15 09:02:00",
+        "Jan 15, 2020, 9:02 AM",
         "442079460001",
         "01:00:00",
         "-0.500",
@@ -235,9 +236,9 @@ async fn the_pdf_lists_the_calls_with_filter_period_and_totals(backend: Backend)
     ] {
         assert!(text.contains(needle), "{needle:?} not in\n{text}");
     }
-    // Totals: three calls, 1:01:05 of talk, 0.73 USD.
+    // Totals: three calls, 1:01:05 of talk, $0.73.
     let totals: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    for needle in ["Calls 3", "Talk time 01:01:05", "Price 0.73 USD"] {
+    for needle in ["Calls 3", "Talk time 01:01:05", "Price $0.73"] {
         assert!(totals.contains(needle), "{needle:?} not in\n{text}");
     }
 

@@ -402,7 +402,7 @@ pub fn text_of(xml: &str, name: &str) -> String {
         .to_string()
 }
 
-/// A user's balance as the pages show it (`-1976.56 USD`), read from the database.
+/// A user's balance as the XML shows it (`-1976.56 USD`), read from the database.
 pub async fn balance_text(app: &TestApp, user: &str) -> String {
     let (micros, currency, decimals): (i64, String, i64) = sqlx::query_as(
         "SELECT u.balance_micros, u.currency, c.decimals FROM users u
@@ -413,6 +413,24 @@ pub async fn balance_text(app: &TestApp, user: &str) -> String {
     .await
     .expect("balance");
     selfcare::money::Money(micros).with_currency(decimals as u32, &currency)
+}
+
+/// A user's balance as a person reads it on the pages, in `lang` (`-$1,976.56`, `25,50 €`).
+pub async fn balance_shown(app: &TestApp, user: &str, lang: selfcare::i18n::Lang) -> String {
+    let (micros, currency, decimals): (i64, String, i64) = sqlx::query_as(
+        "SELECT u.balance_micros, u.currency, c.decimals FROM users u
+         JOIN currencies c ON c.code = u.currency WHERE u.username = $1",
+    )
+    .bind(user)
+    .fetch_one(app.store.pool())
+    .await
+    .expect("balance");
+    selfcare::locale::money(
+        lang,
+        selfcare::money::Money(micros),
+        decimals as u32,
+        &currency,
+    )
 }
 
 /// A user's balance in micro-units, checked to be the sum of the user's ledger.

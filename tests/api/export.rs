@@ -9,6 +9,7 @@ use std::process::Command;
 
 use selfcare::export::{Column, ExportRow};
 use selfcare::i18n::Lang;
+use selfcare::i18n::Lang::Ru;
 
 use crate::common::{spawn_demo_app, spawn_demo_app_with_settings, text_of, Backend, TestApp};
 use crate::on_both_databases;
@@ -236,6 +237,38 @@ fn shown(v: &serde_json::Value) -> String {
         },
         other => s(other),
     }
+}
+
+/// A JSON value as a person reads it in a PDF in `lang`: an amount's number or an instant as
+/// CLDR writes them (`-6,00`, `5 дек. 2026 г., 20:39`), no-break spaces read as spaces.
+fn read(v: &serde_json::Value, lang: selfcare::i18n::Lang) -> String {
+    let plain = shown(v);
+    let person = match v {
+        serde_json::Value::Object(o) if o.contains_key("value") => {
+            selfcare::locale::number(lang, &plain)
+        }
+        _ => selfcare::locale::local_text(lang, &plain),
+    };
+    spaced(&person)
+}
+
+/// An amount with its currency as a PDF in `lang` writes it (`1 794,53 €`).
+fn read_money(v: &serde_json::Value, lang: selfcare::i18n::Lang) -> String {
+    let value = s(&v["value"]);
+    let decimals = value.split_once('.').map_or(0, |(_, f)| f.len()) as u32;
+    let abs = selfcare::money::Money::parse(value.trim_start_matches('-'), decimals).unwrap();
+    let m = if value.starts_with('-') { -abs } else { abs };
+    spaced(&selfcare::locale::money(
+        lang,
+        m,
+        decimals,
+        &s(&v["currency"]),
+    ))
+}
+
+/// CLDR's no-break spaces (U+00A0, U+202F) as plain ones, to compare PDF text.
+fn spaced(t: &str) -> String {
+    t.replace(['\u{a0}', '\u{202f}'], " ")
 }
 
 /// The local date of today in a zone, as file names carry it.
@@ -485,14 +518,14 @@ async fn payments_pdf_renders_cyrillic_euro_and_numero(backend: Backend) {
     assert_eq!(d.status, 200);
     assert_eq!(d.content_type, "application/pdf");
     assert_qpdf_ok(&d.body);
-    let text = pdf_text(&d.body);
+    let text = spaced(&pdf_text(&d.body));
     assert!(text.contains("Мария Иванова (demo2)"), "{text}");
     assert!(text.contains("Перевод № 7 €"), "{text}");
     assert!(text.contains("Платежи"), "{text}");
     assert!(text.contains("стр. 1 из 1"), "{text}");
     // Each payment's date and amount with VAT, and the completed total per currency.
     for p in page["payments"].as_array().unwrap() {
-        let (date, amount) = (shown(&p["payment_date"]), shown(&p["amount_vat"]));
+        let (date, amount) = (read(&p["payment_date"], Ru), read(&p["amount_vat"], Ru));
         assert!(
             text.lines()
                 .any(|l| l.contains(&date) && l.contains(&amount)),
@@ -500,7 +533,7 @@ async fn payments_pdf_renders_cyrillic_euro_and_numero(backend: Backend) {
         );
     }
     for t in page["totals"].as_array().unwrap() {
-        let line = format!("{} {}", shown(&t["amount_vat"]), s(&t["currency"]));
+        let line = read_money(&t["amount_vat"], Ru);
         assert!(
             text.lines()
                 .any(|l| l.contains("Зачисленные платежи") && l.contains(&line)),
@@ -651,7 +684,7 @@ async fn an_invoice_pdf_names_seller_and_buyer_with_the_pages_figures(backend: B
         d.disposition
     );
     assert_qpdf_ok(&d.body);
-    let text = pdf_text(&d.body);
+    let text = spaced(&pdf_text(&d.body));
     for want in [
         format!("Счёт {number}"),
         "Example Telecom Ltd".to_string(),
@@ -660,10 +693,13 @@ async fn an_invoice_pdf_names_seller_and_buyer_with_the_pages_figures(backend: B
         "Мария Иванова".to_string(),
         "Москва".to_string(),
         // The day it was issued, without the period end's 23:59:59.
-        shown(&inv["issue_date"])[..10].to_string(),
-        format!("{} {}", shown(&inv["price"]), s(&inv["currency"])),
-        format!("{} {}", shown(&page["vat_amount"]), s(&inv["currency"])),
-        format!("{} {}", shown(&inv["price_vat"]), s(&inv["currency"])),
+        spaced(&selfcare::locale::local_text(
+            Ru,
+            &shown(&inv["issue_date"])[..10],
+        )),
+        read_money(&inv["price"], Ru),
+        read_money(&page["vat_amount"], Ru),
+        read_money(&inv["price_vat"], Ru),
         // One line per destination called in the month: several pages, numbered.
         format!("стр. 1 из {}", pdf_pages(&d.body)),
         format!("стр. {0} из {0}", pdf_pages(&d.body)),
@@ -671,7 +707,7 @@ async fn an_invoice_pdf_names_seller_and_buyer_with_the_pages_figures(backend: B
         assert!(text.contains(&want), "{want:?} not in\n{text}");
     }
     for line in page["lines"].as_array().unwrap() {
-        let (desc, amount) = (s(&line["description"]), shown(&line["amount"]));
+        let (desc, amount) = (s(&line["description"]), read(&line["amount"], Ru));
         assert!(
             text.lines()
                 .any(|l| l.contains(&desc) && l.contains(&amount)),
@@ -679,7 +715,7 @@ async fn an_invoice_pdf_names_seller_and_buyer_with_the_pages_figures(backend: B
         );
     }
     assert!(
-        !text.contains(&shown(&inv["issue_date"])),
+        !text.contains(&read(&inv["issue_date"], Ru)),
         "no time of issue"
     );
     // Unpaid, it says how to pay besides by card, and by when.
@@ -691,12 +727,13 @@ async fn an_invoice_pdf_names_seller_and_buyer_with_the_pages_figures(backend: B
         "IBAN GB33 EXMP 0000 0000 0000 00"
     );
     if let Some(due) = inv["due_date"].as_str() {
-        assert!(text.contains(due), "due {due} in\n{text}");
+        let due = spaced(&selfcare::locale::local_text(Ru, due));
+        assert!(text.contains(&due), "due {due} in\n{text}");
     }
     // The total line says Итого with the gross figure.
     assert!(text
         .lines()
-        .any(|l| l.contains("Итого") && l.contains(&shown(&inv["price_vat"]))));
+        .any(|l| l.contains("Итого") && l.contains(&read_money(&inv["price_vat"], Ru))));
 
     // Its lines as CSV are the page's lines.
     let d = download(&app, &format!("{path}?format=csv")).await;

@@ -244,13 +244,13 @@ async fn bill_lists_calls_per_destination_with_the_same_totals(backend: Backend)
                 w.1.to_string(),
                 w.2.to_string(),
                 duration.to_string(),
-                format!("{} USD", w.4),
+                format!("${}", w.4),
             ]
         })
         .collect();
     assert_eq!(rows, html_want);
     let foot = &html[html.find("<tfoot>").unwrap()..html.find("</tfoot>").unwrap()];
-    for figure in ["3.66 USD", "0.73 USD", "4.39 USD"] {
+    for figure in ["$3.66", "$0.73", "$4.39"] {
         assert!(foot.contains(figure), "{figure} not in {foot}");
     }
 
@@ -321,9 +321,9 @@ async fn bill_lists_calls_per_destination_with_the_same_totals(backend: Backend)
             );
         }
         for (label, figure) in [
-            ("Without VAT", "3.66 USD"),
-            ("VAT 20.0 %", "0.73 USD"),
-            ("Total", "4.39 USD"),
+            ("Without VAT", "$3.66"),
+            ("VAT 20.0 %", "$0.73"),
+            ("Total", "$4.39"),
         ] {
             assert!(
                 text.lines()

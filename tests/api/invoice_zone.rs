@@ -212,10 +212,15 @@ async fn assert_alice_sees(app: &TestApp, days: &[(&str, &str)]) {
             .unwrap();
     assert_eq!(ids.len(), days.len());
     for ((id,), (first, last)) in ids.iter().zip(days) {
-        let shown = format!("{first} – {last}");
+        // The days as the English page writes them (`Sep 1, 2024`).
+        let (from, to) = (
+            selfcare::locale::local_text(selfcare::i18n::Lang::En, first),
+            selfcare::locale::local_text(selfcare::i18n::Lang::En, last),
+        );
+        let shown = format!("{from} – {to}");
         // The list keeps each day on one line.
         let listed =
-            format!("<span class=\"nowrap\">{first}</span> – <span class=\"nowrap\">{last}</span>");
+            format!("<span class=\"nowrap\">{from}</span> – <span class=\"nowrap\">{to}</span>");
         assert!(html.contains(&listed), "{listed} not in the list:\n{html}");
         let path = format!("/accounting/user_invoices/{id}");
         let page = app.get(&path).await.text().await.unwrap();

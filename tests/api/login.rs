@@ -99,7 +99,10 @@ async fn browser_login_renews_the_session_and_logout_ends_it(backend: Backend) {
     let html = main.text().await.unwrap();
     assert!(
         html.contains("John Smith")
-            && html.contains(&crate::common::balance_text(&app, "demo").await),
+            && html.contains(
+                // The language chosen before login.
+                &crate::common::balance_shown(&app, "demo", selfcare::i18n::Lang::Ru).await
+            ),
         "{html}"
     );
     assert!(

@@ -26,6 +26,7 @@ mod invoice_lines;
 mod invoice_zone;
 mod json_contract;
 mod local_calls;
+mod locale;
 mod locale_words;
 mod login;
 mod main_page;

@@ -795,9 +795,9 @@ async fn a_subscriber_stores_a_card_in_the_browser_and_tops_up() {
         .unwrap();
     assert_eq!(last4, "4242");
 
-    // The offered amounts are buttons: 10.00 USD.
+    // The offered amounts are buttons: $10.00, as CLDR writes dollars in English.
     let first = browser.find("#topup form.inline button").await;
-    assert_eq!(browser.text(&first).await, "10.00 USD");
+    assert_eq!(browser.text(&first).await, "$10.00");
     browser.click(&first).await;
     browser.wait_for_url("done=payment_completed").await;
     let notice = browser.text(&browser.find(".notice").await).await;
