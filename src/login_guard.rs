@@ -18,7 +18,7 @@
 //! hard locks are per address (and per name from one address), the account only slows to one
 //! guess per 15 minutes from unknown addresses (about a hundred a day), and its owner's known
 //! addresses pass. Attempts are recorded before the password is checked, so guesses sent at
-//! once are counted as they arrive (see `pages::login`).
+//! once are counted as they arrive (see `pages::account::login`).
 
 use std::time::Duration;
 

@@ -10,7 +10,7 @@
 //! - Ten recovery codes, 16 characters of Crockford's base32 (80 random bits each), shown once;
 //!   only their SHA-256 is stored (see the migration); each is used once.
 //! - Wrong codes at login and when switching it off are counted with the password attempts
-//!   (`pages::login::code_under_policy`).
+//!   (`pages::account::login::code_under_policy`).
 
 use rand::RngCore;
 use totp_rs::{Algorithm, TOTP};

@@ -6,7 +6,7 @@ use crate::login_guard::{Failures, LoginPolicy};
 impl Store {
     /// Records an attempt as failed BEFORE its password is checked, and returns its id: guesses
     /// sent all at once each see the ones reserved before them, so no more of them are checked
-    /// than the policy allows (see `pages::login::authenticate`).
+    /// than the policy allows (see `pages::account::login::authenticate`).
     pub async fn reserve_login_attempt(&self, username: &str, address: &str) -> sqlx::Result<i64> {
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO login_attempts (username, address, at, ok) VALUES ($1, $2, $3, 0) RETURNING id",

@@ -1,6 +1,6 @@
 //! TMF632 `Individual`: the subscriber as a person, made of the personal details the
 //! subscriber sees and changes on `/users/personal_details`, and the way back from a merge
-//! patch to the same form fields (which `pages::personal_details::check_change` then validates).
+//! patch to the same form fields (which `pages::account::personal_details::check_change` then validates).
 //!
 //! | TMF632                                                  | personal details |
 //! | ------------------------------------------------------- | ---------------- |

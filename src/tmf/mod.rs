@@ -8,7 +8,7 @@
 //! - `routes`: the thin handlers.
 //!
 //! The `{id}` of both resources is the subscriber's user id; any other id is 404
-//! (`web::access::own_id`). A change goes through `pages::personal_details::check_change`, the
+//! (`web::access::own_id`). A change goes through `pages::account::personal_details::check_change`, the
 //! personal-details form's own validation, and is written and audit-logged by the same store
 //! function.
 

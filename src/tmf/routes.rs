@@ -14,7 +14,7 @@ use super::{Links, CUSTOMER_PATH, INDIVIDUAL_PATH};
 use crate::config::Settings;
 use crate::error::AppError;
 use crate::input::FieldError;
-use crate::pages::personal_details::check_change;
+use crate::pages::account::personal_details::check_change;
 use crate::store::details::{DetailField, PersonalDetails};
 use crate::store::Store;
 use crate::web::access::own_id;

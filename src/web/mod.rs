@@ -206,20 +206,20 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/callc/login")
             .name("login")
-            .route(web::get().to(pages::login::form))
-            .route(web::post().to(pages::login::submit)),
+            .route(web::get().to(pages::account::login::form))
+            .route(web::post().to(pages::account::login::submit)),
     )
     .service(
         web::resource("/callc/login/code")
             .name("login")
-            .route(web::get().to(pages::login_code::form))
-            .route(web::post().to(pages::login_code::submit)),
+            .route(web::get().to(pages::account::login_code::form))
+            .route(web::post().to(pages::account::login_code::submit)),
     )
     .service(
         web::resource("/api/login")
             .name("login")
-            .route(web::get().to(pages::login::legacy))
-            .route(web::post().to(pages::login::legacy)),
+            .route(web::get().to(pages::account::login::legacy))
+            .route(web::post().to(pages::account::login::legacy)),
     )
     .service(
         web::resource("/api/openapi.json")
@@ -229,40 +229,40 @@ fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/callc/logout")
             .name("logout")
-            .route(web::post().to(pages::login::logout)),
+            .route(web::post().to(pages::account::login::logout)),
     )
     .service(
         web::resource("/callc/main")
             .name("main")
-            .route(web::get().to(pages::main_page::show)),
+            .route(web::get().to(pages::home::main_page::show)),
     )
-    .configure(pages::sso::routes)
-    .configure(pages::api_help::routes)
-    .configure(pages::password::routes)
-    .configure(pages::pin::routes)
-    .configure(pages::preferences::routes)
-    .configure(pages::sessions::routes)
-    .configure(pages::two_factor::routes)
-    .configure(pages::activity::routes)
-    .configure(pages::rates::routes)
-    .configure(pages::destinations::routes)
-    .configure(pages::payments::routes)
-    .configure(pages::invoices::routes)
-    .configure(pages::subscriptions::routes)
-    .configure(pages::account_tree::routes)
-    .configure(pages::controls::routes)
-    .configure(pages::calling_plan::routes)
-    .configure(pages::numbers::routes)
-    .configure(pages::personal_details::routes)
-    .configure(pages::devices::routes)
-    .configure(pages::clis::routes)
-    .configure(pages::phonebook::routes)
-    .configure(pages::faxes::routes)
-    .configure(pages::callback::routes)
-    .configure(pages::calls::routes)
-    .configure(pages::missed_calls::routes)
-    .configure(pages::user_stats::routes)
-    .configure(pages::wallet::routes)
+    .configure(pages::account::sso::routes)
+    .configure(pages::account::api_help::routes)
+    .configure(pages::account::password::routes)
+    .configure(pages::phone::pin::routes)
+    .configure(pages::account::preferences::routes)
+    .configure(pages::account::sessions::routes)
+    .configure(pages::account::two_factor::routes)
+    .configure(pages::home::activity::routes)
+    .configure(pages::money::rates::routes)
+    .configure(pages::money::destinations::routes)
+    .configure(pages::money::payments::routes)
+    .configure(pages::money::invoices::routes)
+    .configure(pages::money::subscriptions::routes)
+    .configure(pages::account::account_tree::routes)
+    .configure(pages::money::controls::routes)
+    .configure(pages::money::calling_plan::routes)
+    .configure(pages::phone::numbers::routes)
+    .configure(pages::account::personal_details::routes)
+    .configure(pages::phone::devices::routes)
+    .configure(pages::phone::clis::routes)
+    .configure(pages::phone::phonebook::routes)
+    .configure(pages::calls::faxes::routes)
+    .configure(pages::calls::callback::routes)
+    .configure(pages::calls::call_list::routes)
+    .configure(pages::calls::missed_calls::routes)
+    .configure(pages::calls::user_stats::routes)
+    .configure(pages::money::wallet::routes)
     .configure(crate::tmf::routes);
 }
 

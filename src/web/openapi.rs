@@ -123,37 +123,37 @@ fn gather() -> ApiDoc {
         schemas: Vec::new(),
     };
     // Home and account.
-    pages::main_page::api(&mut doc);
-    pages::account_tree::api(&mut doc);
-    pages::activity::api(&mut doc);
-    pages::personal_details::api(&mut doc);
-    pages::password::api(&mut doc);
-    pages::sessions::api(&mut doc);
-    pages::two_factor::api(&mut doc);
-    pages::pin::api(&mut doc);
-    pages::devices::api(&mut doc);
-    pages::clis::api(&mut doc);
-    pages::phonebook::api(&mut doc);
-    pages::login::api(&mut doc);
-    pages::login_code::api(&mut doc);
+    pages::home::main_page::api(&mut doc);
+    pages::account::account_tree::api(&mut doc);
+    pages::home::activity::api(&mut doc);
+    pages::account::personal_details::api(&mut doc);
+    pages::account::password::api(&mut doc);
+    pages::account::sessions::api(&mut doc);
+    pages::account::two_factor::api(&mut doc);
+    pages::phone::pin::api(&mut doc);
+    pages::phone::devices::api(&mut doc);
+    pages::phone::clis::api(&mut doc);
+    pages::phone::phonebook::api(&mut doc);
+    pages::account::login::api(&mut doc);
+    pages::account::login_code::api(&mut doc);
 
     // Calls.
-    pages::calls::api(&mut doc);
-    pages::missed_calls::api(&mut doc);
-    pages::user_stats::api(&mut doc);
-    pages::faxes::api(&mut doc);
-    pages::callback::api(&mut doc);
+    pages::calls::call_list::api(&mut doc);
+    pages::calls::missed_calls::api(&mut doc);
+    pages::calls::user_stats::api(&mut doc);
+    pages::calls::faxes::api(&mut doc);
+    pages::calls::callback::api(&mut doc);
 
     // Money.
-    pages::payments::api(&mut doc);
-    pages::invoices::api(&mut doc);
-    pages::wallet::api(&mut doc);
-    pages::subscriptions::api(&mut doc);
-    pages::rates::api(&mut doc);
-    pages::destinations::api(&mut doc);
-    pages::controls::api(&mut doc);
-    pages::calling_plan::api(&mut doc);
-    pages::numbers::api(&mut doc);
+    pages::money::payments::api(&mut doc);
+    pages::money::invoices::api(&mut doc);
+    pages::money::wallet::api(&mut doc);
+    pages::money::subscriptions::api(&mut doc);
+    pages::money::rates::api(&mut doc);
+    pages::money::destinations::api(&mut doc);
+    pages::money::controls::api(&mut doc);
+    pages::money::calling_plan::api(&mut doc);
+    pages::phone::numbers::api(&mut doc);
 
     doc
 }

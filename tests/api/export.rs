@@ -77,7 +77,9 @@ pub(crate) async fn user_id(app: &TestApp, name: &str) -> i64 {
 
 /// The columns of every export in every language: a CSV's heading row names its export.
 fn every_export() -> Vec<Vec<Column>> {
-    use selfcare::pages::{calls, invoices, payments, phonebook, rates};
+    use selfcare::pages::calls::call_list as calls;
+    use selfcare::pages::money::{invoices, payments, rates};
+    use selfcare::pages::phone::phonebook;
     Lang::ALL
         .into_iter()
         .flat_map(|l| {
@@ -386,7 +388,7 @@ async fn rates_pdf_has_the_rows_totals_and_page_numbers(backend: Backend) {
         let kind = s(&rate["ratetype"]);
         let (name, kind, cost, vat) = (
             s(&rate["ratename"]),
-            selfcare::export::key_in(selfcare::pages::rates::RATE_TYPES, &kind)
+            selfcare::export::key_in(selfcare::pages::money::rates::RATE_TYPES, &kind)
                 .map_or(kind.clone(), |k| Lang::En.t(k).to_string()),
             shown(&rate["ratecost"]),
             shown(&rate["rate_vat_cost"]),

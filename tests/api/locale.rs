@@ -194,9 +194,9 @@ async fn an_english_subscriber_reads_money_as_cldr_writes_it(backend: Backend) {
 }
 on_both_databases!(an_english_subscriber_reads_money_as_cldr_writes_it);
 
-/// The rates page and the main page of a Russian subscriber on a phone: nothing scrolls
-/// sideways, the prices read with a decimal comma. With `SELFCARE_SCREENSHOTS` set, they are
-/// saved for a person to look at.
+// The rates page and the main page of a Russian subscriber on a phone: nothing scrolls
+// sideways, the prices read with a decimal comma. With `SELFCARE_SCREENSHOTS` set, they are
+// saved for a person to look at.
 crate::with_tools!(russian_money_and_countries_fit_a_phone, needs chromium);
 async fn russian_money_and_countries_fit_a_phone() {
     let app = spawn_demo_app(Backend::Sqlite).await;

@@ -14,7 +14,7 @@
 //!   the user id and the password hash it was verified against. A hit counts only while the
 //!   user's current hash is that one, the user is not blocked, has no two-factor login, and the
 //!   login throttle does not lock the name out from this address: a password change, a block
-//!   or a lock-out takes effect at once. A miss is a normal login (`pages::login`): throttled,
+//!   or a lock-out takes effect at once. A miss is a normal login (`pages::account::login`): throttled,
 //!   argon2 on the bounded pool, failures counted. An account with two-factor login is refused.
 //! - **MOR's `hash`.** When the operator has set an API secret key (`selfcare api-key set`),
 //!   each request must carry `hash` = SHA-1 (hex) of the values of the endpoint's hashed
@@ -49,7 +49,7 @@ use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::login_gate::LoginGate;
 use crate::login_guard::Verdict;
-use crate::pages::login::{authenticate_api, ApiLogin};
+use crate::pages::account::login::{authenticate_api, ApiLogin};
 use crate::store::settings::MOR_API_SECRET_KEY;
 use crate::store::Store;
 
