@@ -475,14 +475,16 @@ impl Store {
         self.page_of(w, cursor, limit).await
     }
 
-    /// How many of the user's calls are not seen yet.
+    /// How many of the user's calls are not seen yet, read from the counter `unseen_counts`
+    /// (kept by triggers, migration 0030), so the New calls page does not count a history that
+    /// only grows. A user with no row has none.
     pub async fn unseen_count(&self, user_id: i64) -> sqlx::Result<i64> {
-        let (total,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM calls WHERE user_id = $1 AND seen = 0")
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT unseen FROM unseen_counts WHERE user_id = $1")
                 .bind(user_id)
-                .fetch_one(self.reader())
+                .fetch_optional(self.reader())
                 .await?;
-        Ok(total)
+        Ok(row.map_or(0, |(n,)| n))
     }
 
     /// Missed calls of a period (from the roll-up), and how many missed calls of any time are
@@ -632,8 +634,9 @@ impl Store {
         Ok(())
     }
 
-    /// Calls today and this month (the periods given), calls not seen yet, and the user's daily
-    /// call target: the statistics page's "normative" figures.
+    /// Calls today and this month (the periods given), calls not seen yet (the same counter as
+    /// `unseen_count`, in the same round trip), and the user's daily call target: the statistics
+    /// page's "normative" figures.
     pub async fn call_counters(
         &self,
         user_id: i64,
@@ -649,7 +652,8 @@ impl Store {
             .await?
             .calls;
         let (unseen, daily_call_target): (i64, i64) = sqlx::query_as(
-            "SELECT (SELECT COUNT(*) FROM calls WHERE user_id = $1 AND seen = 0), u.daily_call_target
+            "SELECT COALESCE((SELECT unseen FROM unseen_counts WHERE user_id = $1), 0),
+                    u.daily_call_target
              FROM users u WHERE u.id = $1",
         )
         .bind(user_id)

@@ -95,8 +95,8 @@ impl Store {
 
     /// Detaches the partitions of the months before `before` (UTC) from `calls` and renames
     /// each to `archived_calls_YYYY_MM`, a table of its own the operator can dump and drop. Their
-    /// calls leave the pages and the roll-ups (`call_hours`, `missed_counts`) in the same
-    /// transaction, so figures and lists still agree. Returns the archived tables.
+    /// calls leave the pages and the roll-ups (`call_hours`, `missed_counts`, `unseen_counts`) in
+    /// the same transaction, so figures and lists still agree. Returns the archived tables.
     pub async fn archive_call_months(&self, before: Month) -> anyhow::Result<Vec<String>> {
         anyhow::ensure!(
             self.backend == Backend::Postgres,
@@ -130,6 +130,14 @@ impl Store {
                           WHERE direction = 'in' AND disposition <> 'ANSWERED' AND processed = 0
                           GROUP BY user_id ORDER BY user_id) o
                   WHERE m.user_id = o.user_id"
+            ))
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(&format!(
+                "UPDATE unseen_counts AS u SET unseen = u.unseen - o.n
+                   FROM (SELECT user_id, COUNT(*) AS n FROM \"{table}\" WHERE seen = 0
+                          GROUP BY user_id ORDER BY user_id) o
+                  WHERE u.user_id = o.user_id"
             ))
             .execute(&mut *tx)
             .await?;

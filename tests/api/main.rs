@@ -50,6 +50,7 @@ mod sso;
 mod stripe_gateway;
 mod tmf;
 mod two_factor;
+mod unseen_counts;
 mod wallet_cards;
 mod wallet_ledger;
 mod xml_property;
