@@ -2,20 +2,15 @@
 //! is taken (default partition) and later moved to its own month; archiving old months takes
 //! their calls out of the lists and the figures alike.
 
-use crate::common::{browser, spawn_demo_app, Backend, TestApp};
+use crate::common::{browser, get_json, spawn_demo_app, Backend, TestApp};
 
 /// The call list's count (from the hourly roll-up) and its calls, over every date.
 async fn listed(app: &TestApp, client: &reqwest::Client) -> (i64, usize) {
-    let page: serde_json::Value = client
-        .get(app.url(
-            "/stats/call_list?period_start=2015-01-01&period_end=2030-12-31&per_page=500&format=json",
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = get_json(
+        client,
+        &app.url("/stats/call_list?period_start=2015-01-01&period_end=2030-12-31&per_page=500&format=json"),
+    )
+    .await;
     (
         page["total_calls"].as_i64().unwrap(),
         page["calls"].as_array().unwrap().len(),

@@ -465,6 +465,13 @@ pub async fn browser(app: &TestApp, user: &str, agent: &str) -> reqwest::Client 
     client
 }
 
+/// A JSON answer, read by `client` (a logged-in browser of its own) at the full `url`.
+pub async fn get_json(client: &reqwest::Client, url: &str) -> serde_json::Value {
+    let r = client.get(url).send().await.expect("GET");
+    assert!(r.status().is_success(), "{url}: {}", r.status());
+    r.json().await.expect("JSON")
+}
+
 /// The CSRF token of a page's forms, read as a browser would.
 pub async fn csrf(app: &TestApp, client: &reqwest::Client, page: &str) -> String {
     let html = client

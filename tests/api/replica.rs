@@ -11,7 +11,7 @@ use std::time::Duration;
 use selfcare::demo::{self, DemoOptions};
 use selfcare::store::Store;
 
-use crate::common::{browser, spawn_app_on};
+use crate::common::{browser, get_json, spawn_app_on};
 
 /// A primary and its streaming replica, stopped and removed on drop.
 struct Cluster {
@@ -187,16 +187,11 @@ async fn caught_up(primary: &Store, replica: &Store) {
 }
 
 async fn calls_to(client: &reqwest::Client, address: &str, dst: &str) -> usize {
-    let page: serde_json::Value = client
-        .get(format!(
-            "{address}/stats/call_list?period_start=2000-01-01&per_page=500&format=json"
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = get_json(
+        client,
+        &format!("{address}/stats/call_list?period_start=2000-01-01&per_page=500&format=json"),
+    )
+    .await;
     page["calls"]
         .as_array()
         .expect("calls")
