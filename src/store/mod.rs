@@ -64,6 +64,7 @@ pub struct Store {
     /// A read-only streaming replica (PostgreSQL) for reading call history: pages, figures and
     /// exports. Everything else, and every write, goes to `pool`.
     replica: Option<AnyPool>,
+    /// Every statement logged with its time (`connect_logging_statements`), the replica's too.
     statements_logged: bool,
     /// Kept for the bulk loader, which speaks PostgreSQL's COPY on a connection of its own.
     url: String,
