@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike, Utc};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 use chrono_tz::Tz;
 use fixed_decimal::Decimal;
 use icu_calendar::Gregorian;
@@ -30,6 +30,7 @@ use icu_locale_core::{locale, Locale};
 use crate::countries;
 use crate::i18n::Lang;
 use crate::money::Money;
+use crate::period;
 
 /// The CLDR formatters of one language.
 struct Formats {
@@ -167,20 +168,13 @@ fn currency_affixes(lang: Lang, currency: &str) -> Affixes {
     affixes
 }
 
-fn local(at: i64, tz: Tz) -> NaiveDateTime {
-    DateTime::<Utc>::from_timestamp(at, 0)
-        .unwrap_or_default()
-        .with_timezone(&tz)
-        .naive_local()
-}
-
 fn icu_date(d: NaiveDate) -> Option<Date<Gregorian>> {
     Date::try_new_gregorian(d.year(), d.month() as u8, d.day() as u8).ok()
 }
 
 /// The local day of an instant: `Dec 5, 2026`, `5 дек. 2026 г.`.
 pub fn date(lang: Lang, at: i64, tz: Tz) -> String {
-    day(lang, local(at, tz).date())
+    day(lang, period::local_date(at, tz))
 }
 
 /// A calendar day: `Dec 5, 2026`, `5 дек. 2026 г.`.
@@ -202,7 +196,7 @@ pub fn month(lang: Lang, d: NaiveDate) -> String {
 /// An instant in the subscriber's zone, to the minute: `Dec 5, 2026, 2:30 PM`,
 /// `5 дек. 2026 г., 14:30`.
 pub fn date_time(lang: Lang, at: i64, tz: Tz) -> String {
-    local_date_time(lang, local(at, tz))
+    local_date_time(lang, period::local_date_time(at, tz))
 }
 
 /// A local date and time, to the minute.

@@ -167,12 +167,17 @@ fn last_of_month(day: NaiveDate) -> NaiveDate {
     (first + chrono::Months::new(1)).pred_opt().unwrap_or(first)
 }
 
-/// The local calendar day of an instant.
-pub fn local_date(at: i64, tz: Tz) -> NaiveDate {
+/// The local date and time of an instant.
+pub fn local_date_time(at: i64, tz: Tz) -> NaiveDateTime {
     chrono::DateTime::from_timestamp(at, 0)
         .unwrap_or_default()
         .with_timezone(&tz)
-        .date_naive()
+        .naive_local()
+}
+
+/// The local calendar day of an instant.
+pub fn local_date(at: i64, tz: Tz) -> NaiveDate {
+    local_date_time(at, tz).date()
 }
 
 impl Period {

@@ -61,6 +61,27 @@ impl Store {
     /// The partitions of `calls`, oldest first, with their exact row counts (a count per
     /// partition: for an operator's command, not for pages).
     pub async fn call_months(&self) -> anyhow::Result<Vec<CallMonth>> {
+        let mut months = Vec::new();
+        for (table, range) in self.call_partitions().await? {
+            // The table name comes from the catalogue; quoted all the same.
+            let (calls,): (i64,) = sqlx::query_as(&format!(
+                "SELECT COUNT(*) FROM \"{}\"",
+                table.replace('"', "\"\"")
+            ))
+            .fetch_one(self.pool())
+            .await?;
+            months.push(CallMonth {
+                table,
+                range,
+                calls,
+            });
+        }
+        Ok(months)
+    }
+
+    /// The partitions of `calls` and their ranges (None: the default one), oldest first, from
+    /// the catalogue alone.
+    async fn call_partitions(&self) -> anyhow::Result<Vec<(String, Option<(i64, i64)>)>> {
         anyhow::ensure!(
             self.backend == Backend::Postgres,
             "calls are kept by month on PostgreSQL only; SQLite keeps them in one table"
@@ -72,25 +93,14 @@ impl Store {
         )
         .fetch_all(self.pool())
         .await?;
-        let mut months = Vec::new();
+        let mut partitions = Vec::new();
         for row in rows {
             let table: String = row.try_get(0)?;
             let bound: String = row.try_get(1)?;
-            // The table name comes from the catalogue; quoted all the same.
-            let (calls,): (i64,) = sqlx::query_as(&format!(
-                "SELECT COUNT(*) FROM \"{}\"",
-                table.replace('"', "\"\"")
-            ))
-            .fetch_one(self.pool())
-            .await?;
-            months.push(CallMonth {
-                range: parse_bound(&bound),
-                table,
-                calls,
-            });
+            partitions.push((table, parse_bound(&bound)));
         }
-        months.sort_by_key(|m| m.range.map_or(i64::MAX, |(from, _)| from));
-        Ok(months)
+        partitions.sort_by_key(|(_, range)| range.map_or(i64::MAX, |(from, _)| from));
+        Ok(partitions)
     }
 
     /// Detaches the partitions of the months before `before` (UTC) from `calls` and renames
@@ -105,20 +115,21 @@ impl Store {
         // Calls of old months still in the default partition first go to their month.
         self.keep_call_months().await?;
         let (boundary, _) = before.bounds(chrono_tz::UTC);
-        let old: Vec<CallMonth> = self
-            .call_months()
+        // The catalogue only: counting the rows of every month would read them all.
+        let old: Vec<(String, (i64, i64))> = self
+            .call_partitions()
             .await?
             .into_iter()
-            .filter(|m| m.range.is_some_and(|(_, to)| to <= boundary))
+            .filter_map(|(table, range)| Some((table, range?)))
+            .filter(|(_, (_, to))| *to <= boundary)
             .collect();
         let mut archived = Vec::new();
         let mut tx = self.pool().begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext('calls_make_month'))")
             .execute(&mut *tx)
             .await?;
-        for m in old {
-            let (from, to) = m.range.expect("a month's partition");
-            let table = m.table.replace('"', "\"\"");
+        for (month_table, (from, to)) in old {
+            let table = month_table.replace('"', "\"\"");
             sqlx::query("DELETE FROM call_hours WHERE hour >= $1 AND hour < $2")
                 .bind(from / 3600)
                 .bind(to / 3600)
@@ -149,7 +160,7 @@ impl Store {
             sqlx::query(&format!("ALTER TABLE calls DETACH PARTITION \"{table}\""))
                 .execute(&mut *tx)
                 .await?;
-            let name = format!("archived_{}", m.table);
+            let name = format!("archived_{month_table}");
             sqlx::query(&format!(
                 "ALTER TABLE \"{table}\" RENAME TO \"{}\"",
                 name.replace('"', "\"\"")
