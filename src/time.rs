@@ -45,6 +45,17 @@ pub fn format_duration(seconds: i64) -> String {
     format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
 }
 
+/// How long, as people read it on a call log: `5:07`, `1:05:07`; empty for no time at all
+/// (a call not answered).
+pub fn short_duration(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match (s / 3600, (s / 60) % 60, s % 60) {
+        (0, 0, 0) => String::new(),
+        (0, m, s) => format!("{m}:{s:02}"),
+        (h, m, s) => format!("{h}:{m:02}:{s:02}"),
+    }
+}
+
 /// Start of the local day and of the local month containing `at`, as UTC instants.
 pub fn day_and_month_start(at: i64, tz: Tz) -> (i64, i64) {
     let local = DateTime::<Utc>::from_timestamp(at, 0)
@@ -72,6 +83,14 @@ pub fn local_midnight(date: NaiveDate, tz: Tz) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_durations_drop_what_is_zero() {
+        assert_eq!(short_duration(0), "");
+        assert_eq!(short_duration(7), "0:07");
+        assert_eq!(short_duration(307), "5:07");
+        assert_eq!(short_duration(3907), "1:05:07");
+    }
 
     #[test]
     fn instants_are_shown_in_the_zone() {

@@ -324,8 +324,9 @@ fn one_call(
             billsec,
             price_micros: Some(0),
             unique_id: None,
-            // A missed call is dealt with (called back) within a day, nearly always.
-            processed: !answered && age > 86_400 && rng.gen_bool(0.98),
+            // A missed call is dealt with (called back) within a week, nearly always: the
+            // last week's are still to do (a household has a few; none would be unlikely).
+            processed: !answered && age > 7 * 86_400 && rng.gen_bool(0.98),
             seen: age > 86_400,
         }
     };

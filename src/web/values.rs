@@ -48,6 +48,16 @@ impl Amount {
         }
     }
 
+    /// The same amount with as few decimals as keep it exact, but at least `min`: a call's
+    /// `0.740` shown as `0.74`, its `0.068` as it is.
+    pub fn trimmed(&self, min: u32) -> Amount {
+        let mut decimals = self.decimals;
+        while decimals > min && self.money.micros() % 10i64.pow(7 - decimals.min(6)) == 0 {
+            decimals -= 1;
+        }
+        Amount::new(self.money, decimals, self.currency.clone())
+    }
+
     /// `12.50`
     pub fn value(&self) -> String {
         self.money.format(self.decimals)
@@ -241,6 +251,16 @@ mod tests {
         );
         let negative = Amount::new(Money(-1_234_567), 3, "USD");
         assert_eq!(negative.to_string(), "-1.235");
+    }
+
+    #[test]
+    fn trimmed_amounts_keep_every_decimal_that_counts() {
+        let shown = |micros, min| Amount::new(Money(micros), 3, "USD").trimmed(min).value();
+        assert_eq!(shown(740_000, 2), "0.74");
+        assert_eq!(shown(68_000, 2), "0.068");
+        assert_eq!(shown(0, 2), "0.00");
+        assert_eq!(shown(5_000_000, 0), "5");
+        assert_eq!(shown(-1_310_000, 2), "-1.31");
     }
 
     #[test]

@@ -395,6 +395,49 @@ async fn the_latest_calls_name_who_called(backend: Backend) {
         .unwrap();
     assert!(html.contains("<strong>Granny</strong>"), "{html}");
     assert!(html.contains("href=\"/stats/call_list\""));
+
+    // The call list and the missed calls name them the same way; XML keeps the digits.
+    let day = |d: i64| (chrono::Utc::now() + chrono::Duration::days(d)).format("%Y-%m-%d");
+    let period = format!("period_start={}&period_end={}", day(-1), day(1));
+    let list: serde_json::Value = app
+        .get(&format!("/stats/call_list?{period}&format=json"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let granny = list["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["called_from"] == "447700900555")
+        .expect("the missed call in the list");
+    assert_eq!(granny["from_name"], "Granny", "{granny}");
+    assert!(granny["to_name"].is_null(), "{granny}");
+    for path in [
+        format!("/stats/call_list?{period}&format=html"),
+        format!("/stats/missed_calls?{period}&format=html"),
+    ] {
+        let html = app.get(&path).await.text().await.unwrap();
+        assert!(
+            html.contains("<span class=\"name\">Granny</span> <span class=\"number muted\">+447700900555</span>"),
+            "{path}: the caller by name, then the number with +"
+        );
+        assert!(
+            html.contains(">+44207946000<"),
+            "{path}: the own line with +"
+        );
+        assert!(!html.contains(">447700900555<"), "{path}: no bare digits");
+    }
+    let xml = app
+        .get(&format!("/stats/call_list?{period}&format=xml"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        xml.contains("<called_from>447700900555</called_from>"),
+        "XML as the seed"
+    );
 }
 on_both_databases!(the_latest_calls_name_who_called);
 

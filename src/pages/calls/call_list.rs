@@ -27,6 +27,8 @@
 //! In JSON, a refused filter or page position is an error (`invalid_input`), never a page: the
 //! XML and HTML pages carry `error_msg` instead.
 
+use std::borrow::Borrow;
+
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
@@ -42,6 +44,7 @@ use crate::export::{self, key_in, Column, Export, ExportRow, FileName, Owner, Wo
 use crate::i18n::Lang;
 use crate::input::echo;
 use crate::money::Money;
+use crate::numbers;
 use crate::pages::calls::period_form::PeriodFields;
 use crate::pages::notice;
 use crate::period::Period;
@@ -96,6 +99,10 @@ pub struct CallView {
     pub date: Moment,
     pub called_from: String,
     pub called_to: String,
+    /// The phonebook's name for `called_from` (`null`: none).
+    pub from_name: Option<String>,
+    /// The phonebook's name for `called_to` (`null`: none).
+    pub to_name: Option<String>,
     pub destination: String,
     /// `HH:MM:SS`: talk time, or on the missed calls how long it rang.
     pub duration: String,
@@ -132,6 +139,8 @@ impl CallView {
             date: Moment::new(row.started_at, tz),
             called_from: row.src.clone(),
             called_to: row.dst.clone(),
+            from_name: None,
+            to_name: None,
             destination: row.destination.clone().unwrap_or_else(|| row.dst.clone()),
             duration: time::format_duration(seconds),
             seconds,
@@ -147,6 +156,30 @@ impl CallView {
             processed: row.processed != 0,
             new: row.seen == 0,
         }
+    }
+
+    /// The caller as people read numbers (`+` before an international one).
+    pub fn from_shown(&self) -> String {
+        numbers::shown(&self.called_from)
+    }
+
+    /// The number called as people read numbers.
+    pub fn to_shown(&self) -> String {
+        numbers::shown(&self.called_to)
+    }
+
+    /// The talk time on the pages: `5:07`, empty when there was none.
+    pub fn duration_shown(&self) -> String {
+        time::short_duration(self.seconds)
+    }
+
+    /// The price on the pages: no more decimals than it has (`0.74`, `0.068`), at least the
+    /// currency's `decimals`.
+    pub fn price_shown(&self, lang: impl Borrow<Lang>, decimals: impl Borrow<u32>) -> String {
+        self.price
+            .as_ref()
+            .map(|p| p.trimmed(*decimals.borrow()).number(lang))
+            .unwrap_or_else(|| "—".into())
     }
 
     /// The locale key of the hangup cause.
@@ -224,6 +257,27 @@ impl ExportRow for CallView {
             price,
         ]
     }
+}
+
+/// Gives the calls the names the user's phonebook has for their numbers (one statement).
+pub async fn name_parties(
+    store: &Store,
+    user_id: i64,
+    mut calls: Vec<CallView>,
+) -> AppResult<Vec<CallView>> {
+    let mut numbers: Vec<&str> = calls
+        .iter()
+        .flat_map(|c| [c.called_from.as_str(), c.called_to.as_str()])
+        .filter(|n| !n.is_empty())
+        .collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    let names = store.phonebook_names(user_id, &numbers).await?;
+    for c in &mut calls {
+        c.from_name = names.get(&c.called_from).cloned();
+        c.to_name = names.get(&c.called_to).cloned();
+    }
+    Ok(calls)
 }
 
 /// Hangup causes as the seed spells them, and their locale keys.
@@ -726,6 +780,7 @@ async fn list(
         .iter()
         .map(|r| CallView::of(r, tz, price_decimals, &currency, false))
         .collect();
+    let rows = name_parties(store, user.id, rows).await?;
     fill(&mut page, &filter, &account, totals, rows);
     let fields = posted.then(|| {
         let mut q = filter.query_string();
@@ -963,11 +1018,12 @@ pub async fn new_calls(
     let price_decimals = call_price_decimals(&account);
     page.total_calls = total;
     page.per_page = size;
-    page.calls = result
+    let calls = result
         .rows
         .iter()
         .map(|r| CallView::of(r, tz, price_decimals, &account.currency, false))
         .collect();
+    page.calls = name_parties(&store, user.id, calls).await?;
     page.links = link_base(&ctx, None, &["done", "n"]).page_links(result.next, result.prev);
     respond(&ctx, &page)
 }

@@ -21,7 +21,8 @@ use utoipa::ToSchema;
 use crate::call_filter::{CallFilter, CallFilterParams};
 use crate::error::AppResult;
 use crate::pages::calls::call_list::{
-    account_of, call_price_decimals, checked_filter, link_base, period_shown, refused, CallView,
+    account_of, call_price_decimals, checked_filter, link_base, name_parties, period_shown,
+    refused, CallView,
 };
 use crate::pages::calls::period_form::PeriodFields;
 use crate::store::access::Resource;
@@ -347,11 +348,12 @@ async fn show(
     page.unprocessed = unprocessed;
     page.per_page = size;
     (page.period_start, page.period_end, page.period_text) = period_shown(&filter.period, &account);
-    page.calls = result
+    let calls = result
         .rows
         .iter()
         .map(|r| CallView::of(r, tz, price_decimals, &account.currency, true))
         .collect();
+    page.calls = name_parties(store, user.id, calls).await?;
     // A POST's fields become the links' query: the neighbouring pages are GETs of the period.
     let fields = posted.then(|| {
         let mut pairs = vec![
