@@ -295,12 +295,19 @@ impl Where {
 }
 
 /// Every call of a filter, newest first, in one statement: the list behind the call list's
-/// exports. One ordered range scan of `calls_user_time_cover`, read backwards; the destination
-/// is a scalar subquery rather than a join so that no engine trades the ordered scan for a hash
-/// join and a sort of the whole result (a streamed export must send its first rows at once).
+/// exports.
 fn all_calls(user_id: i64, filter: &CallFilter, limit: Option<i64>) -> (String, Vec<i64>) {
     let mut w = Where::new(user_id);
     w.filter_from(filter, Cursor::First);
+    select_calls(w, "c.started_at DESC, c.id DESC", limit)
+}
+
+/// The calls of `w` in `order`: one ordered range scan of `calls_user_time_cover` that stops
+/// after `limit` rows. The destination is a scalar subquery rather than a join so that no
+/// engine trades the ordered scan for a hash join and a sort of the whole result (a streamed
+/// export must send its first rows at once), and `calls` is named once: PostgreSQL plans one
+/// reference to its months, where a join of the keys back to their rows took it twice as long.
+fn select_calls(mut w: Where, order: &str, limit: Option<i64>) -> (String, Vec<i64>) {
     let limit = match limit {
         Some(n) => format!(" LIMIT {}", w.bind(n)),
         None => String::new(),
@@ -310,7 +317,7 @@ fn all_calls(user_id: i64, filter: &CallFilter, limit: Option<i64>) -> (String, 
                 (SELECT d.details FROM destinations d WHERE d.id = c.destination_id) AS destination,
                 c.direction, c.disposition, c.duration_s, c.billsec, c.price_micros, c.processed,
                 c.seen
-         FROM calls c WHERE {} ORDER BY c.started_at DESC, c.id DESC{limit}",
+         FROM calls c WHERE {} ORDER BY {order}{limit}",
         w.sql
     );
     (sql, w.binds)
@@ -321,9 +328,6 @@ pub fn calls_query(user_id: i64, filter: &CallFilter) -> RowQuery<CallRow> {
     let (sql, binds) = all_calls(user_id, filter, None);
     RowQuery::new(sql, binds)
 }
-
-const ROW_COLUMNS: &str = "c.id, c.started_at, c.src, c.dst, d.details AS destination,
-       c.direction, c.disposition, c.duration_s, c.billsec, c.price_micros, c.processed, c.seen";
 
 impl Store {
     /// The user's devices, for the call filter's device list.
@@ -349,29 +353,19 @@ impl Store {
         self.page_of(w, cursor, limit).await
     }
 
-    /// The calls of `w` on one page: their ids from the index, then their rows.
-    async fn page_of(&self, mut w: Where, cursor: Cursor, limit: u32) -> sqlx::Result<CallPage> {
+    /// The calls of `w` on one page.
+    async fn page_of(&self, w: Where, cursor: Cursor, limit: u32) -> sqlx::Result<CallPage> {
         let limit = limit.clamp(1, 1000) as i64;
         // Walking towards newer calls reads the index forwards, then the page is turned round.
-        let (inner, outer) = match cursor {
-            Cursor::After(_) => ("started_at ASC, id ASC", "c.started_at ASC, c.id ASC"),
-            _ => ("started_at DESC, id DESC", "c.started_at DESC, c.id DESC"),
+        let order = match cursor {
+            Cursor::After(_) => "c.started_at ASC, c.id ASC",
+            _ => "c.started_at DESC, c.id DESC",
         };
         // One row more than the page tells whether there is a page beyond.
-        let n = w.bind(limit + 1);
-        let sql = format!(
-            "SELECT {ROW_COLUMNS}
-             FROM (SELECT id FROM calls WHERE {} ORDER BY {inner} LIMIT {n}) k
-             JOIN calls c ON c.id = k.id
-             LEFT JOIN destinations d ON d.id = c.destination_id
-             ORDER BY {outer}",
-            w.sql
-        );
-        let mut q = sqlx::query_as::<_, CallRow>(&sql);
-        for b in &w.binds {
-            q = q.bind(*b);
-        }
-        let rows = q.fetch_all(self.reader()).await?;
+        let (sql, binds) = select_calls(w, order, Some(limit + 1));
+        let rows = RowQuery::<CallRow>::new(sql, binds)
+            .fetch_all(self.reader())
+            .await?;
         Ok(Window::settle(
             rows,
             &cursor,
