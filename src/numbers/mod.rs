@@ -9,6 +9,7 @@
 //! subscribers racing for a number get one winner and one clear refusal.
 
 pub mod e164;
+pub mod service;
 
 pub use e164::E164;
 

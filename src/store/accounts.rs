@@ -31,6 +31,9 @@ pub struct TreeSubscription {
     pub period: String,
     /// The number (E.164) when the subscription is a number's fee.
     pub number: Option<String>,
+    /// What the portal made it for (`crate::numbers::service`); `None`: the operator's own.
+    pub kind: Option<String>,
+    pub service_number: Option<String>,
 }
 
 /// Why the operator's change was not made.
@@ -70,7 +73,8 @@ impl Store {
     pub async fn tree_subscriptions(&self, user_id: i64) -> sqlx::Result<Vec<TreeSubscription>> {
         sqlx::query_as(
             "SELECT s.id, s.account_id, v.name AS service, s.active_from, s.active_until,
-                    v.price_micros, v.currency, c.decimals, v.period,
+                    v.price_micros, v.currency, c.decimals, v.period, v.kind,
+                    v.number AS service_number,
                     (SELECT d.number FROM did_allocations a JOIN dids d ON d.id = a.did_id
                      WHERE a.subscription_id = s.id) AS number
              FROM subscriptions s

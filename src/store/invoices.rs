@@ -37,6 +37,9 @@ pub struct InvoiceLine {
     pub quantity: i64,
     pub seconds: i64,
     pub amount_micros: i64,
+    /// A subscription line's service, when the portal made it (`crate::numbers::service`).
+    pub service_kind: Option<String>,
+    pub service_number: Option<String>,
 }
 
 /// The invoices of one currency summed: all of them, and the part not paid yet.
@@ -148,8 +151,10 @@ impl Store {
         invoice_id: i64,
     ) -> sqlx::Result<Vec<InvoiceLine>> {
         sqlx::query_as(
-            "SELECT l.position, l.kind, l.description, l.quantity, l.seconds, l.amount_micros
+            "SELECT l.position, l.kind, l.description, l.quantity, l.seconds, l.amount_micros,
+                    v.kind AS service_kind, v.number AS service_number
              FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id
+             LEFT JOIN services v ON l.kind = 'subscription' AND v.name = l.description
              WHERE l.invoice_id = $1 AND i.user_id = $2
              ORDER BY l.position, l.id",
         )

@@ -6,6 +6,7 @@
 use sqlx::{AnyConnection, FromRow};
 
 use super::{audit, Store};
+use crate::numbers::service::Service;
 use crate::numbers::{Destination, Refusal, E164, MAX_HOLDS, POOL_PAGE};
 
 /// A number is in the pool when free, or when its hold or its quarantine has run out (`$1` is
@@ -631,11 +632,11 @@ pub async fn start_allocation(
     (monthly, setup, currency): (i64, i64, &str),
     now: i64,
 ) -> sqlx::Result<()> {
-    let name = format!("Number {number}");
-    let monthly_sub = subscribe(&mut *c, user_id, &name, monthly, currency, "month", now).await?;
+    let fee = Service::number_fee(number.as_str());
+    let monthly_sub = subscribe(&mut *c, user_id, &fee, monthly, currency, now).await?;
     if setup > 0 {
-        let name = format!("Number {number} setup");
-        subscribe(&mut *c, user_id, &name, setup, currency, "once", now).await?;
+        let setup_fee = Service::number_setup(number.as_str());
+        subscribe(&mut *c, user_id, &setup_fee, setup, currency, now).await?;
     }
     sqlx::query(
         "INSERT INTO did_allocations (did_id, user_id, allocated_at, subscription_id)
@@ -705,26 +706,29 @@ async fn close_number(
     Ok(Some(()))
 }
 
-/// A subscription of the user to the service `name` (created, or its price brought up to date).
+/// A subscription of the user to `service` (created, or its price brought up to date).
 async fn subscribe(
     c: &mut AnyConnection,
     user_id: i64,
-    name: &str,
+    service: &Service,
     price_micros: i64,
     currency: &str,
-    period: &str,
     now: i64,
 ) -> sqlx::Result<i64> {
     let (service_id,): (i64,) = sqlx::query_as(
-        "INSERT INTO services (name, price_micros, currency, period) VALUES ($1, $2, $3, $4)
+        "INSERT INTO services (name, price_micros, currency, period, kind, number)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (name) DO UPDATE SET price_micros = excluded.price_micros,
-            currency = excluded.currency, period = excluded.period
+            currency = excluded.currency, period = excluded.period, kind = excluded.kind,
+            number = excluded.number
          RETURNING id",
     )
-    .bind(name)
+    .bind(&service.name)
     .bind(price_micros)
     .bind(currency)
-    .bind(period)
+    .bind(service.period())
+    .bind(service.kind.code())
+    .bind(&service.number)
     .fetch_one(&mut *c)
     .await?;
     let (id,): (i64,) = sqlx::query_as(

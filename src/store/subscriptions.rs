@@ -17,6 +17,9 @@ pub struct Subscription {
     pub decimals: i64,
     /// `month` or `once`.
     pub period: String,
+    /// What the portal made it for (`crate::numbers::service`); `None`: the operator's own.
+    pub kind: Option<String>,
+    pub service_number: Option<String>,
 }
 
 /// The monthly price of the subscriptions active at a moment, in one currency.
@@ -32,7 +35,7 @@ impl Store {
     pub async fn subscriptions(&self, user_id: i64) -> sqlx::Result<Vec<Subscription>> {
         sqlx::query_as(
             "SELECT s.id, v.name AS service, s.added_at, s.active_from, s.active_until, v.price_micros,
-                    v.currency, c.decimals, v.period
+                    v.currency, c.decimals, v.period, v.kind, v.number AS service_number
              FROM subscriptions s
              JOIN services v ON v.id = s.service_id
              JOIN currencies c ON c.code = v.currency

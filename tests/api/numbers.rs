@@ -623,6 +623,34 @@ async fn calls_to_a_number_reach_its_owner_and_calls_between_subscribers_are_bot
             ("Number +441614960100 setup".to_string(), 1_000_000)
         ]
     );
+    // The portal's own services are named in the reader's language: subscriptions, invoice.
+    let subs = get_json(&bob_client, &app, "/services/user_subscriptions?lang=ru").await;
+    let names: Vec<&str> = subs["subscriptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["service"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"Номер +441614960100"), "{subs}");
+    assert!(
+        names.contains(&"Подключение номера +441614960100"),
+        "{subs}"
+    );
+    let invoice = app
+        .scalar(&format!("SELECT id FROM invoices WHERE user_id = {bob}"))
+        .await;
+    let page = get_json(
+        &bob_client,
+        &app,
+        &format!("/accounting/user_invoices/{invoice}?lang=ru"),
+    )
+    .await;
+    let lines = page.to_string();
+    assert!(
+        lines.contains("Подключение номера +441614960100"),
+        "{lines}"
+    );
+    assert!(!lines.contains("Number +"), "{lines}");
 
     // The operator takes the number back: closed, then freed again early.
     let out = ok(&app, &["did", "release", did]);

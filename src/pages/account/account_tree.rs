@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use crate::error::{AppError, AppResult};
 use crate::money::Money;
+use crate::numbers::service::service_name;
 use crate::store::Store;
 use crate::time;
 use crate::web::openapi::ApiDoc;
@@ -145,7 +146,12 @@ pub async fn show(ctx: Ctx, user: CurrentUser, store: web::Data<Store>) -> AppRe
                         } else {
                             "service"
                         },
-                        service: s.service,
+                        service: service_name(
+                            ctx.lang,
+                            &s.service,
+                            s.kind.as_deref(),
+                            s.service_number.as_deref(),
+                        ),
                         number: s.number,
                         status: crate::pages::money::subscriptions::state(
                             s.active_from,

@@ -15,11 +15,13 @@ use askama::Template;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::billing::invoice::LATE_CALLS;
 use crate::config::{Operator, Settings};
 use crate::error::{AppError, AppResult};
 use crate::export::{period_of, Column, Export, ExportRow, FileName, Owner, Party};
 use crate::i18n::Lang;
 use crate::money::{format_percent, Money};
+use crate::numbers::service::service_name;
 use crate::store::access::Resource;
 use crate::store::invoices::Invoice;
 use crate::store::keyset_page::{page_size, Cursor, Key};
@@ -575,11 +577,22 @@ pub async fn detail(
             },
             seconds: (l.kind == "calls").then_some(l.seconds),
             // Calls to no known destination are stored without words of ours (see
-            // `billing::invoice::call_lines`): named here, in the reader's language.
-            description: if l.kind == "calls" && l.description.is_empty() {
-                ctx.lang.t("invoice.other_destinations").to_string()
-            } else {
-                l.description
+            // `billing::invoice::call_lines`), and the services the portal made by their stored
+            // name: named here, in the reader's language.
+            description: match l.kind.as_str() {
+                "calls" if l.description.is_empty() => {
+                    ctx.lang.t("invoice.other_destinations").to_string()
+                }
+                "calls" if l.description == LATE_CALLS => {
+                    ctx.lang.t("invoice.late_calls").to_string()
+                }
+                "subscription" => service_name(
+                    ctx.lang,
+                    &l.description,
+                    l.service_kind.as_deref(),
+                    l.service_number.as_deref(),
+                ),
+                _ => l.description,
             },
             kind: l.kind,
             quantity: l.quantity,

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use crate::error::{AppError, AppResult};
 use crate::money::Money;
+use crate::numbers::service::service_name;
 use crate::store::Store;
 use crate::time;
 use crate::web::openapi::ApiDoc;
@@ -113,7 +114,12 @@ pub async fn show(ctx: Ctx, user: CurrentUser, store: web::Data<Store>) -> AppRe
         .await?
         .into_iter()
         .map(|s| SubscriptionView {
-            service: s.service,
+            service: service_name(
+                ctx.lang,
+                &s.service,
+                s.kind.as_deref(),
+                s.service_number.as_deref(),
+            ),
             date_added: Moment::new(s.added_at, tz),
             activation_start: Moment::new(s.active_from, tz),
             activation_end: s.active_until.map(|at| Moment::new(at, tz)),
