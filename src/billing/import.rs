@@ -498,6 +498,13 @@ impl Sink {
             return Ok(Sink::Staged(Staging::open(store).await?));
         }
         let mut db = store.begin_write().await?;
+        // Before any lock on `calls`: no month is split out of the default partition while
+        // this import writes (`calls_make_month` holds the same lock exclusively). Otherwise
+        // the split waits for this transaction's read of `calls_default` while this one waits
+        // for the split's lock to insert into it, and PostgreSQL ends one as a deadlock.
+        sqlx::query("SELECT pg_advisory_xact_lock_shared(hashtext('calls_make_month'))")
+            .execute(&mut *db)
+            .await?;
         let first_new_after = cdrs::max_call_id(&mut db).await?;
         Ok(Sink::Direct {
             db,
