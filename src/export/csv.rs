@@ -65,7 +65,7 @@ pub fn cell(kind: Kind, value: &str) -> Cow<'_, str> {
     let plain = match kind {
         Kind::Number => is_plain_number(value),
         Kind::DateTime => is_plain_date(value),
-        Kind::Text => false,
+        Kind::Text | Kind::Phone => false,
     };
     if !plain && value.starts_with(is_formula_start) {
         Cow::Owned(format!("'{value}"))

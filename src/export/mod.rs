@@ -23,6 +23,9 @@ pub enum Kind {
     Number,
     /// `YYYY-MM-DD HH:MM:SS` (or a day `YYYY-MM-DD`, or empty).
     DateTime,
+    /// A telephone number as call records keep it (digits): the PDF writes it as people read
+    /// it (`+442079460000`), the CSV keeps the digits.
+    Phone,
 }
 
 #[derive(Clone, Debug)]
@@ -67,6 +70,10 @@ impl Column {
 
     pub fn date_time(key: &'static str, label: impl Into<String>) -> Column {
         Column::new(key, label, Kind::DateTime)
+    }
+
+    pub fn phone(key: &'static str, label: impl Into<String>) -> Column {
+        Column::new(key, label, Kind::Phone)
     }
 
     /// A column of our own words, said in `lang` (a cell `table` does not know stays as it is).
@@ -206,6 +213,7 @@ impl Export {
                 match column.kind {
                     Kind::Number => *cell = crate::locale::number(self.lang, cell),
                     Kind::DateTime => *cell = crate::locale::local_text(self.lang, cell),
+                    Kind::Phone => *cell = crate::numbers::shown(cell),
                     Kind::Text => {
                         let word = column.show(cell);
                         if word != cell {

@@ -253,7 +253,10 @@ async fn the_pdf_lists_the_calls_with_filter_period_and_totals(backend: Backend)
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let text = pdf_text(&r.bytes().await.unwrap());
-    assert!(text.contains("442079460001"), "{text}");
+    assert!(
+        text.contains("+442079460001"),
+        "numbers as people read them: {text}"
+    );
     assert!(!text.contains("442079460002"), "{text}");
 }
 on_both_databases!(the_pdf_lists_the_calls_with_filter_period_and_totals);

@@ -218,8 +218,8 @@ impl ExportRow for CallView {
     fn columns(lang: Lang) -> Vec<Column> {
         vec![
             Column::date_time("date", lang.t("calls.date")),
-            Column::text("called_from", lang.t("calls.called_from")),
-            Column::text("called_to", lang.t("calls.called_to")),
+            Column::phone("called_from", lang.t("calls.called_from")),
+            Column::phone("called_to", lang.t("calls.called_to")),
             Column::text("destination", lang.t("calls.destination")),
             Column::words("direction", lang.t("calls.in_or_out"), lang, DIRECTIONS),
             Column::words("hangup_cause", lang.t("calls.result"), lang, CAUSES),
