@@ -58,9 +58,6 @@ pub struct BillableUser {
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct SubscriptionCharge {
     pub name: String,
-    /// What the portal made it for (`crate::numbers::service`); `None`: the operator's own.
-    pub kind: Option<String>,
-    pub number: Option<String>,
     pub price_micros: i64,
     pub currency: String,
     pub period: String,
@@ -511,7 +508,7 @@ pub async fn subscription_charges(
     end: i64,
 ) -> sqlx::Result<Vec<SubscriptionCharge>> {
     sqlx::query_as(
-        "SELECT s.name, s.kind, s.number, s.price_micros, s.currency, s.period, sub.active_from
+        "SELECT s.name, s.price_micros, s.currency, s.period, sub.active_from
          FROM subscriptions sub JOIN services s ON s.id = sub.service_id
          WHERE sub.user_id = $1 AND sub.active_from <= $3
            AND (sub.active_until IS NULL OR sub.active_until >= $2)
