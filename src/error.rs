@@ -26,6 +26,10 @@ pub enum AppError {
     /// Input that cannot be accepted; the message is shown to the user as it is.
     #[error("{0}")]
     BadInput(String),
+    /// A form, query or JSON body that cannot be read into the handler's type; said in the
+    /// user's language when the page is rendered.
+    #[error("{0}")]
+    Malformed(crate::web::malformed::Malformed),
     /// An internal failure; the cause is logged, not shown.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -60,7 +64,7 @@ impl AppError {
             AppError::NotFound | AppError::Missing(_) => "not_found",
             AppError::Forbidden(_) => "forbidden",
             AppError::TooManyRequests { .. } => "too_many_requests",
-            AppError::BadInput(_) => "invalid_input",
+            AppError::BadInput(_) | AppError::Malformed(_) => "invalid_input",
             AppError::Internal(_) => "internal",
             AppError::Unavailable(_) | AppError::PaymentService(_) => "unavailable",
             AppError::Conflict(_) => "conflict",
@@ -140,7 +144,7 @@ impl ResponseError for AppError {
             AppError::NotFound | AppError::Missing(_) => StatusCode::NOT_FOUND,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::BadInput(_) => StatusCode::BAD_REQUEST,
+            AppError::BadInput(_) | AppError::Malformed(_) => StatusCode::BAD_REQUEST,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Unavailable(_) | AppError::PaymentService(_) => {
                 StatusCode::SERVICE_UNAVAILABLE

@@ -17,6 +17,7 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 use chrono_tz::Tz;
 use fixed_decimal::Decimal;
 use icu_calendar::Gregorian;
+use icu_collator::CollatorBorrowed;
 use icu_datetime::fieldsets::{YM, YMD, YMDT};
 use icu_datetime::input::{Date, DateTime as IcuDateTime, Time};
 use icu_datetime::FixedCalendarDateTimeFormatter;
@@ -39,6 +40,7 @@ struct Formats {
     date: FixedCalendarDateTimeFormatter<Gregorian, YMD>,
     date_time: FixedCalendarDateTimeFormatter<Gregorian, YMDT>,
     regions: RegionDisplayNames,
+    collator: CollatorBorrowed<'static>,
 }
 
 fn cldr_locale(lang: Lang) -> Locale {
@@ -66,6 +68,8 @@ impl Formats {
             .expect("CLDR date-time data"),
             regions: RegionDisplayNames::try_new((&l).into(), Default::default())
                 .expect("CLDR region names"),
+            collator: CollatorBorrowed::try_new((&l).into(), Default::default())
+                .expect("CLDR collation data"),
         }
     }
 }
@@ -83,6 +87,17 @@ fn with<T>(lang: Lang, f: impl FnOnce(&Formats) -> T) -> T {
             Lang::En => &all[0],
             Lang::Ru => &all[1],
         })
+    })
+}
+
+/// What to sort `text` by so that a list reads in the language's alphabetical order (CLDR
+/// collation: in Russian `Ё` sorts with the `Е`s, not after `Я`; case and accents count only
+/// after the letters).
+pub fn sort_key(lang: Lang, text: &str) -> Vec<u8> {
+    with(lang, |f| {
+        let mut key = Vec::new();
+        let Ok(()) = f.collator.write_sort_key_to(text, &mut key);
+        key
     })
 }
 
@@ -313,6 +328,25 @@ mod tests {
     use super::*;
 
     const NBSP: char = '\u{a0}';
+
+    #[test]
+    fn names_sort_in_the_language_s_alphabetical_order() {
+        fn sorted<'a>(lang: Lang, words: &[&'a str]) -> Vec<&'a str> {
+            let mut v = words.to_vec();
+            v.sort_by_cached_key(|w| sort_key(lang, w));
+            v
+        }
+        // Code points put Ё after Я and every capital before every small letter.
+        assert_eq!(
+            sorted(Lang::Ru, &["Япония", "Ёлкино", "египет", "Жуковка", "Ель"]),
+            ["египет", "Ёлкино", "Ель", "Жуковка", "Япония"]
+        );
+        assert_eq!(
+            sorted(Lang::En, &["Zambia", "Åland Islands", "albania", "Chad"]),
+            // By letters first: "Åland" (a-l-a) before "albania" (a-l-b).
+            ["Åland Islands", "albania", "Chad", "Zambia"]
+        );
+    }
 
     #[test]
     fn money_is_written_as_cldr_says() {

@@ -382,6 +382,7 @@ pub fn error_response(ctx: &Ctx, action: Option<&str>, err: &AppError) -> HttpRe
         AppError::NotFound => ctx.lang.t("error.not_found").to_string(),
         AppError::Internal(_) => ctx.lang.t("error.internal").to_string(),
         AppError::Unavailable(_) => ctx.lang.t("error.unavailable").to_string(),
+        AppError::Malformed(m) => m.message(ctx.lang),
         other => other.public_message(),
     };
     let mut resp = match ctx.error_format() {

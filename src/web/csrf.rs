@@ -23,6 +23,7 @@ use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage};
 
 use super::context::Ctx;
+use super::malformed::{Malformed, Part};
 use super::upload::{self, Upload};
 use crate::error::AppError;
 
@@ -73,7 +74,8 @@ pub async fn guard(
             Ok(b) => b,
             Err(e) => {
                 let r = ServiceRequest::from_parts(http_req, Payload::None);
-                return Ok(r.error_response(AppError::bad_input(format!("Invalid form: {e}"))));
+                tracing::debug!(error = %e, "cannot read a form");
+                return Ok(r.error_response(AppError::Malformed(Malformed::unreadable(Part::Form))));
             }
         };
         let fields: HashMap<String, String> =

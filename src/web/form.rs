@@ -11,6 +11,7 @@ use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
 
+use super::malformed::{Malformed, Part, Problem};
 use crate::error::AppError;
 
 /// The most an action's form may carry; far above any honest form of the portal.
@@ -45,14 +46,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for StrictForm<T> {
             } else {
                 match content_type {
                     Some(ct) if !ct.starts_with("application/x-www-form-urlencoded") => {
-                        return Err(AppError::bad_input(
-                            "Send the fields as application/x-www-form-urlencoded",
-                        ))
+                        return Err(malformed(Part::Form, Problem::NotUrlencoded))
                     }
                     _ => &body,
                 }
             };
-            parse(source).map(StrictForm)
+            parse(Part::Form, source).map(StrictForm)
         })
     }
 }
@@ -65,38 +64,36 @@ impl<T: DeserializeOwned + 'static> FromRequest for StrictQuery<T> {
     type Future = std::future::Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        std::future::ready(parse(req.query_string().as_bytes()).map(StrictQuery))
+        std::future::ready(parse(Part::Query, req.query_string().as_bytes()).map(StrictQuery))
     }
 }
 
 fn too_large() -> AppError {
-    AppError::bad_input(format!(
-        "The form is too large (at most {} KB) or could not be read",
-        LIMIT / 1024
-    ))
+    malformed(Part::Form, Problem::TooLarge { kb: LIMIT / 1024 })
 }
 
-/// Parses `application/x-www-form-urlencoded` bytes into `T`, refusing non-UTF-8 text.
-pub fn parse<T: DeserializeOwned>(source: &[u8]) -> Result<T, AppError> {
+fn malformed(part: Part, problem: Problem) -> AppError {
+    AppError::Malformed(Malformed { part, problem })
+}
+
+/// Parses `application/x-www-form-urlencoded` bytes (a body or a query) into `T`, refusing
+/// non-UTF-8 text.
+pub fn parse<T: DeserializeOwned>(part: Part, source: &[u8]) -> Result<T, AppError> {
     for pair in source.split(|b| *b == b'&') {
         let mut parts = pair.splitn(2, |b| *b == b'=');
         let key: Vec<u8> = percent_encoding::percent_decode(parts.next().unwrap_or(b"")).collect();
         let value: Vec<u8> =
             percent_encoding::percent_decode(parts.next().unwrap_or(b"")).collect();
         if std::str::from_utf8(&key).is_err() {
-            return Err(AppError::bad_input(
-                "The form has a field name that is not valid UTF-8 text",
-            ));
+            return Err(malformed(part, Problem::NotUtf8(None)));
         }
         if std::str::from_utf8(&value).is_err() {
-            return Err(AppError::bad_input(format!(
-                "The field {:?} is not valid UTF-8 text",
-                String::from_utf8_lossy(&key).replace('+', " ")
-            )));
+            let field = String::from_utf8_lossy(&key).replace('+', " ");
+            return Err(malformed(part, Problem::NotUtf8(Some(field))));
         }
     }
     serde_urlencoded::from_bytes(source)
-        .map_err(|e| AppError::bad_input(format!("Invalid form: {e}")))
+        .map_err(|e| AppError::Malformed(Malformed::from_serde(part, &e.to_string())))
 }
 
 #[cfg(test)]
@@ -111,13 +108,17 @@ mod tests {
 
     #[test]
     fn decodes_like_a_form() {
-        let f: F = parse(b"name=O%27Brien+%26+Sons+%3CSales%3E&number=%2B44").unwrap();
+        let f: F = parse(
+            Part::Form,
+            b"name=O%27Brien+%26+Sons+%3CSales%3E&number=%2B44",
+        )
+        .unwrap();
         assert_eq!(f.name.as_deref(), Some("O'Brien & Sons <Sales>"));
         assert_eq!(f.number.as_deref(), Some("+44"));
-        let f: F = parse(b"name=%D0%9C%D0%B0%D1%80%D0%B8%D1%8F").unwrap();
+        let f: F = parse(Part::Form, b"name=%D0%9C%D0%B0%D1%80%D0%B8%D1%8F").unwrap();
         assert_eq!(f.name.as_deref(), Some("Мария"));
         assert_eq!(
-            parse::<F>(b"").unwrap(),
+            parse::<F>(Part::Form, b"").unwrap(),
             F {
                 name: None,
                 number: None
@@ -127,10 +128,13 @@ mod tests {
 
     #[test]
     fn refuses_text_that_is_not_utf8() {
-        let err = parse::<F>(b"number=1&name=%FF%FE").unwrap_err();
-        assert!(err.to_string().contains("\"name\""), "{err}");
-        assert!(parse::<F>(b"%C3=1").is_err());
+        let err = parse::<F>(Part::Form, b"number=1&name=%FF%FE").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "The form could not be read: the field name is not valid UTF-8 text."
+        );
+        assert!(parse::<F>(Part::Form, b"%C3=1").is_err());
         // A duplicate field is an error, not a silent pick.
-        assert!(parse::<F>(b"name=a&name=b").is_err());
+        assert!(parse::<F>(Part::Form, b"name=a&name=b").is_err());
     }
 }

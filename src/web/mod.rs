@@ -10,6 +10,7 @@ pub mod csrf;
 pub mod form;
 pub mod format;
 pub mod log;
+pub mod malformed;
 pub mod menu;
 pub mod mor_api;
 pub mod openapi;
@@ -52,6 +53,7 @@ use crate::error::AppError;
 use crate::pages;
 use crate::pbx::Pbx;
 use crate::store::Store;
+use malformed::{Malformed, Part};
 
 pub const SESSION_COOKIE: &str = "selfcare_session";
 /// The cookie's name over HTTPS: a `__Host-` cookie is only accepted from this host, over TLS,
@@ -297,19 +299,41 @@ fn no_store() -> DefaultHeaders {
 }
 
 fn input_errors() -> web::FormConfig {
-    web::FormConfig::default()
-        .error_handler(|err, _| AppError::bad_input(format!("Invalid form: {err}")).into())
+    web::FormConfig::default().error_handler(|err, _| {
+        AppError::Malformed(match err {
+            actix_web::error::UrlencodedError::Parse(e) => {
+                Malformed::from_serde(Part::Form, &e.to_string())
+            }
+            _ => Malformed::unreadable(Part::Form),
+        })
+        .into()
+    })
 }
 
 fn json_errors() -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(256 * 1024)
-        .error_handler(|err, _| AppError::bad_input(format!("Invalid JSON: {err}")).into())
+        .error_handler(|err, _| {
+            AppError::Malformed(match err {
+                actix_web::error::JsonPayloadError::Deserialize(e) => {
+                    Malformed::from_serde(Part::Json, &e.to_string())
+                }
+                _ => Malformed::unreadable(Part::Json),
+            })
+            .into()
+        })
 }
 
 fn query_errors() -> web::QueryConfig {
-    web::QueryConfig::default()
-        .error_handler(|err, _| AppError::bad_input(format!("Invalid parameters: {err}")).into())
+    web::QueryConfig::default().error_handler(|err, _| {
+        AppError::Malformed(match err {
+            actix_web::error::QueryPayloadError::Deserialize(e) => {
+                Malformed::from_serde(Part::Query, &e.to_string())
+            }
+            _ => Malformed::unreadable(Part::Query),
+        })
+        .into()
+    })
 }
 
 fn path_errors() -> web::PathConfig {

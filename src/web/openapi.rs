@@ -19,6 +19,7 @@ use utoipa::openapi::{InfoBuilder, OpenApiBuilder, PathsBuilder, Ref, RefOr, Req
 use utoipa::{PartialSchema, ToSchema};
 
 use super::values::ErrorBody;
+use crate::i18n::Lang;
 use crate::pages;
 
 /// The document being gathered.
@@ -30,13 +31,11 @@ pub struct ApiDoc {
 impl ApiDoc {
     /// A page read with GET whose JSON is `T`. `path` as routed (`/stats/fax_file/{fax_id}`);
     /// `tag` is its menu section; `query` names the query parameters it reads besides `format`.
-    pub fn page<T: ToSchema>(
-        &mut self,
-        tag: &str,
-        path: &str,
-        summary: &str,
-        query: &[(&str, &str)],
-    ) {
+    /// Its one-line summary is the English text of `summary_key(path)`, which the API help page
+    /// shows in the reader's language.
+    pub fn page<T: ToSchema>(&mut self, tag: &str, path: &str, query: &[(&str, &str)]) {
+        let key = summary_key(path);
+        let summary = Lang::En.t(&key);
         T::schemas(&mut self.schemas);
         self.schemas.push((T::name().into_owned(), T::schema()));
         let mut op = OperationBuilder::new()
@@ -100,6 +99,12 @@ fn json_response(description: &str, schema: &str) -> utoipa::openapi::Response {
                 .build(),
         )
         .build()
+}
+
+/// The text key of a page's one-line summary: `api.page.stats_call_list`.
+pub fn summary_key(path: &str) -> String {
+    let operation = operation_id(path);
+    format!("api.page.{operation}")
 }
 
 /// `{fax_id}` and the like, in order.
@@ -232,6 +237,24 @@ mod tests {
             path_parameters("/a/{x}/b/{y}").collect::<Vec<_>>(),
             ["x", "y"]
         );
+    }
+
+    #[test]
+    fn every_page_is_summed_up_in_every_language() {
+        let doc = document();
+        let paths = doc["paths"].as_object().unwrap();
+        assert!(paths.len() > 30);
+        for path in paths.keys() {
+            for lang in [Lang::En, Lang::Ru] {
+                let summary = lang.lookup(&summary_key(path));
+                assert!(summary.is_some(), "{path} has no summary in {lang:?}");
+            }
+            assert_eq!(
+                doc["paths"][path]["get"]["summary"],
+                Lang::En.t(&summary_key(path)),
+                "{path}"
+            );
+        }
     }
 
     #[test]

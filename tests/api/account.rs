@@ -394,6 +394,18 @@ async fn bad_details_save_nothing_and_say_why(backend: Backend) {
     let (status, xml) = post_raw(&app, &url, b"surname=%FF%FE&reg_city=Paris".to_vec()).await;
     assert_eq!(status, 400);
     assert!(action(&xml).2.contains("UTF-8"), "{xml}");
+    // Said in the reader's language.
+    let (status, xml) = post_raw(
+        &app,
+        &format!("{url}?lang=ru"),
+        b"surname=%FF%FE&reg_city=Paris".to_vec(),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        action(&xml).2,
+        "Не удалось прочитать форму: поле surname содержит текст не в UTF-8."
+    );
     let (status, xml) = post_raw(&app, &url, b"surname=\xc3\x28".to_vec()).await;
     assert_eq!(status, 400);
     assert_eq!(action(&xml).1, "failed");

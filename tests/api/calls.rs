@@ -937,6 +937,19 @@ async fn missed_calls_list_and_processing(backend: Backend) {
         .await
         .unwrap();
     assert!(html.contains("name=\"processed\""), "a mark form");
+    // How long the newest missed call rang, as people read it (`0:25`, not `00:00:25`).
+    let rang = browser
+        .scalar(&format!(
+            "SELECT duration_s FROM calls WHERE user_id = {buser} AND direction = 'in'
+              AND disposition <> 'ANSWERED' ORDER BY started_at DESC, id DESC LIMIT 1"
+        ))
+        .await;
+    let shown = format!("{}:{:02}", rang / 60, rang % 60);
+    assert!(rang < 3600, "a missed call rings for less than an hour");
+    assert!(
+        html.contains(&format!("class=\"num\">{shown}</td>")),
+        "the ring time {shown}"
+    );
     let r = browser
         .submit_form(
             &format!("/stats/missed_calls?period_start={first}"),

@@ -246,6 +246,13 @@ async fn the_api_help_page_lists_every_documented_page(backend: Backend) {
         assert!(html.contains(&format!("<code>{path}</code>")), "{path}");
     }
     assert!(html.contains("href=\"/callc/main?format=xml\""));
+    // Summed up in the reader's language; the document itself stays in English.
+    assert!(html.contains("Баланс, долг и расходы"), "{html}");
+    assert!(!html.contains("Balance, what is owed"), "{html}");
+    assert_eq!(
+        doc["paths"]["/callc/main"]["get"]["summary"],
+        "Balance, what is owed and spent, missed calls and this month's calls"
+    );
     let main = html_with(&app, &cookie, "/callc/main?format=html").await;
     assert!(!main.contains("format=xml"), "no XML link on the pages");
     let account = html_with(&app, &cookie, "/users/personal_details?format=html").await;

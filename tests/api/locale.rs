@@ -230,6 +230,7 @@ async fn russian_money_and_countries_fit_a_phone() {
         ("/stats/call_list", "calls"),
         ("/accounting/user_invoices", "invoices"),
         ("/services/calling_plan", "calling-plan"),
+        ("/stats/missed_calls", "missed-calls"),
     ] {
         b.go(&format!("{}{path}", app.address)).await;
         assert!(b.fits_sideways().await, "{path} scrolls sideways");

@@ -96,12 +96,7 @@ impl Page for AccountTreePage {
 
 /// The page in the JSON API's description.
 pub fn api(doc: &mut ApiDoc) {
-    doc.page::<AccountTreePage>(
-        "Account",
-        "/accounts/tree",
-        "The subscriber's accounts (contracts) and the subscriptions each is made of",
-        &[],
-    );
+    doc.page::<AccountTreePage>("Account", "/accounts/tree", &[]);
 }
 
 /// GET /accounts/tree

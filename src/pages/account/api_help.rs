@@ -7,6 +7,8 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use crate::error::AppResult;
+use crate::i18n::Lang;
+use crate::web::openapi::summary_key;
 use crate::web::{Chrome, Ctx, Format};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -32,21 +34,20 @@ struct ApiHelpHtml<'a> {
     pages: &'a [ApiPage],
 }
 
-/// The pages of `/api/openapi.json`, grouped as its tags are, in the document's order.
-fn pages() -> Vec<ApiPage> {
+/// The pages of `/api/openapi.json`, grouped as its tags are, in the document's order, each
+/// summed up in `lang`.
+fn pages(lang: Lang) -> Vec<ApiPage> {
     let doc = crate::web::openapi::document();
     let Some(paths) = doc["paths"].as_object() else {
         return Vec::new();
     };
     paths
         .iter()
-        .filter_map(|(path, item)| {
-            let get = item.get("get")?;
-            Some(ApiPage {
-                path: path.clone(),
-                summary: get["summary"].as_str().unwrap_or_default().to_string(),
-                linkable: !path.contains('{'),
-            })
+        .filter(|(_, item)| item.get("get").is_some())
+        .map(|(path, _)| ApiPage {
+            path: path.clone(),
+            summary: lang.t(&summary_key(path)).to_string(),
+            linkable: !path.contains('{'),
         })
         .collect()
 }
@@ -59,7 +60,7 @@ pub async fn show(ctx: Ctx) -> AppResult<HttpResponse> {
     let chrome = ctx.chrome();
     let body = ApiHelpHtml {
         c: &chrome,
-        pages: &pages(),
+        pages: &pages(ctx.lang),
     }
     .render()?;
     Ok(HttpResponse::Ok()

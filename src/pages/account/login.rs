@@ -95,12 +95,7 @@ pub struct FormQuery {
 
 /// The page in the JSON API's description.
 pub fn api(doc: &mut ApiDoc) {
-    doc.page::<LoginPage>(
-        "Login",
-        "/callc/login",
-        "The login form: the languages offered (log in with POST, or `/api/login?u=&p=`)",
-        &[],
-    );
+    doc.page::<LoginPage>("Login", "/callc/login", &[]);
 }
 
 /// GET /callc/login

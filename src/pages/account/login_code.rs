@@ -85,12 +85,7 @@ fn start_again(ctx: &Ctx, session: &Session) -> AppResult<HttpResponse> {
 
 /// The page in the JSON API's description.
 pub fn api(doc: &mut ApiDoc) {
-    doc.page::<LoginCodePage>(
-        "Login",
-        "/callc/login/code",
-        "The second step of a login with two-factor login on (an error when no step is open)",
-        &[],
-    );
+    doc.page::<LoginCodePage>("Login", "/callc/login/code", &[]);
 }
 
 /// GET /callc/login/code: the code form, while a second step is open.

@@ -100,24 +100,9 @@ impl Page for PasswordPage {
 
 /// The pages in the JSON API's description.
 pub fn api(doc: &mut ApiDoc) {
-    doc.page::<PasswordPage>(
-        "Account",
-        "/users/change_password",
-        "The password change form (`notice` after a change)",
-        &[],
-    );
-    doc.page::<PasswordPage>(
-        "Login",
-        "/users/password_reset",
-        "The form asking for a password reset link by mail",
-        &[],
-    );
-    doc.page::<PasswordPage>(
-        "Login",
-        "/users/password_reset/{token}",
-        "The form setting a new password through a reset link (`error_msg` when the link is spent)",
-        &[],
-    );
+    doc.page::<PasswordPage>("Account", "/users/change_password", &[]);
+    doc.page::<PasswordPage>("Login", "/users/password_reset", &[]);
+    doc.page::<PasswordPage>("Login", "/users/password_reset/{token}", &[]);
 }
 
 #[derive(Deserialize)]

@@ -356,12 +356,7 @@ where
 
 /// The page in the JSON API's description.
 pub fn api(doc: &mut ApiDoc) {
-    doc.page::<PersonalDetailsPage>(
-        "Account",
-        "/users/personal_details",
-        "The operator's figures (alias, balance, credit, agreement) and the subscriber's own details",
-        &[],
-    );
+    doc.page::<PersonalDetailsPage>("Account", "/users/personal_details", &[]);
 }
 
 #[derive(serde::Deserialize)]

@@ -124,12 +124,7 @@ impl Page for SessionsPage {
 
 /// The page in the JSON API's description.
 pub fn api(doc: &mut ApiDoc) {
-    doc.page::<SessionsPage>(
-        "Account",
-        "/users/sessions",
-        "The subscriber's live sessions: when, from where, in which client, how logged in",
-        &[],
-    );
+    doc.page::<SessionsPage>("Account", "/users/sessions", &[]);
 }
 
 #[derive(serde::Deserialize)]

@@ -175,12 +175,7 @@ async fn load(ctx: &Ctx, store: &Store, user: CurrentUser) -> AppResult<TwoFacto
 
 /// The page in the JSON API's description.
 pub fn api(doc: &mut ApiDoc) {
-    doc.page::<TwoFactorPage>(
-        "Account",
-        "/users/two_factor",
-        "Two-factor login: on or off, recovery codes left, or the secret asked for to enrol with",
-        &[],
-    );
+    doc.page::<TwoFactorPage>("Account", "/users/two_factor", &[]);
 }
 
 /// GET /users/two_factor

@@ -173,6 +173,14 @@ impl CallView {
         time::short_duration(self.seconds)
     }
 
+    /// How long a missed call rang, on its page: `0:25`; `0:00` for a call refused at once.
+    pub fn ring_shown(&self) -> String {
+        match time::short_duration(self.seconds) {
+            s if s.is_empty() => "0:00".to_string(),
+            s => s,
+        }
+    }
+
     /// The price on the pages: no more decimals than it has (`0.74`, `0.068`), at least the
     /// currency's `decimals`.
     pub fn price_shown(&self, lang: impl Borrow<Lang>, decimals: impl Borrow<u32>) -> String {
@@ -1076,15 +1084,9 @@ pub fn api(doc: &mut ApiDoc) {
     doc.page::<CallListPage>(
         "Calls",
         "/stats/call_list",
-        "The calls of a period and filter, newest first, a page at a time, with their totals",
         &[filter.as_slice(), paging.as_slice()].concat(),
     );
-    doc.page::<NewCallsPage>(
-        "Calls",
-        "/stats/new_calls_list",
-        "The calls not seen yet, newest first (reading them as JSON marks nothing seen)",
-        &paging,
-    );
+    doc.page::<NewCallsPage>("Calls", "/stats/new_calls_list", &paging);
 }
 
 #[cfg(test)]

@@ -185,7 +185,6 @@ pub fn api(doc: &mut ApiDoc) {
     doc.page::<CallbackPage>(
         "Callback",
         "/functions/callback",
-        "The devices a callback can use and the subscriber's callback requests, newest first",
         &[
             ("per_page", "Requests a page, 1 to 500 (default 50)"),
             (

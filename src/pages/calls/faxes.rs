@@ -199,18 +199,8 @@ pub fn api(doc: &mut ApiDoc) {
             "A page position from `links.prev`: the newer faxes",
         ),
     ];
-    doc.page::<FaxesPage>(
-        "Faxes",
-        "/stats/faxes_list/{userid}",
-        "Faxes of a period, newest first, a page at a time",
-        &query,
-    );
-    doc.page::<FaxesPage>(
-        "Faxes",
-        "/stats/faxes",
-        "The same list as /stats/faxes_list/{userid}, of the logged-in subscriber",
-        &query,
-    );
+    doc.page::<FaxesPage>("Faxes", "/stats/faxes_list/{userid}", &query);
+    doc.page::<FaxesPage>("Faxes", "/stats/faxes", &query);
 }
 
 /// `all`/empty or one of the stored statuses.

@@ -184,7 +184,6 @@ pub fn api(doc: &mut ApiDoc) {
     doc.page::<MissedPage>(
         "Calls",
         "/stats/missed_calls",
-        "Incoming calls not answered in a period, newest first, a page at a time",
         &[
             (
                 "period_start",

@@ -338,7 +338,6 @@ pub fn api(doc: &mut ApiDoc) {
     doc.page::<StatsPage>(
         "Calls",
         "/stats/user_stats",
-        "Calls of a period by direction and result and per local day, with the normative figures",
         &[
             (
                 "period_start",

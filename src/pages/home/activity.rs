@@ -88,7 +88,6 @@ pub fn api(doc: &mut ApiDoc) {
     doc.page::<ActivityPage>(
         "Account",
         "/users/activity",
-        "What happened to the account (logins, changes, exports), newest first, a page at a time",
         &[
             ("per_page", "Events a page, 1 to 500 (50)"),
             (

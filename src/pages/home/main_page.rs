@@ -109,12 +109,7 @@ const RECENT_CALLS: i64 = 5;
 
 /// The page in the JSON API's description.
 pub fn api(doc: &mut ApiDoc) {
-    doc.page::<MainPage>(
-        "Home",
-        "/callc/main",
-        "Balance, what is owed and spent, missed calls and this month's calls",
-        &[],
-    );
+    doc.page::<MainPage>("Home", "/callc/main", &[]);
 }
 
 /// GET /callc/main

@@ -21,6 +21,7 @@ use utoipa::ToSchema;
 use crate::error::AppResult;
 use crate::export::{key_in, WordTable};
 use crate::i18n::Lang;
+use crate::locale;
 use crate::pages::notice;
 use crate::store::controls::PlanRow;
 use crate::store::Store;
@@ -130,7 +131,8 @@ struct PlanXml<'a> {
 impl Page for CallingPlanPage {
     fn html(&self, c: &Chrome) -> askama::Result<String> {
         let mut countries: Vec<&PlanCountry> = self.calling_plans.iter().collect();
-        countries.sort_by_cached_key(|p| c.place(&p.country, &p.iso_code).to_lowercase());
+        countries
+            .sort_by_cached_key(|p| locale::sort_key(c.lang, &c.place(&p.country, &p.iso_code)));
         PlanHtml {
             c,
             v: self,
@@ -199,12 +201,7 @@ fn countries(rows: Vec<PlanRow>, ceiling: i64) -> Vec<PlanCountry> {
 
 /// The page in the JSON API's description (its `PUT` keeps the reference API's own shapes).
 pub fn api(doc: &mut ApiDoc) {
-    doc.page::<CallingPlanPage>(
-        "Money",
-        "/services/calling_plan",
-        "Per country, its services with their risk and whether they are on",
-        &[],
-    );
+    doc.page::<CallingPlanPage>("Money", "/services/calling_plan", &[]);
 }
 
 async fn load(ctx: &Ctx, store: &Store, user: CurrentUser) -> AppResult<CallingPlanPage> {

@@ -209,17 +209,8 @@ async fn load(ctx: &Ctx, store: &Store, user: CurrentUser) -> AppResult<Controls
 
 /// The pages in the JSON API's description: one view model answers both.
 pub fn api(doc: &mut ApiDoc) {
-    for (path, summary) in [
-        (
-            "/services/spending_limit",
-            "The monthly spending limit and this month's spend, the barrings and the lost-phone block",
-        ),
-        (
-            "/services/barrings",
-            "The barrings (the same page as the spending limit)",
-        ),
-    ] {
-        doc.page::<ControlsPage>("Money", path, summary, &[]);
+    for path in ["/services/spending_limit", "/services/barrings"] {
+        doc.page::<ControlsPage>("Money", path, &[]);
     }
 }
 

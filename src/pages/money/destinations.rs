@@ -73,7 +73,6 @@ pub fn api(doc: &mut ApiDoc) {
     doc.page::<DestinationsPage>(
         "Money",
         "/directions/dg_list_user_destinations/{dest_id}",
-        "The prefixes of one destination group of the subscriber's tariff",
         &[],
     );
 }

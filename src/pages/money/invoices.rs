@@ -227,7 +227,6 @@ pub fn api(doc: &mut ApiDoc) {
     doc.page::<InvoicesPage>(
         "Money",
         "/accounting/user_invoices",
-        "The subscriber's invoices, newest first, a page at a time, with totals per currency",
         &[
             ("per_page", "Invoices per page: 1 to 500, 50 when not given"),
             (
@@ -240,12 +239,7 @@ pub fn api(doc: &mut ApiDoc) {
             ),
         ],
     );
-    doc.page::<InvoicePage>(
-        "Money",
-        "/accounting/user_invoices/{invoice_id}",
-        "One invoice: its lines, VAT, seller and buyer, and the card payments made for it",
-        &[],
-    );
+    doc.page::<InvoicePage>("Money", "/accounting/user_invoices/{invoice_id}", &[]);
 }
 
 /// GET /accounting/user_invoices

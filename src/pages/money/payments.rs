@@ -237,8 +237,6 @@ pub fn api(doc: &mut ApiDoc) {
     doc.page::<PaymentsPage>(
         "Money",
         "/payments/personal_payments",
-        "The subscriber's payments, newest first, a page at a time, with completed totals per \
-         currency",
         &[
             ("per_page", "Payments per page: 1 to 500, 50 when not given"),
             (

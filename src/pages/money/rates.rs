@@ -135,7 +135,7 @@ impl RatesPage {
                 }
             }
         }
-        rows.sort_by_cached_key(|r| r.name.to_lowercase());
+        rows.sort_by_cached_key(|r| locale::sort_key(lang, &r.name));
         Table { columns, rows }
     }
 
@@ -360,7 +360,6 @@ pub fn api(doc: &mut ApiDoc) {
     doc.page::<RatesPage>(
         "Money",
         "/tariffs/user_rates",
-        "The subscriber's rates per destination group and type, without and with VAT",
         &[
             (
                 "currency",

@@ -93,12 +93,7 @@ pub fn state(active_from: i64, active_until: Option<i64>, now: i64) -> &'static 
 
 /// The page in the JSON API's description.
 pub fn api(doc: &mut ApiDoc) {
-    doc.page::<SubscriptionsPage>(
-        "Money",
-        "/services/user_subscriptions",
-        "The subscriber's services, newest first, and what the active monthly ones cost",
-        &[],
-    );
+    doc.page::<SubscriptionsPage>("Money", "/services/user_subscriptions", &[]);
 }
 
 /// GET /services/user_subscriptions

@@ -218,21 +218,12 @@ fn brand_name(brand: &str) -> String {
 
 /// The pages in the JSON API's description: one view model answers all three.
 pub fn api(doc: &mut ApiDoc) {
-    for (path, summary) in [
-        (
-            "/payments/topup",
-            "The wallet: balance, the stored card, top-up amounts and automatic top-up",
-        ),
-        (
-            "/payments/methods",
-            "The wallet (the same page): its stored card section",
-        ),
-        (
-            "/payments/auto_topup",
-            "The wallet (the same page): its automatic top-up section",
-        ),
+    for path in [
+        "/payments/topup",
+        "/payments/methods",
+        "/payments/auto_topup",
     ] {
-        doc.page::<WalletPage>("Money", path, summary, &[]);
+        doc.page::<WalletPage>("Money", path, &[]);
     }
 }
 

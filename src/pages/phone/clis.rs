@@ -172,12 +172,7 @@ impl ClisPage {
 
 /// The page in the JSON API's description.
 pub fn api(doc: &mut ApiDoc) {
-    doc.page::<ClisPage>(
-        "Account",
-        PAGE,
-        "The caller IDs of the subscriber's devices, and the devices one can be added to",
-        &[],
-    );
+    doc.page::<ClisPage>("Account", PAGE, &[]);
 }
 
 #[derive(Deserialize)]

@@ -86,12 +86,7 @@ impl Page for DevicesPage {
 
 /// The page in the JSON API's description.
 pub fn api(doc: &mut ApiDoc) {
-    doc.page::<DevicesPage>(
-        "Account",
-        "/devices/user_devices",
-        "The subscriber's devices, with their SIP/IAX secrets",
-        &[],
-    );
+    doc.page::<DevicesPage>("Account", "/devices/user_devices", &[]);
 }
 
 #[derive(Deserialize)]

@@ -384,16 +384,10 @@ impl Page for PoolPage {
 
 /// The pages in the JSON API's description.
 pub fn api(doc: &mut ApiDoc) {
-    doc.page::<NumbersPage>(
-        "Money",
-        "/dids",
-        "The subscriber's numbers, where their calls go, and the numbers he holds",
-        &[],
-    );
+    doc.page::<NumbersPage>("Money", "/dids", &[]);
     doc.page::<PoolPage>(
         "Money",
         "/dids/available",
-        "The pool of numbers to pick a new one from, by country and region, a page at a time",
         &[
             (
                 "country",

@@ -295,7 +295,6 @@ pub fn api(doc: &mut ApiDoc) {
     doc.page::<PhonebookPage>(
         "Account",
         "/phonebooks/list/{userid}",
-        "The phonebook by name, a page at a time, optionally searched",
         &[
             ("q", "Search: a part of a name (any case) or of a number"),
             ("per_page", "Entries a page, 1 to 500 (50)"),

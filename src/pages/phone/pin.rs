@@ -139,12 +139,7 @@ async fn load(ctx: &Ctx, store: &Store, user: CurrentUser) -> AppResult<PinPage>
 
 /// The page in the JSON API's description.
 pub fn api(doc: &mut ApiDoc) {
-    doc.page::<PinPage>(
-        "Account",
-        "/users/pin",
-        "The calling-card PIN: whether one is set (never the PIN), since when, whether locked",
-        &[],
-    );
+    doc.page::<PinPage>("Account", "/users/pin", &[]);
 }
 
 /// GET /users/pin
