@@ -1,5 +1,5 @@
 //! Every page a subscriber opens most, at several history sizes side by side: the page over
-//! HTTP, the database's share of it, our own time and the ratio.
+//! HTTP, the database's own time for the same statements, our own time and the ratio.
 //!
 //! ```sh
 //! selfcare --data-dir /tmp/d100k demo --users 10 --calls 100000      # once per size
@@ -7,58 +7,43 @@
 //! selfcare --data-dir /tmp/d10m  demo --users 10 --calls 10000000
 //! cargo bench --bench pages -- --database-url sqlite:///tmp/d100k/selfcare.db \
 //!     --database-url sqlite:///tmp/d1m/selfcare.db --database-url sqlite:///tmp/d10m/selfcare.db \
-//!     [--user demo] [--requests 200] [--clients 50] [--seconds 5]
+//!     [--user demo] [--requests 100] [--replays 30] [--clients 50] [--seconds 5] [--show-sql]
 //! ```
 //!
 //! For each database it starts the portal in this process on a free port — HTTP, session,
 //! routing, the handler, the queries, the templates — logs in as `--user` (password = name, as
 //! in the demo) and asks each page `--requests` times, one after the other, after a few to warm
-//! up. The database's share of a request is the sum of the times of the statements it ran, as
-//! sqlx measures each one around the driver (send, execute, read the rows; on PostgreSQL the
-//! round trip over 127.0.0.1 too): the same statements as the page, with nothing of ours in
-//! between. Own time = page − database. Then the main page and the call list are asked by
-//! `--clients` clients at once for `--seconds` (the load generator runs in this process, on the
-//! same cores): requests a second, median and p99. Not a test: no assertion on time.
+//! up: the median is the page's time.
+//!
+//! The database's time is the page's own statements run by the database's own client: a second
+//! portal on the same database records the statements one request of the page runs, with their
+//! values written in (`raw_sql/capture.rs`: SQLite's statement trace; a proxy reading
+//! PostgreSQL's protocol), and `sqlite3` or `psql` runs them `--replays` times
+//! (`raw_sql/replay.rs`). Own time = page − database: HTTP, the session, routing, the handler,
+//! the driver and the template.
+//!
+//! Then the main page and the call list are asked by `--clients` clients at once for
+//! `--seconds` (the load generator runs in this process, on the same cores): requests a second,
+//! median and p99. Not a test: no assertion on time.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use selfcare::store::Store;
 use selfcare::{Application, Settings};
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::Layer;
 
-/// Nanoseconds spent in statements since the last reset.
-static DATABASE_NANOS: AtomicU64 = AtomicU64::new(0);
-
-/// Adds up `elapsed_secs` of sqlx's statement events.
-struct StatementTimes;
-
-impl<S: tracing::Subscriber> Layer<S> for StatementTimes {
-    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
-        struct Seconds(f64);
-        impl tracing::field::Visit for Seconds {
-            fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
-                if field.name() == "elapsed_secs" {
-                    self.0 = value;
-                }
-            }
-            fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
-        }
-        if event.metadata().target() == "sqlx::query" {
-            let mut s = Seconds(0.0);
-            event.record(&mut s);
-            DATABASE_NANOS.fetch_add((s.0 * 1e9) as u64, Ordering::Relaxed);
-        }
-    }
-}
+#[path = "raw_sql/capture.rs"]
+mod capture;
+#[path = "raw_sql/replay.rs"]
+mod replay;
 
 struct Options {
     databases: Vec<String>,
     user: String,
     requests: usize,
+    replays: usize,
     clients: usize,
     seconds: u64,
+    show_sql: bool,
 }
 
 fn options() -> Options {
@@ -66,8 +51,10 @@ fn options() -> Options {
         databases: Vec::new(),
         user: "demo".into(),
         requests: 100,
+        replays: 30,
         clients: 50,
         seconds: 5,
+        show_sql: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -75,6 +62,8 @@ fn options() -> Options {
             "--database-url" => o.databases.extend(args.next()),
             "--user" => o.user = args.next().unwrap_or_default(),
             "--requests" => o.requests = args.next().and_then(|n| n.parse().ok()).unwrap_or(100),
+            "--replays" => o.replays = args.next().and_then(|n| n.parse().ok()).unwrap_or(30),
+            "--show-sql" => o.show_sql = true,
             "--clients" => o.clients = args.next().and_then(|n| n.parse().ok()).unwrap_or(50),
             "--seconds" => o.seconds = args.next().and_then(|n| n.parse().ok()).unwrap_or(5),
             "--bench" => {}
@@ -83,7 +72,7 @@ fn options() -> Options {
     }
     if o.databases.is_empty() {
         eprintln!(
-            "usage: cargo bench --bench pages -- --database-url URL [--database-url URL …] [--user NAME] [--requests N] [--clients 50] [--seconds 5]"
+            "usage: cargo bench --bench pages -- --database-url URL [--database-url URL …] [--user NAME] [--requests N] [--replays N] [--clients 50] [--seconds 5] [--show-sql]"
         );
         std::process::exit(2);
     }
@@ -129,12 +118,12 @@ const BUSY_PAGES: &[(&str, &str)] = &[
     ("call list, this month", "/stats/call_list"),
 ];
 
-/// One database's figures: calls in all, per page (page, database) medians in ms, and per busy
-/// page (requests/s, median ms, p99 ms) under `--clients`.
+/// One database's figures: calls in all, per page (page median, database, statements) in ms,
+/// and per busy page (requests/s, median ms, p99 ms) under `--clients`.
 struct Run {
     calls: i64,
     label: String,
-    pages: Vec<(f64, f64)>,
+    pages: Vec<(f64, f64, usize)>,
     busy: Vec<(f64, f64, f64)>,
 }
 
@@ -175,10 +164,49 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-async fn run(url: &str, o: &Options) -> Run {
-    let store = Store::connect_logging_statements(url)
+/// A portal on `url` in this process, logged in as `user`: its base URL and client.
+async fn portal(url: &str, user: &str, dir: &std::path::Path) -> (String, reqwest::Client) {
+    let store = Store::connect(url).await.expect("database");
+    let settings = Settings::new("127.0.0.1:0", Some(url.to_string()), dir.to_path_buf()).unwrap();
+    let app = Application::build_with_store(settings, store)
         .await
-        .expect("database");
+        .expect("portal");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    // It stays up, idle, until the benchmark ends.
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let login = client
+        .get(format!("{base}/api/login"))
+        .query(&[("u", user), ("p", user)])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        login.contains("<status>ok</status>"),
+        "login as {user} with password {user}: {login}"
+    );
+    (base, client)
+}
+
+/// One GET, checked; its time.
+async fn ask(client: &reqwest::Client, url: &str) -> Duration {
+    let t = Instant::now();
+    let r = client.get(url).send().await.unwrap();
+    let status = r.status();
+    let body = r.text().await.unwrap();
+    let took = t.elapsed();
+    assert!(status.is_success(), "{url}: {status} {body}");
+    took
+}
+
+async fn run(url: &str, o: &Options) -> Run {
+    let store = Store::connect(url).await.expect("database");
     store.migrate().await.expect("migrations");
     let (calls,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM calls")
         .fetch_one(store.pool())
@@ -208,71 +236,56 @@ async fn run(url: &str, o: &Options) -> Run {
     .await
     .expect("more than 1,000 incoming calls");
     let deep = format!("{t}.{id}");
-    println!(
-        "{url}: {:?}, {calls} calls, {} has {mine}",
-        store.backend(),
-        o.user
-    );
+    store.close().await;
+    println!("{url}: {calls} calls, {} has {mine}", o.user);
 
     let dir = std::env::temp_dir().join(format!("selfcare-bench-{}", std::process::id()));
-    let settings = Settings::new("127.0.0.1:0", Some(url.to_string()), dir.clone()).unwrap();
-    let app = Application::build_with_store(settings, store.clone())
-        .await
-        .expect("portal");
-    let base = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let login = client
-        .get(format!("{base}/api/login"))
-        .query(&[("u", o.user.as_str()), ("p", o.user.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        login.contains("<status>ok</status>"),
-        "login as {0} with password {0}: {login}",
-        o.user
-    );
+    // The portal timed, and one whose statements are recorded (through the proxy on
+    // PostgreSQL, so the timed one has no extra hop).
+    let (base, client) = portal(url, &o.user, &dir).await;
+    let recorded_url = if url.starts_with("sqlite:") {
+        url.to_string()
+    } else {
+        capture::postgres_proxy(url).await
+    };
+    let (recorded_base, recorded_client) = portal(&recorded_url, &o.user, &dir).await;
 
     let mut pages = Vec::new();
-    for (_, path) in PAGES {
+    for (name, path) in PAGES {
         let path = path
             .replace("{today}", &day(0))
             .replace("{d29}", &day(29))
             .replace("{d364}", &day(364))
             .replace("{deep}", &deep);
         let sep = if path.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{path}{sep}format=html");
-        let (mut http, mut db) = (Vec::new(), Vec::new());
+        let page_url = format!("{base}{path}{sep}format=html");
+        let mut http = Vec::new();
         for i in 0..o.requests + 5 {
-            DATABASE_NANOS.store(0, Ordering::Relaxed);
-            let t = Instant::now();
-            let r = client.get(&url).send().await.unwrap();
-            let status = r.status();
-            let body = r.text().await.unwrap();
-            let took = t.elapsed();
-            let in_db = Duration::from_nanos(DATABASE_NANOS.load(Ordering::Relaxed));
-            assert!(status.is_success(), "{url}: {status} {body}");
+            let took = ask(&client, &page_url).await;
             if i >= 5 {
                 http.push(took.as_secs_f64() * 1e3);
-                db.push(in_db.as_secs_f64() * 1e3);
             }
         }
-        pages.push((median(http), median(db)));
+        // The statements of one request, after a first one has warmed the recording portal.
+        let recorded_page = format!("{recorded_base}{path}{sep}format=html");
+        ask(&recorded_client, &recorded_page).await;
+        capture::start();
+        ask(&recorded_client, &recorded_page).await;
+        let statements = capture::stop();
+        if o.show_sql {
+            println!("-- {name}: {} statements", statements.len());
+            for s in &statements {
+                println!("{};", s.literal());
+            }
+        }
+        let database = replay::database_ms(url, &statements, o.replays);
+        pages.push((median(http), database, statements.len()));
     }
     let mut busy = Vec::new();
     for (_, path) in BUSY_PAGES {
         let url = format!("{base}{path}?format=html");
         busy.push(under_load(&client, &url, o.clients, o.seconds).await);
     }
-    // The portal stays up, idle, until the benchmark ends.
-    store.close().await;
     let _ = std::fs::remove_dir_all(dir);
     Run {
         calls,
@@ -288,13 +301,9 @@ async fn run(url: &str, o: &Options) -> Run {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let o = options();
-    let subscriber = tracing_subscriber::registry().with(
-        StatementTimes.with_filter(
-            tracing_subscriber::filter::Targets::new()
-                .with_target("sqlx::query", tracing::Level::DEBUG),
-        ),
-    );
-    tracing::subscriber::set_global_default(subscriber).expect("the statement timer");
+    if o.databases.iter().any(|u| u.starts_with("sqlite:")) {
+        capture::trace_sqlite();
+    }
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let mut runs = Vec::new();
     for url in &o.databases {
@@ -302,8 +311,9 @@ async fn main() {
     }
     runs.sort_by_key(|r| r.calls);
     println!(
-        "\n{} requests a page, one at a time, HTML; medians in ms: page / database / own (ratio)",
-        o.requests
+        "\n{} requests a page, one at a time, HTML; ms: page (median) / database (its statements \
+         in the database's own client, {} runs) / own (ratio) [statements]",
+        o.requests, o.replays
     );
     println!(
         "load average at the start: {}",
@@ -314,15 +324,15 @@ async fn main() {
     );
     print!("{:<42}", "page");
     for r in &runs {
-        print!(" | {:^26}", format!("{} calls", r.label));
+        print!(" | {:^31}", format!("{} calls", r.label));
     }
     println!();
     for (i, (name, _)) in PAGES.iter().enumerate() {
         print!("{name:<42}");
         for r in &runs {
-            let (page, db) = r.pages[i];
+            let (page, db, statements) = r.pages[i];
             print!(
-                " | {:>5.2} / {:>5.2} / {:>5.2} ({:>4.1}×)",
+                " | {:>5.2} / {:>5.2} / {:>5.2} ({:>4.1}×) [{statements}]",
                 page,
                 db,
                 page - db,

@@ -64,8 +64,6 @@ pub struct Store {
     /// A read-only streaming replica (PostgreSQL) for reading call history: pages, figures and
     /// exports. Everything else, and every write, goes to `pool`.
     replica: Option<AnyPool>,
-    /// Every statement logged with its time (`connect_logging_statements`), the replica's too.
-    statements_logged: bool,
     /// Kept for the bulk loader, which speaks PostgreSQL's COPY on a connection of its own.
     url: String,
     backend: Backend,
@@ -77,17 +75,6 @@ pub struct Store {
 impl Store {
     /// Opens a pool on `url`; for SQLite the file's folder is created first.
     pub async fn connect(url: &str) -> anyhow::Result<Store> {
-        Store::open(url, false).await
-    }
-
-    /// `connect`, with every statement logged (tracing, target `sqlx::query`, level DEBUG) with
-    /// its time as the driver measured it: what `cargo bench --bench pages` adds up as the
-    /// database's share of a page.
-    pub async fn connect_logging_statements(url: &str) -> anyhow::Result<Store> {
-        Store::open(url, true).await
-    }
-
-    async fn open(url: &str, log_statements: bool) -> anyhow::Result<Store> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -97,11 +84,10 @@ impl Store {
         if backend == Backend::Sqlite {
             create_sqlite_folder(url)?;
         }
-        let pool = open_pool(url, backend, log_statements).await?;
+        let pool = open_pool(url, backend).await?;
         Ok(Store {
             pool,
             replica: None,
-            statements_logged: log_statements,
             backend,
             url: url.to_string(),
             dial_plan: Default::default(),
@@ -117,7 +103,7 @@ impl Store {
                 && (url.starts_with("postgres://") || url.starts_with("postgresql://")),
             "a read replica is a PostgreSQL database, for a portal on PostgreSQL"
         );
-        let replica = open_pool(url, Backend::Postgres, self.statements_logged).await?;
+        let replica = open_pool(url, Backend::Postgres).await?;
         let (read_only,): (String,) =
             sqlx::query_as("SELECT CAST(current_setting('transaction_read_only') AS TEXT)")
                 .fetch_one(&replica)
@@ -257,17 +243,11 @@ impl Store {
 }
 
 /// A pool on `url`: SQLite in WAL with a busy timeout, PostgreSQL as it comes.
-async fn open_pool(url: &str, backend: Backend, log_statements: bool) -> anyhow::Result<AnyPool> {
+async fn open_pool(url: &str, backend: Backend) -> anyhow::Result<AnyPool> {
+    // Statements would be logged with their values; the request log is enough.
     let options = AnyConnectOptions::from_str(url)
-        .with_context(|| format!("bad database URL {}", redact(url)))?;
-    let options = if log_statements {
-        options
-            .log_statements(log::LevelFilter::Debug)
-            .log_slow_statements(log::LevelFilter::Debug, Duration::ZERO)
-    } else {
-        // Statements would be logged with their values; the request log is enough.
-        options.disable_statement_logging()
-    };
+        .with_context(|| format!("bad database URL {}", redact(url)))?
+        .disable_statement_logging();
     AnyPoolOptions::new()
         .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
         .acquire_timeout(Duration::from_secs(10))
