@@ -10,11 +10,13 @@
 //!   rows without touching the table), then those rows by primary key with their destination.
 //!   The page position narrows the scanned range rather than adding a second bound (SQLite uses
 //!   only one upper bound per column for an index range).
-//! - **Totals and per-day figures** read the hourly roll-up `call_hours` (kept by triggers,
-//!   migration 0005) for the whole UTC hours of the period and `calls` for the partial hours at
-//!   its edges. Local days are whole hours in every zone with a whole-hour offset, so per-day
-//!   figures group roll-up hours with one integer expression per DST segment; zones with
-//!   half-hour offsets read `calls`.
+//! - **Totals** read the daily roll-up `call_days` (migration 0032) for the whole UTC days of
+//!   the period, the hourly roll-up `call_hours` (migration 0005) for the whole hours around
+//!   them, and `calls` for the partial hours at its edges, in one statement; both roll-ups are
+//!   kept by triggers. **Per-day figures** group `call_hours`: local days are whole hours in
+//!   every zone with a whole-hour offset, so one integer expression per DST segment groups them;
+//!   zones with half-hour offsets read `calls`. (UTC days are not the subscriber's days, so the
+//!   daily roll-up cannot serve those.)
 //! - **Unseen and unprocessed** calls are counted on the partial indexes `calls_unseen` and
 //!   `calls_missed`, which hold only those.
 //!
@@ -243,6 +245,21 @@ impl Where {
         self.and(&format!("started_at >= {from} AND started_at < {until}"));
     }
 
+    /// `day` in `[d0, d1)` (call_days).
+    fn days(&mut self, d0: i64, d1: i64) {
+        let d0 = self.bind(d0);
+        let d1 = self.bind(d1);
+        self.and(&format!("day >= {d0} AND day < {d1}"));
+    }
+
+    /// A clause of its own (`user_id = $1` and what `build` adds) whose parameters go on after
+    /// this one's: the branches of one statement.
+    fn clause(&mut self, build: impl FnOnce(&mut Where)) -> String {
+        let outer = std::mem::replace(&mut self.sql, "user_id = $1".to_string());
+        build(self);
+        std::mem::replace(&mut self.sql, outer)
+    }
+
     /// `hour` in `[h0, h1)` (call_hours).
     fn hours(&mut self, h0: i64, h1: i64) {
         let h0 = self.bind(h0);
@@ -388,40 +405,55 @@ impl Store {
             .await
     }
 
-    /// Count, talk time and price of all calls of the filter: whole hours from `call_hours`,
-    /// the partial hours at the period's edges from `calls`.
+    /// Count, talk time and price of all calls of the filter, in one statement: whole UTC days
+    /// from `call_days`, the whole hours around them from `call_hours`, the partial hours at the
+    /// period's edges from `calls`. A year is then about 365 rows a filter value, not 8,760.
     pub async fn call_totals(&self, user_id: i64, filter: &CallFilter) -> sqlx::Result<CallTotals> {
-        let split = HourSplit::of(filter.period.from(), filter.period.until());
-        let mut total = CallTotals::default();
-        if let Some((h0, h1)) = split.hours {
-            let mut w = Where::new(user_id);
-            w.hours(h0, h1);
-            w.columns(filter);
-            let sql = format!(
-                "SELECT CAST(COALESCE(SUM(calls), 0) AS BIGINT) AS calls,
-                        CAST(COALESCE(SUM(billsec), 0) AS BIGINT) AS billsec,
-                        CAST(COALESCE(SUM(price_micros), 0) AS BIGINT) AS price_micros,
-                        CAST(COALESCE(SUM(unpriced), 0) AS BIGINT) AS unrated
-                 FROM call_hours WHERE {}",
-                w.sql
-            );
-            total.add(w.fetch_one(&sql, self).await?);
+        let split = DaySplit::of(filter.period.from(), filter.period.until());
+        let mut w = Where::new(user_id);
+        let mut parts = Vec::new();
+        if let Some((d0, d1)) = split.days {
+            let c = w.clause(|w| {
+                w.days(d0, d1);
+                w.columns(filter);
+            });
+            parts.push(format!(
+                "SELECT calls AS n, billsec AS b, price_micros AS p, unpriced AS u
+                   FROM call_days WHERE {c}"
+            ));
+        }
+        for (h0, h1) in split.hours {
+            let c = w.clause(|w| {
+                w.hours(h0, h1);
+                w.columns(filter);
+            });
+            parts.push(format!(
+                "SELECT calls, billsec, price_micros, unpriced FROM call_hours WHERE {c}"
+            ));
         }
         for (from, until) in split.edges {
-            let mut w = Where::new(user_id);
-            w.range(from, until);
-            w.columns(filter);
-            let sql = format!(
-                "SELECT COUNT(*) AS calls,
-                        CAST(COALESCE(SUM(billsec), 0) AS BIGINT) AS billsec,
-                        CAST(COALESCE(SUM(price_micros), 0) AS BIGINT) AS price_micros,
-                        COUNT(*) - COUNT(price_micros) AS unrated
-                 FROM calls WHERE {}",
-                w.sql
-            );
-            total.add(w.fetch_one(&sql, self).await?);
+            let c = w.clause(|w| {
+                w.range(from, until);
+                w.columns(filter);
+            });
+            parts.push(format!(
+                "SELECT 1, billsec, COALESCE(price_micros, 0),
+                        CASE WHEN price_micros IS NULL THEN 1 ELSE 0 END
+                   FROM calls WHERE {c}"
+            ));
         }
-        Ok(total)
+        if parts.is_empty() {
+            return Ok(CallTotals::default());
+        }
+        let sql = format!(
+            "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS calls,
+                    CAST(COALESCE(SUM(b), 0) AS BIGINT) AS billsec,
+                    CAST(COALESCE(SUM(p), 0) AS BIGINT) AS price_micros,
+                    CAST(COALESCE(SUM(u), 0) AS BIGINT) AS unrated
+               FROM ({}) x",
+            parts.join(" UNION ALL ")
+        );
+        w.fetch_one(&sql, self).await
     }
 
     /// Marks calls as seen by their owner; ids of other users' calls are ignored. Returns how
@@ -710,12 +742,43 @@ impl HourSplit {
     }
 }
 
-impl CallTotals {
-    fn add(&mut self, o: CallTotals) {
-        self.calls += o.calls;
-        self.billsec += o.billsec;
-        self.price_micros += o.price_micros;
-        self.unrated += o.unrated;
+/// A period cut for the roll-ups' three levels: whole UTC days `[d0, d1)` (`call_days`), the
+/// whole hours around them (`call_hours`), the instants left at the edges (`calls`).
+#[derive(Debug, PartialEq, Eq)]
+struct DaySplit {
+    days: Option<(i64, i64)>,
+    hours: Vec<(i64, i64)>,
+    edges: Vec<(i64, i64)>,
+}
+
+impl DaySplit {
+    fn of(from: i64, until: i64) -> DaySplit {
+        let HourSplit { hours, edges } = HourSplit::of(from, until);
+        let Some((h0, h1)) = hours else {
+            return DaySplit {
+                days: None,
+                hours: vec![],
+                edges,
+            };
+        };
+        let d0 = h0.div_euclid(24) + i64::from(h0.rem_euclid(24) != 0);
+        let d1 = h1.div_euclid(24);
+        if d0 >= d1 {
+            return DaySplit {
+                days: None,
+                hours: vec![(h0, h1)],
+                edges,
+            };
+        }
+        let hours = [(h0, d0 * 24), (d1 * 24, h1)]
+            .into_iter()
+            .filter(|(a, b)| a < b)
+            .collect();
+        DaySplit {
+            days: Some((d0, d1)),
+            hours,
+            edges,
+        }
     }
 }
 
@@ -732,6 +795,46 @@ impl Where {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn periods_split_into_whole_days_hours_and_edges() {
+        const D: i64 = 86_400;
+        // Two whole days with an hour and a half before and two hours and a bit after.
+        assert_eq!(
+            DaySplit::of(D - 5400, 3 * D + 7300),
+            DaySplit {
+                days: Some((1, 3)),
+                hours: vec![(23, 24), (72, 74)],
+                edges: vec![(D - 5400, D - 3600), (3 * D + 7200, 3 * D + 7300)],
+            }
+        );
+        // Exactly whole days.
+        assert_eq!(
+            DaySplit::of(D, 2 * D),
+            DaySplit {
+                days: Some((1, 2)),
+                hours: vec![],
+                edges: vec![],
+            }
+        );
+        // Less than a whole day: hours and edges only.
+        assert_eq!(
+            DaySplit::of(D + 1800, 2 * D - 1),
+            DaySplit {
+                days: None,
+                hours: vec![(25, 47)],
+                edges: vec![(D + 1800, D + 3600), (2 * D - 3600, 2 * D - 1)],
+            }
+        );
+        assert_eq!(
+            DaySplit::of(10, 10),
+            DaySplit {
+                days: None,
+                hours: vec![],
+                edges: vec![],
+            }
+        );
+    }
 
     #[test]
     fn periods_split_into_whole_hours_and_edges() {

@@ -105,7 +105,7 @@ impl Store {
 
     /// Detaches the partitions of the months before `before` (UTC) from `calls` and renames
     /// each to `archived_calls_YYYY_MM`, a table of its own the operator can dump and drop. Their
-    /// calls leave the pages and the roll-ups (`call_hours`, `missed_counts`, `unseen_counts`) in
+    /// calls leave the pages and the roll-ups (`call_hours`, `call_days`, `missed_counts`, `unseen_counts`) in
     /// the same transaction, so figures and lists still agree. Returns the archived tables.
     pub async fn archive_call_months(&self, before: Month) -> anyhow::Result<Vec<String>> {
         anyhow::ensure!(
@@ -133,6 +133,12 @@ impl Store {
             sqlx::query("DELETE FROM call_hours WHERE hour >= $1 AND hour < $2")
                 .bind(from / 3600)
                 .bind(to / 3600)
+                .execute(&mut *tx)
+                .await?;
+            // Months start at UTC midnight: their days are whole.
+            sqlx::query("DELETE FROM call_days WHERE day >= $1 AND day < $2")
+                .bind(from / 86_400)
+                .bind(to / 86_400)
                 .execute(&mut *tx)
                 .await?;
             sqlx::query(&format!(

@@ -162,7 +162,7 @@ impl Store {
                 sqlx::query("ANALYZE").execute(&mut *c).await?;
             }
             Backend::Postgres => {
-                sqlx::query("VACUUM (ANALYZE) calls, call_hours, ledger")
+                sqlx::query("VACUUM (ANALYZE) calls, call_hours, call_days, ledger")
                     .execute(&mut *c)
                     .await?;
             }

@@ -1401,44 +1401,62 @@ async fn html_pages_work_and_escape(backend: Backend) {
 }
 on_both_databases!(html_pages_work_and_escape);
 
-async fn the_hourly_roll_up_follows_every_change(backend: Backend) {
+async fn the_roll_ups_follow_every_change(backend: Backend) {
     let app = spawn_demo_app(backend).await;
     type Row = (i64, i64, i64, String, String, i64, i64, i64, i64);
-    let rolled = || async {
-        sqlx::query_as::<_, Row>(
-            "SELECT user_id, hour, device_id, direction, disposition, calls, billsec, price_micros, unpriced
-             FROM call_hours WHERE calls <> 0 ORDER BY 1, 2, 3, 4, 5",
-        )
-        .fetch_all(app.store.pool())
-        .await
-        .unwrap()
+    let rows = |sql: String| {
+        let pool = app.store.pool().clone();
+        async move {
+            sqlx::query_as::<_, Row>(&sql)
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+        }
     };
-    let computed = || async {
-        sqlx::query_as::<_, Row>(
-            "SELECT user_id, started_at / 3600, COALESCE(device_id, 0), direction, disposition, COUNT(*),
+    // Per hour and per UTC day: the roll-up's rows, and the same figures counted in calls.
+    let levels = [("call_hours", "hour", 3600), ("call_days", "day", 86_400)];
+    let rolled = |table: &str, key: &str| {
+        format!(
+            "SELECT user_id, {key}, device_id, direction, disposition, calls, billsec, price_micros, unpriced
+             FROM {table} WHERE calls <> 0 ORDER BY 1, 2, 3, 4, 5"
+        )
+    };
+    let computed = |seconds: i64| {
+        format!(
+            "SELECT user_id, started_at / {seconds}, COALESCE(device_id, 0), direction, disposition, COUNT(*),
                     CAST(SUM(billsec) AS BIGINT), CAST(COALESCE(SUM(price_micros), 0) AS BIGINT),
                     COUNT(*) - COUNT(price_micros)
-             FROM calls GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5",
+             FROM calls GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5"
         )
-        .fetch_all(app.store.pool())
-        .await
-        .unwrap()
     };
-    let first = rolled().await;
-    assert!(first.len() > 100);
-    assert_eq!(first, computed().await, "after the demo's bulk inserts");
+    for (table, key, seconds) in levels {
+        let first = rows(rolled(table, key)).await;
+        assert!(first.len() > 100, "{table}");
+        assert_eq!(
+            first,
+            rows(computed(seconds)).await,
+            "{table} after the demo's bulk inserts"
+        );
+    }
     for sql in [
         "UPDATE calls SET price_micros = NULL WHERE id % 7 = 0",
         "UPDATE calls SET started_at = started_at + 7200, disposition = 'BUSY', billsec = 0 WHERE id % 11 = 0",
+        "UPDATE calls SET started_at = started_at - 86400 WHERE id % 19 = 0",
         "UPDATE calls SET device_id = NULL WHERE id % 17 = 0",
         "UPDATE calls SET seen = 1, processed = 1 WHERE id % 5 = 0",
         "DELETE FROM calls WHERE id % 13 = 0",
     ] {
         sqlx::query(sql).execute(app.store.pool()).await.unwrap();
-        assert_eq!(rolled().await, computed().await, "after {sql}");
+        for (table, key, seconds) in levels {
+            assert_eq!(
+                rows(rolled(table, key)).await,
+                rows(computed(seconds)).await,
+                "{table} after {sql}"
+            );
+        }
     }
 }
-on_both_databases!(the_hourly_roll_up_follows_every_change);
+on_both_databases!(the_roll_ups_follow_every_change);
 
 /// The callback page lists the subscriber's requests as the call pages list calls: keyset pages
 /// (also through requests of the same second), `links.next` older, `prev` back.
