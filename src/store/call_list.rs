@@ -42,7 +42,9 @@
 //! plans them as constants); every other value is a bound parameter.
 
 use serde::Serialize;
-use sqlx::FromRow;
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::QueryAs;
+use sqlx::{Any, FromRow};
 
 use super::keyset_page::{self, PageKey, Window};
 use super::row_query::RowQuery;
@@ -169,31 +171,30 @@ pub struct CallTotals {
     pub unrated: i64,
 }
 
-/// Calls of one local day with one direction and one disposition.
+/// Calls of one local day: how many, how many answered, their talk time.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DayCalls {
     pub day: chrono::NaiveDate,
-    pub direction: String,
-    pub disposition: String,
     pub calls: i64,
+    pub answered: i64,
     pub billsec: i64,
 }
 
 #[derive(FromRow)]
 struct DayRow {
     day: i64,
-    direction: String,
-    disposition: String,
     calls: i64,
+    answered: i64,
     billsec: i64,
 }
 
-#[derive(FromRow)]
-struct GroupRow {
-    direction: String,
-    disposition: String,
-    calls: i64,
-    billsec: i64,
+/// Calls of a period with one direction and one disposition.
+#[derive(Clone, Debug, PartialEq, Eq, FromRow)]
+pub struct ResultCalls {
+    pub direction: String,
+    pub disposition: String,
+    pub calls: i64,
+    pub billsec: i64,
 }
 
 /// The figures of the statistics page that do not depend on the chosen period.
@@ -405,55 +406,42 @@ impl Store {
             .await
     }
 
-    /// Count, talk time and price of all calls of the filter, in one statement: whole UTC days
-    /// from `call_days`, the whole hours around them from `call_hours`, the partial hours at the
-    /// period's edges from `calls`. A year is then about 365 rows a filter value, not 8,760.
+    /// Count, talk time and price of all calls of the filter, in one statement (see
+    /// `rolled_up`).
     pub async fn call_totals(&self, user_id: i64, filter: &CallFilter) -> sqlx::Result<CallTotals> {
-        let split = DaySplit::of(filter.period.from(), filter.period.until());
-        let mut w = Where::new(user_id);
-        let mut parts = Vec::new();
-        if let Some((d0, d1)) = split.days {
-            let c = w.clause(|w| {
-                w.days(d0, d1);
-                w.columns(filter);
-            });
-            parts.push(format!(
-                "SELECT calls AS n, billsec AS b, price_micros AS p, unpriced AS u
-                   FROM call_days WHERE {c}"
-            ));
-        }
-        for (h0, h1) in split.hours {
-            let c = w.clause(|w| {
-                w.hours(h0, h1);
-                w.columns(filter);
-            });
-            parts.push(format!(
-                "SELECT calls, billsec, price_micros, unpriced FROM call_hours WHERE {c}"
-            ));
-        }
-        for (from, until) in split.edges {
-            let c = w.clause(|w| {
-                w.range(from, until);
-                w.columns(filter);
-            });
-            parts.push(format!(
-                "SELECT 1, billsec, COALESCE(price_micros, 0),
-                        CASE WHEN price_micros IS NULL THEN 1 ELSE 0 END
-                   FROM calls WHERE {c}"
-            ));
-        }
-        if parts.is_empty() {
+        let Some((rows, w)) = rolled_up(user_id, filter) else {
             return Ok(CallTotals::default());
-        }
+        };
         let sql = format!(
             "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS calls,
                     CAST(COALESCE(SUM(b), 0) AS BIGINT) AS billsec,
                     CAST(COALESCE(SUM(p), 0) AS BIGINT) AS price_micros,
                     CAST(COALESCE(SUM(u), 0) AS BIGINT) AS unrated
-               FROM ({}) x",
-            parts.join(" UNION ALL ")
+               FROM ({rows}) x"
         );
-        w.fetch_one(&sql, self).await
+        w.query_as::<CallTotals>(&sql)
+            .fetch_one(self.reader())
+            .await
+    }
+
+    /// The calls of a period per direction and disposition, in one statement (see
+    /// `rolled_up`): the statistics page's table.
+    pub async fn calls_by_result(
+        &self,
+        user_id: i64,
+        period: &Period,
+    ) -> sqlx::Result<Vec<ResultCalls>> {
+        let Some((rows, w)) = rolled_up(user_id, &CallFilter::period(period.clone())) else {
+            return Ok(Vec::new());
+        };
+        let sql = format!(
+            "SELECT direction, disposition, CAST(COALESCE(SUM(n), 0) AS BIGINT) AS calls,
+                    CAST(COALESCE(SUM(b), 0) AS BIGINT) AS billsec
+               FROM ({rows}) x GROUP BY direction, disposition ORDER BY direction, disposition"
+        );
+        w.query_as::<ResultCalls>(&sql)
+            .fetch_all(self.reader())
+            .await
     }
 
     /// Marks calls as seen by their owner; ids of other users' calls are ignored. Returns how
@@ -561,18 +549,19 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Calls of a period per local day, direction and disposition, days in the zone `tz`.
-    /// Per DST segment of the period (see `Period::day_segments`): the whole hours from
-    /// `call_hours` grouped by local day with one integer expression, the partial hours from
-    /// `calls`. A zone whose offset is not whole hours (India, Nepal) cannot group hours into its
-    /// days, and reads `calls` only.
+    /// Calls of a period per local day (how many, answered, talk time), days in the zone `tz`,
+    /// in one statement. Per DST segment of the period (see `Period::day_segments`): the whole
+    /// hours from `call_hours` put in their local day with one integer expression, the partial
+    /// hours from `calls`. A zone whose offset is not whole hours (India, Nepal) cannot put hours
+    /// into its days, and reads `calls` only.
     pub async fn calls_by_day(
         &self,
         user_id: i64,
         period: &Period,
         tz: chrono_tz::Tz,
     ) -> sqlx::Result<Vec<DayCalls>> {
-        let mut out = Vec::new();
+        let mut w = Where::new(user_id);
+        let mut parts = Vec::new();
         for seg in period.day_segments(tz) {
             let whole_hours = match seg.day {
                 DayOf::Shift(shift) => shift % 3600 == 0,
@@ -586,78 +575,35 @@ impl Store {
                     edges: vec![(seg.from, seg.until)],
                 }
             };
-            if let Some((h0, h1)) = split.hours {
-                self.group_by_day(user_id, seg.day, Source::Hours(h0, h1), &mut out)
-                    .await?;
-            }
-            for (from, until) in split.edges {
-                self.group_by_day(user_id, seg.day, Source::Calls(from, until), &mut out)
-                    .await?;
+            let sources = split
+                .hours
+                .map(|(h0, h1)| Source::Hours(h0, h1))
+                .into_iter()
+                .chain(split.edges.into_iter().map(|(a, b)| Source::Calls(a, b)));
+            for source in sources {
+                parts.push(day_rows(&mut w, seg.day, source));
             }
         }
-        Ok(out)
-    }
-
-    async fn group_by_day(
-        &self,
-        user_id: i64,
-        day: DayOf,
-        source: Source,
-        out: &mut Vec<DayCalls>,
-    ) -> sqlx::Result<()> {
-        let (table, instant, count, range) = match source {
-            Source::Hours(h0, h1) => ("call_hours", "hour * 3600", "SUM(calls)", (h0, h1)),
-            Source::Calls(a, b) => ("calls", "started_at", "COUNT(*)", (a, b)),
-        };
-        let column = if table == "call_hours" {
-            "hour"
-        } else {
-            "started_at"
-        };
-        let totals = format!(
-            "direction, disposition, CAST(COALESCE({count}, 0) AS BIGINT) AS calls,
-             CAST(COALESCE(SUM(billsec), 0) AS BIGINT) AS billsec
-             FROM {table} WHERE user_id = $1 AND {column} >= $2 AND {column} < $3"
+        if parts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT day, CAST(SUM(n) AS BIGINT) AS calls, CAST(SUM(a) AS BIGINT) AS answered,
+                    CAST(SUM(b) AS BIGINT) AS billsec
+               FROM ({}) x GROUP BY day ORDER BY day",
+            parts.join(" UNION ALL ")
         );
-        match day {
-            DayOf::Shift(shift) => {
-                let sql = format!(
-                    "SELECT ({instant} + $4) / 86400 AS day, {totals}
-                     GROUP BY ({instant} + $4) / 86400, direction, disposition"
-                );
-                let rows: Vec<DayRow> = sqlx::query_as(&sql)
-                    .bind(user_id)
-                    .bind(range.0)
-                    .bind(range.1)
-                    .bind(shift)
-                    .fetch_all(self.reader())
-                    .await?;
-                out.extend(rows.into_iter().map(|r| DayCalls {
-                    day: DayOf::date_of(r.day),
-                    direction: r.direction,
-                    disposition: r.disposition,
-                    calls: r.calls,
-                    billsec: r.billsec,
-                }));
-            }
-            DayOf::Day(date) => {
-                let sql = format!("SELECT {totals} GROUP BY direction, disposition");
-                let rows: Vec<GroupRow> = sqlx::query_as(&sql)
-                    .bind(user_id)
-                    .bind(range.0)
-                    .bind(range.1)
-                    .fetch_all(self.reader())
-                    .await?;
-                out.extend(rows.into_iter().map(|r| DayCalls {
-                    day: date,
-                    direction: r.direction,
-                    disposition: r.disposition,
-                    calls: r.calls,
-                    billsec: r.billsec,
-                }));
-            }
-        }
-        Ok(())
+        Ok(w.query_as::<DayRow>(&sql)
+            .fetch_all(self.reader())
+            .await?
+            .into_iter()
+            .map(|r| DayCalls {
+                day: DayOf::date_of(r.day),
+                calls: r.calls,
+                answered: r.answered,
+                billsec: r.billsec,
+            })
+            .collect())
     }
 
     /// Calls today and this month (the periods given), calls not seen yet (the same counter as
@@ -692,6 +638,33 @@ impl Store {
             daily_call_target,
         })
     }
+}
+
+/// One branch of `calls_by_day`: the rows of `source` with their local day (`day`), calls
+/// (`n`), answered calls (`a`) and talk time (`b`); its parameters added to `w`.
+fn day_rows(w: &mut Where, day: DayOf, source: Source) -> String {
+    let (table, instant, calls, range) = match source {
+        Source::Hours(h0, h1) => ("call_hours", "hour * 3600", "calls", ("hour", h0, h1)),
+        Source::Calls(a, b) => ("calls", "started_at", "1", ("started_at", a, b)),
+    };
+    let day = match day {
+        DayOf::Shift(shift) => {
+            let shift = w.bind(shift);
+            format!("({instant} + {shift}) / 86400")
+        }
+        DayOf::Day(date) => {
+            let n = date.signed_duration_since(DayOf::date_of(0)).num_days();
+            w.bind(n)
+        }
+    };
+    let (column, from, until) = range;
+    let from = w.bind(from);
+    let until = w.bind(until);
+    format!(
+        "SELECT {day} AS day, {calls} AS n,
+                CASE WHEN disposition = 'ANSWERED' THEN {calls} ELSE 0 END AS a, billsec AS b
+           FROM {table} WHERE user_id = $1 AND {column} >= {from} AND {column} < {until}"
+    )
 }
 
 /// Where the rows of a per-day query come from: whole hours `[h0, h1)` of `call_hours`, or
@@ -742,6 +715,45 @@ impl HourSplit {
     }
 }
 
+/// The rows of a filter's calls, for sums over them: whole UTC days from `call_days`, the whole
+/// hours around them from `call_hours`, the partial hours at the period's edges from `calls`,
+/// as `UNION ALL` branches with the columns `direction, disposition, n` (calls), `b` (talk
+/// time), `p` (price), `u` (unpriced). A year is about 365 rows a filter value, not 8,760.
+/// None for an empty period.
+fn rolled_up(user_id: i64, filter: &CallFilter) -> Option<(String, Where)> {
+    let split = DaySplit::of(filter.period.from(), filter.period.until());
+    let mut w = Where::new(user_id);
+    let mut parts = Vec::new();
+    let rolled =
+        "direction, disposition, calls AS n, billsec AS b, price_micros AS p, unpriced AS u";
+    if let Some((d0, d1)) = split.days {
+        let c = w.clause(|w| {
+            w.days(d0, d1);
+            w.columns(filter);
+        });
+        parts.push(format!("SELECT {rolled} FROM call_days WHERE {c}"));
+    }
+    for (h0, h1) in split.hours {
+        let c = w.clause(|w| {
+            w.hours(h0, h1);
+            w.columns(filter);
+        });
+        parts.push(format!("SELECT {rolled} FROM call_hours WHERE {c}"));
+    }
+    for (from, until) in split.edges {
+        let c = w.clause(|w| {
+            w.range(from, until);
+            w.columns(filter);
+        });
+        parts.push(format!(
+            "SELECT direction, disposition, 1, billsec, COALESCE(price_micros, 0),
+                    CASE WHEN price_micros IS NULL THEN 1 ELSE 0 END
+               FROM calls WHERE {c}"
+        ));
+    }
+    (!parts.is_empty()).then(|| (parts.join(" UNION ALL "), w))
+}
+
 /// A period cut for the roll-ups' three levels: whole UTC days `[d0, d1)` (`call_days`), the
 /// whole hours around them (`call_hours`), the instants left at the edges (`calls`).
 #[derive(Debug, PartialEq, Eq)]
@@ -783,12 +795,14 @@ impl DaySplit {
 }
 
 impl Where {
-    async fn fetch_one(&self, sql: &str, store: &Store) -> sqlx::Result<CallTotals> {
-        let mut q = sqlx::query_as::<_, CallTotals>(sql);
-        for b in &self.binds {
-            q = q.bind(*b);
-        }
-        q.fetch_one(store.reader()).await
+    /// `sql` as a query with this clause's parameters bound.
+    fn query_as<'q, O>(&self, sql: &'q str) -> QueryAs<'q, Any, O, AnyArguments<'q>>
+    where
+        O: for<'r> FromRow<'r, AnyRow>,
+    {
+        self.binds
+            .iter()
+            .fold(sqlx::query_as::<_, O>(sql), |q, v| q.bind(*v))
     }
 }
 

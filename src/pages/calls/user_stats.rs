@@ -36,7 +36,7 @@ use crate::pages::calls::call_list::account_of;
 use crate::pages::calls::charts::{Column, ColumnChart, StripChart};
 use crate::pages::calls::period_form::PeriodFields;
 use crate::period::{Period, Span};
-use crate::store::call_list::DayCalls;
+use crate::store::call_list::{DayCalls, ResultCalls};
 use crate::store::Store;
 use crate::time;
 use crate::web::openapi::ApiDoc;
@@ -436,7 +436,8 @@ async fn show(
             &Period::days(month_start, today, tz),
         )
         .await?;
-    let rows = store.calls_by_day(user.id, &period, tz).await?;
+    let results = store.calls_by_result(user.id, &period).await?;
+    let days = store.calls_by_day(user.id, &period, tz).await?;
     let target = counters.daily_call_target;
 
     page.period_start = period.first_day();
@@ -450,7 +451,8 @@ async fn show(
     page.months_normative = percent(counters.month, target * today.day() as i64);
     fill(
         &mut page,
-        &rows,
+        &results,
+        &days,
         period.first_day(),
         period.last_day(),
         target,
@@ -458,27 +460,31 @@ async fn show(
     respond(&ctx, &page)
 }
 
-/// Folds the per-day, per-result rows into the page's figures.
-fn fill(page: &mut StatsPage, rows: &[DayCalls], first: NaiveDate, last: NaiveDate, target: i64) {
+/// Folds the period's per-result and per-day rows into the page's figures.
+fn fill(
+    page: &mut StatsPage,
+    results: &[ResultCalls],
+    days: &[DayCalls],
+    first: NaiveDate,
+    last: NaiveDate,
+    target: i64,
+) {
     use std::collections::BTreeMap;
-    // day → (calls, answered, seconds)
-    let mut by_day: BTreeMap<NaiveDate, (i64, i64, i64)> = BTreeMap::new();
     let mut seconds = 0;
-    for r in rows {
+    for r in results {
         let o = if r.direction == "in" {
             &mut page.incoming
         } else {
             &mut page.outgoing
         };
         o.add(&r.disposition, r.calls);
-        let e = by_day.entry(r.day).or_default();
-        e.0 += r.calls;
-        if r.disposition == "ANSWERED" {
-            e.1 += r.calls;
-        }
-        e.2 += r.billsec;
         seconds += r.billsec;
     }
+    // day → (calls, answered, seconds)
+    let by_day: BTreeMap<NaiveDate, (i64, i64, i64)> = days
+        .iter()
+        .map(|d| (d.day, (d.calls, d.answered, d.billsec)))
+        .collect();
     page.total_calls = page.incoming.total() + page.outgoing.total();
     page.total_minutes = minutes(seconds, 1);
     page.total_seconds = seconds;
@@ -540,19 +546,25 @@ mod tests {
     fn rows_fold_into_days_and_results() {
         let d1 = NaiveDate::from_ymd_opt(2024, 7, 1).unwrap();
         let d3 = NaiveDate::from_ymd_opt(2024, 7, 3).unwrap();
-        let row = |day, dir: &str, disp: &str, calls, billsec| DayCalls {
-            day,
+        let result = |dir: &str, disp: &str, calls, billsec| ResultCalls {
             direction: dir.into(),
             disposition: disp.into(),
             calls,
             billsec,
         };
-        let rows = vec![
-            row(d1, "in", "ANSWERED", 2, 120),
-            row(d1, "out", "BUSY", 1, 0),
-            row(d3, "out", "ANSWERED", 1, 90),
-            row(d3, "in", "NO ANSWER", 3, 0),
+        let results = vec![
+            result("in", "ANSWERED", 2, 120),
+            result("out", "BUSY", 1, 0),
+            result("out", "ANSWERED", 1, 90),
+            result("in", "NO ANSWER", 3, 0),
         ];
+        let day = |day, calls, answered, billsec| DayCalls {
+            day,
+            calls,
+            answered,
+            billsec,
+        };
+        let days = vec![day(d1, 3, 2, 120), day(d3, 4, 1, 90)];
         let mut page = StatsPage {
             pagename: "",
             language: "en",
@@ -577,7 +589,7 @@ mod tests {
             all_days: vec![],
         };
         page.daily_call_target = 4;
-        fill(&mut page, &rows, d1, d3, 4);
+        fill(&mut page, &results, &days, d1, d3, 4);
         assert_eq!(
             page.incoming,
             Outcomes {
