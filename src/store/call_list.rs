@@ -745,9 +745,10 @@ fn rolled_up(user_id: i64, filter: &CallFilter) -> Option<(String, Where)> {
             w.range(from, until);
             w.columns(filter);
         });
+        // Named as in the first branch: a period shorter than an hour has only these.
         parts.push(format!(
-            "SELECT direction, disposition, 1, billsec, COALESCE(price_micros, 0),
-                    CASE WHEN price_micros IS NULL THEN 1 ELSE 0 END
+            "SELECT direction, disposition, 1 AS n, billsec AS b, COALESCE(price_micros, 0) AS p,
+                    CASE WHEN price_micros IS NULL THEN 1 ELSE 0 END AS u
                FROM calls WHERE {c}"
         ));
     }

@@ -53,7 +53,7 @@ use crate::error::AppError;
 use crate::pages;
 use crate::pbx::Pbx;
 use crate::store::Store;
-use malformed::{Malformed, Part};
+use malformed::{Malformed, Part, Problem};
 
 pub const SESSION_COOKIE: &str = "selfcare_session";
 /// The cookie's name over HTTPS: a `__Host-` cookie is only accepted from this host, over TLS,
@@ -304,6 +304,10 @@ fn input_errors() -> web::FormConfig {
             actix_web::error::UrlencodedError::Parse(e) => {
                 Malformed::from_serde(Part::Form, &e.to_string())
             }
+            actix_web::error::UrlencodedError::Overflow { limit, .. } => Malformed {
+                part: Part::Form,
+                problem: Problem::TooLarge { kb: limit / 1024 },
+            },
             _ => Malformed::unreadable(Part::Form),
         })
         .into()
@@ -317,6 +321,13 @@ fn json_errors() -> web::JsonConfig {
             AppError::Malformed(match err {
                 actix_web::error::JsonPayloadError::Deserialize(e) => {
                     Malformed::from_serde(Part::Json, &e.to_string())
+                }
+                actix_web::error::JsonPayloadError::Overflow { limit }
+                | actix_web::error::JsonPayloadError::OverflowKnownLength { limit, .. } => {
+                    Malformed {
+                        part: Part::Json,
+                        problem: Problem::TooLarge { kb: limit / 1024 },
+                    }
                 }
                 _ => Malformed::unreadable(Part::Json),
             })

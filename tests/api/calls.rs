@@ -1524,3 +1524,43 @@ async fn callback_requests_come_a_page_at_a_time(backend: Backend) {
     );
 }
 on_both_databases!(callback_requests_come_a_page_at_a_time);
+
+/// A period inside one hour is summed from `calls` alone (no roll-up branch in the totals'
+/// statement); its totals are the calls counted directly.
+async fn totals_of_a_period_inside_one_hour(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    app.legacy_login("demo", "demo").await;
+    let user = demo_id(&app).await;
+    let last = app
+        .scalar(&format!(
+            "SELECT MAX(started_at) FROM calls WHERE user_id = {user}"
+        ))
+        .await;
+    // The half hour holding the newest call (London's offset is whole hours).
+    let from = last - last % 1800;
+    let until = from + 1800;
+    let shown = |t: i64| {
+        Utc.timestamp_opt(t, 0)
+            .unwrap()
+            .with_timezone(&LONDON)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    };
+    let (status, xml) = app
+        .get_xml(&format!(
+            "/stats/call_list?period_start={}&period_end={}",
+            shown(from),
+            shown(until - 1)
+        ))
+        .await;
+    assert_eq!(status, 200, "{xml}");
+    let counted = app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM calls WHERE user_id = {user}
+              AND started_at >= {from} AND started_at < {until}"
+        ))
+        .await;
+    assert!(counted >= 1, "the newest call is in its half hour");
+    assert_eq!(text_of(&xml, "total_calls"), counted.to_string());
+}
+on_both_databases!(totals_of_a_period_inside_one_hour);

@@ -133,7 +133,10 @@ async fn a_russian_subscriber_reads_money_and_countries_as_cldr_writes_them(back
         plan.find(&format!("<span class=\"strong\">{name}</span>"))
             .unwrap_or_else(|| panic!("{name} in the plan"))
     };
-    assert!(at("Тёркс и Кайкос") < at("Того"), "Тёркс (т-е-р) before Того (т-о)");
+    assert!(
+        at("Тёркс и Кайкос") < at("Того"),
+        "Тёркс (т-е-р) before Того (т-о)"
+    );
     assert!(plan.contains("<span class=\"strong\">Германия</span>"));
 
     // The PDF reads as the page; the CSV keeps plain numbers.
