@@ -179,24 +179,29 @@ pub enum FilterError {
 }
 
 impl FilterError {
-    /// The message; a period's in `lang`, the others in English.
+    /// The message in `lang`.
     pub fn message(&self, lang: Lang) -> String {
         match self {
             FilterError::Period(e) => e.message(lang),
-            FilterError::Direction(v) => {
-                format!("Unknown direction {v:?}: use all, outgoing or incoming")
-            }
+            FilterError::Direction(v) => lang
+                .t("filter.bad_direction")
+                .replace("{value}", &format!("{v:?}")),
             FilterError::Conflict {
                 direction,
                 calltype,
-            } => format!(
-                "direction {direction:?} and calltype {calltype:?} ask for different calls: give one of them"
-            ),
-            FilterError::Status(v) => format!(
-                "Unknown call status {v:?}: use all, answered, unanswered, no_answer, busy or failed"
-            ),
-            FilterError::Device(v) => format!("Unknown device {v:?}: use all or a device id"),
-            FilterError::UserId(v) => format!("Unknown user id {v:?}"),
+            } => lang
+                .t("filter.conflict")
+                .replace("{direction}", &format!("{direction:?}"))
+                .replace("{calltype}", &format!("{calltype:?}")),
+            FilterError::Status(v) => lang
+                .t("filter.bad_status")
+                .replace("{value}", &format!("{v:?}")),
+            FilterError::Device(v) => lang
+                .t("filter.bad_device")
+                .replace("{value}", &format!("{v:?}")),
+            FilterError::UserId(v) => lang
+                .t("filter.bad_user")
+                .replace("{value}", &format!("{v:?}")),
         }
     }
 }

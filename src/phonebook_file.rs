@@ -225,7 +225,7 @@ impl FileError {
     pub fn message(self, lang: Lang) -> String {
         match self {
             FileError::TooLarge => lang
-                .t("phonebook.import.too_large")
+                .t("upload.too_large")
                 .replace("{mib}", &(FILE_LIMIT / (1024 * 1024)).to_string()),
             FileError::NotUtf8 { line } => lang
                 .t("phonebook.import.not_utf8")

@@ -10,6 +10,8 @@ pub enum Part {
     Form,
     Query,
     Json,
+    /// A file sent as `multipart/form-data` or as the body.
+    Upload,
 }
 
 /// What was wrong with it.
@@ -30,6 +32,16 @@ pub enum Problem {
     },
     /// A form body of another content type.
     NotUrlencoded,
+    /// An upload neither `multipart/form-data` nor a file's own type.
+    NotMultipart,
+    /// A file larger than the portal takes.
+    FileTooLarge {
+        mib: usize,
+    },
+    /// A form with more fields than any form of the portal has.
+    TooManyFields,
+    /// The body stopped before its end.
+    BrokeOff,
     /// The body could not be read at all (too large, cut off, wrong content type).
     Unreadable,
     /// serde's words, as they are.
@@ -65,6 +77,7 @@ impl Malformed {
             Part::Form => "error.malformed.form",
             Part::Query => "error.malformed.query",
             Part::Json => "error.malformed.json",
+            Part::Upload => "error.malformed.upload",
         });
         let (key, hole, value) = match &self.problem {
             Problem::MissingField(f) => ("error.malformed.missing_field", "{field}", f.as_str()),
@@ -77,6 +90,15 @@ impl Malformed {
             Problem::NotUtf8(Some(f)) => ("error.malformed.not_utf8", "{field}", f.as_str()),
             Problem::NotUtf8(None) => ("error.malformed.not_utf8_name", "", ""),
             Problem::NotUrlencoded => ("error.malformed.not_urlencoded", "", ""),
+            Problem::NotMultipart => ("error.malformed.not_multipart", "", ""),
+            Problem::TooManyFields => ("error.malformed.too_many_fields", "", ""),
+            Problem::BrokeOff => ("error.malformed.broke_off", "", ""),
+            // Said as the importer says it when it notices first (phonebook_file.rs).
+            Problem::FileTooLarge { mib } => {
+                return lang
+                    .t("upload.too_large")
+                    .replace("{mib}", &mib.to_string());
+            }
             Problem::TooLarge { kb } => {
                 let problem = lang.t("error.malformed.too_large");
                 return format!("{part}: {}.", problem.replace("{kb}", &kb.to_string()));

@@ -138,7 +138,11 @@ pub fn respond_as<P: Page>(format: Format, ctx: &Ctx, page: &P) -> AppResult<Htt
         Format::Json => serde_json::to_string(page).map_err(|e| AppError::Internal(e.into()))?,
         Format::Csv | Format::Pdf => {
             let export = page.export(ctx.lang).ok_or_else(|| {
-                AppError::bad_input(format!("This page has no {} export", format.name()))
+                AppError::bad_input(
+                    ctx.lang
+                        .t("error.no_export")
+                        .replace("{format}", format.name()),
+                )
             })?;
             return Ok(if format == Format::Csv {
                 crate::export::csv::respond(&export)

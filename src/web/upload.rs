@@ -15,6 +15,7 @@ use actix_web::web::{Bytes, BytesMut};
 use actix_web::{FromRequest, HttpRequest};
 use futures_util::StreamExt;
 
+use super::malformed::{self, Malformed, Problem};
 use crate::error::AppError;
 
 /// The largest file the portal accepts.
@@ -27,10 +28,16 @@ const MAX_PARTS: usize = 16;
 
 /// "The file is too large…": said the same whoever notices first (the guard, the handler).
 pub fn too_large() -> AppError {
-    AppError::bad_input(format!(
-        "The file is too large: at most {} MiB can be uploaded",
-        FILE_LIMIT / (1024 * 1024)
-    ))
+    refused(Problem::FileTooLarge {
+        mib: FILE_LIMIT / (1024 * 1024),
+    })
+}
+
+fn refused(problem: Problem) -> AppError {
+    AppError::Malformed(Malformed {
+        part: malformed::Part::Upload,
+        problem,
+    })
 }
 
 pub fn is_multipart(headers: &HeaderMap) -> bool {
@@ -57,7 +64,10 @@ pub async fn read_body(headers: &HeaderMap, payload: &mut Payload) -> Result<Byt
     }
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| AppError::bad_input(format!("The upload broke off: {e}")))?;
+        let chunk = chunk.map_err(|e| {
+            tracing::debug!(error = %e, "an upload broke off");
+            refused(Problem::BrokeOff)
+        })?;
         if body.len() + chunk.len() > BODY_LIMIT {
             return Err(too_large());
         }
@@ -96,9 +106,7 @@ impl Upload {
             });
         }
         if !ct.starts_with("multipart/form-data") {
-            return Err(AppError::bad_input(
-                "Send the file as multipart/form-data (a form with a file field) or as text/csv",
-            ));
+            return Err(refused(Problem::NotMultipart));
         }
         let mut form = Multipart::new(
             headers,
@@ -110,7 +118,7 @@ impl Upload {
         while let Some(field) = form.next().await {
             let mut field = field.map_err(bad_form)?;
             if parts.len() == MAX_PARTS {
-                return Err(AppError::bad_input("The form has too many fields"));
+                return Err(refused(Problem::TooManyFields));
             }
             let name = field.name().unwrap_or("").to_string();
             let file_name = field
@@ -144,7 +152,8 @@ impl Upload {
 }
 
 fn bad_form(e: actix_multipart::MultipartError) -> AppError {
-    AppError::bad_input(format!("The form could not be read: {e}"))
+    tracing::debug!(error = %e, "cannot read a multipart form");
+    refused(Problem::Unreadable)
 }
 
 /// Extractor: the request's upload.

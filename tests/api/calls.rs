@@ -1203,6 +1203,17 @@ async fn bad_dates_are_answered_in_the_pages_format(backend: Backend) {
             "{query}"
         );
     }
+    // In the reader's language.
+    for (query, message) in [
+        ("direction=sideways", "Неизвестное направление \"sideways\""),
+        ("status=ringing", "Неизвестный результат звонка"),
+        ("device=phone", "Неизвестное устройство"),
+    ] {
+        let r = app.get(&format!("/stats/call_list?{query}&lang=ru")).await;
+        assert_eq!(r.status().as_u16(), 400, "{query}");
+        let said = text_of(&r.text().await.unwrap(), "error_msg");
+        assert!(said.contains(message), "{query}: {said}");
+    }
 
     // A browser sees the form again with its values and the message.
     let browser = spawn_demo_app(backend).await;

@@ -406,10 +406,9 @@ pub async fn update(
         let mut given = fields.iter().filter(|(k, _)| k == f.key());
         if let Some((_, value)) = given.next() {
             if given.next().is_some() {
-                return Err(AppError::bad_input(format!(
-                    "The field {} is given more than once",
-                    f.key()
-                )));
+                return Err(AppError::bad_input(
+                    ctx.lang.t("error.field_twice").replace("{field}", f.key()),
+                ));
             }
             typed.push((f, value.clone()));
         }

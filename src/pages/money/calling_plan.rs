@@ -382,7 +382,7 @@ pub async fn put(
 ) -> AppResult<HttpResponse> {
     let Some(plans) = body.get("plans").and_then(Value::as_array) else {
         return Err(crate::error::AppError::bad_input(
-            "The body is {\"plans\": [...]}, as in the calling-plan API",
+            ctx.lang.t("calling_plan.bad_body"),
         ));
     };
     let mut changes = Vec::new();

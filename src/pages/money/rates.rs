@@ -307,6 +307,7 @@ fn choose(
     asked: Option<&str>,
     settings: &RateSettings,
     currencies: &Currencies,
+    lang: Lang,
 ) -> AppResult<(String, Conversion)> {
     let tariff = settings
         .tariff_currency
@@ -320,17 +321,21 @@ fn choose(
     };
     match asked.map(str::trim).filter(|s| !s.is_empty()) {
         Some(raw) => {
-            let code = CurrencyCode::parse(raw).map_err(AppError::BadInput)?;
+            let code = CurrencyCode::parse(raw)
+                .map_err(|_| AppError::bad_input(lang.t("rates.bad_currency_code")))?;
             if currencies.rate(code.as_str()).is_none() {
-                return Err(AppError::bad_input(format!(
-                    "Unknown currency {code}: rates can be shown in {}",
-                    currencies.codes().join(", ")
-                )));
+                return Err(AppError::bad_input(
+                    lang.t("rates.unknown_currency")
+                        .replace("{code}", code.as_str())
+                        .replace("{codes}", &currencies.codes().join(", ")),
+                ));
             }
             let conv = conversion(code.as_str()).ok_or_else(|| {
-                AppError::bad_input(format!(
-                    "Rates cannot be shown in {code}: the tariff's currency {tariff} has no exchange rate"
-                ))
+                AppError::bad_input(
+                    lang.t("rates.no_exchange_rate")
+                        .replace("{code}", code.as_str())
+                        .replace("{tariff}", &tariff),
+                )
             })?;
             Ok((code.to_string(), conv))
         }
@@ -403,9 +408,11 @@ pub async fn show(
 ) -> AppResult<HttpResponse> {
     let q = query.q.as_deref().unwrap_or("").trim().to_string();
     if q.chars().count() > MAX_SEARCH {
-        return Err(AppError::bad_input(format!(
-            "The search text is too long ({MAX_SEARCH} characters at most)"
-        )));
+        return Err(AppError::bad_input(
+            ctx.lang
+                .t("rates.search_too_long")
+                .replace("{max}", &MAX_SEARCH.to_string()),
+        ));
     }
     let settings = store
         .rate_settings(user.id)
@@ -417,7 +424,8 @@ pub async fn show(
         .ok_or(AppError::Unauthenticated)?;
     let now = time::now();
     let currencies = Currencies::new(store.currency_rates(now).await?);
-    let (currency, (from, to)) = choose(query.currency.as_deref(), &settings, &currencies)?;
+    let (currency, (from, to)) =
+        choose(query.currency.as_deref(), &settings, &currencies, ctx.lang)?;
     let vat = settings.vat_percent_bp;
     // A country is found by its name in either language (CLDR's names, matched here in
     // memory, then searched for by ISO code) as well as by the stored name or a prefix.

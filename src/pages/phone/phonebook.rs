@@ -318,8 +318,13 @@ pub async fn show(
     query: StrictQuery<ListQuery>,
 ) -> AppResult<HttpResponse> {
     let query = query.0;
-    let search = input::text(&query.q, SEARCH_MAX)
-        .map_err(|e| AppError::bad_input(format!("Search: {e}")))?;
+    let search = input::text(&query.q, SEARCH_MAX).map_err(|e| {
+        AppError::bad_input(
+            ctx.lang
+                .t("phonebook.bad_search")
+                .replace("{problem}", &e.message(ctx.lang)),
+        )
+    })?;
     let asks_a_page = query.per_page.is_some() || query.before.is_some() || query.after.is_some();
     let part = match ctx.format {
         // An export is the whole list (its search applied); paging keys do not apply.

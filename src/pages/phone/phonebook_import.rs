@@ -264,7 +264,8 @@ pub async fn confirm(
                 // A number arrived between the check and the insert: show the file as it
                 // stands now.
                 let existing = store.phonebook_numbers(user.id).await?;
-                let (text, plan) = read(data, &existing).map_err(|e| Refusal::from(e).error())?;
+                let (text, plan) =
+                    read(data, &existing).map_err(|e| Refusal::from(e).error(ctx.lang))?;
                 return changed(&ctx, user, file_name, text, &plan);
             }
         }
@@ -349,8 +350,8 @@ impl Refusal {
         }
     }
 
-    fn error(self) -> crate::error::AppError {
-        crate::error::AppError::bad_input(self.message(Lang::En))
+    fn error(self, lang: Lang) -> crate::error::AppError {
+        crate::error::AppError::bad_input(self.message(lang))
     }
 }
 
