@@ -63,6 +63,60 @@ impl Lang {
     }
 }
 
+/// A message for a person made where the reader's language is not known (the wallet's rules):
+/// a key of `locales/` and the values of its `{holes}`, said in a language when shown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Said {
+    key: &'static str,
+    values: Vec<(&'static str, Filling)>,
+}
+
+/// What fills a hole: text as it is, or another message said in the same language.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Filling {
+    Text(String),
+    Said(Said),
+}
+
+impl Said {
+    pub fn new(key: &'static str) -> Said {
+        Said {
+            key,
+            values: Vec::new(),
+        }
+    }
+
+    /// The value of the hole `{hole}`.
+    pub fn with(mut self, hole: &'static str, value: impl ToString) -> Said {
+        self.values.push((hole, Filling::Text(value.to_string())));
+        self
+    }
+
+    /// The hole `{hole}` filled with another message.
+    pub fn with_said(mut self, hole: &'static str, said: Said) -> Said {
+        self.values.push((hole, Filling::Said(said)));
+        self
+    }
+
+    pub fn in_lang(&self, lang: Lang) -> String {
+        self.values
+            .iter()
+            .fold(lang.t(self.key).to_string(), |text, (hole, value)| {
+                let value = match value {
+                    Filling::Text(t) => t.clone(),
+                    Filling::Said(s) => s.in_lang(lang),
+                };
+                text.replace(&format!("{{{hole}}}"), &value)
+            })
+    }
+}
+
+impl std::fmt::Display for Said {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.in_lang(Lang::En))
+    }
+}
+
 type Table = HashMap<String, String>;
 
 fn tables() -> &'static (Table, Table) {

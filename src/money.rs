@@ -207,6 +207,21 @@ pub enum AmountError {
     TooLarge,
 }
 
+impl AmountError {
+    /// The same, to be said in the reader's language.
+    pub fn said(self) -> crate::i18n::Said {
+        use crate::i18n::Said;
+        match self {
+            AmountError::Missing => Said::new("amount.missing"),
+            AmountError::NotANumber => Said::new("amount.not_a_number"),
+            AmountError::TooManyDecimals(d) => {
+                Said::new("amount.too_many_decimals").with("decimals", d)
+            }
+            AmountError::TooLarge => Said::new("amount.too_large"),
+        }
+    }
+}
+
 /// `num / den` rounded half away from zero (`den` > 0).
 fn div_round(num: i128, den: i128) -> Option<i128> {
     if den <= 0 {

@@ -5,6 +5,7 @@
 //! (`Wallet::reconcile`), so a slow gateway never holds an import's transaction. A decline
 //! switches the automatic top-up off and tells the subscriber by mail.
 
+use crate::i18n::Said;
 use sqlx::AnyConnection;
 
 use super::ledger::crosses;
@@ -25,19 +26,17 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn check(&self, min: Money, max: Money) -> Result<(), String> {
+    pub fn check(&self, min: Money, max: Money) -> Result<(), Said> {
         if self.amount < min || self.amount > max {
-            return Err(format!(
-                "The refill amount must be from {} to {}",
-                min.format(2),
-                max.format(2)
-            ));
+            return Err(Said::new("auto_topup.amount_range")
+                .with("min", min.format(2))
+                .with("max", max.format(2)));
         }
         if self.monthly_cap < self.amount {
-            return Err("The monthly cap must be at least the refill amount".to_string());
+            return Err(Said::new("auto_topup.cap_below_amount"));
         }
         if self.threshold < Money(0) {
-            return Err("The threshold cannot be below zero".to_string());
+            return Err(Said::new("auto_topup.threshold_negative"));
         }
         Ok(())
     }

@@ -3,6 +3,7 @@
 //! the token and what the gateway tells us may be shown (brand, last four, expiry), never a
 //! card number.
 
+use crate::i18n::Said;
 use chrono::Datelike;
 
 use super::gateway::{GatewayError, NewCustomer};
@@ -24,9 +25,7 @@ pub fn parse_token(raw: &str) -> Result<&str, WalletError> {
     if ok {
         Ok(t)
     } else {
-        Err(WalletError::Refused(
-            "This is not a card token from the payment page (it starts with pm_)".to_string(),
-        ))
+        Err(WalletError::Refused(Said::new("wallet.bad_card_token")))
     }
 }
 
@@ -41,7 +40,7 @@ impl Wallet {
             .store
             .contact(user_id)
             .await?
-            .ok_or(WalletError::Refused("No such account".to_string()))?;
+            .ok_or(WalletError::Refused(Said::new("wallet.no_account")))?;
         let id = gateway
             .create_customer(&NewCustomer {
                 user_id,
@@ -97,7 +96,7 @@ impl Wallet {
         if (stored.exp_year as i64, stored.exp_month as i64)
             < (today.year() as i64, today.month() as i64)
         {
-            return Err(WalletError::Refused("This card has expired".to_string()));
+            return Err(WalletError::Refused(Said::new("wallet.card_expired")));
         }
         let card = Card {
             gateway: gateway.name().to_string(),

@@ -9,6 +9,7 @@
 
 use super::gateway::{ChargeRequest, ChargeStatus, GatewayError};
 use super::{Wallet, WalletError};
+use crate::i18n::Said;
 use crate::money::Money;
 use crate::store::audit;
 use crate::store::ledger::{EntryKind, Posting};
@@ -58,15 +59,15 @@ impl Wallet {
             .store
             .contact(user_id)
             .await?
-            .ok_or(WalletError::Refused("No such account".to_string()))?;
+            .ok_or(WalletError::Refused(Said::new("wallet.no_account")))?;
         let (min, max) = (s.topup_min, s.topup_max);
         let d = who.decimals as u32;
         if amount < min || amount > max {
-            return Err(WalletError::Refused(format!(
-                "A top-up is from {} to {}",
-                min.with_currency(d, &who.currency),
-                max.with_currency(d, &who.currency)
-            )));
+            return Err(WalletError::Refused(
+                Said::new("wallet.topup_range")
+                    .with("min", min.with_currency(d, &who.currency))
+                    .with("max", max.with_currency(d, &who.currency)),
+            ));
         }
         let attempt = self
             .start(user_id, Purpose::Topup, amount, &who.currency, address)
@@ -85,22 +86,21 @@ impl Wallet {
             .store
             .invoice(user_id, invoice_id)
             .await?
-            .ok_or(WalletError::Refused("Not found".to_string()))?;
+            .ok_or(WalletError::Refused(Said::new("error.not_found")))?;
         if invoice.paid_at.is_some() {
-            return Err(WalletError::Conflict(
-                "This invoice is paid already".to_string(),
-            ));
+            return Err(WalletError::Conflict(Said::new("wallet.invoice_paid")));
         }
         let who = self
             .store
             .contact(user_id)
             .await?
-            .ok_or(WalletError::Refused("No such account".to_string()))?;
+            .ok_or(WalletError::Refused(Said::new("wallet.no_account")))?;
         if invoice.currency != who.currency {
-            return Err(WalletError::Refused(format!(
-                "This invoice is in {} and the account in {}; please ask your operator how to pay it",
-                invoice.currency, who.currency
-            )));
+            return Err(WalletError::Refused(
+                Said::new("wallet.invoice_currency")
+                    .with("invoice", &invoice.currency)
+                    .with("account", &who.currency),
+            ));
         }
         // What the invoice shows as its total (rounded to the currency's decimals) is what is
         // owed and what is charged; `bill` debits the same rounded total.
@@ -155,9 +155,7 @@ impl Wallet {
             Ok(id) => id,
             // The partial unique index on payments(invoice_id): one payment in flight or done.
             Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
-                return Err(WalletError::Conflict(
-                    "This invoice is paid already, or its payment is in progress".to_string(),
-                ))
+                return Err(WalletError::Conflict(Said::new("wallet.invoice_paying")))
             }
             Err(e) => return Err(e.into()),
         };

@@ -22,6 +22,7 @@ pub mod webhook;
 use std::sync::Arc;
 
 use crate::config::Secret;
+use crate::i18n::{Lang, Said};
 use crate::money::Money;
 use crate::store::Store;
 use gateway::{Gateway, GatewayError};
@@ -156,10 +157,13 @@ pub enum WalletError {
     NoCard,
     /// Input refused as it stands; the message says why.
     #[error("{0}")]
-    Refused(String),
+    Refused(Said),
     /// The request clashes with the state of things (an invoice paid already).
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Said),
+    /// An operator's refund refused (the command line's English).
+    #[error("{0}")]
+    Refund(String),
     /// Too many wrong voucher codes or refused cards: try again after this many seconds.
     #[error("Too many refused attempts; please try again later")]
     Throttled(i64),
@@ -171,22 +175,31 @@ pub enum WalletError {
 
 impl From<WalletError> for crate::error::AppError {
     fn from(e: WalletError) -> Self {
+        e.into_app_error(Lang::En)
+    }
+}
+
+impl WalletError {
+    /// The error as a page answers it, its words in `lang`.
+    pub fn into_app_error(self, lang: Lang) -> crate::error::AppError {
         use crate::error::AppError;
-        match e {
-            WalletError::NotOffered | WalletError::NoCard => AppError::BadInput(e.to_string()),
-            WalletError::Refused(m) => AppError::BadInput(m),
-            WalletError::Conflict(m) => AppError::Conflict(m),
+        match self {
+            WalletError::NotOffered => AppError::BadInput(lang.t("wallet.not_offered").into()),
+            WalletError::NoCard => AppError::BadInput(lang.t("wallet.no_card").into()),
+            WalletError::Refused(said) => AppError::BadInput(said.in_lang(lang)),
+            WalletError::Refund(m) => AppError::BadInput(m),
+            WalletError::Conflict(said) => AppError::Conflict(said.in_lang(lang)),
             WalletError::Throttled(retry_after_s) => AppError::TooManyRequests {
-                message: e.to_string(),
+                message: lang.t("wallet.throttled").into(),
                 retry_after_s,
             },
             WalletError::Gateway(GatewayError::Declined { reason, .. }) => {
                 AppError::Declined(reason)
             }
             WalletError::Gateway(GatewayError::Invalid(m)) => AppError::BadInput(m),
-            WalletError::Gateway(GatewayError::Unavailable(_)) => AppError::PaymentService(
-                "The payment service cannot be reached right now; nothing was charged. Please try again in a few minutes.".to_string(),
-            ),
+            WalletError::Gateway(GatewayError::Unavailable(_)) => {
+                AppError::PaymentService(lang.t("wallet.gateway_unavailable").into())
+            }
             WalletError::Db(e) => e.into(),
         }
     }

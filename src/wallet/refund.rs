@@ -32,17 +32,17 @@ impl Wallet {
             .store
             .attempt(payment_id)
             .await?
-            .ok_or_else(|| WalletError::Refused(format!("No payment #{payment_id}")))?;
+            .ok_or_else(|| WalletError::Refund(format!("No payment #{payment_id}")))?;
         let charge_id = match (&p.gateway_ref, p.state.as_str()) {
             (Some(r), "completed") if p.gateway == gateway.name() && !r.is_empty() => r.clone(),
             (_, "completed") => {
-                return Err(WalletError::Refused(format!(
+                return Err(WalletError::Refund(format!(
                     "Payment #{payment_id} was not made by card through {}; only card payments are refunded here",
                     gateway.name()
                 )))
             }
             (_, state) => {
-                return Err(WalletError::Refused(format!(
+                return Err(WalletError::Refund(format!(
                     "Payment #{payment_id} is {state}; only a completed payment can be refunded"
                 )))
             }
@@ -51,16 +51,16 @@ impl Wallet {
         let left = Money(p.amount_micros - p.refunded_micros);
         let amount = amount.unwrap_or(left);
         if amount <= Money(0) || amount > left {
-            return Err(WalletError::Refused(format!(
+            return Err(WalletError::Refund(format!(
                 "At most {} of payment #{payment_id} can be refunded ({} of {} refunded already)",
                 left.with_currency(d, &p.currency),
                 Money(p.refunded_micros).with_currency(d, &p.currency),
                 Money(p.amount_micros).with_currency(d, &p.currency),
             )));
         }
-        let amount_minor = amount.to_minor_units(d).ok_or_else(|| {
-            WalletError::Refused(format!("{} has {d} decimal places", p.currency))
-        })?;
+        let amount_minor = amount
+            .to_minor_units(d)
+            .ok_or_else(|| WalletError::Refund(format!("{} has {d} decimal places", p.currency)))?;
         if !rows::reserve_refund(
             &mut *self.store.pool().acquire().await?,
             p.id,
@@ -68,7 +68,7 @@ impl Wallet {
         )
         .await?
         {
-            return Err(WalletError::Conflict(format!(
+            return Err(WalletError::Refund(format!(
                 "Payment #{payment_id} changed meanwhile (another refund?); look at it again"
             )));
         }

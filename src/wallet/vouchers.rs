@@ -3,6 +3,7 @@
 //! printed once and stored as SHA-256 only. Wrong codes are throttled per account like
 //! passwords: after [`FAILURES_ALLOWED`] in [`WINDOW_S`], further tries wait.
 
+use crate::i18n::Said;
 use rand::Rng;
 use sqlx::AnyConnection;
 
@@ -79,33 +80,35 @@ impl Wallet {
         }
         let normal = normalise(code);
         if normal.is_empty() {
-            return Err(WalletError::Refused("Enter the voucher's code".to_string()));
+            return Err(WalletError::Refused(Said::new("wallet.voucher_missing")));
         }
         let hash = crate::tokens::digest(&normal);
         let mut tx = self.store.begin_write().await?;
         let who = rows::contact(&mut tx, user_id)
             .await?
-            .ok_or(WalletError::Refused("No such account".to_string()))?;
+            .ok_or(WalletError::Refused(Said::new("wallet.no_account")))?;
         let Some((voucher_id, amount, currency)) =
             rows::take_voucher(&mut tx, &hash, user_id, now).await?
         else {
-            let why = match rows::voucher_state(&mut tx, &hash).await? {
-                Some((Some(_), _)) => "This voucher has been used",
-                Some((None, Some(exp))) if exp <= now => "This voucher has expired",
-                _ => "No voucher has this code; check it and try again",
-            };
+            let why = Said::new(match rows::voucher_state(&mut tx, &hash).await? {
+                Some((Some(_), _)) => "wallet.voucher_used",
+                Some((None, Some(exp))) if exp <= now => "wallet.voucher_expired",
+                _ => "wallet.voucher_unknown",
+            });
             tx.rollback().await?;
+            // The activity log keeps the English words.
             self.store
-                .audit(Some(user_id), "voucher_failed", why, address)
+                .audit(Some(user_id), "voucher_failed", &why.to_string(), address)
                 .await?;
-            return Err(WalletError::Refused(why.to_string()));
+            return Err(WalletError::Refused(why));
         };
         if currency != who.currency {
             tx.rollback().await?;
-            return Err(WalletError::Refused(format!(
-                "This voucher is in {currency} and your account in {}",
-                who.currency
-            )));
+            return Err(WalletError::Refused(
+                Said::new("wallet.voucher_currency")
+                    .with("voucher", &currency)
+                    .with("account", &who.currency),
+            ));
         }
         let payment_id = rows::insert_completed(
             &mut tx,

@@ -238,14 +238,26 @@ async fn vouchers_are_redeemed_once_and_wrong_codes_are_throttled(b: Backend) {
     assert_eq!(r.status(), 400);
     let xml = r.text().await.unwrap();
     assert!(text_of(&xml, "status_message").contains("used"), "{xml}");
+    // Said in the reader's language.
+    let r = app
+        .post_form("/payments/voucher?lang=ru", &[("code", codes[0])])
+        .await;
+    assert_eq!(r.status(), 400);
+    let xml = r.text().await.unwrap();
+    assert_eq!(
+        text_of(&xml, "status_message"),
+        "Этот ваучер уже использован",
+        "{xml}"
+    );
     assert_eq!(balance_of(&app, "alice").await, 5_000_000);
     // It shows in the payments list as a completed voucher payment.
     let (_, xml) = app.get_xml("/payments/personal_payments").await;
     assert_eq!(text_of(&xml, "payment_type"), "Voucher");
     assert_eq!(text_of(&xml, "state"), "completed");
 
-    // Wrong codes: the fifth failure within the window locks even the right code out.
-    for _ in 0..4 {
+    // Wrong codes: the fifth failure within the window (the used code twice, three wrong ones)
+    // locks even the right code out.
+    for _ in 0..3 {
         let r = app
             .post_form("/payments/voucher", &[("code", "WRONG-CODE-0000-0000")])
             .await;

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
+use crate::i18n::Said;
 use crate::money::Money;
 use crate::pages::notice;
 use crate::store::access::Resource;
@@ -301,10 +302,10 @@ async fn refused(
     user: CurrentUser,
     e: WalletError,
 ) -> AppResult<HttpResponse> {
+    let e = e.into_app_error(ctx.lang);
     if ctx.format != Format::Html {
-        return Err(e.into());
+        return Err(e);
     }
-    let e: AppError = e.into();
     let status = actix_web::ResponseError::status_code(&e);
     if matches!(e, AppError::Internal(_) | AppError::Unavailable(_)) {
         return Err(e);
@@ -328,8 +329,8 @@ async fn amount_of(wallet: &Wallet, user: CurrentUser, raw: &str) -> Result<Mone
         .store
         .contact(user.id)
         .await?
-        .ok_or(WalletError::Refused("No such account".to_string()))?;
-    Money::parse(raw, who.decimals as u32).map_err(|e| WalletError::Refused(e.to_string()))
+        .ok_or(WalletError::Refused(Said::new("wallet.no_account")))?;
+    Money::parse(raw, who.decimals as u32).map_err(|e| WalletError::Refused(e.said()))
 }
 
 /// How a card payment ended, as the answer to the request that made it.
@@ -494,7 +495,11 @@ pub async fn set_auto_topup(
         match amount_of(&wallet, user, raw).await {
             Ok(m) => parsed.push(m),
             Err(WalletError::Refused(m)) => {
-                let e = WalletError::Refused(format!("{name}: {m}"));
+                let e = WalletError::Refused(
+                    Said::new("wallet.field_problem")
+                        .with("field", name)
+                        .with_said("problem", m),
+                );
                 return refused(&ctx, &wallet, user, e).await;
             }
             Err(e) => return Err(e.into()),
