@@ -418,11 +418,7 @@ async fn show(
         Err(FilterError::UserId(_)) => return Err(AppError::NotFound),
         Err(e) => return refused(&ctx, page, e.message(ctx.lang)),
         Ok(f) if f.period.day_count() > MAX_DAYS => {
-            return refused(
-                &ctx,
-                page,
-                "Choose a period of at most ten years".to_string(),
-            )
+            return refused(&ctx, page, ctx.lang.t("stats.period_too_long").to_string())
         }
         Ok(f) => f.period,
     };
