@@ -42,7 +42,7 @@ pub enum Problem {
     TooManyFields,
     /// The body stopped before its end.
     BrokeOff,
-    /// The body could not be read at all (too large, cut off, wrong content type).
+    /// The body could not be read at all (why is in the debug log).
     Unreadable,
     /// serde's words, as they are.
     Other(String),
