@@ -362,7 +362,7 @@ async fn pages_answer_503_while_redis_is_down_and_work_again_after(backend: Back
     assert_eq!(logins_recorded(&app).await, logins, "no login recorded");
 
     link.set(Link::Up);
-    back_again(&browser, &app.url("/callc/main")).await;
+    back_again(browser, &app.url("/callc/main")).await;
 
     // Redis kept the sessions: everyone carries on without logging in again.
     let main = browser.get(app.url("/callc/main")).send().await.unwrap();
