@@ -2,7 +2,7 @@
 //! sorted into the few cases a person can be told about in their language (`error.malformed.*`).
 //! Anything else keeps serde's own words after the translated first half.
 
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Said};
 
 /// Which part of the request could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,46 +73,48 @@ impl Malformed {
 
     /// The message in `lang`: `The form could not be read: the field amount is missing.`
     pub fn message(&self, lang: Lang) -> String {
-        let part = lang.t(match self.part {
+        self.said().in_lang(lang)
+    }
+
+    /// The message, to be said in a language: which part could not be read, then why.
+    fn said(&self) -> Said {
+        let part = Said::new(match self.part {
             Part::Form => "error.malformed.form",
             Part::Query => "error.malformed.query",
             Part::Json => "error.malformed.json",
             Part::Upload => "error.malformed.upload",
         });
-        let (key, hole, value) = match &self.problem {
-            Problem::MissingField(f) => ("error.malformed.missing_field", "{field}", f.as_str()),
-            Problem::UnknownField(f) => ("error.malformed.unknown_field", "{field}", f.as_str()),
+        let why = match &self.problem {
+            Problem::MissingField(f) => Said::new("error.malformed.missing_field").with("field", f),
+            Problem::UnknownField(f) => Said::new("error.malformed.unknown_field").with("field", f),
             Problem::DuplicateField(f) => {
-                ("error.malformed.duplicate_field", "{field}", f.as_str())
+                Said::new("error.malformed.duplicate_field").with("field", f)
             }
-            Problem::UnknownValue(v) => ("error.malformed.unknown_value", "{value}", v.as_str()),
-            Problem::NotANumber => ("error.malformed.not_a_number", "", ""),
-            Problem::NotUtf8(Some(f)) => ("error.malformed.not_utf8", "{field}", f.as_str()),
-            Problem::NotUtf8(None) => ("error.malformed.not_utf8_name", "", ""),
-            Problem::NotUrlencoded => ("error.malformed.not_urlencoded", "", ""),
-            Problem::NotMultipart => ("error.malformed.not_multipart", "", ""),
-            Problem::TooManyFields => ("error.malformed.too_many_fields", "", ""),
-            Problem::BrokeOff => ("error.malformed.broke_off", "", ""),
+            Problem::UnknownValue(v) => Said::new("error.malformed.unknown_value").with("value", v),
+            Problem::NotANumber => Said::new("error.malformed.not_a_number"),
+            Problem::NotUtf8(Some(f)) => Said::new("error.malformed.not_utf8").with("field", f),
+            Problem::NotUtf8(None) => Said::new("error.malformed.not_utf8_name"),
+            Problem::NotUrlencoded => Said::new("error.malformed.not_urlencoded"),
+            Problem::NotMultipart => Said::new("error.malformed.not_multipart"),
+            Problem::TooManyFields => Said::new("error.malformed.too_many_fields"),
+            Problem::BrokeOff => Said::new("error.malformed.broke_off"),
+            Problem::TooLarge { kb } => Said::new("error.malformed.too_large").with("kb", kb),
             // Said as the importer says it when it notices first (phonebook_file.rs).
             Problem::FileTooLarge { mib } => {
-                return lang
-                    .t("upload.too_large")
-                    .replace("{mib}", &mib.to_string());
+                return Said::new("upload.too_large").with("mib", mib);
             }
-            Problem::TooLarge { kb } => {
-                let problem = lang.t("error.malformed.too_large");
-                return format!("{part}: {}.", problem.replace("{kb}", &kb.to_string()));
+            Problem::Unreadable => {
+                return Said::new("error.malformed.part_only").with_said("part", part)
             }
-            Problem::Unreadable => return format!("{part}."),
-            Problem::Other(words) => return format!("{part}: {words}"),
+            Problem::Other(words) => {
+                return Said::new("error.malformed.other")
+                    .with_said("part", part)
+                    .with("words", words)
+            }
         };
-        let problem = lang.t(key);
-        let problem = if hole.is_empty() {
-            problem.to_string()
-        } else {
-            problem.replace(hole, value)
-        };
-        format!("{part}: {problem}.")
+        Said::new("error.malformed.sentence")
+            .with_said("part", part)
+            .with_said("problem", why)
     }
 }
 
