@@ -14,9 +14,8 @@
 //! Not a test.
 
 mod support;
-use support::percentile;
+use support::{percentile, DatabaseClient};
 
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -129,27 +128,6 @@ async fn statements(store: &Store, user: i64, account: &str, number: &str) -> St
     s
 }
 
-/// Seconds `tool` takes to run `script` (read from standard input).
-fn run(tool: &[String], script: &str) -> f64 {
-    let t = Instant::now();
-    let mut child = Command::new(&tool[0])
-        .args(&tool[1..])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("the database's own tool (sqlite3 or psql)");
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "{tool:?} failed");
-    t.elapsed().as_secs_f64()
-}
-
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let o = options();
@@ -258,31 +236,14 @@ async fn main() {
     for n in NUMBERS {
         one += &statements(&store, user, &account, n).await;
     }
-    let tool: Vec<String> = if o.database_url.starts_with("postgres") {
-        vec![
-            "psql".into(),
-            "-q".into(),
-            "-X".into(),
-            o.database_url.clone(),
-        ]
-    } else {
-        let path = o
-            .database_url
-            .trim_start_matches("sqlite://")
-            .split('?')
-            .next()
-            .unwrap()
-            .to_string();
-        vec!["sqlite3".into(), path]
-    };
+    let client = DatabaseClient::for_url(&o.database_url);
     let repeats = 500;
-    let empty = run(&tool, "SELECT 1;\n");
-    let whole = run(&tool, &one.repeat(repeats));
+    let empty = client.run_ms("");
+    let whole = client.run_ms(&one.repeat(repeats));
     let per_question = (whole - empty) / (repeats * NUMBERS.len()) as f64;
     println!(
-        "the same statements in {} directly: {:.3} ms per question ({} questions)",
-        tool[0],
-        per_question * 1e3,
+        "the same statements in the database's own client directly: {:.3} ms per question ({} questions)",
+        per_question,
         repeats * NUMBERS.len()
     );
     store

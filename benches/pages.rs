@@ -31,6 +31,8 @@ use std::time::{Duration, Instant};
 use selfcare::store::Store;
 use selfcare::{Application, Settings};
 
+mod support;
+
 #[path = "raw_sql/capture.rs"]
 mod capture;
 #[path = "raw_sql/replay.rs"]

@@ -13,18 +13,16 @@
 //! driver does once per connection, so on SQLite the database's figure is a little high and our
 //! own time a little low.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-use std::time::Instant;
-
 use crate::capture::Statement;
+use crate::support::DatabaseClient;
 
 /// Milliseconds the client takes to run `statements` once (see the module's comment).
 pub fn database_ms(url: &str, statements: &[Statement], n: usize) -> f64 {
+    let client = DatabaseClient::for_url(url);
     let mut runs: Vec<f64> = (0..3)
         .map(|_| {
-            let idle = run(url, statements, 0);
-            let busy = run(url, statements, n);
+            let idle = client.run_ms(&script(&client, statements, 0));
+            let busy = client.run_ms(&script(&client, statements, n));
             (busy - idle).max(0.0) / n as f64
         })
         .collect();
@@ -32,31 +30,10 @@ pub fn database_ms(url: &str, statements: &[Statement], n: usize) -> f64 {
     runs[1]
 }
 
-/// Wall time in ms of one client process running `statements` `times` times.
-fn run(url: &str, statements: &[Statement], times: usize) -> f64 {
+/// A script running `statements` `times` times (psql's PREPAREs first).
+fn script(client: &DatabaseClient, statements: &[Statement], times: usize) -> String {
     let mut script = String::new();
-    let sqlite = sqlite_path(url);
-    let mut command = if let Some(path) = sqlite {
-        // The portal's connection settings (store::open_pool), then the statements.
-        script.push_str(".output /dev/null\nPRAGMA synchronous = NORMAL;\nPRAGMA foreign_keys = ON;\nPRAGMA busy_timeout = 10000;\n");
-        let mut c = Command::new("sqlite3");
-        c.args(["-bail", "-batch", path]);
-        c
-    } else {
-        let mut c = Command::new("psql");
-        c.args([
-            "-X",
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-o",
-            "/dev/null",
-            "-d",
-            url,
-        ]);
-        c
-    };
-    let once: Vec<String> = if sqlite.is_some() {
+    let once: Vec<String> = if client.is_sqlite() {
         statements.iter().map(Statement::literal).collect()
     } else {
         prepare(statements, &mut script)
@@ -67,31 +44,7 @@ fn run(url: &str, statements: &[Statement], times: usize) -> f64 {
             script.push_str(";\n");
         }
     }
-    let started = Instant::now();
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the database's client (sqlite3 or psql) on the PATH");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let took = started.elapsed().as_secs_f64() * 1e3;
-    assert!(
-        out.status.success(),
-        "the client failed on the page's statements: {}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        script.lines().take(40).collect::<Vec<_>>().join("\n")
-    );
-    if !out.stderr.is_empty() && times > 0 {
-        eprintln!("{}", String::from_utf8_lossy(&out.stderr));
-    }
-    took
+    script
 }
 
 /// PostgreSQL: a `PREPARE` for each statement written into `script`; the statements to time
@@ -129,12 +82,4 @@ fn prepare(statements: &[Statement], script: &mut String) -> Vec<String> {
             }
         })
         .collect()
-}
-
-/// The file of a `sqlite:` URL; None for PostgreSQL.
-fn sqlite_path(url: &str) -> Option<&str> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    Some(rest.split('?').next().unwrap_or(rest))
 }
