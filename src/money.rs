@@ -194,16 +194,13 @@ impl std::ops::Sub for Money {
     }
 }
 
-/// Why a typed amount was refused.
+/// Why a typed amount was refused; its words are in `locales/` (`said`), English when printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.said())]
 pub enum AmountError {
-    #[error("Enter an amount")]
     Missing,
-    #[error("An amount is a number such as 25 or 25.50, without a sign")]
     NotANumber,
-    #[error("This currency has {0} decimal places; the amount has more")]
     TooManyDecimals(u32),
-    #[error("The amount is too large")]
     TooLarge,
 }
 
@@ -247,7 +244,7 @@ impl CurrencyCode {
         if t.len() == 3 && t.bytes().all(|b| b.is_ascii_alphabetic()) {
             Ok(CurrencyCode(t.to_ascii_uppercase()))
         } else {
-            Err("A currency is a three-letter code such as USD or EUR".to_string())
+            Err(crate::i18n::Lang::En.t("currency.bad_code").to_string())
         }
     }
 

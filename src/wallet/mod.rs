@@ -151,9 +151,9 @@ fn secure_or_local(url: &str) -> bool {
 /// Why a wallet operation did not go through.
 #[derive(Debug, thiserror::Error)]
 pub enum WalletError {
-    #[error("Paying by card is not offered here")]
+    #[error("{}", Lang::En.t("wallet.not_offered"))]
     NotOffered,
-    #[error("Add a card first")]
+    #[error("{}", Lang::En.t("wallet.no_card"))]
     NoCard,
     /// Input refused as it stands; the message says why.
     #[error("{0}")]
@@ -165,7 +165,7 @@ pub enum WalletError {
     #[error("{0}")]
     Refund(String),
     /// Too many wrong voucher codes or refused cards: try again after this many seconds.
-    #[error("Too many refused attempts; please try again later")]
+    #[error("{}", Lang::En.t("wallet.throttled"))]
     Throttled(i64),
     #[error("{0}")]
     Gateway(#[from] GatewayError),

@@ -322,7 +322,7 @@ fn choose(
     match asked.map(str::trim).filter(|s| !s.is_empty()) {
         Some(raw) => {
             let code = CurrencyCode::parse(raw)
-                .map_err(|_| AppError::bad_input(lang.t("rates.bad_currency_code")))?;
+                .map_err(|_| AppError::bad_input(lang.t("currency.bad_code")))?;
             if currencies.rate(code.as_str()).is_none() {
                 return Err(AppError::bad_input(
                     lang.t("rates.unknown_currency")
