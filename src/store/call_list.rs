@@ -13,10 +13,10 @@
 //! - **Totals** read the daily roll-up `call_days` (migration 0032) for the whole UTC days of
 //!   the period, the hourly roll-up `call_hours` (migration 0005) for the whole hours around
 //!   them, and `calls` for the partial hours at its edges, in one statement; both roll-ups are
-//!   kept by triggers. **Per-day figures** group `call_hours`: local days are whole hours in
-//!   every zone with a whole-hour offset, so one integer expression per DST segment groups them;
-//!   zones with half-hour offsets read `calls`. (UTC days are not the subscriber's days, so the
-//!   daily roll-up cannot serve those.)
+//!   kept by triggers. **Per-day figures** read the same three levels: each whole UTC day of
+//!   `call_days` is counted on the local day most of its hours are on, and the hours of it that
+//!   are on the neighbouring local day are moved there, read from `call_hours` (and from `calls`
+//!   for the part hour of a zone whose offset is not whole hours, as India's).
 //! - **Unseen and unprocessed** calls are counted on the partial indexes `calls_unseen` and
 //!   `calls_missed`, which hold only those.
 //!
@@ -551,9 +551,11 @@ impl Store {
 
     /// Calls of a period per local day (how many, answered, talk time), days in the zone `tz`,
     /// in one statement. Per DST segment of the period (see `Period::day_segments`): the whole
-    /// hours from `call_hours` put in their local day with one integer expression, the partial
-    /// hours from `calls`. A zone whose offset is not whole hours (India, Nepal) cannot put hours
-    /// into its days, and reads `calls` only.
+    /// UTC days from `call_days`, each put in the local day most of its hours belong to, then the
+    /// hours of each such day that belong to the neighbouring local day moved there
+    /// ([`day_corrections`]: at most 12 of 24 hours a day, none in UTC, one in London's summer),
+    /// and the segment's edges from `call_hours` and `calls`. So a year is read as ~365 day rows
+    /// a device, direction and result and a few hours a day, not every hour of the year.
     pub async fn calls_by_day(
         &self,
         user_id: i64,
@@ -562,33 +564,60 @@ impl Store {
     ) -> sqlx::Result<Vec<DayCalls>> {
         let mut w = Where::new(user_id);
         let mut parts = Vec::new();
+        let mut corrected_days: Option<(i64, i64)> = None;
         for seg in period.day_segments(tz) {
-            let whole_hours = match seg.day {
-                DayOf::Shift(shift) => shift % 3600 == 0,
-                DayOf::Day(_) => true,
+            let (shift, split) = match seg.day {
+                // One local day: every row of the segment is on it, whatever its source.
+                DayOf::Day(_) => (None, DaySplit::hours_only(seg.from, seg.until)),
+                DayOf::Shift(shift) => (Some(shift), DaySplit::of(seg.from, seg.until)),
             };
-            let split = if whole_hours {
-                HourSplit::of(seg.from, seg.until)
-            } else {
-                HourSplit {
-                    hours: None,
-                    edges: vec![(seg.from, seg.until)],
+            // An hour can straddle a local midnight only in a zone whose offset is not whole
+            // hours (India, Nepal): there the hours at the edges are read from `calls`.
+            let whole_hours = shift.is_none_or(|s| s % 3600 == 0);
+            if let (Some(shift), Some((d0, d1))) = (shift, split.days) {
+                let day = DayAssignment::of(shift);
+                parts.push(day_rows(
+                    &mut w,
+                    seg.day,
+                    Source::Days(d0, d1, day.representative),
+                ));
+                for (source, from, until) in day.misplaced() {
+                    parts.extend(day_corrections(
+                        &mut w, shift, &day, source, d0, d1, from, until,
+                    ));
+                    let (a, b) = corrected_days.get_or_insert((d0, d1));
+                    (*a, *b) = ((*a).min(d0), (*b).max(d1));
                 }
-            };
-            let sources = split
-                .hours
-                .map(|(h0, h1)| Source::Hours(h0, h1))
-                .into_iter()
-                .chain(split.edges.into_iter().map(|(a, b)| Source::Calls(a, b)));
-            for source in sources {
+            }
+            for (h0, h1) in split.hours {
+                let source = if whole_hours {
+                    Source::Hours(h0, h1)
+                } else {
+                    Source::Calls(h0 * 3600, h1 * 3600)
+                };
                 parts.push(day_rows(&mut w, seg.day, source));
+            }
+            for (a, b) in split.edges {
+                parts.push(day_rows(&mut w, seg.day, Source::Calls(a, b)));
             }
         }
         if parts.is_empty() {
             return Ok(Vec::new());
         }
+        // The UTC days whose misplaced hours are moved, as rows to join those hours to.
+        let with = match corrected_days {
+            Some((d0, d1)) => {
+                let (d0, d1) = (w.bind(d0), w.bind(d1));
+                format!(
+                    "WITH RECURSIVE utc_days(n) AS (
+                        SELECT CAST({d0} AS BIGINT) UNION ALL SELECT n + 1 FROM utc_days WHERE n + 1 < {d1})
+                     "
+                )
+            }
+            None => String::new(),
+        };
         let sql = format!(
-            "SELECT day, CAST(SUM(n) AS BIGINT) AS calls, CAST(SUM(a) AS BIGINT) AS answered,
+            "{with}SELECT day, CAST(SUM(n) AS BIGINT) AS calls, CAST(SUM(a) AS BIGINT) AS answered,
                     CAST(SUM(b) AS BIGINT) AS billsec
                FROM ({}) x GROUP BY day ORDER BY day",
             parts.join(" UNION ALL ")
@@ -597,6 +626,7 @@ impl Store {
             .fetch_all(self.reader())
             .await?
             .into_iter()
+            .filter(|r| r.calls != 0)
             .map(|r| DayCalls {
                 day: DayOf::date_of(r.day),
                 calls: r.calls,
@@ -644,8 +674,19 @@ impl Store {
 /// (`n`), answered calls (`a`) and talk time (`b`); its parameters added to `w`.
 fn day_rows(w: &mut Where, day: DayOf, source: Source) -> String {
     let (table, instant, calls, range) = match source {
-        Source::Hours(h0, h1) => ("call_hours", "hour * 3600", "calls", ("hour", h0, h1)),
-        Source::Calls(a, b) => ("calls", "started_at", "1", ("started_at", a, b)),
+        Source::Days(d0, d1, representative) => (
+            "call_days",
+            format!("day * 86400 + {}", w.bind(representative)),
+            "calls",
+            ("day", d0, d1),
+        ),
+        Source::Hours(h0, h1) => (
+            "call_hours",
+            "hour * 3600".into(),
+            "calls",
+            ("hour", h0, h1),
+        ),
+        Source::Calls(a, b) => ("calls", "started_at".into(), "1", ("started_at", a, b)),
     };
     let day = match day {
         DayOf::Shift(shift) => {
@@ -667,10 +708,115 @@ fn day_rows(w: &mut Where, day: DayOf, source: Source) -> String {
     )
 }
 
-/// Where the rows of a per-day query come from: whole hours `[h0, h1)` of `call_hours`, or
-/// the instants `[from, until)` of `calls`.
+/// Which local day a whole UTC day's row is counted on, for a zone `shift` seconds ahead of
+/// UTC: the day of its `representative` second, chosen so that most of its hours are right.
+/// The rest, `misplaced` (seconds of the UTC day), are moved by [`day_corrections`].
+struct DayAssignment {
+    representative: i64,
+    misplaced: (i64, i64),
+}
+
+impl DayAssignment {
+    fn of(shift: i64) -> DayAssignment {
+        const DAY: i64 = 86_400;
+        // The local midnight falls this many seconds before the end of each UTC day.
+        let ahead = shift.rem_euclid(DAY);
+        if ahead <= DAY / 2 {
+            // Most of the UTC day is on the local day of its first second; its last `ahead`
+            // seconds are on the next one.
+            DayAssignment {
+                representative: 0,
+                misplaced: (DAY - ahead, DAY),
+            }
+        } else {
+            DayAssignment {
+                representative: DAY - 1,
+                misplaced: (0, DAY - ahead),
+            }
+        }
+    }
+
+    /// The misplaced seconds as whole hours (read from `call_hours`) and at most one partial
+    /// hour (from `calls`): which table, and the range in seconds of the UTC day.
+    fn misplaced(&self) -> Vec<(&'static str, i64, i64)> {
+        let (from, until) = self.misplaced;
+        if from >= until {
+            return vec![];
+        }
+        let (h0, h1) = (
+            from.div_euclid(3600) + i64::from(from % 3600 != 0),
+            until.div_euclid(3600),
+        );
+        let mut out = Vec::new();
+        if h0 >= h1 {
+            out.push(("calls", from, until));
+        } else {
+            if from < h0 * 3600 {
+                out.push(("calls", from, h0 * 3600));
+            }
+            out.push(("call_hours", h0 * 3600, h1 * 3600));
+            if h1 * 3600 < until {
+                out.push(("calls", h1 * 3600, until));
+            }
+        }
+        out
+    }
+}
+
+/// Two branches of `calls_by_day` that move the rows of the seconds `[from, until)` of each UTC
+/// day `[d0, d1)` (counted on the wrong local day by the `call_days` branch) to their own
+/// local day: added there, taken off the day they were counted on. `table` is `call_hours`
+/// (whole hours) or `calls`; the days are the `utc_days` rows, each joined to its range.
+#[allow(clippy::too_many_arguments)]
+fn day_corrections(
+    w: &mut Where,
+    shift: i64,
+    day: &DayAssignment,
+    table: &str,
+    d0: i64,
+    d1: i64,
+    from: i64,
+    until: i64,
+) -> [String; 2] {
+    let (column, instant, calls, unit, from, until) = match table {
+        "call_hours" => (
+            "hour",
+            "r.hour * 3600",
+            "r.calls",
+            24,
+            from / 3600,
+            until / 3600,
+        ),
+        _ => ("started_at", "r.started_at", "1", 86_400, from, until),
+    };
+    let shift = w.bind(shift);
+    let representative = w.bind(day.representative);
+    let (from, until) = (w.bind(from), w.bind(until));
+    let (d0, d1) = (w.bind(d0), w.bind(d1));
+    let rows = format!(
+        "FROM utc_days u JOIN {table} r
+           ON r.user_id = $1 AND r.{column} >= u.n * {unit} + {from} AND r.{column} < u.n * {unit} + {until}
+         WHERE u.n >= {d0} AND u.n < {d1}"
+    );
+    let answered = format!("CASE WHEN r.disposition = 'ANSWERED' THEN {calls} ELSE 0 END");
+    [
+        format!(
+            "SELECT ({instant} + {shift}) / 86400 AS day, {calls} AS n, {answered} AS a,
+                    r.billsec AS b {rows}"
+        ),
+        format!(
+            "SELECT (u.n * 86400 + {representative} + {shift}) / 86400 AS day, -{calls} AS n,
+                    -({answered}) AS a, -r.billsec AS b {rows}"
+        ),
+    ]
+}
+
+/// Where the rows of a per-day query come from: whole UTC days `[d0, d1)` of `call_days` (with
+/// the second of the day that decides their local day), whole hours `[h0, h1)` of
+/// `call_hours`, or the instants `[from, until)` of `calls`.
 #[derive(Clone, Copy, Debug)]
 enum Source {
+    Days(i64, i64, i64),
     Hours(i64, i64),
     Calls(i64, i64),
 }
@@ -765,6 +911,16 @@ struct DaySplit {
 }
 
 impl DaySplit {
+    /// The period as whole hours and edges only, no days.
+    fn hours_only(from: i64, until: i64) -> DaySplit {
+        let HourSplit { hours, edges } = HourSplit::of(from, until);
+        DaySplit {
+            days: None,
+            hours: hours.into_iter().collect(),
+            edges,
+        }
+    }
+
     fn of(from: i64, until: i64) -> DaySplit {
         let HourSplit { hours, edges } = HourSplit::of(from, until);
         let Some((h0, h1)) = hours else {
@@ -810,6 +966,37 @@ impl Where {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utc_days_are_put_on_the_local_day_most_of_them_is_on() {
+        let of = |shift: i64| {
+            let d = DayAssignment::of(shift);
+            (d.representative, d.misplaced())
+        };
+        // UTC: nothing to move.
+        assert_eq!(of(0), (0, vec![]));
+        // London's summer: the last hour of each UTC day is tomorrow there.
+        assert_eq!(of(3600), (0, vec![("call_hours", 82_800, 86_400)]));
+        // India (+5:30): five and a half hours, the half from `calls`.
+        assert_eq!(
+            of(19_800),
+            (
+                0,
+                vec![("calls", 66_600, 68_400), ("call_hours", 68_400, 86_400)]
+            )
+        );
+        // New York (-5): most of the UTC day is on the local day of its last second; its
+        // first five hours are the day before there.
+        assert_eq!(of(-18_000), (86_399, vec![("call_hours", 0, 18_000)]));
+        // Chatham (+12:45): past half a day ahead.
+        assert_eq!(
+            of(45_900),
+            (
+                86_399,
+                vec![("call_hours", 0, 39_600), ("calls", 39_600, 40_500)]
+            )
+        );
+    }
 
     #[test]
     fn periods_split_into_whole_days_hours_and_edges() {

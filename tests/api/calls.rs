@@ -1147,6 +1147,100 @@ async fn statistics_match_the_database(backend: Backend) {
 }
 on_both_databases!(statistics_match_the_database);
 
+/// The per-day figures put every call on its local day, in zones ahead of and behind UTC, with
+/// and without DST, on whole, half and quarter hours, across DST changes: against the calls
+/// counted here, one by one.
+async fn statistics_days_are_the_subscriber_s_days_in_every_zone(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    app.legacy_login("demo", "demo").await;
+    let user = demo_id(&app).await;
+    // Besides the demo's 90 days: a call every 25 minutes over the days around both of
+    // Europe's and America's DST changes of this year.
+    let year = today_in(LONDON).year();
+    for (month, day) in [(3, 8), (3, 28), (10, 24), (10, 31)] {
+        let start = NaiveDate::from_ymd_opt(year, month, day).unwrap();
+        let start = midnight(start, chrono_tz::UTC) - 6 * 3600;
+        let mut t = start;
+        let mut i = 0;
+        while t < start + 3 * 86_400 && t < Utc::now().timestamp() - 3600 {
+            let disposition = ["ANSWERED", "NO ANSWER", "BUSY"][i % 3];
+            let billsec = if i % 3 == 0 { 30 + i as i64 } else { 0 };
+            insert_call(&app, user, t, "out", disposition, billsec, 1, None).await;
+            t += 25 * 60;
+            i += 1;
+        }
+    }
+    let calls: Vec<(i64, String, i64)> =
+        sqlx::query_as("SELECT started_at, disposition, billsec FROM calls WHERE user_id = $1")
+            .bind(user)
+            .fetch_all(app.store.pool())
+            .await
+            .unwrap();
+
+    for zone in [
+        "UTC",
+        "Europe/London",
+        "Europe/Moscow",
+        "America/New_York",
+        "America/St_Johns",
+        "Asia/Kolkata",
+        "Asia/Kathmandu",
+        "Pacific/Chatham",
+        "Pacific/Kiritimati",
+        "Pacific/Pago_Pago",
+    ] {
+        sqlx::query("UPDATE users SET time_zone = $1 WHERE id = $2")
+            .bind(zone)
+            .bind(user)
+            .execute(app.store.pool())
+            .await
+            .unwrap();
+        let tz: Tz = zone.parse().unwrap();
+        let last = today_in(tz);
+        let first = last - Duration::days(399);
+        let (from, until) = (midnight(first, tz), midnight(last + Duration::days(1), tz));
+        let mut expected = std::collections::BTreeMap::new();
+        for (t, disposition, billsec) in &calls {
+            if (from..until).contains(t) {
+                let day = Utc
+                    .timestamp_opt(*t, 0)
+                    .unwrap()
+                    .with_timezone(&tz)
+                    .date_naive();
+                let e = expected.entry(day.to_string()).or_insert((0, 0, 0));
+                e.0 += 1;
+                e.1 += i64::from(disposition == "ANSWERED");
+                e.2 += billsec;
+            }
+        }
+        let (status, v) = json(
+            &app,
+            &format!("/stats/user_stats?period_start={first}&period_end={last}"),
+        )
+        .await;
+        assert_eq!(status, 200, "{zone}: {v}");
+        let got: std::collections::BTreeMap<String, (i64, i64, i64)> = v["days"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["calls_count"].as_i64().unwrap() != 0)
+            .map(|d| {
+                (
+                    d["date"].as_str().unwrap().to_string(),
+                    (
+                        d["calls_count"].as_i64().unwrap(),
+                        d["answered"].as_i64().unwrap(),
+                        d["seconds"].as_i64().unwrap(),
+                    ),
+                )
+            })
+            .collect();
+        assert!(expected.len() > 90, "{zone}: {} days", expected.len());
+        assert_eq!(got, expected, "{zone}");
+    }
+}
+on_both_databases!(statistics_days_are_the_subscriber_s_days_in_every_zone);
+
 async fn bad_dates_are_answered_in_the_pages_format(backend: Backend) {
     let app = spawn_demo_app(backend).await;
     app.legacy_login("demo", "demo").await;
