@@ -565,6 +565,7 @@ impl Store {
         let mut w = Where::new(user_id);
         let mut parts = Vec::new();
         let mut corrected_days: Option<(i64, i64)> = None;
+        let mut moved = Vec::new();
         for seg in period.day_segments(tz) {
             let (shift, split) = match seg.day {
                 // One local day: every row of the segment is on it, whatever its source.
@@ -581,10 +582,12 @@ impl Store {
                     seg.day,
                     Source::Days(d0, d1, day.representative),
                 ));
-                for (source, from, until) in day.misplaced() {
-                    parts.extend(day_corrections(
-                        &mut w, shift, &day, source, d0, d1, from, until,
-                    ));
+                for piece in day.misplaced() {
+                    let name = format!("moved{}", moved.len());
+                    let (rows, branches) =
+                        day_corrections(&mut w, &name, shift, &day, piece, (d0, d1));
+                    moved.push(format!("{name} AS ({rows})"));
+                    parts.extend(branches);
                     let (a, b) = corrected_days.get_or_insert((d0, d1));
                     (*a, *b) = ((*a).min(d0), (*b).max(d1));
                 }
@@ -604,14 +607,16 @@ impl Store {
         if parts.is_empty() {
             return Ok(Vec::new());
         }
-        // The UTC days whose misplaced hours are moved, as rows to join those hours to.
+        // The UTC days whose misplaced hours are moved, as rows to join those hours to, and
+        // those hours, read once each for the two branches that move them.
         let with = match corrected_days {
             Some((d0, d1)) => {
                 let (d0, d1) = (w.bind(d0), w.bind(d1));
                 format!(
                     "WITH RECURSIVE utc_days(n) AS (
-                        SELECT CAST({d0} AS BIGINT) UNION ALL SELECT n + 1 FROM utc_days WHERE n + 1 < {d1})
-                     "
+                        SELECT CAST({d0} AS BIGINT) UNION ALL SELECT n + 1 FROM utc_days WHERE n + 1 < {d1}),
+                     {} ",
+                    moved.join(", ")
                 )
             }
             None => String::new(),
@@ -763,21 +768,21 @@ impl DayAssignment {
     }
 }
 
-/// Two branches of `calls_by_day` that move the rows of the seconds `[from, until)` of each UTC
-/// day `[d0, d1)` (counted on the wrong local day by the `call_days` branch) to their own
-/// local day: added there, taken off the day they were counted on. `table` is `call_hours`
-/// (whole hours) or `calls`; the days are the `utc_days` rows, each joined to its range.
-#[allow(clippy::too_many_arguments)]
+/// The rows of the seconds `[from, until)` of each UTC day `[d0, d1)` (counted on the wrong
+/// local day by the `call_days` branch), as the query of a `WITH` table `name` (`table` is
+/// `call_hours` for whole hours or `calls`; the days are the `utc_days` rows, each joined to
+/// its range), and two branches of `calls_by_day` that move them to their own local day:
+/// added there, taken off the day they were counted on. (Two references to one `WITH` table:
+/// both engines read the rows once. With the join written in both branches, SQLite 3.40 read
+/// every hour of the subscriber for a Bloom filter: 12 ms instead of 1.5 ms for a year.)
 fn day_corrections(
     w: &mut Where,
+    name: &str,
     shift: i64,
     day: &DayAssignment,
-    table: &str,
-    d0: i64,
-    d1: i64,
-    from: i64,
-    until: i64,
-) -> [String; 2] {
+    (table, from, until): (&str, i64, i64),
+    (d0, d1): (i64, i64),
+) -> (String, [String; 2]) {
     let (column, instant, calls, unit, from, until) = match table {
         "call_hours" => (
             "hour",
@@ -789,26 +794,26 @@ fn day_corrections(
         ),
         _ => ("started_at", "r.started_at", "1", 86_400, from, until),
     };
-    let shift = w.bind(shift);
-    let representative = w.bind(day.representative);
     let (from, until) = (w.bind(from), w.bind(until));
     let (d0, d1) = (w.bind(d0), w.bind(d1));
     let rows = format!(
-        "FROM utc_days u JOIN {table} r
-           ON r.user_id = $1 AND r.{column} >= u.n * {unit} + {from} AND r.{column} < u.n * {unit} + {until}
-         WHERE u.n >= {d0} AND u.n < {d1}"
+        "SELECT u.n AS utc_day, {instant} AS instant, {calls} AS n,
+                CASE WHEN r.disposition = 'ANSWERED' THEN {calls} ELSE 0 END AS a, r.billsec AS b
+           FROM utc_days u JOIN {table} r
+             ON r.user_id = $1 AND r.{column} >= u.n * {unit} + {from}
+            AND r.{column} < u.n * {unit} + {until}
+          WHERE u.n >= {d0} AND u.n < {d1}"
     );
-    let answered = format!("CASE WHEN r.disposition = 'ANSWERED' THEN {calls} ELSE 0 END");
-    [
+    let shift = w.bind(shift);
+    let representative = w.bind(day.representative);
+    let branches = [
+        format!("SELECT (instant + {shift}) / 86400 AS day, n, a, b FROM {name}"),
         format!(
-            "SELECT ({instant} + {shift}) / 86400 AS day, {calls} AS n, {answered} AS a,
-                    r.billsec AS b {rows}"
+            "SELECT (utc_day * 86400 + {representative} + {shift}) / 86400 AS day, -n, -a, -b
+               FROM {name}"
         ),
-        format!(
-            "SELECT (u.n * 86400 + {representative} + {shift}) / 86400 AS day, -{calls} AS n,
-                    -({answered}) AS a, -r.billsec AS b {rows}"
-        ),
-    ]
+    ];
+    (rows, branches)
 }
 
 /// Where the rows of a per-day query come from: whole UTC days `[d0, d1)` of `call_days` (with
