@@ -108,6 +108,9 @@ pub struct CallRow {
     pub price_micros: Option<i64>,
     pub processed: i64,
     pub seen: i64,
+    /// The names the user's phonebook gives `src` and `dst`, on the pages (None in exports).
+    pub src_name: Option<String>,
+    pub dst_name: Option<String>,
 }
 
 impl CallRow {
@@ -317,7 +320,7 @@ impl Where {
 fn all_calls(user_id: i64, filter: &CallFilter, limit: Option<i64>) -> (String, Vec<i64>) {
     let mut w = Where::new(user_id);
     w.filter_from(filter, Cursor::First);
-    select_calls(w, "c.started_at DESC, c.id DESC", limit)
+    select_calls(w, "c.started_at DESC, c.id DESC", limit, false)
 }
 
 /// The calls of `w` in `order`: one ordered range scan of `calls_user_time_cover` that stops
@@ -325,16 +328,26 @@ fn all_calls(user_id: i64, filter: &CallFilter, limit: Option<i64>) -> (String, 
 /// engine trades the ordered scan for a hash join and a sort of the whole result (a streamed
 /// export must send its first rows at once), and `calls` is named once: PostgreSQL plans one
 /// reference to its months, where a join of the keys back to their rows took it twice as long.
-fn select_calls(mut w: Where, order: &str, limit: Option<i64>) -> (String, Vec<i64>) {
+/// `names`: the phonebook's names of both parties, the same way (two lookups a row on the
+/// unique `(user_id, number)` index, in the page's one statement); exports show none.
+fn select_calls(mut w: Where, order: &str, limit: Option<i64>, names: bool) -> (String, Vec<i64>) {
     let limit = match limit {
         Some(n) => format!(" LIMIT {}", w.bind(n)),
         None => String::new(),
+    };
+    let names = if names {
+        "(SELECT p.name FROM phonebook_entries p WHERE p.user_id = c.user_id AND p.number = c.src)
+             AS src_name,
+         (SELECT p.name FROM phonebook_entries p WHERE p.user_id = c.user_id AND p.number = c.dst)
+             AS dst_name"
+    } else {
+        "CAST(NULL AS TEXT) AS src_name, CAST(NULL AS TEXT) AS dst_name"
     };
     let sql = format!(
         "SELECT c.id, c.started_at, c.src, c.dst,
                 (SELECT d.details FROM destinations d WHERE d.id = c.destination_id) AS destination,
                 c.direction, c.disposition, c.duration_s, c.billsec, c.price_micros, c.processed,
-                c.seen
+                c.seen, {names}
          FROM calls c WHERE {} ORDER BY {order}{limit}",
         w.sql
     );
@@ -380,7 +393,7 @@ impl Store {
             _ => "c.started_at DESC, c.id DESC",
         };
         // One row more than the page tells whether there is a page beyond.
-        let (sql, binds) = select_calls(w, order, Some(limit + 1));
+        let (sql, binds) = select_calls(w, order, Some(limit + 1), true);
         let rows = RowQuery::<CallRow>::new(sql, binds)
             .fetch_all(self.reader())
             .await?;

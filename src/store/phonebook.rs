@@ -151,35 +151,6 @@ impl Store {
         ))
     }
 
-    /// The names the user's phonebook gives `numbers` (as call records keep them), by number;
-    /// numbers without an entry are left out. One statement over the unique (user, number)
-    /// index, whatever the size of the phonebook.
-    pub async fn phonebook_names(
-        &self,
-        user_id: i64,
-        numbers: &[&str],
-    ) -> sqlx::Result<HashMap<String, String>> {
-        let Some(last) = numbers.last() else {
-            return Ok(HashMap::new());
-        };
-        // The list padded to a power of two with its last number: a handful of statement
-        // shapes, each prepared once per connection, instead of one per length.
-        let size = numbers.len().next_power_of_two();
-        let list: Vec<String> = (0..size).map(|i| format!("${}", i + 2)).collect();
-        let sql = format!(
-            "SELECT number, name FROM phonebook_entries WHERE user_id = $1 AND number IN ({})",
-            list.join(", ")
-        );
-        let mut q = sqlx::query_as::<_, (String, String)>(&sql).bind(user_id);
-        for n in numbers
-            .iter()
-            .chain(std::iter::repeat_n(last, size - numbers.len()))
-        {
-            q = q.bind(*n);
-        }
-        Ok(q.fetch_all(self.reader()).await?.into_iter().collect())
-    }
-
     pub async fn phonebook_size(&self, user_id: i64) -> sqlx::Result<i64> {
         let (n,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM phonebook_entries WHERE user_id = $1")

@@ -396,7 +396,8 @@ async fn the_latest_calls_name_who_called(backend: Backend) {
     assert!(html.contains("<strong>Granny</strong>"), "{html}");
     assert!(html.contains("href=\"/stats/call_list\""));
 
-    // The call list and the missed calls name them the same way; XML keeps the digits.
+    // The new calls, the call list and the missed calls name them the same way; XML keeps the
+    // digits.
     let day = |d: i64| (chrono::Utc::now() + chrono::Duration::days(d)).format("%Y-%m-%d");
     let period = format!("period_start={}&period_end={}", day(-1), day(1));
     let list: serde_json::Value = app
@@ -414,6 +415,8 @@ async fn the_latest_calls_name_who_called(backend: Backend) {
     assert_eq!(granny["from_name"], "Granny", "{granny}");
     assert!(granny["to_name"].is_null(), "{granny}");
     for path in [
+        // First: the call list marks the calls it shows seen.
+        "/stats/new_calls_list?format=html".to_string(),
         format!("/stats/call_list?{period}&format=html"),
         format!("/stats/missed_calls?{period}&format=html"),
     ] {

@@ -139,8 +139,8 @@ impl CallView {
             date: Moment::new(row.started_at, tz),
             called_from: row.src.clone(),
             called_to: row.dst.clone(),
-            from_name: None,
-            to_name: None,
+            from_name: row.src_name.clone(),
+            to_name: row.dst_name.clone(),
             destination: row.destination.clone().unwrap_or_else(|| row.dst.clone()),
             duration: time::format_duration(seconds),
             seconds,
@@ -265,27 +265,6 @@ impl ExportRow for CallView {
             price,
         ]
     }
-}
-
-/// Gives the calls the names the user's phonebook has for their numbers (one statement).
-pub async fn name_parties(
-    store: &Store,
-    user_id: i64,
-    mut calls: Vec<CallView>,
-) -> AppResult<Vec<CallView>> {
-    let mut numbers: Vec<&str> = calls
-        .iter()
-        .flat_map(|c| [c.called_from.as_str(), c.called_to.as_str()])
-        .filter(|n| !n.is_empty())
-        .collect();
-    numbers.sort_unstable();
-    numbers.dedup();
-    let names = store.phonebook_names(user_id, &numbers).await?;
-    for c in &mut calls {
-        c.from_name = names.get(&c.called_from).cloned();
-        c.to_name = names.get(&c.called_to).cloned();
-    }
-    Ok(calls)
 }
 
 /// Hangup causes as the seed spells them, and their locale keys.
@@ -788,7 +767,6 @@ async fn list(
         .iter()
         .map(|r| CallView::of(r, tz, price_decimals, &currency, false))
         .collect();
-    let rows = name_parties(store, user.id, rows).await?;
     fill(&mut page, &filter, &account, totals, rows);
     let fields = posted.then(|| {
         let mut q = filter.query_string();
@@ -1031,7 +1009,7 @@ pub async fn new_calls(
         .iter()
         .map(|r| CallView::of(r, tz, price_decimals, &account.currency, false))
         .collect();
-    page.calls = name_parties(&store, user.id, calls).await?;
+    page.calls = calls;
     page.links = link_base(&ctx, None, &["done", "n"]).page_links(result.next, result.prev);
     respond(&ctx, &page)
 }

@@ -21,8 +21,7 @@ use utoipa::ToSchema;
 use crate::call_filter::{CallFilter, CallFilterParams};
 use crate::error::AppResult;
 use crate::pages::calls::call_list::{
-    account_of, call_price_decimals, checked_filter, link_base, name_parties, period_shown,
-    refused, CallView,
+    account_of, call_price_decimals, checked_filter, link_base, period_shown, refused, CallView,
 };
 use crate::pages::calls::period_form::PeriodFields;
 use crate::store::access::Resource;
@@ -352,7 +351,7 @@ async fn show(
         .iter()
         .map(|r| CallView::of(r, tz, price_decimals, &account.currency, true))
         .collect();
-    page.calls = name_parties(store, user.id, calls).await?;
+    page.calls = calls;
     // A POST's fields become the links' query: the neighbouring pages are GETs of the period.
     let fields = posted.then(|| {
         let mut pairs = vec![
