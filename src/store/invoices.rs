@@ -115,10 +115,22 @@ impl Store {
         .await
     }
 
-    /// The unpaid invoices in the account's currency; `None` when all are paid.
+    /// The unpaid invoices in the account's currency; `None` when all are paid. One statement:
+    /// the oldest with the count and sum of all.
     pub async fn owed(&self, user_id: i64, currency: &str) -> sqlx::Result<Option<Owed>> {
-        let oldest: Option<Invoice> = sqlx::query_as(&format!(
-            "SELECT {INVOICE_COLUMNS}
+        #[derive(FromRow)]
+        struct OwedRow {
+            #[sqlx(flatten)]
+            oldest: Invoice,
+            owed_count: i64,
+            owed_micros: i64,
+        }
+        let row: Option<OwedRow> = sqlx::query_as(&format!(
+            "SELECT {INVOICE_COLUMNS},
+                    (SELECT COUNT(*) FROM invoices o
+                      WHERE o.user_id = $1 AND o.paid_at IS NULL AND o.currency = $2) AS owed_count,
+                    (SELECT CAST(COALESCE(SUM(o.price_vat_micros), 0) AS BIGINT) FROM invoices o
+                      WHERE o.user_id = $1 AND o.paid_at IS NULL AND o.currency = $2) AS owed_micros
              FROM invoices i JOIN currencies c ON c.code = i.currency
              WHERE i.user_id = $1 AND i.paid_at IS NULL AND i.currency = $2
              ORDER BY i.issued_at, i.id LIMIT 1"
@@ -127,21 +139,10 @@ impl Store {
         .bind(currency)
         .fetch_optional(self.pool())
         .await?;
-        let Some(oldest) = oldest else {
-            return Ok(None);
-        };
-        let (count, total_micros): (i64, i64) = sqlx::query_as(
-            "SELECT COUNT(*), CAST(COALESCE(SUM(price_vat_micros), 0) AS BIGINT) FROM invoices
-             WHERE user_id = $1 AND paid_at IS NULL AND currency = $2",
-        )
-        .bind(user_id)
-        .bind(currency)
-        .fetch_one(self.pool())
-        .await?;
-        Ok(Some(Owed {
-            total_micros,
-            count,
-            oldest,
+        Ok(row.map(|r| Owed {
+            total_micros: r.owed_micros,
+            count: r.owed_count,
+            oldest: r.oldest,
         }))
     }
 

@@ -191,6 +191,46 @@ async fn billing_a_postpaid_month_adds_what_is_owed(b: Backend) {
     assert!(json["owed"]["oldest_due_date"].as_str().unwrap().len() == 10);
     let (_, xml) = app.get_xml("/callc/main").await;
     assert_eq!(text_of(&xml, "balance"), "-0.12 USD");
+
+    // Two more unpaid: an older one of 0.30 USD, due first, and one in euros (not owed in the
+    // account's currency): two invoices, 0.42 USD, the older's due date.
+    sqlx::query("INSERT INTO currencies (code, name, decimals) SELECT 'EUR', 'Euro', 2 WHERE NOT EXISTS (SELECT 1 FROM currencies WHERE code = 'EUR')")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    let more = [
+        ("OLD-1", "USD", 300_000, 86_400),
+        ("EUR-1", "EUR", 999_000, 172_800),
+    ];
+    for (number, currency, price, earlier) in more {
+        sqlx::query(
+            "INSERT INTO invoices (user_id, number, period_start, period_end, issued_at, currency,
+                                   price_micros, vat_percent_bp, price_vat_micros, due_at)
+             SELECT user_id, $1, period_start - $4, period_end - $4, issued_at - $4, $2,
+                    $3, 0, $3, 1000000000 + $4
+               FROM invoices WHERE number NOT IN ('OLD-1', 'EUR-1')",
+        )
+        .bind(number)
+        .bind(currency)
+        .bind(price)
+        .bind(earlier)
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    }
+    let json: serde_json::Value = app
+        .get("/callc/main?format=json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        json["owed"]["total"],
+        serde_json::json!({"value": "0.42", "currency": "USD"}),
+        "{json}"
+    );
+    assert_eq!(json["owed"]["invoices"], 2);
+    assert_eq!(json["owed"]["oldest_due_date"], "2001-09-10", "{json}");
 }
 
 on_both_databases!(vouchers_are_redeemed_once_and_wrong_codes_are_throttled);
