@@ -9,20 +9,23 @@
 //! the month's spend is read too; removed afterwards), and asks about a mix of numbers (UK
 //! fixed and mobile, France, a premium number). Prints the data size; one client's median and
 //! p99; then `--concurrency` clients asking without pause: requests per second and p99. Last,
-//! the database's own time for the same statements, run directly by `sqlite3` or `psql` (the
-//! statements of one question, with their values written in, repeated, minus the tool's start).
+//! the database's own time for the same statements, run directly by `sqlite3` or `psql`: a
+//! second portal records what one question about each number runs (`raw_sql/capture.rs`, as the
+//! pages bench does), and the database's client runs them again (`raw_sql/replay.rs`).
 //! Not a test.
 
 mod support;
-use support::{percentile, DatabaseClient};
+use support::percentile;
+#[path = "raw_sql/capture.rs"]
+mod capture;
+#[path = "raw_sql/replay.rs"]
+mod replay;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use selfcare::config::Secret;
-use selfcare::controls::authorize as q;
-use selfcare::store::controls as c;
 use selfcare::store::Store;
 use selfcare::{Application, Settings};
 
@@ -83,49 +86,14 @@ async fn ask(client: &reqwest::Client, url: &str, account: &str, dst: &str) -> D
     t.elapsed()
 }
 
-/// `sql` with its `$n` replaced by the values, as a tool would run it.
-fn inline(sql: &str, values: &[String]) -> String {
-    let mut s = sql.to_string();
-    for (i, v) in values.iter().enumerate().rev() {
-        s = s.replace(&format!("${}", i + 1), v);
-    }
-    s.split_whitespace().collect::<Vec<_>>().join(" ") + ";\n"
-}
-
-fn text(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
-/// The statements one question about `number` runs, values written in.
-async fn statements(store: &Store, user: i64, account: &str, number: &str) -> String {
-    let now = selfcare::time::now();
-    let digits = number.trim_start_matches("00");
-    let prefixes: Vec<String> = (1..=digits.len()).map(|n| text(&digits[..n])).collect();
-    let (tariff,): (i64,) = sqlx::query_as("SELECT tariff_id FROM users WHERE id = $1")
-        .bind(user)
-        .fetch_one(store.pool())
-        .await
-        .unwrap();
-    let month_start = now - 10 * 86_400;
-    let hour = (month_start + 3599) / 3600;
-    let mut values = vec![user.to_string(), tariff.to_string(), now.to_string()];
-    values.extend(prefixes.iter().cloned());
-    let mut s = String::new();
-    s += &inline(
-        q::CALLER,
-        &[text(account), text(number), text(&format!("+{digits}"))],
-    );
-    s += &inline(&q::destination_sql(prefixes.len()), &values);
-    s += &inline(
-        c::SPEND_SINCE,
-        &[
-            user.to_string(),
-            hour.to_string(),
-            month_start.to_string(),
-            (hour * 3600).to_string(),
-        ],
-    );
-    s
+/// A portal on `url` in this process that answers the PBX: its `/pbx/authorize` address.
+async fn portal(url: &str, dir: &std::path::Path) -> String {
+    let mut settings = Settings::new("127.0.0.1:0", Some(url.to_string()), dir.into()).unwrap();
+    settings.pbx.token = Some(Secret::new(TOKEN));
+    let app = Application::build(settings).await.expect("portal");
+    let url = format!("http://127.0.0.1:{}/pbx/authorize", app.port());
+    tokio::spawn(app.run_until_stopped());
+    url
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -157,16 +125,10 @@ async fn main() {
         .unwrap();
 
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = Settings::new(
-        "127.0.0.1:0",
-        Some(o.database_url.clone()),
-        dir.path().into(),
-    )
-    .unwrap();
-    settings.pbx.token = Some(Secret::new(TOKEN));
-    let app = Application::build(settings).await.expect("portal");
-    let url = format!("http://127.0.0.1:{}/pbx/authorize", app.port());
-    tokio::spawn(app.run_until_stopped());
+    if o.database_url.starts_with("sqlite:") {
+        capture::trace_sqlite();
+    }
+    let url = portal(&o.database_url, dir.path()).await;
     println!(
         "selfcare /pbx/authorize: {} calls in the database, {} of them demo's; {}",
         calls,
@@ -231,20 +193,31 @@ async fn main() {
         ms(percentile(&all, 0.99))
     );
 
-    // The database's own time for the same statements, run by its own tool.
-    let mut one = String::new();
+    // The database's own time for the same statements, run by its own tool: those one
+    // question about each number runs, recorded by a second portal (through a proxy on
+    // PostgreSQL, so that the timed one had no extra hop).
+    let recorded_url = if o.database_url.starts_with("sqlite:") {
+        o.database_url.clone()
+    } else {
+        capture::postgres_proxy(&o.database_url).await
+    };
+    let recorded = portal(&recorded_url, dir.path()).await;
+    let client = reqwest::Client::new();
     for n in NUMBERS {
-        one += &statements(&store, user, &account, n).await;
+        ask(&client, &recorded, &account, n).await; // its connections opened
     }
-    let client = DatabaseClient::for_url(&o.database_url);
-    let repeats = 500;
-    let empty = client.run_ms("");
-    let whole = client.run_ms(&one.repeat(repeats));
-    let per_question = (whole - empty) / (repeats * NUMBERS.len()) as f64;
+    capture::start();
+    for n in NUMBERS {
+        ask(&client, &recorded, &account, n).await;
+    }
+    let statements = capture::stop();
+    let per_question =
+        replay::database_ms(&o.database_url, &statements, 100) / NUMBERS.len() as f64;
     println!(
-        "the same statements in the database's own client directly: {:.3} ms per question ({} questions)",
+        "the same statements in the database's own client directly: {:.3} ms per question ({} statements for {} questions)",
         per_question,
-        repeats * NUMBERS.len()
+        statements.len(),
+        NUMBERS.len()
     );
     store
         .save_user_controls(user, &before, &[], "")

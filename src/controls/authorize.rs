@@ -18,7 +18,7 @@ use crate::store::Store;
 /// The caller, their controls, the operator's settings, and whether the number dialled stays
 /// on the network (one of the operator's devices, or a subscriber's number), in one
 /// statement: `$1` the account, `$2` the number as dialled, `$3` it in E.164 (`+…`).
-pub const CALLER: &str = "SELECT u.id AS user_id, u.blocked, u.account_type, u.balance_micros,
+const CALLER: &str = "SELECT u.id AS user_id, u.blocked, u.account_type, u.balance_micros,
         u.credit_limit_micros, u.currency, cur.decimals, u.time_zone, u.tariff_id, u.reg_country,
         uc.spending_limit_micros, COALESCE(uc.bar_outgoing, 0) AS bar_outgoing,
         COALESCE(uc.bar_international, 0) AS bar_international,
@@ -41,7 +41,7 @@ pub const CALLER: &str = "SELECT u.id AS user_id, u.blocked, u.account_type, u.b
 /// matches, else of the shared ones, as the rater does), with its country, its service in
 /// the calling plan, the subscriber's choice for it, and the rate of their tariff in force,
 /// in one statement: `$1` the user, `$2` the tariff, `$3` now, `$4`… the number's prefixes.
-pub fn destination_sql(prefixes: usize) -> String {
+fn destination_sql(prefixes: usize) -> String {
     let placeholders: Vec<String> = (4..4 + prefixes).map(|i| format!("${i}")).collect();
     format!(
         "SELECT d.prefix, d.details, g.flag, g.name AS group_name,

@@ -375,7 +375,7 @@ pub async fn sync_plan_services(c: &mut AnyConnection) -> sqlx::Result<u64> {
 }
 
 /// `$1` the user, `$2` the first whole hour, `$3`…`$4` the part of an hour before it.
-pub const SPEND_SINCE: &str = "SELECT CAST(
+const SPEND_SINCE: &str = "SELECT CAST(
     COALESCE((SELECT SUM(price_micros) FROM call_hours WHERE user_id = $1 AND hour >= $2), 0)
   + COALESCE((SELECT SUM(price_micros) FROM calls WHERE user_id = $1
                 AND started_at >= $3 AND started_at < $4), 0) AS BIGINT)";
