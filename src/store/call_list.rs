@@ -422,7 +422,8 @@ impl Store {
     /// Count, talk time and price of all calls of the filter, in one statement (see
     /// `rolled_up`).
     pub async fn call_totals(&self, user_id: i64, filter: &CallFilter) -> sqlx::Result<CallTotals> {
-        let Some((rows, w)) = rolled_up(user_id, filter) else {
+        let mut w = Where::new(user_id);
+        let Some(rows) = rolled_up(&mut w, filter) else {
             return Ok(CallTotals::default());
         };
         let sql = format!(
@@ -444,7 +445,8 @@ impl Store {
         user_id: i64,
         period: &Period,
     ) -> sqlx::Result<Vec<ResultCalls>> {
-        let Some((rows, w)) = rolled_up(user_id, &CallFilter::period(period.clone())) else {
+        let mut w = Where::new(user_id);
+        let Some(rows) = rolled_up(&mut w, &CallFilter::period(period.clone())) else {
             return Ok(Vec::new());
         };
         let sql = format!(
@@ -516,23 +518,17 @@ impl Store {
 
     /// Missed calls of a period (from the roll-up), and how many missed calls of any time are
     /// not processed yet: the main page's figure, read from the counter `missed_counts`, so
-    /// both pages say the same and neither counts a growing history.
+    /// both pages say the same and neither counts a growing history. One statement.
     pub async fn missed_counts(&self, user_id: i64, period: &Period) -> sqlx::Result<(i64, i64)> {
-        let total = self
-            .call_totals(user_id, &CallFilter::missed(period.clone()))
-            .await?
-            .calls;
-        Ok((total, self.unprocessed_missed(user_id).await?))
-    }
-
-    /// Missed calls (incoming, not answered) of any time not yet marked processed.
-    pub async fn unprocessed_missed(&self, user_id: i64) -> sqlx::Result<i64> {
-        let row: Option<(i64,)> =
-            sqlx::query_as("SELECT unprocessed FROM missed_counts WHERE user_id = $1")
-                .bind(user_id)
-                .fetch_optional(self.reader())
-                .await?;
-        Ok(row.map_or(0, |(n,)| n))
+        let mut w = Where::new(user_id);
+        let missed = count_of(&mut w, &CallFilter::missed(period.clone()));
+        let sql = format!(
+            "SELECT {missed},
+                    COALESCE((SELECT unprocessed FROM missed_counts WHERE user_id = $1), 0)"
+        );
+        w.query_as::<(i64, i64)>(&sql)
+            .fetch_one(self.reader())
+            .await
     }
 
     /// Marks every missed call of the user not processed yet (any date) processed; returns how
@@ -655,7 +651,7 @@ impl Store {
     }
 
     /// Calls today and this month (the periods given), calls not seen yet (the same counter as
-    /// `unseen_count`, in the same round trip), and the user's daily call target: the statistics
+    /// `unseen_count`), and the user's daily call target, in one statement: the statistics
     /// page's "normative" figures.
     pub async fn call_counters(
         &self,
@@ -663,28 +659,18 @@ impl Store {
         today: &Period,
         month: &Period,
     ) -> sqlx::Result<CallCounters> {
-        let today = self
-            .call_totals(user_id, &CallFilter::period(today.clone()))
-            .await?
-            .calls;
-        let month = self
-            .call_totals(user_id, &CallFilter::period(month.clone()))
-            .await?
-            .calls;
-        let (unseen, daily_call_target): (i64, i64) = sqlx::query_as(
-            "SELECT COALESCE((SELECT unseen FROM unseen_counts WHERE user_id = $1), 0),
+        let mut w = Where::new(user_id);
+        let today = count_of(&mut w, &CallFilter::period(today.clone()));
+        let month = count_of(&mut w, &CallFilter::period(month.clone()));
+        let sql = format!(
+            "SELECT {today} AS today, {month} AS month,
+                    COALESCE((SELECT unseen FROM unseen_counts WHERE user_id = $1), 0) AS unseen,
                     u.daily_call_target
-             FROM users u WHERE u.id = $1",
-        )
-        .bind(user_id)
-        .fetch_one(self.reader())
-        .await?;
-        Ok(CallCounters {
-            today,
-            month,
-            unseen,
-            daily_call_target,
-        })
+             FROM users u WHERE u.id = $1"
+        );
+        w.query_as::<CallCounters>(&sql)
+            .fetch_one(self.reader())
+            .await
     }
 }
 
@@ -754,58 +740,38 @@ impl DayAssignment {
         }
     }
 
-    /// The misplaced seconds as whole hours (read from `call_hours`) and at most one partial
-    /// hour (from `calls`): which table, and the range in seconds of the UTC day.
-    fn misplaced(&self) -> Vec<(&'static str, i64, i64)> {
+    /// The misplaced seconds as whole hours (from `call_hours`) and at most one partial hour
+    /// (from `calls`), in hours or seconds of the UTC day.
+    fn misplaced(&self) -> Vec<Source> {
         let (from, until) = self.misplaced;
-        if from >= until {
-            return vec![];
-        }
-        let (h0, h1) = (
-            from.div_euclid(3600) + i64::from(from % 3600 != 0),
-            until.div_euclid(3600),
-        );
-        let mut out = Vec::new();
-        if h0 >= h1 {
-            out.push(("calls", from, until));
-        } else {
-            if from < h0 * 3600 {
-                out.push(("calls", from, h0 * 3600));
-            }
-            out.push(("call_hours", h0 * 3600, h1 * 3600));
-            if h1 * 3600 < until {
-                out.push(("calls", h1 * 3600, until));
-            }
-        }
-        out
+        let HourSplit { hours, edges } = HourSplit::of(from, until);
+        hours
+            .map(|(h0, h1)| Source::Hours(h0, h1))
+            .into_iter()
+            .chain(edges.into_iter().map(|(a, b)| Source::Calls(a, b)))
+            .collect()
     }
 }
 
-/// The rows of the seconds `[from, until)` of each UTC day `[d0, d1)` (counted on the wrong
-/// local day by the `call_days` branch), as the query of a `WITH` table `name` (`table` is
-/// `call_hours` for whole hours or `calls`; the days are the `utc_days` rows, each joined to
-/// its range), and two branches of `calls_by_day` that move them to their own local day:
-/// added there, taken off the day they were counted on. (Two references to one `WITH` table:
-/// both engines read the rows once. With the join written in both branches, SQLite 3.40 read
-/// every hour of the subscriber for a Bloom filter: 12 ms instead of 1.5 ms for a year.)
+/// The rows of `piece` (hours or seconds of the UTC day) of each UTC day `[d0, d1)`, counted on
+/// the wrong local day by the `call_days` branch, as the query of a `WITH` table `name` (the
+/// days are the `utc_days` rows, each joined to its range), and two branches of
+/// `calls_by_day` that move them to their own local day: added there, taken off the day they
+/// were counted on. (Two references to one `WITH` table: both engines read the rows once. With
+/// the join written in both branches, SQLite 3.40 read every hour of the subscriber for a
+/// Bloom filter: 12 ms instead of 1.5 ms for a year.)
 fn day_corrections(
     w: &mut Where,
     name: &str,
     shift: i64,
     day: &DayAssignment,
-    (table, from, until): (&str, i64, i64),
+    piece: Source,
     (d0, d1): (i64, i64),
 ) -> (String, [String; 2]) {
-    let (column, instant, calls, unit, from, until) = match table {
-        "call_hours" => (
-            "hour",
-            "r.hour * 3600",
-            "r.calls",
-            24,
-            from / 3600,
-            until / 3600,
-        ),
-        _ => ("started_at", "r.started_at", "1", 86_400, from, until),
+    let (table, column, instant, calls, unit, from, until) = match piece {
+        Source::Hours(h0, h1) => ("call_hours", "hour", "r.hour * 3600", "r.calls", 24, h0, h1),
+        Source::Calls(a, b) => ("calls", "started_at", "r.started_at", "1", 86_400, a, b),
+        Source::Days(..) => unreachable!("a UTC day is never misplaced whole"),
     };
     let (from, until) = (w.bind(from), w.bind(until));
     let (d0, d1) = (w.bind(d0), w.bind(d1));
@@ -832,7 +798,7 @@ fn day_corrections(
 /// Where the rows of a per-day query come from: whole UTC days `[d0, d1)` of `call_days` (with
 /// the second of the day that decides their local day), whole hours `[h0, h1)` of
 /// `call_hours`, or the instants `[from, until)` of `calls`.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Source {
     Days(i64, i64, i64),
     Hours(i64, i64),
@@ -884,9 +850,8 @@ impl HourSplit {
 /// as `UNION ALL` branches with the columns `direction, disposition, n` (calls), `b` (talk
 /// time), `p` (price), `u` (unpriced). A year is about 365 rows a filter value, not 8,760.
 /// None for an empty period.
-fn rolled_up(user_id: i64, filter: &CallFilter) -> Option<(String, Where)> {
+fn rolled_up(w: &mut Where, filter: &CallFilter) -> Option<String> {
     let split = DaySplit::of(filter.period.from(), filter.period.until());
-    let mut w = Where::new(user_id);
     let mut parts = Vec::new();
     let rolled =
         "direction, disposition, calls AS n, billsec AS b, price_micros AS p, unpriced AS u";
@@ -916,7 +881,15 @@ fn rolled_up(user_id: i64, filter: &CallFilter) -> Option<(String, Where)> {
                FROM calls WHERE {c}"
         ));
     }
-    (!parts.is_empty()).then(|| (parts.join(" UNION ALL "), w))
+    (!parts.is_empty()).then(|| parts.join(" UNION ALL "))
+}
+
+/// The number of calls of `filter`, as a scalar subquery for a statement whose clause is `w`.
+fn count_of(w: &mut Where, filter: &CallFilter) -> String {
+    match rolled_up(w, filter) {
+        Some(rows) => format!("(SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM ({rows}) x)"),
+        None => "CAST(0 AS BIGINT)".into(),
+    }
 }
 
 /// A period cut for the roll-ups' three levels: whole UTC days `[d0, d1)` (`call_days`), the
@@ -994,24 +967,24 @@ mod tests {
         // UTC: nothing to move.
         assert_eq!(of(0), (0, vec![]));
         // London's summer: the last hour of each UTC day is tomorrow there.
-        assert_eq!(of(3600), (0, vec![("call_hours", 82_800, 86_400)]));
+        assert_eq!(of(3600), (0, vec![Source::Hours(23, 24)]));
         // India (+5:30): five and a half hours, the half from `calls`.
         assert_eq!(
             of(19_800),
             (
                 0,
-                vec![("calls", 66_600, 68_400), ("call_hours", 68_400, 86_400)]
+                vec![Source::Hours(19, 24), Source::Calls(66_600, 68_400)]
             )
         );
         // New York (-5): most of the UTC day is on the local day of its last second; its
         // first five hours are the day before there.
-        assert_eq!(of(-18_000), (86_399, vec![("call_hours", 0, 18_000)]));
+        assert_eq!(of(-18_000), (86_399, vec![Source::Hours(0, 5)]));
         // Chatham (+12:45): past half a day ahead.
         assert_eq!(
             of(45_900),
             (
                 86_399,
-                vec![("call_hours", 0, 39_600), ("calls", 39_600, 40_500)]
+                vec![Source::Hours(0, 11), Source::Calls(39_600, 40_500)]
             )
         );
     }
