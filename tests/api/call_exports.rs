@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 
 use crate::common::{spawn_demo_app, spawn_demo_app_with_settings, text_of, Backend, TestApp};
 use crate::export::{
-    assert_qpdf_ok, csv_rows, download, exec, json, login, pdf_pages, pdf_text, pdf_tools, user_id,
+    assert_qpdf_ok, csv_rows, download, exec, login, pdf_pages, pdf_text, pdf_tools, user_id,
 };
 use crate::on_both_databases;
 
@@ -88,11 +88,11 @@ async fn the_csv_holds_every_call_of_the_filter_as_the_page_shows_them(backend: 
     );
 
     // As many calls as the page counts for the same filter, and as the database holds.
-    let page = json(
-        &app,
-        &format!("/stats/call_list?{filter}&per_page=100&format=json"),
-    )
-    .await;
+    let page = app
+        .json(&format!(
+            "/stats/call_list?{filter}&per_page=100&format=json"
+        ))
+        .await;
     let total = page["total_calls"].as_i64().unwrap();
     assert!(
         total > 200,
@@ -127,7 +127,7 @@ async fn the_csv_holds_every_call_of_the_filter_as_the_page_shows_them(backend: 
     // The next page continues where the CSV does.
     let older = page["links"]["next"].as_str().expect("an older page");
     assert!(older.contains("format=json"), "{older}");
-    let next = json(&app, older).await;
+    let next = app.json(older).await;
     for (i, call) in next["calls"].as_array().unwrap().iter().enumerate() {
         assert_eq!(csv_call(&rows[100 + i]), json_call(call), "row {}", 100 + i);
     }
@@ -266,11 +266,9 @@ async fn a_long_call_list_is_offered_as_csv_instead_of_a_pdf(backend: Backend) {
     login(&app, "demo").await;
     let id = user_id(&app, "demo").await;
     let from = days_ago(60);
-    let page = json(
-        &app,
-        &format!("/stats/call_list?date_from={from}&format=json"),
-    )
-    .await;
+    let page = app
+        .json(&format!("/stats/call_list?date_from={from}&format=json"))
+        .await;
     let total = page["total_calls"].as_i64().unwrap();
     assert!(total > 150);
     let path = format!("/stats/call_list_to_pdf/{id}?date_from={from}");
@@ -393,11 +391,11 @@ async fn the_call_list_links_its_exports_with_its_filter(backend: Backend) {
     )
     .await;
     let html = String::from_utf8(d.body).unwrap();
-    let page = json(
-        &app,
-        &format!("/stats/call_list?period_start={from}&direction=incoming&format=json"),
-    )
-    .await;
+    let page = app
+        .json(&format!(
+            "/stats/call_list?period_start={from}&direction=incoming&format=json"
+        ))
+        .await;
     let query = page["filter_query"].as_str().unwrap();
     for (format, name) in [
         ("pdf", "Download these calls as PDF"),

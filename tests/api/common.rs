@@ -280,6 +280,19 @@ impl TestApp {
         format!("{}{}", self.address, path)
     }
 
+    /// A page's JSON, asked with `Accept: application/json` (its links then name no format),
+    /// whatever the status.
+    pub async fn json(&self, path: &str) -> serde_json::Value {
+        let r = self
+            .client
+            .get(self.url(path))
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .expect("GET");
+        r.json().await.expect("a JSON body")
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.expect("GET")
     }

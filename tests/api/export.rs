@@ -51,18 +51,6 @@ pub(crate) async fn login(app: &TestApp, user: &str) {
     assert_eq!(r.status().as_u16(), 303, "login of {user}");
 }
 
-pub(crate) async fn json(app: &TestApp, path: &str) -> serde_json::Value {
-    app.client
-        .get(app.url(path))
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("JSON")
-}
-
 pub(crate) async fn exec(app: &TestApp, sql: &str) {
     sqlx::query(sql)
         .execute(app.store.pool())
@@ -288,7 +276,7 @@ async fn rates_csv_is_the_pages_data_row_for_row(backend: Backend) {
     let app = spawn_demo_app(backend).await;
     login(&app, "demo").await;
     let id = user_id(&app, "demo").await;
-    let page = json(&app, "/tariffs/user_rates?currency=EUR").await;
+    let page = app.json("/tariffs/user_rates?currency=EUR").await;
     let rates = page["rates"].as_array().unwrap();
     assert!(rates.len() > 50, "the demo tariff has many rates");
 
@@ -325,7 +313,7 @@ async fn rates_csv_is_the_pages_data_row_for_row(backend: Backend) {
     }
 
     // The search filters the export as it filters the page.
-    let found = json(&app, "/tariffs/user_rates?q=united").await;
+    let found = app.json("/tariffs/user_rates?q=united").await;
     let d = download(
         &app,
         &format!("/tariffs/generate_personal_rates_csv/{id}?q=united"),
@@ -346,7 +334,7 @@ async fn rates_pdf_has_the_rows_totals_and_page_numbers(backend: Backend) {
     let app = spawn_demo_app(backend).await;
     login(&app, "demo").await;
     let id = user_id(&app, "demo").await;
-    let page = json(&app, "/tariffs/user_rates?currency=EUR").await;
+    let page = app.json("/tariffs/user_rates?currency=EUR").await;
     let rates = page["rates"].as_array().unwrap();
 
     let d = download(
@@ -443,7 +431,7 @@ async fn payments_csv_is_the_pages_data_and_neutralises_formulas(backend: Backen
     let app = spawn_demo_app(backend).await;
     tricky_payments(&app, "demo2").await;
     login(&app, "demo2").await;
-    let page = json(&app, "/payments/personal_payments").await;
+    let page = app.json("/payments/personal_payments").await;
     let payments = page["payments"].as_array().unwrap();
     let id = user_id(&app, "demo2").await;
     let count = app
@@ -514,7 +502,7 @@ async fn payments_pdf_renders_cyrillic_euro_and_numero(backend: Backend) {
     let app = spawn_demo_app(backend).await;
     tricky_payments(&app, "demo2").await;
     login(&app, "demo2").await;
-    let page = json(&app, "/payments/personal_payments").await;
+    let page = app.json("/payments/personal_payments").await;
     // demo2 reads Russian: the PDF does too.
     let d = download(&app, "/payments/personal_payments?format=pdf").await;
     assert_eq!(d.status, 200);
@@ -580,7 +568,7 @@ async fn a_list_past_the_pdf_cap_is_offered_as_csv(backend: Backend) {
     // The demo household has two payments (of its two paid invoices).
     let app = spawn_demo_app_with_settings(backend, |s| s.pdf_max_rows = 1).await;
     login(&app, "demo").await;
-    let payments = json(&app, "/payments/personal_payments").await["payments"]
+    let payments = app.json("/payments/personal_payments").await["payments"]
         .as_array()
         .unwrap()
         .len();
@@ -663,7 +651,7 @@ async fn an_invoice_pdf_names_seller_and_buyer_with_the_pages_figures(backend: B
         .await
         .unwrap();
     let path = format!("/accounting/user_invoices/{invoice_id}");
-    let page = json(&app, &path).await;
+    let page = app.json(&path).await;
     let inv = &page["invoice"];
 
     // The invoice page links its PDF by name.
@@ -871,7 +859,7 @@ async fn pages_link_their_exports_by_name(backend: Backend) {
         }
     }
     // The invoices list as CSV is its JSON, row for row.
-    let list = json(&app, "/accounting/user_invoices").await;
+    let list = app.json("/accounting/user_invoices").await;
     let (headers, rows) = csv_rows(
         &download(&app, "/accounting/user_invoices?format=csv")
             .await

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use selfcare::i18n::Lang;
 
 use crate::common::{spawn_demo_app, Backend};
-use crate::export::{csv_rows, download, json, login, pdf_text, user_id};
+use crate::export::{csv_rows, download, login, pdf_text, user_id};
 use crate::on_both_databases;
 
 /// JSON fields holding a code or the seed's spelling that the exports say in words.
@@ -126,7 +126,7 @@ async fn a_russian_subscribers_exports_are_in_russian(backend: Backend) {
         // The login name is the subscriber's own, as the file name and title show it.
         let mut data = BTreeSet::from(["demo2".to_string()]);
         for page in &pages {
-            data_strings(&json(&app, page).await, "", &mut data);
+            data_strings(&app.json(page).await, "", &mut data);
         }
 
         let d = download(&app, &pdf).await;

@@ -280,7 +280,7 @@ async fn figures_match_the_calls_in_a_half_hour_zone(backend: Backend) {
         .await;
 
     app.legacy_login("demo", "demo").await;
-    let json = main_json(&app).await;
+    let json = app.json("/callc/main").await;
     assert_eq!(json["calls"][0]["period"], "Month");
     assert_eq!(json["calls"][0]["call_counts"], month_calls, "{json}");
     assert_eq!(json["calls"][0]["seconds"], month_seconds, "{json}");
@@ -316,7 +316,7 @@ async fn figures_match_the_calls_in_a_half_hour_zone(backend: Backend) {
         .execute(pool)
         .await
         .unwrap();
-    assert_eq!(main_json(&app).await["missed_total"], 1);
+    assert_eq!(app.json("/callc/main").await["missed_total"], 1);
     // The missed-calls page says the same, whatever period it shows.
     let missed: serde_json::Value = app
         .get("/stats/missed_calls?format=json&period_start=2000-01-01&period_end=2000-01-31")
@@ -328,13 +328,6 @@ async fn figures_match_the_calls_in_a_half_hour_zone(backend: Backend) {
     assert_eq!(missed["missed_total"], 0, "{missed}");
 }
 
-async fn main_json(app: &crate::common::TestApp) -> serde_json::Value {
-    app.get("/callc/main?format=json")
-        .await
-        .json()
-        .await
-        .unwrap()
-}
 on_both_databases!(figures_match_the_calls_in_a_half_hour_zone);
 
 /// "What happened": the newest calls, newest first, the other party with `+` and the
@@ -377,7 +370,7 @@ async fn the_latest_calls_name_who_called(backend: Backend) {
         .unwrap();
     }
     app.legacy_login("demo", "demo").await;
-    let json = main_json(&app).await;
+    let json = app.json("/callc/main").await;
     let recent = json["recent_calls"].as_array().unwrap();
     assert_eq!(recent.len(), 5, "{json}");
     assert_eq!(recent[0]["number"], "112", "short numbers as they are");
@@ -453,7 +446,9 @@ async fn all_missed_calls_processed_at_once_and_called_back(backend: Backend) {
         &[("username", "demo"), ("password", "demo")],
     )
     .await;
-    let before = main_json(&app).await["missed_total"].as_i64().unwrap();
+    let before = app.json("/callc/main").await["missed_total"]
+        .as_i64()
+        .unwrap();
     assert!(before > 0);
     let html = app
         .get("/stats/missed_calls?period_start=2000-01-01")
@@ -490,7 +485,7 @@ async fn all_missed_calls_processed_at_once_and_called_back(backend: Backend) {
         !html.contains("name=\"processed\" value=\"all\""),
         "nothing left"
     );
-    assert_eq!(main_json(&app).await["missed_total"], 0);
+    assert_eq!(app.json("/callc/main").await["missed_total"], 0);
     assert_eq!(
         app.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'calls_processed'")
             .await,

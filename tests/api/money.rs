@@ -30,17 +30,6 @@ async fn html(app: &TestApp, path: &str) -> (u16, String) {
     (status, r.text().await.unwrap())
 }
 
-async fn json(app: &TestApp, path: &str) -> serde_json::Value {
-    let r = app
-        .client
-        .get(app.url(path))
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .unwrap();
-    r.json().await.unwrap()
-}
-
 async fn exec(app: &TestApp, sql: &str) {
     sqlx::query(sql)
         .execute(app.store.pool())
@@ -255,7 +244,7 @@ async fn rates_are_converted_and_taxed_as_computed_by_hand(backend: Backend) {
         "FIX and MOB of a country share one row"
     );
     // JSON is the view model.
-    let j = json(&app, "/tariffs/user_rates?currency=EUR").await;
+    let j = app.json("/tariffs/user_rates?currency=EUR").await;
     assert_eq!(
         j["rates"][0]["ratecost"],
         serde_json::json!({"value": "0.0184", "currency": "EUR"})
@@ -316,7 +305,9 @@ async fn an_unknown_currency_is_a_clear_failure(backend: Backend) {
             assert!(message.contains("USD, EUR, RUB"), "{message}");
         }
     }
-    let j = json(&app, "/tariffs/user_rates?currency=XYZ&format=json").await;
+    let j = app
+        .json("/tariffs/user_rates?currency=XYZ&format=json")
+        .await;
     assert_eq!(j["error"]["code"], "invalid_input", "{j}");
     assert!(
         j["error"]["message"].as_str().unwrap().contains("XYZ"),
@@ -866,19 +857,19 @@ async fn walk(app: &TestApp, first: &str, list: &str, id: &str) -> Vec<Vec<i64>>
             .map(|row| row[id].as_i64().unwrap())
             .collect()
     };
-    let mut page = json(app, first).await;
+    let mut page = app.json(first).await;
     assert!(page["links"]["prev"].is_null(), "{page}");
     let mut pages = vec![ids(&page)];
     while let Some(next) = page["links"]["next"].as_str().map(str::to_string) {
         assert!(next.contains("format=json"), "{next}");
-        page = json(app, &next).await;
+        page = app.json(&next).await;
         pages.push(ids(&page));
         assert!(pages.len() < 100, "the pages never end");
     }
     // Back from the last page: the same pages, in reverse.
     let mut back = vec![ids(&page)];
     while let Some(prev) = page["links"]["prev"].as_str().map(str::to_string) {
-        page = json(app, &prev).await;
+        page = app.json(&prev).await;
         back.push(ids(&page));
         assert!(back.len() < 100, "the pages never end");
     }
@@ -946,12 +937,12 @@ async fn payments_and_invoices_page_by_time_then_id(backend: Backend) {
         );
         assert_eq!(pages.concat(), all, "{path}");
         // Without `per_page`, 50 to a page: all of them here, and no links.
-        let whole = json(&app, path).await;
+        let whole = app.json(path).await;
         assert_eq!(whole[list].as_array().unwrap().len(), all.len().min(50));
         assert!(whole["links"]["prev"].is_null(), "{whole}");
 
         // The XML pages the same way (its elements unchanged); HTML links older and newer.
-        let second = json(&app, &format!("{path}?per_page=3")).await["links"]["next"]
+        let second = app.json(&format!("{path}?per_page=3")).await["links"]["next"]
             .as_str()
             .unwrap()
             .replace("&format=json", "")
@@ -976,9 +967,11 @@ async fn payments_and_invoices_page_by_time_then_id(backend: Backend) {
         );
 
         // A page position that is not one is refused in the one error shape.
-        let bad = json(&app, &format!("{path}?before=yesterday&format=json")).await;
+        let bad = app
+            .json(&format!("{path}?before=yesterday&format=json"))
+            .await;
         assert_eq!(bad["error"]["code"], "invalid_input", "{bad}");
-        let bad = json(&app, &format!("{path}?per_page=501&format=json")).await;
+        let bad = app.json(&format!("{path}?per_page=501&format=json")).await;
         assert_eq!(bad["error"]["code"], "invalid_input", "{bad}");
     }
 

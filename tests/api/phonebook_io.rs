@@ -692,19 +692,6 @@ on_both_databases!(an_import_that_fails_part_way_writes_nothing);
 // ---------------------------------------------------------------------------------------------
 // paging
 
-/// A page's JSON, asked with `Accept: application/json` (the links then name no format).
-async fn json_page(app: &TestApp, path: &str) -> serde_json::Value {
-    let r = app
-        .client
-        .get(app.url(path))
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200, "GET {path}");
-    r.json().await.unwrap()
-}
-
 fn entry_ids(page: &serde_json::Value) -> Vec<i64> {
     page["entries"]
         .as_array()
@@ -730,7 +717,9 @@ async fn the_phonebook_pages_lead_on_and_back(backend: Backend) {
     let total = entries_of(&app, demo).await as usize;
     assert!(total >= 7);
 
-    let first = json_page(&app, &format!("/phonebooks/list/{demo}?per_page=3")).await;
+    let first = app
+        .json(&format!("/phonebooks/list/{demo}?per_page=3"))
+        .await;
     assert!(first["links"]["prev"].is_null(), "{first}");
     let mut seen = entry_ids(&first);
     let mut pages = vec![first.clone()];
@@ -740,7 +729,7 @@ async fn the_phonebook_pages_lead_on_and_back(backend: Backend) {
             next.contains("per_page=3") && next.contains("after="),
             "{next}"
         );
-        page = json_page(&app, &next).await;
+        page = app.json(&next).await;
         let ids = entry_ids(&page);
         assert!(ids.len() <= 3 && !ids.is_empty(), "{page}");
         assert!(
@@ -753,22 +742,26 @@ async fn the_phonebook_pages_lead_on_and_back(backend: Backend) {
     }
     assert_eq!(seen.len(), total, "every entry once");
     // In the order of the whole list on one page (by name, any case, in the database's order).
-    let whole = json_page(&app, &format!("/phonebooks/list/{demo}?per_page=500")).await;
+    let whole = app
+        .json(&format!("/phonebooks/list/{demo}?per_page=500"))
+        .await;
     assert_eq!(seen, entry_ids(&whole));
     assert!(whole["links"]["next"].is_null() && whole["links"]["prev"].is_null());
 
     // `prev` of the second page is the first again.
     let back = pages[1]["links"]["prev"].as_str().expect("a prev link");
-    let again = json_page(&app, back).await;
+    let again = app.json(back).await;
     assert_eq!(entry_ids(&again), entry_ids(&first));
     assert!(again["links"]["prev"].is_null());
 
     // A search pages too, and its links keep it.
-    let found = json_page(&app, &format!("/phonebooks/list/{demo}?q=QOO_Q&per_page=1")).await;
+    let found = app
+        .json(&format!("/phonebooks/list/{demo}?q=QOO_Q&per_page=1"))
+        .await;
     assert_eq!(entry_ids(&found).len(), 1);
     let next = found["links"]["next"].as_str().expect("the second Qoo_q");
     assert!(next.contains("q=QOO_Q"), "{next}");
-    let second = json_page(&app, next).await;
+    let second = app.json(next).await;
     assert_eq!(second["entries"][0]["entry_name"], "Qoo_q");
     assert_ne!(entry_ids(&second), entry_ids(&found));
     assert!(second["links"]["next"].is_null());
@@ -817,7 +810,7 @@ async fn the_phonebook_pages_lead_on_and_back(backend: Backend) {
     let (status, xml) = app.get_xml(&format!("/phonebooks/list/{demo}")).await;
     assert_eq!(status, 200);
     assert_eq!(xml.matches("<entry>").count(), total);
-    let first = json_page(&app, &format!("/phonebooks/list/{demo}")).await;
+    let first = app.json(&format!("/phonebooks/list/{demo}")).await;
     assert_eq!(entry_ids(&first).len(), 50);
 
     // The exports are the whole list, whatever the page asked.

@@ -176,12 +176,7 @@ async fn billing_a_postpaid_month_adds_what_is_owed(b: Backend) {
         )
         .await;
     assert_eq!(r.status(), 303);
-    let json: serde_json::Value = app
-        .get("/callc/main?format=json")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let json = app.json("/callc/main").await;
     assert_eq!(
         json["owed"]["total"],
         serde_json::json!({"value": "0.12", "currency": "USD"}),
@@ -218,12 +213,7 @@ async fn billing_a_postpaid_month_adds_what_is_owed(b: Backend) {
         .await
         .unwrap();
     }
-    let json: serde_json::Value = app
-        .get("/callc/main?format=json")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let json = app.json("/callc/main").await;
     assert_eq!(
         json["owed"]["total"],
         serde_json::json!({"value": "0.42", "currency": "USD"}),
