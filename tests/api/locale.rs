@@ -243,6 +243,7 @@ async fn russian_money_and_countries_fit_a_phone() {
         ("/accounting/user_invoices", "invoices"),
         ("/services/calling_plan", "calling-plan"),
         ("/stats/missed_calls", "missed-calls"),
+        ("/stats/user_stats", "statistics"),
     ] {
         b.go(&format!("{}{path}", app.address)).await;
         assert!(b.fits_sideways().await, "{path} scrolls sideways");
