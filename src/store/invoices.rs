@@ -115,8 +115,8 @@ impl Store {
         .await
     }
 
-    /// The unpaid invoices in the account's currency; `None` when all are paid. One statement:
-    /// the oldest with the count and sum of all.
+    /// The unpaid invoices in the account's currency; `None` when all are paid. One statement
+    /// and one pass: the oldest, with the count and sum of all as window functions over them.
     pub async fn owed(&self, user_id: i64, currency: &str) -> sqlx::Result<Option<Owed>> {
         #[derive(FromRow)]
         struct OwedRow {
@@ -126,11 +126,8 @@ impl Store {
             owed_micros: i64,
         }
         let row: Option<OwedRow> = sqlx::query_as(&format!(
-            "SELECT {INVOICE_COLUMNS},
-                    (SELECT COUNT(*) FROM invoices o
-                      WHERE o.user_id = $1 AND o.paid_at IS NULL AND o.currency = $2) AS owed_count,
-                    (SELECT CAST(COALESCE(SUM(o.price_vat_micros), 0) AS BIGINT) FROM invoices o
-                      WHERE o.user_id = $1 AND o.paid_at IS NULL AND o.currency = $2) AS owed_micros
+            "SELECT {INVOICE_COLUMNS}, COUNT(*) OVER () AS owed_count,
+                    CAST(SUM(i.price_vat_micros) OVER () AS BIGINT) AS owed_micros
              FROM invoices i JOIN currencies c ON c.code = i.currency
              WHERE i.user_id = $1 AND i.paid_at IS NULL AND i.currency = $2
              ORDER BY i.issued_at, i.id LIMIT 1"
