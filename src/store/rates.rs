@@ -27,7 +27,7 @@ pub struct CurrencyRate {
 
 /// One rate of the user's tariff: a destination group and a type (FIX, MOB…), per minute, in
 /// the tariff's currency. Read from a JSON array of its fields in this order (`user_rates`).
-#[derive(Clone, Debug, FromRow, serde::Deserialize)]
+#[derive(Clone, Debug, serde::Deserialize)]
 pub struct UserRate {
     pub group_id: i64,
     pub group_name: String,
