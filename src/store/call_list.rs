@@ -581,9 +581,6 @@ impl Store {
                 DayOf::Day(_) => (None, DaySplit::hours_only(seg.from, seg.until)),
                 DayOf::Shift(shift) => (Some(shift), DaySplit::of(seg.from, seg.until)),
             };
-            // An hour can straddle a local midnight only in a zone whose offset is not whole
-            // hours (India, Nepal): there the hours at the edges are read from `calls`.
-            let whole_hours = shift.is_none_or(|s| s % 3600 == 0);
             if let (Some(shift), Some((d0, d1))) = (shift, split.days) {
                 let day = DayAssignment::of(shift);
                 parts.push(day_rows(
@@ -602,12 +599,9 @@ impl Store {
                 }
             }
             for (h0, h1) in split.hours {
-                let source = if whole_hours {
-                    Source::Hours(h0, h1)
-                } else {
-                    Source::Calls(h0 * 3600, h1 * 3600)
-                };
-                parts.push(day_rows(&mut w, seg.day, source));
+                for source in hour_sources(h0, h1, shift) {
+                    parts.push(day_rows(&mut w, seg.day, source));
+                }
             }
             for (a, b) in split.edges {
                 parts.push(day_rows(&mut w, seg.day, Source::Calls(a, b)));
@@ -710,6 +704,27 @@ fn day_rows(w: &mut Where, day: DayOf, source: Source) -> String {
                 CASE WHEN disposition = 'ANSWERED' THEN {calls} ELSE 0 END AS a, billsec AS b
            FROM {table} WHERE user_id = $1 AND {column} >= {from} AND {column} < {until}"
     )
+}
+
+/// The whole UTC hours `[h0, h1)` of a period in a zone `shift` seconds ahead of UTC, as the
+/// sources that put each call on its local day: `call_hours` for the hours within one local
+/// day, `calls` for an hour that a local midnight cuts (only where the offset is not whole
+/// hours, as India's: at most one such hour a day). `None`: the hours are all on one local day.
+fn hour_sources(h0: i64, h1: i64, shift: Option<i64>) -> Vec<Source> {
+    let cut = |h: i64| shift.is_some_and(|s| (h * 3600 + s).rem_euclid(86_400) > 86_400 - 3600);
+    let mut out = Vec::new();
+    let mut start = h0;
+    for h in (h0..h1).filter(|&h| cut(h)) {
+        if start < h {
+            out.push(Source::Hours(start, h));
+        }
+        out.push(Source::Calls(h * 3600, (h + 1) * 3600));
+        start = h + 1;
+    }
+    if start < h1 {
+        out.push(Source::Hours(start, h1));
+    }
+    out
 }
 
 /// Which local day a whole UTC day's row is counted on, for a zone `shift` seconds ahead of
@@ -957,6 +972,31 @@ impl Where {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_hours_a_local_midnight_cuts_are_read_from_calls() {
+        // UTC and London: every hour from the roll-up.
+        assert_eq!(hour_sources(10, 30, Some(0)), vec![Source::Hours(10, 30)]);
+        assert_eq!(hour_sources(10, 30, None), vec![Source::Hours(10, 30)]);
+        // India (+5:30): the UTC hour 18:00-19:00 holds the local midnight.
+        assert_eq!(
+            hour_sources(10, 30, Some(19_800)),
+            vec![
+                Source::Hours(10, 18),
+                Source::Calls(18 * 3600, 19 * 3600),
+                Source::Hours(19, 30)
+            ]
+        );
+        assert_eq!(
+            hour_sources(18, 19, Some(19_800)),
+            vec![Source::Calls(18 * 3600, 19 * 3600)]
+        );
+        // St John's (-3:30): 03:00-04:00 UTC.
+        assert_eq!(
+            hour_sources(0, 4, Some(-12_600)),
+            vec![Source::Hours(0, 3), Source::Calls(3 * 3600, 4 * 3600)]
+        );
+    }
 
     #[test]
     fn utc_days_are_put_on_the_local_day_most_of_them_is_on() {
