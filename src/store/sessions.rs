@@ -1,6 +1,7 @@
 //! Login sessions as the server knows them: a session store (cookie or Redis) holds the id, this
 //! table says whether it is still alive.
 
+use super::users::{Account, ACCOUNT_COLUMNS, ACCOUNT_FROM};
 use super::Store;
 use crate::config::SessionLifetimes;
 use crate::web::session::{LoginMethod, SessionKind};
@@ -25,6 +26,15 @@ pub struct SessionRow {
     pub user_agent: String,
     pub created_at: i64,
     pub last_seen_at: i64,
+}
+
+/// A session's times and its user's account, read in one statement on every request.
+#[derive(sqlx::FromRow)]
+struct LiveSession {
+    created_at: i64,
+    last_seen_at: Option<i64>,
+    #[sqlx(flatten)]
+    account: Account,
 }
 
 /// How often a session in use is marked seen (its idle time is known to this precision).
@@ -96,8 +106,8 @@ impl Store {
         Ok(())
     }
 
-    /// The user of a live session, or None when it ended, never existed, or has outlived
-    /// `life` (then it is ended here). A session in use is marked seen at most once a minute,
+    /// The account of a live session's user (as the request found it), or None when the
+    /// session ended, never existed, or has outlived `life` (then it is ended here). A session in use is marked seen at most once a minute,
     /// in the background: the page never waits for that write (on SQLite a long import may
     /// hold the write lock).
     pub async fn session_user(
@@ -105,15 +115,21 @@ impl Store {
         id: &str,
         life: &SessionLifetimes,
         now: i64,
-    ) -> sqlx::Result<Option<i64>> {
-        let row: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT user_id, created_at, last_seen_at FROM user_sessions
-             WHERE id = $1 AND ended_at IS NULL",
-        )
+    ) -> sqlx::Result<Option<Account>> {
+        let row: Option<LiveSession> = sqlx::query_as(&format!(
+            "SELECT s.created_at, s.last_seen_at, {ACCOUNT_COLUMNS} {ACCOUNT_FROM}
+               JOIN user_sessions s ON s.user_id = u.id
+              WHERE s.id = $1 AND s.ended_at IS NULL"
+        ))
         .bind(id)
         .fetch_optional(self.pool())
         .await?;
-        let Some((user_id, created_at, last_seen_at)) = row else {
+        let Some(LiveSession {
+            created_at,
+            last_seen_at,
+            account,
+        }) = row
+        else {
             return Ok(None);
         };
         let seen = last_seen_at.unwrap_or(created_at);
@@ -135,7 +151,7 @@ impl Store {
                 }
             });
         }
-        Ok(Some(user_id))
+        Ok(Some(account))
     }
 
     pub async fn end_session(&self, id: &str) -> sqlx::Result<()> {

@@ -58,6 +58,13 @@ pub struct NewUser<'a> {
     pub created_at: i64,
 }
 
+/// An `Account`'s columns, from [`ACCOUNT_FROM`] (the user `u`): also read with the session
+/// on every request.
+pub(super) const ACCOUNT_COLUMNS: &str = "u.id, u.username, u.first_name, u.last_name, u.language,
+    u.time_zone, u.account_type, u.balance_micros, u.credit_limit_micros, u.currency,
+    c.decimals AS currency_decimals";
+pub(super) const ACCOUNT_FROM: &str = "FROM users u JOIN currencies c ON c.code = u.currency";
+
 impl Store {
     pub async fn credentials(&self, username: &str) -> sqlx::Result<Option<Credentials>> {
         sqlx::query_as("SELECT id, password_hash, language, blocked FROM users WHERE username = $1")
@@ -67,12 +74,9 @@ impl Store {
     }
 
     pub async fn account(&self, user_id: i64) -> sqlx::Result<Option<Account>> {
-        sqlx::query_as(
-            "SELECT u.id, u.username, u.first_name, u.last_name, u.language, u.time_zone, u.account_type,
-                    u.balance_micros, u.credit_limit_micros, u.currency, c.decimals AS currency_decimals
-             FROM users u JOIN currencies c ON c.code = u.currency
-             WHERE u.id = $1",
-        )
+        sqlx::query_as(&format!(
+            "SELECT {ACCOUNT_COLUMNS} {ACCOUNT_FROM} WHERE u.id = $1"
+        ))
         .bind(user_id)
         .fetch_optional(self.pool())
         .await

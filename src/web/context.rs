@@ -199,8 +199,9 @@ pub async fn context(
     let user_id = match (stateless, session::login(&session)) {
         (Some(uid), _) => Some(uid),
         (None, Some((uid, sid))) => match live_session_user(&req, &sid).await {
-            Ok(Some(owner)) if owner == uid => {
+            Ok(Some(account)) if account.id == uid => {
                 session_id = Some(sid);
+                req.extensions_mut().insert(account);
                 Some(uid)
             }
             Ok(_) => {
@@ -346,7 +347,10 @@ pub fn client_address(req: &ServiceRequest) -> String {
     super::client_address::client_address(req.peer_addr().map(|a| a.ip()), &forwarded, &trusted)
 }
 
-async fn live_session_user(req: &ServiceRequest, sid: &str) -> Result<Option<i64>, AppError> {
+async fn live_session_user(
+    req: &ServiceRequest,
+    sid: &str,
+) -> Result<Option<crate::store::users::Account>, AppError> {
     let store = req.app_data::<actix_web::web::Data<Store>>();
     let settings = req.app_data::<actix_web::web::Data<crate::config::Settings>>();
     match (store, settings) {

@@ -39,7 +39,7 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 use anyhow::Context as _;
 
 pub use access::{require, OwnUserId};
-pub use auth::CurrentUser;
+pub use auth::{CurrentUser, UserAccount};
 pub use context::Ctx;
 pub use form::{StrictForm, StrictQuery};
 pub use format::Format;

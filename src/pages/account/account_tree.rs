@@ -8,14 +8,14 @@ use askama::Template;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::money::Money;
 use crate::numbers::service::service_name;
 use crate::store::Store;
 use crate::time;
 use crate::web::openapi::ApiDoc;
 use crate::web::values::{Amount, Links, Moment};
-use crate::web::{respond, Chrome, Ctx, CurrentUser, Page};
+use crate::web::{respond, Chrome, Ctx, CurrentUser, Page, UserAccount};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -100,11 +100,12 @@ pub fn api(doc: &mut ApiDoc) {
 }
 
 /// GET /accounts/tree
-pub async fn show(ctx: Ctx, user: CurrentUser, store: web::Data<Store>) -> AppResult<HttpResponse> {
-    let account = store
-        .account(user.id)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
+pub async fn show(
+    ctx: Ctx,
+    user: CurrentUser,
+    UserAccount(account): UserAccount,
+    store: web::Data<Store>,
+) -> AppResult<HttpResponse> {
     let tz = time::zone(&account.time_zone);
     let now = time::now();
     let mut subscriptions = store.tree_subscriptions(user.id).await?;

@@ -21,7 +21,9 @@ use crate::time;
 use crate::web::openapi::ApiDoc;
 use crate::web::session;
 use crate::web::values::{Links, Moment};
-use crate::web::{require, respond, respond_action, Chrome, Ctx, CurrentUser, Format, Page};
+use crate::web::{
+    require, respond, respond_action, Chrome, Ctx, CurrentUser, Format, Page, UserAccount,
+};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -137,14 +139,11 @@ pub struct DoneQuery {
 pub async fn show(
     ctx: Ctx,
     user: CurrentUser,
+    UserAccount(account): UserAccount,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
     query: web::Query<DoneQuery>,
 ) -> AppResult<HttpResponse> {
-    let account = store
-        .account(user.id)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
     let zone = time::zone(&account.time_zone);
     let rows = store
         .live_sessions(user.id, &settings.sessions, time::now())

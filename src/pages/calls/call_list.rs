@@ -58,7 +58,7 @@ use crate::web::openapi::ApiDoc;
 use crate::web::values::{Amount, Links, Moment};
 use crate::web::{
     require, respond, respond_action, respond_as, too_long_for_pdf, Chrome, Ctx, CurrentUser,
-    Format, OwnUserId, Page, StrictForm,
+    Format, OwnUserId, Page, StrictForm, UserAccount,
 };
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -297,13 +297,6 @@ pub fn call_price_decimals(account: &Account) -> u32 {
 }
 
 /// The account of the session, or no session at all.
-pub async fn account_of(store: &Store, user: CurrentUser) -> AppResult<Account> {
-    store
-        .account(user.id)
-        .await?
-        .ok_or(AppError::Unauthenticated)
-}
-
 /// Reads a filter, answering another user's `userid` and device with 404.
 pub async fn checked_filter(
     store: &Store,
@@ -623,12 +616,14 @@ pub async fn device_options(store: &Store, user_id: i64) -> AppResult<Vec<Device
 pub async fn pdf(
     ctx: Ctx,
     user: OwnUserId,
+    account: UserAccount,
     store: web::Data<Store>,
     query: web::Query<ListParams>,
 ) -> AppResult<HttpResponse> {
     list(
         ctx.exporting(Format::Pdf),
         user.0,
+        account,
         &store,
         query.into_inner(),
         false,
@@ -640,12 +635,14 @@ pub async fn pdf(
 pub async fn csv(
     ctx: Ctx,
     user: OwnUserId,
+    account: UserAccount,
     store: web::Data<Store>,
     query: web::Query<ListParams>,
 ) -> AppResult<HttpResponse> {
     list(
         ctx.exporting(Format::Csv),
         user.0,
+        account,
         &store,
         query.into_inner(),
         false,
@@ -657,34 +654,36 @@ pub async fn csv(
 pub async fn list_get(
     ctx: Ctx,
     user: CurrentUser,
+    account: UserAccount,
     store: web::Data<Store>,
     query: web::Query<ListParams>,
 ) -> AppResult<HttpResponse> {
-    list(ctx, user, &store, query.into_inner(), false).await
+    list(ctx, user, account, &store, query.into_inner(), false).await
 }
 
 /// POST /stats/call_list: the seed's "change period"; the same fields in a form.
 pub async fn list_post(
     ctx: Ctx,
     user: CurrentUser,
+    account: UserAccount,
     store: web::Data<Store>,
     query: web::Query<ListParams>,
     form: Option<web::Form<ListParams>>,
 ) -> AppResult<HttpResponse> {
     let posted = form.is_some();
     let params = form.map(|f| f.into_inner()).unwrap_or(query.into_inner());
-    list(ctx, user, &store, params, posted).await
+    list(ctx, user, account, &store, params, posted).await
 }
 
 /// `posted`: the filter came in a form body, which the page links turn into a query.
 async fn list(
     ctx: Ctx,
     user: CurrentUser,
+    UserAccount(account): UserAccount,
     store: &Store,
     params: ListParams,
     posted: bool,
 ) -> AppResult<HttpResponse> {
-    let account = account_of(store, user).await?;
     let tz = time::zone(&account.time_zone);
     let devices = device_options(store, user.id).await?;
     let mut page = CallListPage {
@@ -963,10 +962,10 @@ fn parse_ids(text: &str) -> Result<Vec<i64>, String> {
 pub async fn new_calls(
     ctx: Ctx,
     user: CurrentUser,
+    UserAccount(account): UserAccount,
     store: web::Data<Store>,
     query: web::Query<NewCallsQuery>,
 ) -> AppResult<HttpResponse> {
-    let account = account_of(&store, user).await?;
     let tz = time::zone(&account.time_zone);
     let mut page = NewCallsPage {
         pagename: "Calls",

@@ -34,7 +34,9 @@ use crate::store::Store;
 use crate::time;
 use crate::web::openapi::ApiDoc;
 use crate::web::values::{Links, Moment};
-use crate::web::{require, respond, Chrome, Ctx, CurrentUser, DataDir, OwnUserId, Page};
+use crate::web::{
+    require, respond, Chrome, Ctx, CurrentUser, DataDir, OwnUserId, Page, UserAccount,
+};
 
 const DEFAULT_SPAN: Span = Span::Days(30);
 
@@ -228,6 +230,7 @@ fn parse_device(s: Option<&str>) -> Result<Option<i64>, ()> {
 pub async fn own_list(
     ctx: Ctx,
     user: CurrentUser,
+    account: UserAccount,
     store: web::Data<Store>,
     query: web::Query<FaxParams>,
     body: Option<web::Form<FaxParams>>,
@@ -237,23 +240,25 @@ pub async fn own_list(
             .insert_header((header::LOCATION, format!("/stats/faxes_list/{}", user.id)))
             .finish());
     }
-    show(ctx, user, store, query, body).await
+    show(ctx, user, account, store, query, body).await
 }
 
 /// GET or POST /stats/faxes_list/{userid}
 pub async fn list(
     ctx: Ctx,
     own: OwnUserId,
+    account: UserAccount,
     store: web::Data<Store>,
     query: web::Query<FaxParams>,
     body: Option<web::Form<FaxParams>>,
 ) -> AppResult<HttpResponse> {
-    show(ctx, own.0, store, query, body).await
+    show(ctx, own.0, account, store, query, body).await
 }
 
 async fn show(
     ctx: Ctx,
     user: CurrentUser,
+    UserAccount(account): UserAccount,
     store: web::Data<Store>,
     query: web::Query<FaxParams>,
     body: Option<web::Form<FaxParams>>,
@@ -262,10 +267,6 @@ async fn show(
     let params = query
         .into_inner()
         .merge(body.map(|b| b.into_inner()).unwrap_or_default());
-    let account = store
-        .account(user.id)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
     let tz = time::zone(&account.time_zone);
     let device_id = parse_device(params.device_id.as_deref());
     // Another user's device is not found, like another user's fax.

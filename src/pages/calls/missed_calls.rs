@@ -21,7 +21,7 @@ use utoipa::ToSchema;
 use crate::call_filter::{CallFilter, CallFilterParams};
 use crate::error::AppResult;
 use crate::pages::calls::call_list::{
-    account_of, call_price_decimals, checked_filter, link_base, period_shown, refused, CallView,
+    call_price_decimals, checked_filter, link_base, period_shown, refused, CallView,
 };
 use crate::pages::calls::period_form::PeriodFields;
 use crate::store::access::Resource;
@@ -31,7 +31,7 @@ use crate::store::Store;
 use crate::time;
 use crate::web::openapi::ApiDoc;
 use crate::web::values::{Links, Moment};
-use crate::web::{require, respond, Chrome, Ctx, CurrentUser, Format, Page};
+use crate::web::{require, respond, Chrome, Ctx, CurrentUser, Format, Page, UserAccount};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -210,16 +210,18 @@ pub fn api(doc: &mut ApiDoc) {
 pub async fn show_get(
     ctx: Ctx,
     user: CurrentUser,
+    account: UserAccount,
     store: web::Data<Store>,
     query: web::Query<MissedParams>,
 ) -> AppResult<HttpResponse> {
-    show(ctx, user, &store, query.into_inner(), None, false).await
+    show(ctx, user, account, &store, query.into_inner(), None, false).await
 }
 
 /// POST /stats/missed_calls: a new period, or `processed` = a call to mark processed.
 pub async fn show_post(
     ctx: Ctx,
     user: CurrentUser,
+    account: UserAccount,
     store: web::Data<Store>,
     query: web::Query<MissedParams>,
     form: Option<web::Form<MissedParams>>,
@@ -253,7 +255,7 @@ pub async fn show_post(
                 .insert_header((header::LOCATION, format!("/stats/missed_calls?{q}")))
                 .finish());
         }
-        return show(ctx, user, &store, params, None, true).await;
+        return show(ctx, user, account, &store, params, None, true).await;
     }
     if let Some(raw) = params
         .processed
@@ -285,19 +287,19 @@ pub async fn show_post(
             problem = Some(format!("Call {id} is not a missed call"));
         }
     }
-    show(ctx, user, &store, params, problem, true).await
+    show(ctx, user, account, &store, params, problem, true).await
 }
 
 /// `posted`: the fields may have come in a form body, which the page links turn into a query.
 async fn show(
     ctx: Ctx,
     user: CurrentUser,
+    UserAccount(account): UserAccount,
     store: &Store,
     params: MissedParams,
     problem: Option<String>,
     posted: bool,
 ) -> AppResult<HttpResponse> {
-    let account = account_of(store, user).await?;
     let tz = time::zone(&account.time_zone);
     let typed = PeriodFields::typed(params.period_start.as_deref(), params.period_end.as_deref());
     let mut page = MissedPage {

@@ -32,7 +32,6 @@ use utoipa::ToSchema;
 use crate::call_filter::{CallFilter, CallFilterParams, FilterError};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
-use crate::pages::calls::call_list::account_of;
 use crate::pages::calls::charts::{Column, ColumnChart, StripChart};
 use crate::pages::calls::period_form::PeriodFields;
 use crate::period::{Period, Span};
@@ -41,7 +40,7 @@ use crate::store::Store;
 use crate::time;
 use crate::web::openapi::ApiDoc;
 use crate::web::values::Links;
-use crate::web::{respond, Chrome, Ctx, CurrentUser, Format, Page};
+use crate::web::{respond, Chrome, Ctx, CurrentUser, Format, Page, UserAccount};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -357,31 +356,33 @@ pub fn api(doc: &mut ApiDoc) {
 pub async fn show_get(
     ctx: Ctx,
     user: CurrentUser,
+    account: UserAccount,
     store: web::Data<Store>,
     query: web::Query<StatsParams>,
 ) -> AppResult<HttpResponse> {
-    show(ctx, user, &store, query.into_inner()).await
+    show(ctx, user, account, &store, query.into_inner()).await
 }
 
 /// POST /stats/user_stats (also as /billing/stats/user_stats): the seed's "change dates".
 pub async fn show_post(
     ctx: Ctx,
     user: CurrentUser,
+    account: UserAccount,
     store: web::Data<Store>,
     query: web::Query<StatsParams>,
     form: Option<web::Form<StatsParams>>,
 ) -> AppResult<HttpResponse> {
     let params = form.map(|f| f.into_inner()).unwrap_or(query.into_inner());
-    show(ctx, user, &store, params).await
+    show(ctx, user, account, &store, params).await
 }
 
 async fn show(
     ctx: Ctx,
     user: CurrentUser,
+    UserAccount(account): UserAccount,
     store: &Store,
     params: StatsParams,
 ) -> AppResult<HttpResponse> {
-    let account = account_of(store, user).await?;
     let tz = time::zone(&account.time_zone);
     let now = time::now();
     let fields = CallFilterParams {

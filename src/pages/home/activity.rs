@@ -12,7 +12,7 @@ use crate::store::Store;
 use crate::time;
 use crate::web::openapi::ApiDoc;
 use crate::web::values::{Links, Moment};
-use crate::web::{respond, Chrome, Ctx, CurrentUser, Page, StrictQuery};
+use crate::web::{respond, Chrome, Ctx, CurrentUser, Page, StrictQuery, UserAccount};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -106,6 +106,7 @@ pub fn api(doc: &mut ApiDoc) {
 pub async fn show(
     ctx: Ctx,
     user: CurrentUser,
+    UserAccount(account): UserAccount,
     store: web::Data<Store>,
     query: StrictQuery<PageQuery>,
 ) -> AppResult<HttpResponse> {
@@ -114,10 +115,6 @@ pub async fn show(
         .map_err(AppError::bad_input)?;
     let size =
         keyset_page::page_size(q.per_page.as_deref(), ctx.lang).map_err(AppError::bad_input)?;
-    let account = store
-        .account(user.id)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
     let tz = time::zone(&account.time_zone);
     let window = store.activity_page(user.id, &cursor, size).await?;
     let links = ctx.page_links(window.next, window.prev);

@@ -6,13 +6,13 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::config::Settings;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::money::Money;
 use crate::store::Store;
 use crate::time;
 use crate::web::openapi::ApiDoc;
 use crate::web::values::{Amount, Moment};
-use crate::web::{respond, Chrome, Ctx, CurrentUser, Page};
+use crate::web::{respond, Chrome, Ctx, CurrentUser, Page, UserAccount};
 
 #[derive(Serialize, ToSchema)]
 pub struct MainPage {
@@ -116,14 +116,10 @@ pub fn api(doc: &mut ApiDoc) {
 pub async fn show(
     ctx: Ctx,
     user: CurrentUser,
+    UserAccount(account): UserAccount,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
 ) -> AppResult<HttpResponse> {
-    // A session whose user has since been removed is no session.
-    let account = store
-        .account(user.id)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
     let tz = time::zone(&account.time_zone);
     let (day_start, month_start) = time::day_and_month_start(time::now(), tz);
     let stats = store.main_stats(user.id, day_start, month_start).await?;

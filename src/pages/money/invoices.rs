@@ -30,7 +30,7 @@ use crate::store::Store;
 use crate::time;
 use crate::web::openapi::ApiDoc;
 use crate::web::values::{Amount, Links, Moment};
-use crate::web::{require, respond, Chrome, Ctx, CurrentUser, Format, Page};
+use crate::web::{require, respond, Chrome, Ctx, CurrentUser, Format, Page, UserAccount};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -246,13 +246,10 @@ pub fn api(doc: &mut ApiDoc) {
 pub async fn list(
     ctx: Ctx,
     user: CurrentUser,
+    UserAccount(account): UserAccount,
     store: web::Data<Store>,
     query: web::Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
-    let account = store
-        .account(user.id)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
     let tz = time::zone(&account.time_zone);
     let name = account.display_name();
     // The exports are of every invoice (paging is for the page, not the export).
@@ -540,6 +537,7 @@ pub struct DetailQuery {
 pub async fn detail(
     ctx: Ctx,
     user: CurrentUser,
+    UserAccount(account): UserAccount,
     store: web::Data<Store>,
     settings: web::Data<Settings>,
     path: web::Path<i64>,
@@ -547,10 +545,6 @@ pub async fn detail(
 ) -> AppResult<HttpResponse> {
     let invoice_id = path.into_inner();
     require(&store, user, Resource::Invoice, invoice_id).await?;
-    let account = store
-        .account(user.id)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
     let tz = time::zone(&account.time_zone);
     let invoice = store
         .invoice(user.id, invoice_id)

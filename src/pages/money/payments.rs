@@ -27,7 +27,7 @@ use crate::store::Store;
 use crate::time;
 use crate::web::openapi::ApiDoc;
 use crate::web::values::{Amount, Links, Moment};
-use crate::web::{respond, Chrome, Ctx, CurrentUser, Format, Page};
+use crate::web::{respond, Chrome, Ctx, CurrentUser, Format, Page, UserAccount};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -255,13 +255,10 @@ pub fn api(doc: &mut ApiDoc) {
 pub async fn show(
     ctx: Ctx,
     user: CurrentUser,
+    UserAccount(account): UserAccount,
     store: web::Data<Store>,
     query: web::Query<ShowQuery>,
 ) -> AppResult<HttpResponse> {
-    let account = store
-        .account(user.id)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
     let tz = time::zone(&account.time_zone);
     if ctx.format == Format::Csv {
         let user_id = user.id;

@@ -18,7 +18,7 @@ use crate::store::Store;
 use crate::time;
 use crate::web::openapi::ApiDoc;
 use crate::web::values::{Amount, Links};
-use crate::web::{respond, Chrome, Ctx, CurrentUser, Format, OwnUserId, Page};
+use crate::web::{respond, Chrome, Ctx, CurrentUser, Format, OwnUserId, Page, UserAccount};
 
 /// Rates are per-minute prices: tariffs carry them to 1/10,000 of a unit (0.0184), finer than
 /// any currency's minor unit, so they are shown with four decimals in every format (the seed's
@@ -383,26 +383,29 @@ pub fn api(doc: &mut ApiDoc) {
 pub async fn pdf(
     ctx: Ctx,
     user: OwnUserId,
+    account: UserAccount,
     store: web::Data<Store>,
     query: web::Query<RatesQuery>,
 ) -> AppResult<HttpResponse> {
-    show(ctx.exporting(Format::Pdf), user.0, store, query).await
+    show(ctx.exporting(Format::Pdf), user.0, account, store, query).await
 }
 
 /// GET /tariffs/generate_personal_rates_csv/{userid}[?currency=XXX][&q=…]
 pub async fn csv(
     ctx: Ctx,
     user: OwnUserId,
+    account: UserAccount,
     store: web::Data<Store>,
     query: web::Query<RatesQuery>,
 ) -> AppResult<HttpResponse> {
-    show(ctx.exporting(Format::Csv), user.0, store, query).await
+    show(ctx.exporting(Format::Csv), user.0, account, store, query).await
 }
 
 /// GET /tariffs/user_rates[?currency=XXX][&q=…][&format=csv|pdf|…]
 pub async fn show(
     ctx: Ctx,
     user: CurrentUser,
+    UserAccount(account): UserAccount,
     store: web::Data<Store>,
     query: web::Query<RatesQuery>,
 ) -> AppResult<HttpResponse> {
@@ -416,10 +419,6 @@ pub async fn show(
     }
     let settings = store
         .rate_settings(user.id)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
-    let account = store
-        .account(user.id)
         .await?
         .ok_or(AppError::Unauthenticated)?;
     let now = time::now();

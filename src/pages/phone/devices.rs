@@ -15,7 +15,7 @@ use crate::store::Store;
 use crate::time;
 use crate::web::openapi::ApiDoc;
 use crate::web::values::{Links, Moment};
-use crate::web::{require, respond, Chrome, Ctx, CurrentUser, Page, StrictQuery};
+use crate::web::{require, respond, Chrome, Ctx, CurrentUser, Page, StrictQuery, UserAccount};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -98,6 +98,7 @@ pub struct DevicesQuery {
 pub async fn show(
     ctx: Ctx,
     user: CurrentUser,
+    UserAccount(account): UserAccount,
     store: web::Data<Store>,
     query: StrictQuery<DevicesQuery>,
 ) -> AppResult<HttpResponse> {
@@ -109,10 +110,6 @@ pub async fn show(
             Some(id)
         }
     };
-    let account = store
-        .account(user.id)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
     let tz = time::zone(&account.time_zone);
     let devices = store
         .devices(user.id)
