@@ -7,7 +7,8 @@
 //! has an invoice are left as they are: the invoice stays the sum of its calls; only the calls
 //! that invoice was made without (unpriced then, in `calls_left_out`) are priced, for the next.
 //! Work is committed every 50,000 calls, so a long run keeps the database available; running it
-//! again is harmless.
+//! again is harmless. A run that changed calls ends as an import does (`Store::after_bulk_load`:
+//! the planner's statistics, and on PostgreSQL a vacuum of the rewritten rows).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
@@ -138,6 +139,9 @@ pub async fn rerate(
     cdrs::update_ratings(&mut tx, &updates).await?;
     charge_differences(&mut tx, rules, &run, commits + 1, &mut differences).await?;
     tx.commit().await?;
+    if s.changed > 0 {
+        store.after_bulk_load().await?;
+    }
     s.seconds = started.elapsed().as_secs_f64();
     Ok(s)
 }

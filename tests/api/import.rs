@@ -1088,6 +1088,27 @@ async fn an_import_leaves_the_planner_its_statistics(backend: Backend) {
     let stored = app.scalar("SELECT COUNT(*) FROM calls").await;
     assert!(stored > 0);
     assert_eq!(planner_rows_of_calls(&app, backend).await, stored);
+
+    // Re-rating rewrites calls and their roll-ups: it tidies up after itself the same way.
+    let vacuums = "SELECT CAST(COALESCE(SUM(vacuum_count), 0) AS BIGINT) FROM pg_stat_user_tables
+                    WHERE relname = 'call_hours' AND schemaname = current_schema()";
+    let vacuumed = match backend {
+        Backend::Postgres => app.scalar(vacuums).await,
+        Backend::Sqlite => 0,
+    };
+    let germany = write(&dir, "germany.csv", "49,Germany,0.0300,,1,0,2024-01-01\n");
+    let deck = germany.to_str().unwrap();
+    ok(&app, &["import", "rates", "--tariff", "Retail", deck]);
+    let out = ok(&app, &["rate"]);
+    assert!(out.contains("1 changed"), "{out}");
+    match backend {
+        Backend::Sqlite => {
+            let file = app.data_dir.join("selfcare.db-wal");
+            let wal = std::fs::metadata(&file).map_or(0, |m| m.len());
+            assert_eq!(wal, 0, "{}", file.display());
+        }
+        Backend::Postgres => assert!(app.scalar(vacuums).await > vacuumed),
+    }
 }
 on_both_databases!(an_import_leaves_the_planner_its_statistics);
 
