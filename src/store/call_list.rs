@@ -41,11 +41,12 @@
 //! SQL literals (so partial indexes match the query's `WHERE` on both engines, and PostgreSQL
 //! plans them as constants); every other value is a bound parameter.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::QueryAs;
 use sqlx::{Any, FromRow};
 
+use super::json_rows;
 use super::keyset_page::{self, PageKey, Window};
 use super::row_query::RowQuery;
 use super::Store;
@@ -90,7 +91,7 @@ impl PageKey for Key {
 pub type Cursor = keyset_page::Cursor<Key>;
 
 /// One call as the lists show it.
-#[derive(Clone, Debug, FromRow, Serialize)]
+#[derive(Clone, Debug, FromRow, Serialize, Deserialize)]
 pub struct CallRow {
     pub id: i64,
     pub started_at: i64,
@@ -323,6 +324,10 @@ fn all_calls(user_id: i64, filter: &CallFilter, limit: Option<i64>) -> (String, 
     select_calls(w, "c.started_at DESC, c.id DESC", limit, false)
 }
 
+/// A `CallRow`'s columns in its fields' order, as `select_calls` names them.
+const CALL_FIELDS: &str = "id, started_at, src, dst, destination, direction, disposition, \
+    duration_s, billsec, price_micros, processed, seen, src_name, dst_name";
+
 /// The calls of `w` in `order`: one ordered range scan of `calls_user_time_cover` that stops
 /// after `limit` rows. The destination is a scalar subquery rather than a join so that no
 /// engine trades the ordered scan for a hash join and a sort of the whole result (a streamed
@@ -394,9 +399,18 @@ impl Store {
         };
         // One row more than the page tells whether there is a page beyond.
         let (sql, binds) = select_calls(w, order, Some(limit + 1), true);
-        let rows = RowQuery::<CallRow>::new(sql, binds)
-            .fetch_all(self.reader())
+        // The page's rows as one value (`json_rows`), put back in the query's order.
+        let sql = json_rows::array_of(self.backend(), CALL_FIELDS, &sql);
+        let (json,): (String,) = binds
+            .iter()
+            .fold(sqlx::query_as(&sql), |q, b| q.bind(*b))
+            .fetch_one(self.reader())
             .await?;
+        let mut rows: Vec<CallRow> = json_rows::read(&json)?;
+        rows.sort_unstable_by_key(|r| (r.started_at, r.id));
+        if !matches!(cursor, Cursor::After(_)) {
+            rows.reverse();
+        }
         Ok(Window::settle(
             rows,
             &cursor,
@@ -807,7 +821,9 @@ fn day_corrections(
     // `second`: any second of the piece, all of which are on one local day.
     let second = w.bind(second);
     let branches = [
-        format!("SELECT (utc_day * 86400 + {second} + {shift}) / 86400 AS day, n, a, b FROM {name}"),
+        format!(
+            "SELECT (utc_day * 86400 + {second} + {shift}) / 86400 AS day, n, a, b FROM {name}"
+        ),
         format!(
             "SELECT (utc_day * 86400 + {representative} + {shift}) / 86400 AS day, -n, -a, -b
                FROM {name}"

@@ -19,6 +19,7 @@ pub mod devices;
 pub mod faxes;
 pub mod import_staging;
 pub mod invoices;
+pub mod json_rows;
 pub mod keyset_page;
 pub mod ledger;
 pub mod local_calls;

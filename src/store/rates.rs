@@ -4,7 +4,7 @@
 
 use sqlx::FromRow;
 
-use super::{Backend, Store};
+use super::{json_rows, Store};
 
 /// What the rates page needs to know about the user: their currency, VAT and tariff.
 #[derive(Clone, Debug, FromRow)]
@@ -144,11 +144,7 @@ impl Store {
     /// The rates of the user's tariff in force at `at`, by group name and type, filtered by
     /// `search` (a group's name, one of its prefixes, or a number one of its prefixes begins).
     ///
-    /// A deck is hundreds of rows, and each row a driver hands over costs more than the
-    /// database's work for it (sqlx-sqlite sends every row from its worker thread on its own;
-    /// `perf` on this page: most of its time in task switches and copies). So the database
-    /// makes the rows one JSON array (JSON1's `json_group_array`, PostgreSQL's `json_agg`),
-    /// one value that `serde_json` reads back.
+    /// A deck is hundreds of rows: they come as one value (`json_rows`).
     pub async fn user_rates(
         &self,
         user_id: i64,
@@ -175,17 +171,7 @@ impl Store {
                           AND (d.tariff_id IS NULL OR d.tariff_id = u.tariff_id)
                           AND (d.prefix LIKE ($4 || '%') OR $4 LIKE (d.prefix || '%')))))";
         let fields = "group_id, group_name, flag, rate_type, price_micros";
-        let sql = match self.backend() {
-            // SQLite 3.40 (Debian's shell, which the bench compares with) has no ORDER BY in
-            // an aggregate: the rows are sorted below.
-            Backend::Sqlite => format!(
-                "SELECT COALESCE(json_group_array(json_array({fields})), '[]') FROM ({rates}) x"
-            ),
-            Backend::Postgres => format!(
-                "SELECT COALESCE(CAST(json_agg(json_build_array({fields})) AS TEXT), '[]')
-                   FROM ({rates}) x"
-            ),
-        };
+        let sql = json_rows::array_of(self.backend(), fields, rates);
         let (json,): (String,) = sqlx::query_as(&sql)
             .bind(user_id)
             .bind(at)
@@ -194,8 +180,7 @@ impl Store {
             .bind(search.flags.as_str())
             .fetch_one(self.pool())
             .await?;
-        let mut rates: Vec<UserRate> =
-            serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        let mut rates: Vec<UserRate> = json_rows::read(&json)?;
         rates.sort_by(|a, b| {
             (&a.group_name, a.group_id, &a.rate_type).cmp(&(
                 &b.group_name,

@@ -296,7 +296,6 @@ pub fn call_price_decimals(account: &Account) -> u32 {
     (account.currency_decimals.clamp(0, 6) as u32).max(3)
 }
 
-/// The account of the session, or no session at all.
 /// Reads a filter, answering another user's `userid` and device with 404.
 pub async fn checked_filter(
     store: &Store,
