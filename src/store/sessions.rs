@@ -107,9 +107,9 @@ impl Store {
     }
 
     /// The account of a live session's user (as the request found it), or None when the
-    /// session ended, never existed, or has outlived `life` (then it is ended here). A session in use is marked seen at most once a minute,
-    /// in the background: the page never waits for that write (on SQLite a long import may
-    /// hold the write lock).
+    /// session ended, never existed, or has outlived `life` (then it is ended here). A session
+    /// in use is marked seen at most once a minute, in the background: the page never waits
+    /// for that write (on SQLite a long import may hold the write lock).
     pub async fn session_user(
         &self,
         id: &str,
