@@ -41,7 +41,7 @@ pub async fn record(
     Ok(())
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug, sqlx::FromRow, serde::Deserialize)]
 pub struct Event {
     pub id: i64,
     pub at: i64,
@@ -69,7 +69,10 @@ impl Store {
         limit: u32,
     ) -> sqlx::Result<Window<Event, Key<i64>>> {
         self.newest_first(
-            "SELECT id, at, action, detail, address FROM audit_log WHERE user_id = $1",
+            (
+                "id, at, action, detail, address",
+                "FROM audit_log WHERE user_id = $1",
+            ),
             ("at", "id"),
             user_id,
             cursor,

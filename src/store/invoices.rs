@@ -5,7 +5,7 @@ use sqlx::FromRow;
 use super::keyset_page::{Cursor, Key, Window};
 use super::Store;
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug, FromRow, serde::Deserialize)]
 pub struct Invoice {
     pub id: i64,
     pub number: String,
@@ -89,10 +89,9 @@ impl Store {
         limit: u32,
     ) -> sqlx::Result<Window<Invoice, Key<i64>>> {
         self.newest_first(
-            &format!(
-                "SELECT {INVOICE_COLUMNS}
-                 FROM invoices i JOIN currencies c ON c.code = i.currency
-                 WHERE i.user_id = $1"
+            (
+                INVOICE_COLUMNS,
+                "FROM invoices i JOIN currencies c ON c.code = i.currency WHERE i.user_id = $1",
             ),
             ("i.issued_at", "i.id"),
             user_id,

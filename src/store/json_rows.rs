@@ -25,7 +25,34 @@ pub fn array_of(backend: Backend, fields: &str, rows: &str) -> String {
     }
 }
 
+/// The names a `SELECT` list's columns come out under (`p.id, c.decimals AS places` gives
+/// `id, places`), for `array_of` over a query written with qualified columns.
+pub fn names(columns: &str) -> String {
+    columns
+        .split(',')
+        .map(|c| {
+            let c = c.trim();
+            let c = c.rsplit_once(" AS ").map_or(c, |(_, alias)| alias);
+            c.rsplit_once('.').map_or(c, |(_, name)| name).trim()
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The rows of an `array_of` answer.
 pub fn read<T: DeserializeOwned>(json: &str) -> sqlx::Result<Vec<T>> {
     serde_json::from_str(json).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qualified_columns_come_out_under_their_names() {
+        assert_eq!(
+            names("p.id, p.paid_at,\n     c.decimals AS places, state"),
+            "id, paid_at, places, state"
+        );
+    }
 }

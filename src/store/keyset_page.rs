@@ -10,6 +10,9 @@
 use std::fmt::Display;
 use std::str::FromStr;
 
+use serde::de::DeserializeOwned;
+
+use super::json_rows;
 use crate::i18n::Lang;
 
 /// Rows per page when the request names none.
@@ -150,34 +153,41 @@ pub fn page_size(per_page: Option<&str>, lang: Lang) -> Result<u32, String> {
 }
 
 impl super::Store {
-    /// One page of a newest-first list keyed by an instant: `select` is the query up to its
-    /// user condition (`SELECT … FROM … WHERE user_id = $1`), `sort` and `id` the columns the
-    /// key is made of. The position's condition, the order and `LIMIT n + 1` are added here,
-    /// so every such list pages the same way.
-    pub(super) async fn newest_first<T>(
+    /// One page of a newest-first list keyed by an instant: `columns` the `SELECT` list (in
+    /// the order of `T`'s fields), `from` the rest of the query up to its user condition
+    /// (`FROM … WHERE user_id = $1`), `sort` and `id` the columns the key is made of. The
+    /// position's condition, the order and `LIMIT n + 1` are added here, so every such list
+    /// pages the same way; the page comes as one value (`json_rows`).
+    pub(super) async fn newest_first<T: DeserializeOwned>(
         &self,
-        select: &str,
+        (columns, from): (&str, &str),
         (sort, id): (&str, &str),
         user_id: i64,
         cursor: &Cursor<Key<i64>>,
         limit: u32,
         key: impl Fn(&T) -> Key<i64>,
-    ) -> sqlx::Result<Window<T, Key<i64>>>
-    where
-        T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
-    {
+    ) -> sqlx::Result<Window<T, Key<i64>>> {
         let position = cursor.sql(sort, id, 2, false);
-        let sql = format!(
-            "{select}{} ORDER BY {} LIMIT {}",
+        let page = format!(
+            "SELECT {columns} {from}{} ORDER BY {} LIMIT {}",
             position.and,
             position.order,
             i64::from(limit) + 1
         );
-        let mut q = sqlx::query_as::<_, T>(&sql).bind(user_id);
+        let sql = json_rows::array_of(self.backend(), &json_rows::names(columns), &page);
+        let mut q = sqlx::query_as::<_, (String,)>(&sql).bind(user_id);
         if let Cursor::Before(k) | Cursor::After(k) = cursor {
             q = q.bind(k.sort).bind(k.id);
         }
-        let rows = q.fetch_all(self.pool()).await?;
+        let (json,) = q.fetch_one(self.pool()).await?;
+        let mut rows: Vec<T> = json_rows::read(&json)?;
+        rows.sort_unstable_by_key(|r| {
+            let k = key(r);
+            (k.sort, k.id)
+        });
+        if cursor.reads_descending(false) {
+            rows.reverse();
+        }
         Ok(Window::settle(rows, cursor, false, limit, key))
     }
 }

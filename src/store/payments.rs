@@ -6,7 +6,7 @@ use super::keyset_page::{Cursor, Key, Window};
 use super::row_query::RowQuery;
 use super::Store;
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug, FromRow, serde::Deserialize)]
 pub struct Payment {
     pub id: i64,
     pub paid_at: i64,
@@ -81,10 +81,9 @@ impl Store {
         limit: u32,
     ) -> sqlx::Result<Window<Payment, Key<i64>>> {
         self.newest_first(
-            &format!(
-                "SELECT {PAYMENT_COLUMNS}
-                 FROM payments p JOIN currencies c ON c.code = p.currency
-                 WHERE p.user_id = $1"
+            (
+                PAYMENT_COLUMNS,
+                "FROM payments p JOIN currencies c ON c.code = p.currency WHERE p.user_id = $1",
             ),
             ("p.paid_at", "p.id"),
             user_id,
