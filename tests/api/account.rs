@@ -1453,13 +1453,7 @@ async fn the_activity_log_pages_lead_on_and_back(backend: Backend) {
     let get = |path: String| {
         let app = &app;
         async move {
-            let r = app
-                .client
-                .get(app.url(&path))
-                .header("Accept", "application/json")
-                .send()
-                .await
-                .unwrap();
+            let r = app.get_as(&path, "application/json").await;
             assert_eq!(r.status().as_u16(), 200, "GET {path}");
             r.json::<serde_json::Value>().await.unwrap()
         }

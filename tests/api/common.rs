@@ -283,13 +283,7 @@ impl TestApp {
     /// A page's JSON, asked with `Accept: application/json` (its links then name no format),
     /// whatever the status.
     pub async fn json(&self, path: &str) -> serde_json::Value {
-        let r = self
-            .client
-            .get(self.url(path))
-            .header("Accept", "application/json")
-            .send()
-            .await
-            .expect("GET");
+        let r = self.get_as(path, "application/json").await;
         r.json().await.expect("a JSON body")
     }
 
@@ -297,14 +291,14 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.expect("GET")
     }
 
+    /// A GET with the `Accept` header a client of that format sends.
+    pub async fn get_as(&self, path: &str, accept: &str) -> reqwest::Response {
+        let r = self.client.get(self.url(path)).header("Accept", accept);
+        r.send().await.expect("GET")
+    }
+
     pub async fn get_xml(&self, path: &str) -> (u16, String) {
-        let r = self
-            .client
-            .get(self.url(path))
-            .header("Accept", "application/xml")
-            .send()
-            .await
-            .expect("GET");
+        let r = self.get_as(path, "application/xml").await;
         let status = r.status().as_u16();
         (status, r.text().await.expect("body"))
     }

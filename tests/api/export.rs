@@ -22,13 +22,7 @@ pub(crate) struct Download {
 }
 
 pub(crate) async fn download(app: &TestApp, path: &str) -> Download {
-    let r = app
-        .client
-        .get(app.url(path))
-        .header("Accept", "text/html")
-        .send()
-        .await
-        .expect("GET");
+    let r = app.get_as(path, "text/html").await;
     let header = |name: &str| {
         r.headers()
             .get(name)

@@ -73,13 +73,7 @@ fn html_rows(html: &str) -> Vec<Vec<String>> {
 }
 
 async fn get(app: &TestApp, path: &str, accept: &str) -> reqwest::Response {
-    let r = app
-        .client
-        .get(app.url(path))
-        .header("Accept", accept)
-        .send()
-        .await
-        .expect("GET");
+    let r = app.get_as(path, accept).await;
     assert_eq!(r.status().as_u16(), 200, "{path}");
     r
 }

@@ -225,16 +225,7 @@ async fn assert_alice_sees(app: &TestApp, days: &[(&str, &str)]) {
         let path = format!("/accounting/user_invoices/{id}");
         let page = app.get(&path).await.text().await.unwrap();
         assert!(page.contains(&shown), "{shown} not on {path}:\n{page}");
-        let json: serde_json::Value = app
-            .client
-            .get(app.url(&path))
-            .header("Accept", "application/json")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let json: serde_json::Value = app.json(&path).await;
         // The same instant in JSON, with the subscriber's offset.
         let end = json["invoice"]["period_end"].as_str().unwrap();
         assert!(

@@ -193,16 +193,7 @@ async fn the_csv_export_is_the_pages_entries_row_for_row(backend: Backend) {
     add_entry(&app, demo, FORMULA, "+44 20 7946 0001").await;
     add_entry(&app, demo, "@SUM(A1)", "4420794600002").await;
 
-    let page: serde_json::Value = app
-        .client
-        .get(app.url(&format!("/phonebooks/list/{demo}")))
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: serde_json::Value = app.json(&format!("/phonebooks/list/{demo}")).await;
     let entries = page["entries"].as_array().unwrap();
     assert_eq!(entries.len() as i64, entries_of(&app, demo).await);
 
@@ -776,12 +767,11 @@ async fn the_phonebook_pages_lead_on_and_back(backend: Backend) {
         .unwrap()
         .contains("format=json"));
     let r = app
-        .client
-        .get(app.url(&format!("/phonebooks/list/{demo}?per_page=2")))
-        .header("Accept", "application/xml")
-        .send()
-        .await
-        .unwrap();
+        .get_as(
+            &format!("/phonebooks/list/{demo}?per_page=2"),
+            "application/xml",
+        )
+        .await;
     assert_eq!(r.status().as_u16(), 200);
     // The XML's elements are fixed: its links are in the `Link` header.
     let link = r.headers()["link"].to_str().unwrap().to_string();
@@ -824,12 +814,11 @@ async fn the_phonebook_pages_lead_on_and_back(backend: Backend) {
 
     // A position that is not one is refused, in the one error shape.
     let r = app
-        .client
-        .get(app.url(&format!("/phonebooks/list/{demo}?after=nonsense")))
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .unwrap();
+        .get_as(
+            &format!("/phonebooks/list/{demo}?after=nonsense"),
+            "application/json",
+        )
+        .await;
     assert_eq!(r.status().as_u16(), 400);
     let err: serde_json::Value = r.json().await.unwrap();
     assert_eq!(err["error"]["code"], "invalid_input", "{err}");

@@ -411,16 +411,7 @@ async fn html_login(app: &TestApp, user: &str, password: &str) {
 /// (name, price) of each rate on the subscriber's rates page.
 async fn rates_page(app: &TestApp, user: &str) -> Vec<(String, String)> {
     html_login(app, user, &format!("{user} pw")).await;
-    let j: serde_json::Value = app
-        .client
-        .get(app.url("/tariffs/user_rates"))
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let j: serde_json::Value = app.json("/tariffs/user_rates").await;
     app.submit_form("/callc/logout", &[]).await;
     j["rates"]
         .as_array()

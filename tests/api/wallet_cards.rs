@@ -819,24 +819,12 @@ async fn a_subscriber_stores_a_card_in_the_browser_and_tops_up() {
             .unwrap()
             .to_string()
     };
-    let r = app
-        .client
-        .get(app.url("/payments/methods"))
-        .header("Accept", "text/html")
-        .send()
-        .await
-        .unwrap();
+    let r = app.get_as("/payments/methods", "text/html").await;
     assert!(
         csp(&r).contains(&format!("script-src 'self' {base}")),
         "{}",
         csp(&r)
     );
-    let r = app
-        .client
-        .get(app.url("/payments/personal_payments"))
-        .header("Accept", "text/html")
-        .send()
-        .await
-        .unwrap();
+    let r = app.get_as("/payments/personal_payments", "text/html").await;
     assert!(csp(&r).contains("script-src 'none'"), "{}", csp(&r));
 }
