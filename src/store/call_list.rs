@@ -399,18 +399,10 @@ impl Store {
         };
         // One row more than the page tells whether there is a page beyond.
         let (sql, binds) = select_calls(w, order, Some(limit + 1), true);
-        // The page's rows as one value (`json_rows`), put back in the query's order.
-        let sql = json_rows::array_of(self.backend(), CALL_FIELDS, &sql);
-        let (json,): (String,) = binds
-            .iter()
-            .fold(sqlx::query_as(&sql), |q, b| q.bind(*b))
-            .fetch_one(self.reader())
-            .await?;
-        let mut rows: Vec<CallRow> = json_rows::read(&json)?;
-        rows.sort_unstable_by_key(|r| (r.started_at, r.id));
-        if !matches!(cursor, Cursor::After(_)) {
-            rows.reverse();
-        }
+        // The page's rows as one value (`json_rows`).
+        let sql = json_rows::array_of(self.backend(), CALL_FIELDS, &sql, &json_rows::names(order));
+        let q = binds.iter().fold(sqlx::query_as(&sql), |q, b| q.bind(*b));
+        let rows: Vec<CallRow> = json_rows::fetch(q, self.reader()).await?;
         Ok(Window::settle(
             rows,
             &cursor,
@@ -647,11 +639,14 @@ impl Store {
         );
         let sql = format!(
             "{with}{}",
-            json_rows::array_of(self.backend(), "day, calls, answered, billsec", &days)
+            json_rows::array_of(
+                self.backend(),
+                "day, calls, answered, billsec",
+                &days,
+                "day"
+            )
         );
-        let (json,): (String,) = w.query_as(&sql).fetch_one(self.reader()).await?;
-        let mut days: Vec<DayRow> = json_rows::read(&json)?;
-        days.sort_unstable_by_key(|r| r.day);
+        let days: Vec<DayRow> = json_rows::fetch(w.query_as(&sql), self.reader()).await?;
         Ok(days
             .into_iter()
             .filter(|r| r.calls != 0)

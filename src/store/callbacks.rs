@@ -1,8 +1,10 @@
 //! Callback requests: what a subscriber asked the PBX to dial, and how it went.
 
+use serde::Deserialize;
 use sqlx::FromRow;
 
 use super::call_list::{Cursor, Key};
+use super::json_rows;
 use super::keyset_page::Window;
 use super::Store;
 
@@ -60,7 +62,7 @@ pub struct CallbackLimit {
     pub max: i64,
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug, Deserialize)]
 pub struct CallbackRow {
     pub id: i64,
     pub device_type: String,
@@ -180,22 +182,27 @@ impl Store {
     ) -> sqlx::Result<Window<CallbackRow, Key>> {
         let limit = limit.clamp(1, 1000);
         let position = cursor.time_range_sql("r.created_at", "r.id", 3);
-        let sql = format!(
-            "SELECT r.id, d.device_type, d.username AS device_username, r.src, r.dst, r.status,
-                    r.reason, r.created_at, r.updated_at
+        let columns = "r.id, d.device_type, d.username AS device_username, r.src, r.dst, \
+                       r.status, r.reason, r.created_at, r.updated_at";
+        let page = format!(
+            "SELECT {columns}
              FROM callback_requests r JOIN devices d ON d.id = r.device_id
              WHERE r.user_id = $1{}
              ORDER BY {}
              LIMIT $2",
             position.and, position.order
         );
-        let mut q = sqlx::query_as::<_, CallbackRow>(&sql)
-            .bind(user_id)
-            .bind(limit as i64 + 1);
+        let sql = json_rows::array_of(
+            self.backend(),
+            &json_rows::names(columns),
+            &page,
+            &json_rows::names(&position.order),
+        );
+        let mut q = sqlx::query_as(&sql).bind(user_id).bind(limit as i64 + 1);
         if let Some(k) = position.key {
             q = q.bind(k.started_at).bind(k.id);
         }
-        let rows = q.fetch_all(self.pool()).await?;
+        let rows = json_rows::fetch(q, self.pool()).await?;
         Ok(Window::settle(
             rows,
             &cursor,

@@ -1,8 +1,10 @@
 //! Faxes: a file in the data directory and its metadata.
 
+use serde::Deserialize;
 use sqlx::FromRow;
 
 use super::call_list::{Cursor, Key};
+use super::json_rows;
 use super::keyset_page::Window;
 use super::Store;
 
@@ -18,7 +20,7 @@ pub struct FaxFilter {
     pub device_id: Option<i64>,
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug, Deserialize)]
 pub struct FaxRow {
     pub id: i64,
     pub device_type: String,
@@ -66,9 +68,10 @@ impl Store {
     ) -> sqlx::Result<Window<FaxRow, Key>> {
         let limit = limit.clamp(1, 1000);
         let position = cursor.time_range_sql("f.received_at", "f.id", 7);
-        let sql = format!(
-            "SELECT f.id, d.device_type, d.username AS device_username, f.file_name, f.received_at,
-                    f.sender, f.status, f.pages
+        let columns = "f.id, d.device_type, d.username AS device_username, f.file_name, \
+                       f.received_at, f.sender, f.status, f.pages";
+        let page = format!(
+            "SELECT {columns}
              FROM faxes f JOIN devices d ON d.id = f.device_id
              WHERE f.user_id = $1 AND f.received_at >= $2 AND f.received_at < $3
                AND ($4 = '' OR f.status = $4) AND ($5 = 0 OR f.device_id = $5){}
@@ -76,7 +79,13 @@ impl Store {
              LIMIT $6",
             position.and, position.order
         );
-        let mut q = sqlx::query_as::<_, FaxRow>(&sql)
+        let sql = json_rows::array_of(
+            self.backend(),
+            &json_rows::names(columns),
+            &page,
+            &json_rows::names(&position.order),
+        );
+        let mut q = sqlx::query_as(&sql)
             .bind(user_id)
             .bind(f.from)
             .bind(f.until)
@@ -86,7 +95,7 @@ impl Store {
         if let Some(k) = position.key {
             q = q.bind(k.started_at).bind(k.id);
         }
-        let rows = q.fetch_all(self.reader()).await?;
+        let rows = json_rows::fetch(q, self.reader()).await?;
         Ok(Window::settle(rows, &cursor, false, limit, FaxRow::key))
     }
 

@@ -174,20 +174,17 @@ impl super::Store {
             position.order,
             i64::from(limit) + 1
         );
-        let sql = json_rows::array_of(self.backend(), &json_rows::names(columns), &page);
-        let mut q = sqlx::query_as::<_, (String,)>(&sql).bind(user_id);
+        let sql = json_rows::array_of(
+            self.backend(),
+            &json_rows::names(columns),
+            &page,
+            &json_rows::names(&position.order),
+        );
+        let mut q = sqlx::query_as(&sql).bind(user_id);
         if let Cursor::Before(k) | Cursor::After(k) = cursor {
             q = q.bind(k.sort).bind(k.id);
         }
-        let (json,) = q.fetch_one(self.pool()).await?;
-        let mut rows: Vec<T> = json_rows::read(&json)?;
-        rows.sort_unstable_by_key(|r| {
-            let k = key(r);
-            (k.sort, k.id)
-        });
-        if cursor.reads_descending(false) {
-            rows.reverse();
-        }
+        let rows: Vec<T> = json_rows::fetch(q, self.pool()).await?;
         Ok(Window::settle(rows, cursor, false, limit, key))
     }
 }

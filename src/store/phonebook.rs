@@ -2,16 +2,18 @@
 
 use std::collections::HashMap;
 
+use serde::Deserialize;
 use sqlx::FromRow;
 
 use super::audit;
 use super::cdrs::{is_sqlite, placeholder};
 use super::devices::is_unique_violation;
+use super::json_rows;
 use super::keyset_page::{Cursor, Key, Window};
 use super::Store;
 use crate::input::like_pattern;
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug, FromRow, Deserialize)]
 pub struct PhonebookEntry {
     pub id: i64,
     pub number: String,
@@ -64,6 +66,9 @@ impl Search {
     }
 }
 
+/// An entry's columns, in the order of `PhonebookEntry`'s fields.
+const ENTRY_COLUMNS: &str = "id, number, name, added_at, name_key";
+
 /// The search's condition on `$2`…`$4`.
 const MATCHES: &str =
     "($2 = '' OR name_key LIKE $3 ESCAPE '\\' OR ($4 <> '' AND number LIKE $4 ESCAPE '\\'))";
@@ -104,7 +109,7 @@ impl Store {
     ) -> sqlx::Result<Vec<PhonebookEntry>> {
         let s = Search::of(search);
         sqlx::query_as(&format!(
-            "SELECT id, number, name, added_at, name_key FROM phonebook_entries
+            "SELECT {ENTRY_COLUMNS} FROM phonebook_entries
              WHERE user_id = $1 AND {MATCHES}
              ORDER BY name_key, id"
         ))
@@ -126,12 +131,14 @@ impl Store {
     ) -> sqlx::Result<Window<PhonebookEntry, Key<String>>> {
         let s = Search::of(search);
         let position = cursor.sql("name_key", "id", 6, true);
-        let sql = format!(
-            "SELECT id, number, name, added_at, name_key FROM phonebook_entries
+        let page = format!(
+            "SELECT {ENTRY_COLUMNS} FROM phonebook_entries
              WHERE user_id = $1 AND {MATCHES}{}
              ORDER BY {} LIMIT $5",
             position.and, position.order
         );
+        // In the order the database's collation gives, which the page's position also uses.
+        let sql = json_rows::array_of(self.backend(), ENTRY_COLUMNS, &page, &position.order);
         let mut q = sqlx::query_as(&sql)
             .bind(user_id)
             .bind(s.term)
@@ -141,7 +148,7 @@ impl Store {
         if let Cursor::Before(k) | Cursor::After(k) = cursor {
             q = q.bind(k.sort.clone()).bind(k.id);
         }
-        let rows = q.fetch_all(self.pool()).await?;
+        let rows = json_rows::fetch(q, self.pool()).await?;
         Ok(Window::settle(
             rows,
             cursor,

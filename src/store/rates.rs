@@ -171,24 +171,19 @@ impl Store {
                           AND (d.tariff_id IS NULL OR d.tariff_id = u.tariff_id)
                           AND (d.prefix LIKE ($4 || '%') OR $4 LIKE (d.prefix || '%')))))";
         let fields = "group_id, group_name, flag, rate_type, price_micros";
-        let sql = json_rows::array_of(self.backend(), fields, rates);
-        let (json,): (String,) = sqlx::query_as(&sql)
+        let sql = json_rows::array_of(
+            self.backend(),
+            fields,
+            rates,
+            "group_name, group_id, rate_type",
+        );
+        let q = sqlx::query_as(&sql)
             .bind(user_id)
             .bind(at)
             .bind(search.name_pattern.as_str())
             .bind(search.digits.as_str())
-            .bind(search.flags.as_str())
-            .fetch_one(self.pool())
-            .await?;
-        let mut rates: Vec<UserRate> = json_rows::read(&json)?;
-        rates.sort_by(|a, b| {
-            (&a.group_name, a.group_id, &a.rate_type).cmp(&(
-                &b.group_name,
-                b.group_id,
-                &b.rate_type,
-            ))
-        });
-        Ok(rates)
+            .bind(search.flags.as_str());
+        json_rows::fetch(q, self.pool()).await
     }
 
     /// A destination group of the user's tariff (`None` for any other group).

@@ -151,6 +151,16 @@ pub async fn spawn_app_with_settings(
     backend: Backend,
     adjust: impl FnOnce(&mut Settings),
 ) -> TestApp {
+    spawn_app_in(backend, "", adjust).await
+}
+
+/// Like `spawn_app`, a PostgreSQL database created `WITH` the options `created_with` (a
+/// collation, say); SQLite ignores them.
+async fn spawn_app_in(
+    backend: Backend,
+    created_with: &str,
+    adjust: impl FnOnce(&mut Settings),
+) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let data_dir = dir.path().join("data");
     let (url, pg_database) = match backend {
@@ -161,7 +171,7 @@ pub async fn spawn_app_with_settings(
             let admin = Store::connect(&server).await.unwrap_or_else(|e| {
                 panic!("SELFCARE_TEST_POSTGRES is set but the server cannot be reached: {e:#}")
             });
-            sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+            sqlx::query(&format!("CREATE DATABASE \"{name}\" {created_with}"))
                 .execute(admin.pool())
                 .await
                 .expect("create test database");
@@ -216,6 +226,18 @@ pub async fn spawn_demo_app_with_settings(
     adjust: impl FnOnce(&mut Settings),
 ) -> TestApp {
     let app = spawn_app_with_settings(backend, adjust).await;
+    fill_demo(app).await
+}
+
+/// A running portal with the demo data on a PostgreSQL database whose text sorts in ICU's
+/// `locale` (a server set up for a language, where this machine's default is `C`).
+pub async fn spawn_demo_app_sorting_in(locale: &str) -> TestApp {
+    let created_with =
+        format!("TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '{locale}' LOCALE 'C.UTF-8'");
+    fill_demo(spawn_app_in(Backend::Postgres, &created_with, |_| {}).await).await
+}
+
+async fn fill_demo(app: TestApp) -> TestApp {
     // The believable demo (what `serve --demo` makes), with a third subscriber (`user3`).
     let opts = DemoOptions {
         users: 3,

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::common::{spawn_demo_app, text_of, Backend, TestApp};
+use crate::common::{spawn_demo_app, spawn_demo_app_sorting_in, text_of, Backend, TestApp};
 use crate::export::{assert_qpdf_ok, csv_rows, download, pdf_text, pdf_tools};
 use crate::on_both_databases;
 
@@ -828,3 +828,80 @@ async fn the_phonebook_pages_lead_on_and_back(backend: Backend) {
     assert_eq!(r.status().as_u16(), 400);
 }
 on_both_databases!(the_phonebook_pages_lead_on_and_back);
+
+/// Whether the database puts `a` before `b` (or level with it) in its own collation.
+async fn sorts_before(app: &TestApp, a: &str, b: &str) -> bool {
+    let (before,): (bool,) = sqlx::query_as("SELECT CAST($1 AS TEXT) <= CAST($2 AS TEXT)")
+        .bind(a)
+        .bind(b)
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    before
+}
+
+/// On a server whose text sorts as a language does (not by bytes), the phonebook's pages and
+/// the rates page come in the database's order: "Åsa" among the A's, "Côte d'Ivoire" among the
+/// C's, where bytes would put them after every plain letter; and the pages still lead on with
+/// no entry skipped or repeated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(selfcare_test_postgres),
+    ignore = "SELFCARE_TEST_POSTGRES is not set"
+)]
+async fn lists_sort_as_the_database_s_language_does() {
+    let app = spawn_demo_app_sorting_in("en").await;
+    assert!(sorts_before(&app, "Åsa", "Bob").await, "an ICU database");
+    let demo = user_id(&app, "demo").await;
+    login(&app, "demo").await;
+    for (i, name) in ["Zoe", "Åsa", "Émile", "adam", "Bob", "Ezra"]
+        .iter()
+        .enumerate()
+    {
+        add_entry(&app, demo, name, &format!("44207946{:04}", 7200 + i)).await;
+    }
+    let total = entries_of(&app, demo).await as usize;
+
+    let mut names = Vec::new();
+    let mut page = app
+        .json(&format!("/phonebooks/list/{demo}?per_page=2"))
+        .await;
+    loop {
+        names.extend(
+            page["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["entry_name"].as_str().unwrap().to_lowercase()),
+        );
+        assert!(names.len() <= total, "the pages never end: {names:?}");
+        match page["links"]["next"].as_str() {
+            Some(next) => page = app.json(next).await,
+            None => break,
+        }
+    }
+    assert_eq!(names.len(), total, "every entry once: {names:?}");
+    for pair in names.windows(2) {
+        assert!(sorts_before(&app, &pair[0], &pair[1]).await, "{names:?}");
+    }
+    let at = |n: &str| names.iter().position(|x| x == n).unwrap();
+    assert!(at("adam") < at("åsa") && at("åsa") < at("bob"), "{names:?}");
+    assert!(
+        at("émile") < at("ezra") && at("ezra") < at("zoe"),
+        "{names:?}"
+    );
+
+    let rates = app.json("/tariffs/user_rates").await;
+    let rates: Vec<&str> = rates["rates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ratename"].as_str().unwrap())
+        .collect();
+    for pair in rates.windows(2) {
+        assert!(sorts_before(&app, pair[0], pair[1]).await, "{pair:?}");
+    }
+    let at = |n: &str| rates.iter().position(|x| *x == n).unwrap();
+    assert!(at("Costa Rica") < at("Côte d'Ivoire") && at("Côte d'Ivoire") < at("Croatia"));
+    assert!(at("Réunion") < at("Romania"), "{rates:?}");
+}
