@@ -20,10 +20,12 @@ pub struct MainStats {
 }
 
 impl Store {
-    /// One round trip whose cost does not grow with the history: the month's whole hours come
-    /// from the roll-up `call_hours` (at most ~744 hours of rows), only the partial hours at the
-    /// month's and the day's start (zones whose midnight is not on the hour) from `calls`, and
-    /// the unprocessed missed calls from the counter `missed_counts` (both kept by triggers).
+    /// One round trip whose cost grows neither with the history nor through the month: the
+    /// month's whole UTC days before today come from the daily roll-up `call_days`, the hours
+    /// around them (at most a day's at the month's start, two days' at its end) from the hourly
+    /// `call_hours`, only the partial hours at the month's and the day's start (zones whose
+    /// midnight is not on the hour) from `calls`, and the unprocessed missed calls from the
+    /// counter `missed_counts` (all kept by triggers).
     pub async fn main_stats(
         &self,
         user_id: i64,
@@ -42,9 +44,17 @@ impl Store {
                CAST(COALESCE(SUM(CASE WHEN t >= $2 THEN n END), 0) AS BIGINT) AS day_calls,
                CAST(COALESCE(SUM(CASE WHEN t >= $2 THEN b END), 0) AS BIGINT) AS day_seconds
              FROM (
-               SELECT hour * 3600 AS t, calls AS n, billsec AS b, price_micros AS p, direction, disposition
+               SELECT day * 86400 AS t, calls AS n, billsec AS b, price_micros AS p, direction, disposition
+                 FROM call_days
+                WHERE user_id = $1 AND day >= $9 AND day < $10
+               UNION ALL
+               SELECT hour * 3600, calls, billsec, price_micros, direction, disposition
                  FROM call_hours
-                WHERE user_id = $1 AND hour >= $3 AND hour <> $4
+                WHERE user_id = $1 AND hour >= $3 AND hour < $9 * 24 AND hour <> $4
+               UNION ALL
+               SELECT hour * 3600, calls, billsec, price_micros, direction, disposition
+                 FROM call_hours
+                WHERE user_id = $1 AND hour >= $10 * 24 AND hour <> $4
                UNION ALL
                SELECT started_at, 1, billsec, COALESCE(price_micros, 0), direction, disposition
                  FROM calls
@@ -60,6 +70,8 @@ impl Store {
         .bind(s.month_edge.1)
         .bind(s.day_edge.0)
         .bind(s.day_edge.1)
+        .bind(s.whole_days.0)
+        .bind(s.whole_days.1)
         .fetch_one(self.reader())
         .await
     }
@@ -113,6 +125,10 @@ struct MainSplit {
     month_edge: (i64, i64),
     /// The skipped hour as a range of `calls` (empty when none).
     day_edge: (i64, i64),
+    /// The UTC days read from `call_days`, `[from, until)` (`call_days.day`; empty when none):
+    /// those wholly inside the month and before the hour the day starts in. The hours from the
+    /// first whole hour to `from` and from `until` on come from `call_hours`.
+    whole_days: (i64, i64),
 }
 
 impl MainSplit {
@@ -126,11 +142,16 @@ impl MainSplit {
         } else {
             (-1, (0, 0))
         };
+        // Today is read by the hour (its figures start at `day_start`), so the days stop
+        // before the hour it starts in.
+        let from = first_whole_hour.div_euclid(24) + i64::from(first_whole_hour % 24 != 0);
+        let until = day_start.div_euclid(hour).div_euclid(24).max(from);
         MainSplit {
             first_whole_hour,
             skipped_hour,
             month_edge,
             day_edge,
+            whole_days: (from, until),
         }
     }
 }
@@ -146,6 +167,51 @@ mod tests {
         assert_eq!(s.first_whole_hour, 1_764_540_000 / 3600);
         assert_eq!(s.month_edge.0, s.month_edge.1);
         assert_eq!(s.skipped_hour, -1);
+        // 2025-12-01 to 03 (UTC) from the daily roll-up; the 4th by the hour (today starts
+        // at 22:00 UTC that day).
+        assert_eq!(s.whole_days, (20_423, 20_426));
+    }
+
+    /// The pieces the main page reads, `[from, until)` in UTC seconds, each with whether its
+    /// calls may straddle the day's start (read call by call from `calls`).
+    fn pieces(s: &MainSplit, until: i64) -> Vec<(i64, i64, bool)> {
+        let (h, d) = (3600, 86_400);
+        let mut p = vec![(s.month_edge.0, s.month_edge.1, true)];
+        p.push((s.day_edge.0, s.day_edge.1, true));
+        let hours = (s.first_whole_hour..s.whole_days.0 * 24)
+            .chain(s.whole_days.1 * 24..until / h)
+            .filter(|&x| x != s.skipped_hour);
+        p.extend(hours.map(|x| (x * h, (x + 1) * h, false)));
+        p.extend((s.whole_days.0..s.whole_days.1).map(|x| (x * d, (x + 1) * d, false)));
+        p.retain(|(a, b, _)| a < b);
+        p.sort();
+        p
+    }
+
+    #[test]
+    fn every_second_of_the_month_is_read_once_and_today_is_split_exactly() {
+        let month_utc = 1_764_547_200; // 2025-12-01T00:00:00Z
+        for quarters in -48..=56 {
+            // Every zone offset in quarter hours, every day of the month.
+            let month = month_utc - quarters * 900;
+            for day_of_month in 0..31 {
+                let day = month + day_of_month * 86_400;
+                let s = MainSplit::of(day, month);
+                let end = day + 2 * 86_400;
+                let p = pieces(&s, end);
+                assert_eq!(p.first().unwrap().0, month, "{quarters} {day_of_month}");
+                for w in p.windows(2) {
+                    assert_eq!(
+                        w[0].1, w[1].0,
+                        "a gap or overlap: {quarters} {day_of_month}"
+                    );
+                }
+                assert!(p.last().unwrap().1 >= end - 3600);
+                for (a, b, exact) in p {
+                    assert!(exact || b <= day || a >= day, "{a}..{b} straddles {day}");
+                }
+            }
+        }
     }
 
     #[test]
