@@ -168,7 +168,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// A portal on `url` in this process, logged in as `user`: its base URL and client.
 async fn portal(url: &str, user: &str, dir: &std::path::Path) -> (String, reqwest::Client) {
-    let store = Store::connect(url).await.expect("database");
+    let store = Store::connect_for_pages(url).await.expect("database");
     let settings = Settings::new("127.0.0.1:0", Some(url.to_string()), dir.to_path_buf()).unwrap();
     let app = Application::build_with_store(settings, store)
         .await

@@ -573,7 +573,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 })
                 .collect::<anyhow::Result<_>>()?;
             settings.oidc = args.oidc.settings(&settings.public_url)?;
-            let store = open(&settings).await?;
+            let store = crate::web::serving_store(&settings).await?;
             if args.demo {
                 let opts = DemoOptions::default();
                 if let Some(summary) =

@@ -68,14 +68,27 @@ pub struct Store {
     /// Kept for the bulk loader, which speaks PostgreSQL's COPY on a connection of its own.
     url: String,
     backend: Backend,
+    /// How PostgreSQL plans this store's statements.
+    plans: Plans,
     /// The dial plan as `/pbx/authorize` reads it on every question, re-read every few seconds
     /// (see `local_calls::Store::dial_plan`).
     dial_plan: std::sync::Arc<std::sync::Mutex<Option<local_calls::CachedPlan>>>,
 }
 
 impl Store {
-    /// Opens a pool on `url`; for SQLite the file's folder is created first.
+    /// Opens a pool on `url` for the commands (imports, rating, billing); for SQLite the
+    /// file's folder is created first.
     pub async fn connect(url: &str) -> anyhow::Result<Store> {
+        Store::open(url, Plans::PerCall).await
+    }
+
+    /// Opens a pool on `url` for a portal process: on PostgreSQL its statements are planned
+    /// once per connection (`Plans::Generic`).
+    pub async fn connect_for_pages(url: &str) -> anyhow::Result<Store> {
+        Store::open(url, Plans::Generic).await
+    }
+
+    async fn open(url: &str, plans: Plans) -> anyhow::Result<Store> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -85,8 +98,9 @@ impl Store {
         if backend == Backend::Sqlite {
             create_sqlite_folder(url)?;
         }
-        let pool = open_pool(url, backend).await?;
+        let pool = open_pool(url, backend, plans).await?;
         Ok(Store {
+            plans,
             pool,
             replica: None,
             backend,
@@ -104,7 +118,7 @@ impl Store {
                 && (url.starts_with("postgres://") || url.starts_with("postgresql://")),
             "a read replica is a PostgreSQL database, for a portal on PostgreSQL"
         );
-        let replica = open_pool(url, Backend::Postgres).await?;
+        let replica = open_pool(url, Backend::Postgres, self.plans).await?;
         let (read_only,): (String,) =
             sqlx::query_as("SELECT CAST(current_setting('transaction_read_only') AS TEXT)")
                 .fetch_one(&replica)
@@ -249,8 +263,22 @@ impl Store {
     }
 }
 
-/// A pool on `url`: SQLite in WAL with a busy timeout, PostgreSQL as it comes.
-async fn open_pool(url: &str, backend: Backend) -> anyhow::Result<AnyPool> {
+/// How PostgreSQL plans a pool's prepared statements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Plans {
+    /// As it chooses (`plan_cache_mode = auto`): in practice planned again on every call for
+    /// any statement on `calls`, whose plan for all partitions it reckons dearer than one for
+    /// the partitions the values pick. Right for the commands' long statements.
+    PerCall,
+    /// Planned once per connection (`force_generic_plan`), partitions pruned as the statement
+    /// starts. A page's statements are short index range scans whose plan does not depend on
+    /// the values, and planning them was a third to a half of PostgreSQL's work per page
+    /// (`perf` under 50 clients; the README's performance section).
+    Generic,
+}
+
+/// A pool on `url`: SQLite in WAL with a busy timeout, PostgreSQL with `plans`.
+async fn open_pool(url: &str, backend: Backend, plans: Plans) -> anyhow::Result<AnyPool> {
     // Statements would be logged with their values; the request log is enough.
     let options = AnyConnectOptions::from_str(url)
         .with_context(|| format!("bad database URL {}", redact(url)))?
@@ -258,8 +286,12 @@ async fn open_pool(url: &str, backend: Backend) -> anyhow::Result<AnyPool> {
     AnyPoolOptions::new()
         .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
         .acquire_timeout(Duration::from_secs(10))
-        .after_connect(|conn, _| {
+        .after_connect(move |conn, _| {
             Box::pin(async move {
+                if plans == Plans::Generic && backend == Backend::Postgres {
+                    conn.execute("SET plan_cache_mode = force_generic_plan")
+                        .await?;
+                }
                 if conn.backend_name().eq_ignore_ascii_case("sqlite") {
                     // WAL lets readers work while a writer writes; the busy timeout makes
                     // concurrent writers wait instead of failing.

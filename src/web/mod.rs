@@ -65,20 +65,27 @@ pub const SECURE_SESSION_COOKIE: &str = "__Host-selfcare_session";
 #[derive(Clone, Debug)]
 pub struct DataDir(pub PathBuf);
 
+/// The store a portal process serves from: connected for pages, migrated, reading call
+/// history from the replica when one is named.
+pub async fn serving_store(settings: &Settings) -> anyhow::Result<Store> {
+    let store = Store::connect_for_pages(&settings.database_url).await?;
+    store.migrate().await?;
+    match &settings.replica_database_url {
+        Some(url) => store.with_replica(url).await,
+        None => Ok(store),
+    }
+}
+
 pub struct Application {
     port: u16,
     server: Server,
 }
 
 impl Application {
-    /// Connects to the database, migrates it, and binds the listener (port 0 picks a free one).
+    /// Connects to the database (`serving_store`) and binds the listener (port 0 picks a free
+    /// one).
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        let store = Store::connect(&settings.database_url).await?;
-        store.migrate().await?;
-        let store = match &settings.replica_database_url {
-            Some(url) => store.with_replica(url).await?,
-            None => store,
-        };
+        let store = serving_store(&settings).await?;
         Application::build_with_store(settings, store).await
     }
 

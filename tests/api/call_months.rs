@@ -2,7 +2,7 @@
 //! is taken (default partition) and later moved to its own month; archiving old months takes
 //! their calls out of the lists and the figures alike.
 
-use crate::common::{browser, get_json, spawn_demo_app, Backend, TestApp};
+use crate::common::{browser, get_json, spawn_app, spawn_demo_app, Backend, TestApp};
 
 /// The call list's count (from the hourly roll-up) and its calls, over every date.
 async fn listed(app: &TestApp, client: &reqwest::Client) -> (i64, usize) {
@@ -145,4 +145,27 @@ async fn calls_live_in_their_month_and_old_months_are_archived_whole() {
         .await
         .unwrap()
         .is_empty());
+}
+
+/// A portal's statements are planned once per connection (a plan for every month, pruned as
+/// it starts); the commands' are planned per call, for the months their values pick.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(selfcare_test_postgres),
+    ignore = "SELFCARE_TEST_POSTGRES is not set"
+)]
+async fn a_portal_plans_its_statements_once_and_a_command_per_call() {
+    let app = spawn_app(Backend::Postgres).await;
+    let mode = |store: selfcare::store::Store| async move {
+        let (mode,): (String,) = sqlx::query_as("SELECT current_setting('plan_cache_mode')")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        mode
+    };
+    let pages = selfcare::store::Store::connect_for_pages(&app.database_url)
+        .await
+        .unwrap();
+    assert_eq!(mode(pages).await, "force_generic_plan");
+    assert_eq!(mode(app.store.clone()).await, "auto");
 }

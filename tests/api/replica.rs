@@ -315,5 +315,89 @@ async fn pages_read_call_history_from_the_replica_and_write_to_the_primary() {
         .await;
     assert!(refused.is_err(), "a replica is read-only");
     drop(app);
+
+    // `selfcare serve` given the replica reads it too.
+    let served = Served::start(&primary_url, &replica_url).await;
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let login = client
+        .get(format!("{}/api/login?u=demo&p=demo", served.address))
+        .send()
+        .await
+        .unwrap();
+    assert!(login.text().await.unwrap().contains("<status>ok</status>"));
+    sqlx::query("SELECT pg_wal_replay_pause()")
+        .execute(replica.pool())
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO calls (user_id, started_at, src, dst, direction, disposition, duration_s, billsec)
+         VALUES ($1, $2, '101', '4420555013', 'out', 'ANSWERED', 60, 55)",
+    )
+    .bind(user_id)
+    .bind(now - 30)
+    .execute(primary.pool())
+    .await
+    .unwrap();
+    assert_eq!(calls_to(&client, &served.address, "4420555013").await, 0);
+    sqlx::query("SELECT pg_wal_replay_resume()")
+        .execute(replica.pool())
+        .await
+        .unwrap();
+    caught_up(&primary, &replica).await;
+    assert_eq!(calls_to(&client, &served.address, "4420555013").await, 1);
+    drop(served);
     drop(cluster);
+}
+
+/// `selfcare serve` on the primary with its replica, as a process of its own; stopped on drop.
+struct Served {
+    child: std::process::Child,
+    address: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Served {
+    async fn start(primary_url: &str, replica_url: &str) -> Served {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_selfcare"))
+            .args(["--database-url", primary_url, "serve"])
+            .args(["--bind", &format!("127.0.0.1:{port}")])
+            .args(["--replica-database-url", replica_url])
+            .env("SELFCARE_DATA_DIR", dir.path().join("data"))
+            .env_remove("SELFCARE_REDIS_URL")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let served = Served {
+            child,
+            address: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
+        };
+        for _ in 0..300 {
+            if reqwest::get(format!("{}/callc/login", served.address))
+                .await
+                .is_ok()
+            {
+                return served;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("selfcare serve did not answer in 30 s");
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
