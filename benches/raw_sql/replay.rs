@@ -7,8 +7,8 @@
 //! /dev/null (psql unaligned, without headers): about what any program reading the rows does.
 //!
 //! As the portal's driver does, `psql` prepares each statement once (`PREPARE`, before the
-//! timing starts) and runs it with the page's values (`EXECUTE`), so PostgreSQL plans it as it
-//! plans the portal's (custom plans first, a generic one if it proves as cheap). The `sqlite3`
+//! timing starts) and runs it with the page's values (`EXECUTE`), in a session planning as the
+//! portal's connections do (`plan_cache_mode = force_generic_plan`: planned once). The `sqlite3`
 //! shell has no prepared statements: it compiles each statement each time, which the portal's
 //! driver does once per connection, so on SQLite the database's figure is a little high and our
 //! own time a little low.
@@ -33,6 +33,9 @@ pub fn database_ms(url: &str, statements: &[Statement], n: usize) -> f64 {
 /// A script running `statements` `times` times (psql's PREPAREs first).
 fn script(client: &DatabaseClient, statements: &[Statement], times: usize) -> String {
     let mut script = String::new();
+    if !client.is_sqlite() {
+        script.push_str("SET plan_cache_mode = force_generic_plan;\n");
+    }
     let once: Vec<String> = if client.is_sqlite() {
         statements.iter().map(Statement::literal).collect()
     } else {

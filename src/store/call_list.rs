@@ -400,9 +400,11 @@ impl Store {
         // One row more than the page tells whether there is a page beyond.
         let (sql, binds) = select_calls(w, order, Some(limit + 1), true);
         // The page's rows as one value (`json_rows`).
-        let sql = json_rows::array_of(self.backend(), CALL_FIELDS, &sql, &json_rows::names(order));
+        let order = json_rows::names(order);
+        let list = json_rows::Listing::new(self.backend(), CALL_FIELDS, &order);
+        let sql = list.sql(&sql);
         let q = binds.iter().fold(sqlx::query_as(&sql), |q, b| q.bind(*b));
-        let rows: Vec<CallRow> = json_rows::fetch(q, self.reader()).await?;
+        let rows: Vec<CallRow> = list.fetch(q, self.reader()).await?;
         Ok(Window::settle(
             rows,
             &cursor,
@@ -637,16 +639,9 @@ impl Store {
                FROM ({}) x GROUP BY day",
             parts.join(" UNION ALL ")
         );
-        let sql = format!(
-            "{with}{}",
-            json_rows::array_of(
-                self.backend(),
-                "day, calls, answered, billsec",
-                &days,
-                "day"
-            )
-        );
-        let days: Vec<DayRow> = json_rows::fetch(w.query_as(&sql), self.reader()).await?;
+        let list = json_rows::Listing::new(self.backend(), "day, calls, answered, billsec", "day");
+        let sql = format!("{with}{}", list.sql(&days));
+        let days: Vec<DayRow> = list.fetch(w.query_as(&sql), self.reader()).await?;
         Ok(days
             .into_iter()
             .filter(|r| r.calls != 0)

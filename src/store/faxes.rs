@@ -79,12 +79,9 @@ impl Store {
              LIMIT $6",
             position.and, position.order
         );
-        let sql = json_rows::array_of(
-            self.backend(),
-            &json_rows::names(columns),
-            &page,
-            &json_rows::names(&position.order),
-        );
+        let (fields, order) = (json_rows::names(columns), json_rows::names(&position.order));
+        let list = json_rows::Listing::new(self.backend(), &fields, &order);
+        let sql = list.sql(&page);
         let mut q = sqlx::query_as(&sql)
             .bind(user_id)
             .bind(f.from)
@@ -95,7 +92,7 @@ impl Store {
         if let Some(k) = position.key {
             q = q.bind(k.started_at).bind(k.id);
         }
-        let rows = json_rows::fetch(q, self.reader()).await?;
+        let rows = list.fetch(q, self.reader()).await?;
         Ok(Window::settle(rows, &cursor, false, limit, FaxRow::key))
     }
 

@@ -174,17 +174,14 @@ impl super::Store {
             position.order,
             i64::from(limit) + 1
         );
-        let sql = json_rows::array_of(
-            self.backend(),
-            &json_rows::names(columns),
-            &page,
-            &json_rows::names(&position.order),
-        );
+        let (fields, order) = (json_rows::names(columns), json_rows::names(&position.order));
+        let list = json_rows::Listing::new(self.backend(), &fields, &order);
+        let sql = list.sql(&page);
         let mut q = sqlx::query_as(&sql).bind(user_id);
         if let Cursor::Before(k) | Cursor::After(k) = cursor {
             q = q.bind(k.sort).bind(k.id);
         }
-        let rows: Vec<T> = json_rows::fetch(q, self.pool()).await?;
+        let rows: Vec<T> = list.fetch(q, self.pool()).await?;
         Ok(Window::settle(rows, cursor, false, limit, key))
     }
 }

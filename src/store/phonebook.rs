@@ -138,7 +138,8 @@ impl Store {
             position.and, position.order
         );
         // In the order the database's collation gives, which the page's position also uses.
-        let sql = json_rows::array_of(self.backend(), ENTRY_COLUMNS, &page, &position.order);
+        let list = json_rows::Listing::new(self.backend(), ENTRY_COLUMNS, &position.order);
+        let sql = list.sql(&page);
         let mut q = sqlx::query_as(&sql)
             .bind(user_id)
             .bind(s.term)
@@ -148,7 +149,7 @@ impl Store {
         if let Cursor::Before(k) | Cursor::After(k) = cursor {
             q = q.bind(k.sort.clone()).bind(k.id);
         }
-        let rows = json_rows::fetch(q, self.pool()).await?;
+        let rows = list.fetch(q, self.pool()).await?;
         Ok(Window::settle(
             rows,
             cursor,

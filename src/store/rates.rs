@@ -171,19 +171,16 @@ impl Store {
                           AND (d.tariff_id IS NULL OR d.tariff_id = u.tariff_id)
                           AND (d.prefix LIKE ($4 || '%') OR $4 LIKE (d.prefix || '%')))))";
         let fields = "group_id, group_name, flag, rate_type, price_micros";
-        let sql = json_rows::array_of(
-            self.backend(),
-            fields,
-            rates,
-            "group_name, group_id, rate_type",
-        );
+        let list =
+            json_rows::Listing::new(self.backend(), fields, "group_name, group_id, rate_type");
+        let sql = list.sql(rates);
         let q = sqlx::query_as(&sql)
             .bind(user_id)
             .bind(at)
             .bind(search.name_pattern.as_str())
             .bind(search.digits.as_str())
             .bind(search.flags.as_str());
-        json_rows::fetch(q, self.pool()).await
+        list.fetch(q, self.pool()).await
     }
 
     /// A destination group of the user's tariff (`None` for any other group).
