@@ -26,10 +26,7 @@ impl Browser {
         if !std::path::Path::new(chromium).exists() || !std::path::Path::new(driver).exists() {
             crate::common::missing("Chromium (apt-get install chromium chromium-driver)");
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .unwrap()
-            .port();
+        let port = crate::common::free_port();
         let child = Command::new(driver)
             .arg(format!("--port={port}"))
             .stdin(Stdio::null())

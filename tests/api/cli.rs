@@ -91,11 +91,7 @@ fn every_command_has_help() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_portal_started_from_another_folder_serves_its_stylesheet() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::common::free_port();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_selfcare"))
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .env("SELFCARE_DATA_DIR", dir.path().join("data"))

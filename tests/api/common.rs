@@ -122,6 +122,24 @@ macro_rules! on_both_databases_with_redis {
     };
 }
 
+/// A port free on 127.0.0.1 now, for a server that must know its address before it starts
+/// (a child process, or the OIDC provider and the portal, which name each other). It is taken below Linux's ephemeral range
+/// (32768–60999), so a listener other tests bind to port 0 meanwhile cannot be given it, and
+/// never handed out twice in this process: two tests checking the same free port at once
+/// would otherwise both be given it (a run failed with "cannot listen").
+pub fn free_port() -> u16 {
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    for _ in 0..1000 {
+        let port = rand::Rng::gen_range(&mut rand::thread_rng(), 20_000..32_000);
+        if !given.contains(&port) && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            given.push(port);
+            return port;
+        }
+    }
+    panic!("no free port between 20000 and 32000")
+}
+
 /// The PostgreSQL server the tests may use. When the variable is set, a server that cannot be
 /// reached fails the tests (it never skips them).
 pub fn postgres_server() -> Option<String> {

@@ -16,6 +16,8 @@ use std::time::Duration;
 use base64::Engine as _;
 use sha2::Digest as _;
 
+use crate::common::free_port;
+
 pub const PORTAL_CLIENT: &str = "selfcare-portal";
 pub const PORTAL_SECRET: &str = "portal-secret-0123456789-abcdefghij";
 /// A second client the tests play themselves, to obtain access tokens.
@@ -55,24 +57,6 @@ fn provider_dir() -> PathBuf {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/support/oidc_provider"
     ))
-}
-
-/// A port free on 127.0.0.1 now, for a server that must know its address before it starts
-/// (the provider and the portal name each other). It is taken below Linux's ephemeral range
-/// (32768–60999), so a listener other tests bind to port 0 meanwhile cannot be given it, and
-/// never handed out twice in this process: two tests checking the same free port at once
-/// would otherwise both be given it (a run failed with "cannot listen").
-pub fn free_port() -> u16 {
-    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
-    for _ in 0..1000 {
-        let port = rand::Rng::gen_range(&mut rand::thread_rng(), 20_000..32_000);
-        if !given.contains(&port) && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            given.push(port);
-            return port;
-        }
-    }
-    panic!("no free port between 20000 and 32000")
 }
 
 fn not_ready(why: &str) -> Option<TestProvider> {

@@ -334,11 +334,7 @@ fn start_smtp() -> Option<SmtpServer> {
     if !available {
         crate::common::missing("Python's aiosmtpd for the SMTP test (pip install aiosmtpd)");
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::common::free_port();
     let maildir = tempfile::tempdir().unwrap();
     let child = std::process::Command::new("python3")
         .args([
@@ -394,11 +390,7 @@ on_both_databases!(password_reset_mail_goes_through_a_real_smtp_server, needs ai
 
 async fn mail_that_cannot_be_sent_is_kept_and_retried(backend: Backend) {
     // An SMTP port with nothing listening.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::common::free_port();
     let app = spawn_demo_app_with_settings(backend, |s| {
         s.mail.transport = selfcare::mail::Transport::Smtp {
             host: "127.0.0.1".into(),

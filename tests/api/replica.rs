@@ -11,7 +11,7 @@ use std::time::Duration;
 use selfcare::demo::{self, DemoOptions};
 use selfcare::store::Store;
 
-use crate::common::{browser, get_json, spawn_app_on};
+use crate::common::{browser, free_port, get_json, spawn_app_on};
 
 /// A primary and its streaming replica, stopped and removed on drop.
 struct Cluster {
@@ -37,14 +37,6 @@ fn postgres_bin() -> PathBuf {
         .pop()
         .expect("initdb under /usr/lib/postgresql/*/bin")
         .1
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn output_of(program: &str, args: &[&str]) -> String {
@@ -186,6 +178,20 @@ async fn caught_up(primary: &Store, replica: &Store) {
     panic!("the replica did not catch up with {lsn} in 30 s");
 }
 
+/// An answered call of the user's to `dst`, written on the primary.
+async fn add_call(primary: &Store, user_id: i64, at: i64, dst: &str) {
+    sqlx::query(
+        "INSERT INTO calls (user_id, started_at, src, dst, direction, disposition, duration_s, billsec)
+         VALUES ($1, $2, '101', $3, 'out', 'ANSWERED', 60, 55)",
+    )
+    .bind(user_id)
+    .bind(at)
+    .bind(dst)
+    .execute(primary.pool())
+    .await
+    .unwrap();
+}
+
 async fn calls_to(client: &reqwest::Client, address: &str, dst: &str) -> usize {
     let page = get_json(
         client,
@@ -256,15 +262,7 @@ async fn pages_read_call_history_from_the_replica_and_write_to_the_primary() {
         .await
         .unwrap();
     let now = chrono::Utc::now().timestamp();
-    sqlx::query(
-        "INSERT INTO calls (user_id, started_at, src, dst, direction, disposition, duration_s, billsec)
-         VALUES ($1, $2, '101', '4420555012', 'out', 'ANSWERED', 60, 55)",
-    )
-    .bind(user_id)
-    .bind(now - 60)
-    .execute(primary.pool())
-    .await
-    .unwrap();
+    add_call(&primary, user_id, now - 60, "4420555012").await;
     // Not on the page: the page was read from the replica, which has not replayed it.
     assert_eq!(calls_to(&client, &address, "4420555012").await, 0);
     let r = client
@@ -332,15 +330,7 @@ async fn pages_read_call_history_from_the_replica_and_write_to_the_primary() {
         .execute(replica.pool())
         .await
         .unwrap();
-    sqlx::query(
-        "INSERT INTO calls (user_id, started_at, src, dst, direction, disposition, duration_s, billsec)
-         VALUES ($1, $2, '101', '4420555013', 'out', 'ANSWERED', 60, 55)",
-    )
-    .bind(user_id)
-    .bind(now - 30)
-    .execute(primary.pool())
-    .await
-    .unwrap();
+    add_call(&primary, user_id, now - 30, "4420555013").await;
     assert_eq!(calls_to(&client, &served.address, "4420555013").await, 0);
     sqlx::query("SELECT pg_wal_replay_resume()")
         .execute(replica.pool())
@@ -362,11 +352,7 @@ struct Served {
 impl Served {
     async fn start(primary_url: &str, replica_url: &str) -> Served {
         let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_selfcare"))
             .args(["--database-url", primary_url, "serve"])
             .args(["--bind", &format!("127.0.0.1:{port}")])

@@ -7,10 +7,9 @@ use std::process::Command;
 
 use selfcare::oidc::{BearerError, Oidc, OidcSettings};
 
-use crate::common::{spawn_demo_app_with_settings, Backend, TestApp};
+use crate::common::{free_port, spawn_demo_app_with_settings, Backend, TestApp};
 use crate::oidc_provider::{
-    free_port, location, ProviderOptions, TestProvider, OTHER_AUDIENCE, PORTAL_CLIENT,
-    PORTAL_SECRET,
+    location, ProviderOptions, TestProvider, OTHER_AUDIENCE, PORTAL_CLIENT, PORTAL_SECRET,
 };
 use crate::on_both_databases;
 

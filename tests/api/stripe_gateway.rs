@@ -57,10 +57,7 @@ async fn start_localstripe() -> Option<String> {
         crate::common::missing("localstripe for the card tests (pip install localstripe)");
     }
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let port = crate::common::free_port();
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/support/localstripe_serve.py"
@@ -431,11 +428,7 @@ async fn a_declined_charge_cannot_be_refunded() {
 
 #[tokio::test]
 async fn a_gateway_that_is_down_is_unavailable_at_once() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::common::free_port();
     let stripe = stripe_client(&format!("http://127.0.0.1:{port}"));
     let started = Instant::now();
 
