@@ -400,8 +400,7 @@ impl Store {
         // One row more than the page tells whether there is a page beyond.
         let (sql, binds) = select_calls(w, order, Some(limit + 1), true);
         // The page's rows as one value (`json_rows`).
-        let order = json_rows::names(order);
-        let list = json_rows::Listing::new(self.backend(), CALL_FIELDS, &order);
+        let list = json_rows::Listing::new(self.backend(), CALL_FIELDS, order);
         let sql = list.sql(&sql);
         let q = binds.iter().fold(sqlx::query_as(&sql), |q, b| q.bind(*b));
         let rows: Vec<CallRow> = list.fetch(q, self.reader()).await?;

@@ -79,8 +79,7 @@ impl Store {
              LIMIT $6",
             position.and, position.order
         );
-        let (fields, order) = (json_rows::names(columns), json_rows::names(&position.order));
-        let list = json_rows::Listing::new(self.backend(), &fields, &order);
+        let list = json_rows::Listing::new(self.backend(), columns, &position.order);
         let sql = list.sql(&page);
         let mut q = sqlx::query_as(&sql)
             .bind(user_id)

@@ -28,27 +28,29 @@ use sqlx::AnyPool;
 
 use super::Backend;
 
-/// A list asked for as one value: the `fields` of each row (column names of the query it is
-/// made from) and its `order` (an `ORDER BY` list over those names, `ASC` or `DESC`).
-pub struct Listing<'a> {
+/// A list asked for as one value: the fields of each row and the list's order, both by the
+/// names the columns come out under in the query the list is made from.
+pub struct Listing {
     backend: Backend,
-    fields: &'a str,
-    order: &'a str,
+    fields: String,
+    order: String,
 }
 
-impl<'a> Listing<'a> {
-    pub fn new(backend: Backend, fields: &'a str, order: &'a str) -> Listing<'a> {
+impl Listing {
+    /// A list of the query's `columns` (its `SELECT` list, as written: `p.id, c.decimals AS
+    /// places`) in its `order` (its `ORDER BY`, as written: `p.paid_at DESC, p.id DESC`).
+    pub fn new(backend: Backend, columns: &str, order: &str) -> Listing {
         Listing {
             backend,
-            fields,
-            order,
+            fields: names(columns),
+            order: names(order),
         }
     }
 
     /// A statement answering one text value: the rows of `rows` (a query whose columns include
     /// the fields), each an array of the fields, in one JSON array (`[]` when there are none).
     pub fn sql(&self, rows: &str) -> String {
-        let (fields, order) = (self.fields, self.order);
+        let (fields, order) = (&self.fields, &self.order);
         match self.backend {
             Backend::Sqlite => {
                 format!(
@@ -108,8 +110,7 @@ impl<'a> Listing<'a> {
 
     /// For each `ORDER BY` term, its column's place among the fields and whether it goes down.
     fn order_places(&self) -> sqlx::Result<(Vec<usize>, Vec<bool>)> {
-        let fields = names(self.fields);
-        let fields: Vec<&str> = fields.split(", ").collect();
+        let fields: Vec<&str> = self.fields.split(", ").collect();
         self.order
             .split(',')
             .map(|term| {
@@ -273,9 +274,8 @@ fn sqlite_order(a: &Value, b: &Value) -> Ordering {
 }
 
 /// The names a `SELECT` list's columns come out under (`p.id, c.decimals AS places` gives
-/// `id, places`), for a `Listing` over a query written with qualified columns; also an
-/// `ORDER BY` list's (`p.paid_at DESC` gives `paid_at DESC`).
-pub fn names(columns: &str) -> String {
+/// `id, places`); also an `ORDER BY` list's (`p.paid_at DESC` gives `paid_at DESC`).
+fn names(columns: &str) -> String {
     columns
         .split(',')
         .map(|c| {

@@ -174,8 +174,7 @@ impl super::Store {
             position.order,
             i64::from(limit) + 1
         );
-        let (fields, order) = (json_rows::names(columns), json_rows::names(&position.order));
-        let list = json_rows::Listing::new(self.backend(), &fields, &order);
+        let list = json_rows::Listing::new(self.backend(), columns, &position.order);
         let sql = list.sql(&page);
         let mut q = sqlx::query_as(&sql).bind(user_id);
         if let Cursor::Before(k) | Cursor::After(k) = cursor {
