@@ -7,7 +7,8 @@
 //! selfcare --data-dir /tmp/d10m  demo --users 10 --calls 10000000
 //! cargo bench --bench pages -- --database-url sqlite:///tmp/d100k/selfcare.db \
 //!     --database-url sqlite:///tmp/d1m/selfcare.db --database-url sqlite:///tmp/d10m/selfcare.db \
-//!     [--user demo] [--requests 100] [--replays 30] [--clients 50] [--seconds 5] [--show-sql]
+//!     [--user demo] [--requests 100] [--replays 30] [--clients 50] [--seconds 5] \
+//!     [--connections N] [--show-sql]
 //! ```
 //!
 //! For each database it starts the portal in this process on a free port — HTTP, session,
@@ -46,6 +47,8 @@ struct Options {
     clients: usize,
     seconds: u64,
     show_sql: bool,
+    /// The portal's pool size (`--database-connections`); None: its default.
+    connections: Option<u32>,
 }
 
 fn options() -> Options {
@@ -57,6 +60,7 @@ fn options() -> Options {
         clients: 50,
         seconds: 5,
         show_sql: false,
+        connections: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -68,13 +72,14 @@ fn options() -> Options {
             "--show-sql" => o.show_sql = true,
             "--clients" => o.clients = args.next().and_then(|n| n.parse().ok()).unwrap_or(50),
             "--seconds" => o.seconds = args.next().and_then(|n| n.parse().ok()).unwrap_or(5),
+            "--connections" => o.connections = args.next().and_then(|n| n.parse().ok()),
             "--bench" => {}
             other => eprintln!("ignored argument {other}"),
         }
     }
     if o.databases.is_empty() {
         eprintln!(
-            "usage: cargo bench --bench pages -- --database-url URL [--database-url URL …] [--user NAME] [--requests N] [--replays N] [--clients 50] [--seconds 5] [--show-sql]"
+            "usage: cargo bench --bench pages -- --database-url URL [--database-url URL …] [--user NAME] [--requests N] [--replays N] [--clients 50] [--seconds 5] [--connections N] [--show-sql]"
         );
         std::process::exit(2);
     }
@@ -167,8 +172,15 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// A portal on `url` in this process, logged in as `user`: its base URL and client.
-async fn portal(url: &str, user: &str, dir: &std::path::Path) -> (String, reqwest::Client) {
-    let store = Store::connect_for_pages(url).await.expect("database");
+async fn portal(
+    url: &str,
+    user: &str,
+    dir: &std::path::Path,
+    connections: Option<u32>,
+) -> (String, reqwest::Client) {
+    let store = Store::connect_for_pages(url, connections)
+        .await
+        .expect("database");
     let settings = Settings::new("127.0.0.1:0", Some(url.to_string()), dir.to_path_buf()).unwrap();
     let app = Application::build_with_store(settings, store)
         .await
@@ -244,13 +256,14 @@ async fn run(url: &str, o: &Options) -> Run {
     let dir = std::env::temp_dir().join(format!("selfcare-bench-{}", std::process::id()));
     // The portal timed, and one whose statements are recorded (through the proxy on
     // PostgreSQL, so the timed one has no extra hop).
-    let (base, client) = portal(url, &o.user, &dir).await;
+    let (base, client) = portal(url, &o.user, &dir, o.connections).await;
     let recorded_url = if url.starts_with("sqlite:") {
         url.to_string()
     } else {
         capture::postgres_proxy(url).await
     };
-    let (recorded_base, recorded_client) = portal(&recorded_url, &o.user, &dir).await;
+    let (recorded_base, recorded_client) =
+        portal(&recorded_url, &o.user, &dir, o.connections).await;
 
     let mut pages = Vec::new();
     for (name, path) in PAGES {

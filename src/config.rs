@@ -28,6 +28,9 @@ pub struct Settings {
     pub redis_url: Option<String>,
     /// A read-only streaming replica (PostgreSQL) that pages of call history read from.
     pub replica_database_url: Option<String>,
+    /// The most database connections the portal opens (to the primary, and as many to the
+    /// replica); None: the engine's default.
+    pub database_connections: Option<u32>,
     /// The portal's address as users reach it, for links in mail (`https://portal.example.com`).
     pub public_url: String,
     /// The Asterisk Manager Interface that places callbacks; None: no PBX configured.
@@ -188,6 +191,7 @@ impl Settings {
             public_url: format!("http://{bind}"),
             redis_url: None,
             replica_database_url: None,
+            database_connections: None,
             ami: None,
             pdf_max_rows: Settings::DEFAULT_PDF_MAX_ROWS,
             operator: Operator::default(),

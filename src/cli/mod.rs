@@ -143,6 +143,9 @@ pub struct ServeArgs {
     /// figures and exports are read there, everything else and every write on the primary
     #[arg(long, env = "SELFCARE_REPLICA_DATABASE_URL")]
     pub replica_database_url: Option<String>,
+    /// The most database connections the portal opens [default: 8 on SQLite, 16 on PostgreSQL]
+    #[arg(long, env = "SELFCARE_DATABASE_CONNECTIONS")]
+    pub database_connections: Option<u32>,
     /// The portal's address as users reach it, for links in mail [default: http://BIND]
     #[arg(long, env = "SELFCARE_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -529,6 +532,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             settings.redis_url = args.redis_url.filter(|u| !u.trim().is_empty());
             settings.replica_database_url =
                 args.replica_database_url.filter(|u| !u.trim().is_empty());
+            if let Some(n) = args.database_connections {
+                anyhow::ensure!(
+                    (1..=1000).contains(&n),
+                    "SELFCARE_DATABASE_CONNECTIONS / --database-connections: 1 to 1000"
+                );
+                settings.database_connections = Some(n);
+            }
             if let Some(url) = args.public_url {
                 settings.public_url = url;
             }

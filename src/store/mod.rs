@@ -70,6 +70,8 @@ pub struct Store {
     backend: Backend,
     /// How PostgreSQL plans this store's statements.
     plans: Plans,
+    /// The most connections each of its pools opens.
+    connections: u32,
     /// The dial plan as `/pbx/authorize` reads it on every question, re-read every few seconds
     /// (see `local_calls::Store::dial_plan`).
     dial_plan: std::sync::Arc<std::sync::Mutex<Option<local_calls::CachedPlan>>>,
@@ -79,16 +81,17 @@ impl Store {
     /// Opens a pool on `url` for the commands (imports, rating, billing); for SQLite the
     /// file's folder is created first.
     pub async fn connect(url: &str) -> anyhow::Result<Store> {
-        Store::open(url, Plans::PerCall).await
+        Store::open(url, Plans::PerCall, None).await
     }
 
     /// Opens a pool on `url` for a portal process: on PostgreSQL its statements are planned
-    /// once per connection (`Plans::Generic`).
-    pub async fn connect_for_pages(url: &str) -> anyhow::Result<Store> {
-        Store::open(url, Plans::Generic).await
+    /// once per connection (`Plans::Generic`). `connections`: the pool's size, None for the
+    /// engine's default (`default_connections`).
+    pub async fn connect_for_pages(url: &str, connections: Option<u32>) -> anyhow::Result<Store> {
+        Store::open(url, Plans::Generic, connections).await
     }
 
-    async fn open(url: &str, plans: Plans) -> anyhow::Result<Store> {
+    async fn open(url: &str, plans: Plans, connections: Option<u32>) -> anyhow::Result<Store> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -98,9 +101,11 @@ impl Store {
         if backend == Backend::Sqlite {
             create_sqlite_folder(url)?;
         }
-        let pool = open_pool(url, backend, plans).await?;
+        let connections = connections.unwrap_or(default_connections(backend));
+        let pool = open_pool(url, backend, plans, connections).await?;
         Ok(Store {
             plans,
+            connections,
             pool,
             replica: None,
             backend,
@@ -118,7 +123,7 @@ impl Store {
                 && (url.starts_with("postgres://") || url.starts_with("postgresql://")),
             "a read replica is a PostgreSQL database, for a portal on PostgreSQL"
         );
-        let replica = open_pool(url, Backend::Postgres, self.plans).await?;
+        let replica = open_pool(url, Backend::Postgres, self.plans, self.connections).await?;
         let (read_only,): (String,) =
             sqlx::query_as("SELECT CAST(current_setting('transaction_read_only') AS TEXT)")
                 .fetch_one(&replica)
@@ -277,14 +282,28 @@ enum Plans {
     Generic,
 }
 
-/// A pool on `url`: SQLite in WAL with a busy timeout, PostgreSQL with `plans`.
-async fn open_pool(url: &str, backend: Backend, plans: Plans) -> anyhow::Result<AnyPool> {
+/// A pool's size when none is set.
+fn default_connections(backend: Backend) -> u32 {
+    match backend {
+        Backend::Sqlite => 8,
+        Backend::Postgres => 16,
+    }
+}
+
+/// A pool on `url` of at most `connections`: SQLite in WAL with a busy timeout, PostgreSQL with
+/// `plans`.
+async fn open_pool(
+    url: &str,
+    backend: Backend,
+    plans: Plans,
+    connections: u32,
+) -> anyhow::Result<AnyPool> {
     // Statements would be logged with their values; the request log is enough.
     let options = AnyConnectOptions::from_str(url)
         .with_context(|| format!("bad database URL {}", redact(url)))?
         .disable_statement_logging();
     AnyPoolOptions::new()
-        .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
+        .max_connections(connections)
         .acquire_timeout(Duration::from_secs(10))
         .after_connect(move |conn, _| {
             Box::pin(async move {

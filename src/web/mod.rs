@@ -68,7 +68,8 @@ pub struct DataDir(pub PathBuf);
 /// The store a portal process serves from: connected for pages, migrated, reading call
 /// history from the replica when one is named.
 pub async fn serving_store(settings: &Settings) -> anyhow::Result<Store> {
-    let store = Store::connect_for_pages(&settings.database_url).await?;
+    let store =
+        Store::connect_for_pages(&settings.database_url, settings.database_connections).await?;
     store.migrate().await?;
     match &settings.replica_database_url {
         Some(url) => store.with_replica(url).await,

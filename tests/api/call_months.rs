@@ -163,7 +163,7 @@ async fn a_portal_plans_its_statements_once_and_a_command_per_call() {
             .unwrap();
         mode
     };
-    let pages = selfcare::store::Store::connect_for_pages(&app.database_url)
+    let pages = selfcare::store::Store::connect_for_pages(&app.database_url, None)
         .await
         .unwrap();
     assert_eq!(mode(pages).await, "force_generic_plan");
