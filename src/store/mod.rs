@@ -48,7 +48,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -241,7 +241,6 @@ impl Store {
 
     /// A PostgreSQL connection of its own, for COPY (None on SQLite).
     pub async fn postgres_connection(&self) -> sqlx::Result<Option<sqlx::PgConnection>> {
-        use sqlx::Connection;
         match self.backend {
             Backend::Postgres => Ok(Some(sqlx::PgConnection::connect(&self.url).await?)),
             Backend::Sqlite => Ok(None),
@@ -282,6 +281,9 @@ enum Plans {
     Generic,
 }
 
+/// How long a connection may lie idle in the pool before it is tested as it is handed out.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
+
 /// A pool's size when none is set.
 fn default_connections(backend: Backend) -> u32 {
     match backend {
@@ -305,6 +307,19 @@ async fn open_pool(
     AnyPoolOptions::new()
         .max_connections(connections)
         .acquire_timeout(Duration::from_secs(10))
+        // sqlx pings a connection when it is handed back and again when it is handed out: two
+        // round trips to PostgreSQL (two thread hand-offs on SQLite) around every statement.
+        // A connection handed back has just answered, so it is tested again only after lying
+        // idle, as HikariCP does; one that fails is dropped and another taken.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > IDLE_BEFORE_PING {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .after_connect(move |conn, _| {
             Box::pin(async move {
                 if plans == Plans::Generic && backend == Backend::Postgres {
