@@ -183,25 +183,26 @@ impl FilterError {
     pub fn message(&self, lang: Lang) -> String {
         match self {
             FilterError::Period(e) => e.message(lang),
-            FilterError::Direction(v) => lang
-                .t("filter.bad_direction")
-                .replace("{value}", &format!("{v:?}")),
+            FilterError::Direction(v) => {
+                lang.fill("filter.bad_direction", &[("value", &format!("{v:?}"))])
+            }
             FilterError::Conflict {
                 direction,
                 calltype,
-            } => lang
-                .t("filter.conflict")
-                .replace("{direction}", &format!("{direction:?}"))
-                .replace("{calltype}", &format!("{calltype:?}")),
-            FilterError::Status(v) => lang
-                .t("filter.bad_status")
-                .replace("{value}", &format!("{v:?}")),
-            FilterError::Device(v) => lang
-                .t("filter.bad_device")
-                .replace("{value}", &format!("{v:?}")),
-            FilterError::UserId(v) => lang
-                .t("filter.bad_user")
-                .replace("{value}", &format!("{v:?}")),
+            } => lang.fill(
+                "filter.conflict",
+                &[
+                    ("direction", &format!("{direction:?}")),
+                    ("calltype", &format!("{calltype:?}")),
+                ],
+            ),
+            FilterError::Status(v) => {
+                lang.fill("filter.bad_status", &[("value", &format!("{v:?}"))])
+            }
+            FilterError::Device(v) => {
+                lang.fill("filter.bad_device", &[("value", &format!("{v:?}"))])
+            }
+            FilterError::UserId(v) => lang.fill("filter.bad_user", &[("value", &format!("{v:?}"))]),
         }
     }
 }

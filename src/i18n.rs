@@ -53,6 +53,13 @@ impl Lang {
         self.lookup(key).unwrap_or(key)
     }
 
+    /// The translated text for `key` with each `{name}` of `holes` filled, in one pass over the
+    /// text: a value that holds `{other}` itself (a phonebook name, a file's line) is shown as it
+    /// is, never filled again as a chain of `replace` would. A `{name}` not in `holes` is kept.
+    pub fn fill(self, key: &str, holes: &[(&str, &dyn std::fmt::Display)]) -> String {
+        fill_holes(self.t(key), holes)
+    }
+
     /// The translated text for `key`, if there is one.
     pub fn lookup(self, key: &str) -> Option<&'static str> {
         let table = match self {
@@ -98,16 +105,21 @@ impl Said {
         self
     }
 
+    /// The message in `lang`, its holes filled as [`Lang::fill`] fills them.
     pub fn in_lang(&self, lang: Lang) -> String {
-        self.values
+        let values: Vec<(&str, String)> = self
+            .values
             .iter()
-            .fold(lang.t(self.key).to_string(), |text, (hole, value)| {
-                let value = match value {
-                    Filling::Text(t) => t.clone(),
-                    Filling::Said(s) => s.in_lang(lang),
-                };
-                text.replace(&format!("{{{hole}}}"), &value)
+            .map(|(hole, value)| match value {
+                Filling::Text(t) => (*hole, t.clone()),
+                Filling::Said(s) => (*hole, s.in_lang(lang)),
             })
+            .collect();
+        let holes: Vec<(&str, &dyn std::fmt::Display)> = values
+            .iter()
+            .map(|(hole, value)| (*hole, value as &dyn std::fmt::Display))
+            .collect();
+        lang.fill(self.key, &holes)
     }
 }
 
@@ -115,6 +127,35 @@ impl std::fmt::Display for Said {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.in_lang(Lang::En))
     }
+}
+
+/// `text` with each `{name}` of `holes` replaced by its value, in one left-to-right pass; a
+/// `{name}` not in `holes` stays as written.
+fn fill_holes(text: &str, holes: &[(&str, &dyn std::fmt::Display)]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let hole = after.find('}').and_then(|close| {
+            let name = &after[..close];
+            let value = holes.iter().find(|(hole, _)| *hole == name)?.1;
+            Some((close, value))
+        });
+        match hole {
+            Some((close, value)) => {
+                let _ = write!(out, "{value}");
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 type Table = HashMap<String, String>;
@@ -334,6 +375,49 @@ mod tests {
         assert!(pattern("{}.{ext}").is_none());
         let template = r#"<p title="{{ c.t("zz.date") }}">{{ c.t("zz.b") }} "a b.c"</p>"#;
         assert!(quoted(template).eq(["zz.date", "zz.b"]));
+    }
+
+    #[test]
+    fn fill_fills_the_holes() {
+        assert_eq!(
+            Lang::En.fill("phonebook.count", &[("n", &3), ("total", &"12")]),
+            "3 of 12 entries"
+        );
+        assert_eq!(
+            Lang::Ru.fill("export.page_of", &[("total", &12), ("n", &3)]),
+            "стр. 3 из 12"
+        );
+    }
+
+    /// A value is put in as it is: a `{hole}` in it is not filled (one pass, not a chain).
+    #[test]
+    fn fill_keeps_a_hole_in_a_value() {
+        assert_eq!(
+            Lang::En.fill(
+                "phonebook.import.line",
+                &[("line", &"{text}"), ("text", &"{line} {line}")]
+            ),
+            "line {text}: {line} {line}"
+        );
+        let said = Said::new("phonebook.import.existing")
+            .with("number", "{name}")
+            .with("name", "Bob {number}");
+        assert_eq!(
+            said.in_lang(Lang::En),
+            "{name} is already in your phonebook as “Bob {number}”: skipped"
+        );
+    }
+
+    #[test]
+    fn fill_keeps_an_unknown_hole_and_a_missing_key() {
+        assert_eq!(
+            Lang::En.fill("export.page_of", &[("n", &3), ("pages", &9)]),
+            "page 3 of {total}"
+        );
+        assert_eq!(Lang::En.fill("zz.missing", &[("n", &1)]), "zz.missing");
+        let none: &[(&str, &dyn std::fmt::Display)] = &[];
+        assert_eq!(fill_holes("{a} {{a}} {a", &[("a", &1)]), "1 {1} {a");
+        assert_eq!(fill_holes("{} {a}", none), "{} {a}");
     }
 
     #[test]

@@ -32,16 +32,13 @@ impl FieldError {
     pub fn message(self, lang: Lang) -> String {
         match self {
             FieldError::Required => lang.t("field.required").to_string(),
-            FieldError::TooLong { max } => {
-                lang.t("field.too_long").replace("{n}", &max.to_string())
-            }
+            FieldError::TooLong { max } => lang.fill("field.too_long", &[("n", &max)]),
             FieldError::ControlCharacter => lang.t("field.control").to_string(),
             FieldError::Email => lang.t("field.email").to_string(),
             FieldError::PasswordNeeded => lang.t("field.password_needed").to_string(),
-            FieldError::Phone => lang
-                .t("field.phone")
-                .replace("{min}", &PHONE_MIN.to_string())
-                .replace("{max}", &PHONE_MAX.to_string()),
+            FieldError::Phone => {
+                lang.fill("field.phone", &[("min", &PHONE_MIN), ("max", &PHONE_MAX)])
+            }
         }
     }
 }

@@ -182,10 +182,10 @@ impl Problem {
             }
             Problem::Columns {
                 found, expected, ..
-            } => lang
-                .t("phonebook.import.columns")
-                .replace("{expected}", &expected.to_string())
-                .replace("{found}", &found.to_string()),
+            } => lang.fill(
+                "phonebook.import.columns",
+                &[("expected", &expected), ("found", &found)],
+            ),
         };
         on_line(lang, self.line(), &text)
     }
@@ -200,40 +200,37 @@ impl Skip {
 
     pub fn message(&self, lang: Lang) -> String {
         let text = match self {
-            Skip::Existing { number, name, .. } => lang
-                .t("phonebook.import.existing")
-                .replace("{number}", number)
-                .replace("{name}", name),
+            Skip::Existing { number, name, .. } => lang.fill(
+                "phonebook.import.existing",
+                &[("number", &number), ("name", &name)],
+            ),
             Skip::Repeated {
                 number, first_line, ..
-            } => lang
-                .t("phonebook.import.repeated")
-                .replace("{number}", number)
-                .replace("{first}", &first_line.to_string()),
+            } => lang.fill(
+                "phonebook.import.repeated",
+                &[("number", &number), ("first", &first_line)],
+            ),
         };
         on_line(lang, self.line(), &text)
     }
 }
 
 fn on_line(lang: Lang, line: u64, text: &str) -> String {
-    lang.t("phonebook.import.line")
-        .replace("{line}", &line.to_string())
-        .replace("{text}", text)
+    lang.fill("phonebook.import.line", &[("line", &line), ("text", &text)])
 }
 
 impl FileError {
     pub fn message(self, lang: Lang) -> String {
         match self {
-            FileError::TooLarge => lang
-                .t("upload.too_large")
-                .replace("{mib}", &(FILE_LIMIT / (1024 * 1024)).to_string()),
-            FileError::NotUtf8 { line } => lang
-                .t("phonebook.import.not_utf8")
-                .replace("{line}", &line.to_string()),
+            FileError::TooLarge => lang.fill(
+                "upload.too_large",
+                &[("mib", &(FILE_LIMIT / (1024 * 1024)))],
+            ),
+            FileError::NotUtf8 { line } => {
+                lang.fill("phonebook.import.not_utf8", &[("line", &line)])
+            }
             FileError::Utf16 => lang.t("phonebook.import.utf16").to_string(),
-            FileError::TooManyRows => lang
-                .t("phonebook.import.too_many")
-                .replace("{max}", &MAX_ROWS.to_string()),
+            FileError::TooManyRows => lang.fill("phonebook.import.too_many", &[("max", &MAX_ROWS)]),
             FileError::Empty => lang.t("phonebook.import.empty").to_string(),
         }
     }

@@ -571,12 +571,11 @@ impl Layout<'_> {
 /// "page 3 of 12" on the right of every page's foot, the title on the left.
 fn footers(fonts: &Fonts, export: &Export, pages: &mut Pages) {
     let total = pages.pages.len();
-    let template = export.lang.t("export.page_of");
     let right = pages.page_w - MARGIN;
     for (i, page) in pages.pages.iter_mut().enumerate() {
-        let label = template
-            .replace("{n}", &(i + 1).to_string())
-            .replace("{total}", &total.to_string());
+        let label = export
+            .lang
+            .fill("export.page_of", &[("n", &(i + 1)), ("total", &total)]);
         let w = fonts.regular.width(&label, FOOTER_SIZE);
         page.push(Draw::Text {
             x: right - w,

@@ -72,7 +72,7 @@ impl Service {
 /// A service's name for a person: one the portal made, in `lang`; the operator's, as given.
 pub fn service_name(lang: Lang, stored: &str, kind: Option<&str>, number: Option<&str>) -> String {
     match (kind.and_then(ServiceKind::parse), number) {
-        (Some(kind), Some(number)) => lang.t(kind.key()).replace("{number}", number),
+        (Some(kind), Some(number)) => lang.fill(kind.key(), &[("number", &number)]),
         _ => stored.to_string(),
     }
 }

@@ -29,10 +29,21 @@ pub fn redirect_count(page: &str, code: &str, n: u64) -> HttpResponse {
 
 /// The text of `done` when it is one of `known`: the translation of `<prefix>.done.<code>`.
 pub fn text(lang: Lang, prefix: &str, known: &[&str], done: Option<&str>) -> Option<String> {
+    text_with(lang, prefix, known, done, &[])
+}
+
+/// [`text`] with the `{holes}` of the text filled, as [`Lang::fill`] fills them.
+pub fn text_with(
+    lang: Lang,
+    prefix: &str,
+    known: &[&str],
+    done: Option<&str>,
+    holes: &[(&str, &dyn std::fmt::Display)],
+) -> Option<String> {
     let code = done?;
     known
         .contains(&code)
-        .then(|| lang.t(&format!("{prefix}.done.{code}")).to_string())
+        .then(|| lang.fill(&format!("{prefix}.done.{code}"), holes))
 }
 
 /// [`text`] for a notice about `n` things (`{n}` in its text); `n` is read as a number, so a
@@ -45,7 +56,7 @@ pub fn text_count(
     n: Option<&str>,
 ) -> Option<String> {
     let n = n.and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
-    text(lang, prefix, known, done).map(|t| t.replace("{n}", &n.to_string()))
+    text_with(lang, prefix, known, done, &[("n", &n)])
 }
 
 #[cfg(test)]

@@ -69,8 +69,7 @@ impl<K: PageKey> Cursor<K> {
         let read = |v: Option<&str>| match v.map(str::trim) {
             None | Some("") => Ok(None),
             Some(s) => K::parse(s).map(Some).ok_or_else(|| {
-                lang.t("paging.bad_position")
-                    .replace("{position}", &format!("{s:?}"))
+                lang.fill("paging.bad_position", &[("position", &format!("{s:?}"))])
             }),
         };
         Ok(match (read(before)?, read(after)?) {
@@ -145,10 +144,7 @@ pub fn page_size(per_page: Option<&str>, lang: Lang) -> Result<u32, String> {
             .parse::<u32>()
             .ok()
             .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
-            .ok_or_else(|| {
-                lang.t("paging.bad_per_page")
-                    .replace("{max}", &MAX_PAGE_SIZE.to_string())
-            }),
+            .ok_or_else(|| lang.fill("paging.bad_per_page", &[("max", &MAX_PAGE_SIZE)])),
     }
 }
 

@@ -29,6 +29,11 @@ impl Chrome {
         self.lang.t(key)
     }
 
+    /// The text of `key` with its `{holes}` filled: [`Lang::fill`].
+    pub fn fill(&self, key: &str, holes: &[(&str, &dyn std::fmt::Display)]) -> String {
+        self.lang.fill(key, holes)
+    }
+
     /// A date and time that a view model holds as the XML's local text (`2026-12-05 14:30:00`,
     /// or a day), as the page's language writes it.
     pub fn local_time(&self, text: &str) -> String {
@@ -140,8 +145,7 @@ pub fn respond_as<P: Page>(format: Format, ctx: &Ctx, page: &P) -> AppResult<Htt
             let export = page.export(ctx.lang).ok_or_else(|| {
                 AppError::bad_input(
                     ctx.lang
-                        .t("error.no_export")
-                        .replace("{format}", format.name()),
+                        .fill("error.no_export", &[("format", &format.name())]),
                 )
             })?;
             return Ok(if format == Format::Csv {
@@ -208,11 +212,10 @@ struct TooLongPage<'a> {
 /// of the page that asked (422: the request is understood, but not made into a PDF).
 pub fn too_long_for_pdf(ctx: &Ctx, rows: usize) -> HttpResponse {
     let status = StatusCode::UNPROCESSABLE_ENTITY;
-    let message = ctx
-        .lang
-        .t("export.too_long")
-        .replace("{rows}", &rows.to_string())
-        .replace("{max}", &ctx.pdf_max_rows.to_string());
+    let message = ctx.lang.fill(
+        "export.too_long",
+        &[("rows", &rows), ("max", &ctx.pdf_max_rows)],
+    );
     let csv_href = ctx.href_as(Format::Csv);
     match ctx.page_format {
         // The CSV's address is in the message, as in the XML.

@@ -487,10 +487,7 @@ async fn reserve(
             store.drop_login_attempt(attempt).await?;
             let minutes = (retry_after_s + 59) / 60;
             let locked = AppError::TooManyRequests {
-                message: ctx
-                    .lang
-                    .t("login.locked")
-                    .replace("{minutes}", &minutes.to_string()),
+                message: ctx.lang.fill("login.locked", &[("minutes", &minutes)]),
                 retry_after_s,
             };
             Err(refuse(gate, ctx, locked))

@@ -407,7 +407,7 @@ pub async fn update(
         if let Some((_, value)) = given.next() {
             if given.next().is_some() {
                 return Err(AppError::bad_input(
-                    ctx.lang.t("error.field_twice").replace("{field}", f.key()),
+                    ctx.lang.fill("error.field_twice", &[("field", &f.key())]),
                 ));
             }
             typed.push((f, value.clone()));

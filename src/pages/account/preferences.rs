@@ -55,8 +55,7 @@ pub async fn save(
         Some(code) => Lang::parse(code).ok_or_else(|| {
             AppError::bad_input(
                 ctx.lang
-                    .t("preferences.bad_language")
-                    .replace("{code}", code),
+                    .fill("preferences.bad_language", &[("code", &code)]),
             )
         })?,
     };
@@ -65,8 +64,7 @@ pub async fn save(
         Some(name) => name.parse::<chrono_tz::Tz>().map_err(|_| {
             AppError::bad_input(
                 ctx.lang
-                    .t("preferences.bad_time_zone")
-                    .replace("{zone}", name),
+                    .fill("preferences.bad_time_zone", &[("zone", &name)]),
             )
         })?,
     };

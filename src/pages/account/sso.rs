@@ -108,7 +108,7 @@ pub async fn callback(
             .collect();
         tracing::info!(error = %code, "single sign-on refused by the provider");
         return Err(AppError::Forbidden(
-            ctx.lang.t("sso.provider_error").replace("{error}", &code),
+            ctx.lang.fill("sso.provider_error", &[("error", &code)]),
         ));
     }
     let code = query

@@ -296,10 +296,10 @@ pub async fn activate(
         Ok(id) => id,
         Err(retry_after_s) => {
             return Err(AppError::TooManyRequests {
-                message: ctx
-                    .lang
-                    .t("callback.too_many")
-                    .replace("{minutes}", &((retry_after_s + 59) / 60).to_string()),
+                message: ctx.lang.fill(
+                    "callback.too_many",
+                    &[("minutes", &((retry_after_s + 59) / 60))],
+                ),
                 retry_after_s,
             })
         }

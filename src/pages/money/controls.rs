@@ -281,10 +281,10 @@ pub async fn set_limit(
     };
     if let (Some(l), Some(max)) = (limit, a.ceiling) {
         if l.micros() > max {
-            let msg = ctx
-                .lang
-                .t("controls.limit.above_ceiling")
-                .replace("{max}", &Money(max).with_currency(a.decimals, &a.currency));
+            let msg = ctx.lang.fill(
+                "controls.limit.above_ceiling",
+                &[("max", &Money(max).with_currency(a.decimals, &a.currency))],
+            );
             return refused(&ctx, &store, user, msg, Some(typed.into())).await;
         }
     }
@@ -356,16 +356,14 @@ pub async fn set_barrings(
             _ => {
                 let msg = ctx
                     .lang
-                    .t("controls.barring.bad_value")
-                    .replace("{name}", &name);
+                    .fill("controls.barring.bad_value", &[("name", &name)]);
                 return refused(&ctx, &store, user, msg, None).await;
             }
         };
         if !set_barring(&mut new.barrings, &name, on) {
             let msg = ctx
                 .lang
-                .t("controls.barring.unknown")
-                .replace("{name}", &name);
+                .fill("controls.barring.unknown", &[("name", &name)]);
             return refused(&ctx, &store, user, msg, None).await;
         }
     }

@@ -167,14 +167,14 @@ impl Page for InvoicesPage {
         }
         for t in &self.totals {
             e.totals.push((
-                lang.t("export.invoices.total")
-                    .replace("{currency}", &t.currency)
-                    .replace("{count}", &t.count.to_string()),
+                lang.fill(
+                    "export.invoices.total",
+                    &[("currency", &t.currency), ("count", &t.count)],
+                ),
                 t.price_vat.money(lang),
             ));
             e.totals.push((
-                lang.t("export.invoices.unpaid")
-                    .replace("{currency}", &t.currency),
+                lang.fill("export.invoices.unpaid", &[("currency", &t.currency)]),
                 t.unpaid.money(lang),
             ));
         }

@@ -131,9 +131,10 @@ impl Page for PaymentsPage {
         ));
         for t in &self.totals {
             e.totals.push((
-                lang.t("export.payments.total")
-                    .replace("{currency}", &t.currency)
-                    .replace("{count}", &t.count.to_string()),
+                lang.fill(
+                    "export.payments.total",
+                    &[("currency", &t.currency), ("count", &t.count)],
+                ),
                 t.amount_vat.money(lang),
             ));
         }

@@ -212,11 +212,10 @@ impl Page for RatesPage {
             row[0] = locale::destination(lang, &rate.ratename, &rate.flag);
         }
         e.subtitle.push(self.owner.label());
-        e.subtitle.push(
-            lang.t("export.rates.legend")
-                .replace("{currency}", &self.currency)
-                .replace("{vat}", &self.vat_percent),
-        );
+        e.subtitle.push(lang.fill(
+            "export.rates.legend",
+            &[("currency", &self.currency), ("vat", &self.vat_percent)],
+        ));
         if !self.q.is_empty() {
             e.subtitle
                 .push(format!("{}: «{}»", lang.t("export.search"), self.q));
@@ -324,18 +323,19 @@ fn choose(
             let code = CurrencyCode::parse(raw)
                 .map_err(|_| AppError::bad_input(lang.t("currency.bad_code")))?;
             if currencies.rate(code.as_str()).is_none() {
-                return Err(AppError::bad_input(
-                    lang.t("rates.unknown_currency")
-                        .replace("{code}", code.as_str())
-                        .replace("{codes}", &currencies.codes().join(", ")),
-                ));
+                return Err(AppError::bad_input(lang.fill(
+                    "rates.unknown_currency",
+                    &[
+                        ("code", &code.as_str()),
+                        ("codes", &currencies.codes().join(", ")),
+                    ],
+                )));
             }
             let conv = conversion(code.as_str()).ok_or_else(|| {
-                AppError::bad_input(
-                    lang.t("rates.no_exchange_rate")
-                        .replace("{code}", code.as_str())
-                        .replace("{tariff}", &tariff),
-                )
+                AppError::bad_input(lang.fill(
+                    "rates.no_exchange_rate",
+                    &[("code", &code.as_str()), ("tariff", &tariff)],
+                ))
             })?;
             Ok((code.to_string(), conv))
         }
@@ -413,8 +413,7 @@ pub async fn show(
     if q.chars().count() > MAX_SEARCH {
         return Err(AppError::bad_input(
             ctx.lang
-                .t("rates.search_too_long")
-                .replace("{max}", &MAX_SEARCH.to_string()),
+                .fill("rates.search_too_long", &[("max", &MAX_SEARCH)]),
         ));
     }
     let settings = store

@@ -263,9 +263,7 @@ pub async fn add(
                             "cli: {} is already a caller ID of your device {device}",
                             cli.as_str()
                         ),
-                        ctx.lang
-                            .t("clis.duplicate_own")
-                            .replace("{device}", &device),
+                        ctx.lang.fill("clis.duplicate_own", &[("device", &device)]),
                     ),
                     None => (
                         format!("cli: {} is already registered as a caller ID", cli.as_str()),

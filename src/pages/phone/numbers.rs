@@ -244,11 +244,13 @@ async fn refusal(
         Refusal::NotFound => StatusCode::NOT_FOUND,
         _ => StatusCode::CONFLICT,
     };
-    let msg = ctx
-        .lang
-        .t(r.key())
-        .replace("{number}", number.as_str())
-        .replace("{max}", &crate::numbers::MAX_HOLDS.to_string());
+    let msg = ctx.lang.fill(
+        r.key(),
+        &[
+            ("number", &number.as_str()),
+            ("max", &crate::numbers::MAX_HOLDS),
+        ],
+    );
     refused(ctx, store, user, status, msg).await
 }
 
@@ -256,9 +258,7 @@ async fn refusal(
 fn number(ctx: &Ctx, field: &str, s: &str) -> Result<E164, String> {
     E164::parse(s).map_err(|e| {
         ctx.lang
-            .t("numbers.bad_number")
-            .replace("{field}", field)
-            .replace("{why}", e)
+            .fill("numbers.bad_number", &[("field", &field), ("why", &e)])
     })
 }
 
@@ -282,11 +282,10 @@ async fn destination(
             }
             Ok(n) => n,
             Err(e) => {
-                return Ok(Err(ctx
-                    .lang
-                    .t("numbers.bad_number")
-                    .replace("{field}", "destination")
-                    .replace("{why}", e)))
+                return Ok(Err(ctx.lang.fill(
+                    "numbers.bad_number",
+                    &[("field", &"destination"), ("why", &e)],
+                )))
             }
         };
         if let Some(device) = devices.first() {
@@ -299,11 +298,10 @@ async fn destination(
             )
             .await?;
             if !asked.allow && asked.reason != "limit_reached" && asked.reason != "no_credit" {
-                return Ok(Err(ctx
-                    .lang
-                    .t("numbers.forward_refused")
-                    .replace("{number}", n.as_str())
-                    .replace("{reason}", asked.reason)));
+                return Ok(Err(ctx.lang.fill(
+                    "numbers.forward_refused",
+                    &[("number", &n.as_str()), ("reason", &asked.reason)],
+                )));
             }
         }
         return Ok(Ok(Destination::Forward(n)));

@@ -252,13 +252,14 @@ impl PhonebookPage {
 
     /// "No entries match …" for the page.
     pub fn no_match(&self, lang: &Lang) -> String {
-        lang.t("phonebook.no_match").replace("{q}", &self.search)
+        lang.fill("phonebook.no_match", &[("q", &self.search)])
     }
 
     pub fn count(&self, lang: &Lang) -> String {
-        lang.t("phonebook.count")
-            .replace("{n}", &self.entries.len().to_string())
-            .replace("{total}", &self.total.to_string())
+        lang.fill(
+            "phonebook.count",
+            &[("n", &self.entries.len()), ("total", &self.total)],
+        )
     }
 }
 
@@ -321,8 +322,7 @@ pub async fn show(
     let search = input::text(&query.q, SEARCH_MAX).map_err(|e| {
         AppError::bad_input(
             ctx.lang
-                .t("phonebook.bad_search")
-                .replace("{problem}", &e.message(ctx.lang)),
+                .fill("phonebook.bad_search", &[("problem", &e.message(ctx.lang))]),
         )
     })?;
     let asks_a_page = query.per_page.is_some() || query.before.is_some() || query.after.is_some();
@@ -397,11 +397,8 @@ pub async fn add(
                     });
                 }
                 AddEntry::Duplicate { name: existing } => {
-                    form.number_error = Some(
-                        ctx.lang
-                            .t("phonebook.duplicate")
-                            .replace("{name}", &existing),
-                    );
+                    form.number_error =
+                        Some(ctx.lang.fill("phonebook.duplicate", &[("name", &existing)]));
                     format!(
                         "Record not added: {} is already in the phonebook as “{existing}”",
                         number.as_str()

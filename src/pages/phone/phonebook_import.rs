@@ -123,17 +123,20 @@ impl ImportPage {
         } else {
             &self.file_name
         };
-        lang.t("phonebook.import.summary")
-            .replace("{file}", name)
-            .replace("{rows}", &self.rows.to_string())
-            .replace("{add}", &self.add.len().to_string())
-            .replace("{skipped}", &self.skipped.len().to_string())
-            .replace("{problems}", &self.problems.len().to_string())
+        lang.fill(
+            "phonebook.import.summary",
+            &[
+                ("file", &name),
+                ("rows", &self.rows),
+                ("add", &self.add.len()),
+                ("skipped", &self.skipped.len()),
+                ("problems", &self.problems.len()),
+            ],
+        )
     }
 
     pub fn confirm_label(&self, lang: &Lang) -> String {
-        lang.t("phonebook.import.confirm")
-            .replace("{n}", &self.add.len().to_string())
+        lang.fill("phonebook.import.confirm", &[("n", &self.add.len())])
     }
 
     pub fn heading(&self, key: &str, lang: &Lang, n: usize) -> String {
@@ -147,9 +150,10 @@ impl ImportPage {
 
 /// What the upload form says a file may hold.
 pub fn import_help(lang: Lang) -> String {
-    lang.t("phonebook.import.help")
-        .replace("{mib}", &(FILE_LIMIT / (1024 * 1024)).to_string())
-        .replace("{max}", &MAX_ROWS.to_string())
+    lang.fill(
+        "phonebook.import.help",
+        &[("mib", &(FILE_LIMIT / (1024 * 1024))), ("max", &MAX_ROWS)],
+    )
 }
 
 /// GET on an import URL (a reload, a language switch): the phonebook.

@@ -151,8 +151,14 @@ pub async fn show(
 ) -> AppResult<HttpResponse> {
     let mut page = load(&ctx, &store, user).await?;
     // The address comes from the account, never from the link.
-    page.notice = notice::text(ctx.lang, "pin", NOTICES, query.done.as_deref())
-        .map(|t| t.replace("{email}", page.reset_email.as_deref().unwrap_or_default()));
+    let email = page.reset_email.as_deref().unwrap_or_default();
+    page.notice = notice::text_with(
+        ctx.lang,
+        "pin",
+        NOTICES,
+        query.done.as_deref(),
+        &[("email", &email)],
+    );
     respond(&ctx, &page)
 }
 
@@ -181,10 +187,10 @@ async fn locked_message(
     until: i64,
 ) -> AppResult<String> {
     let zone = account(store, user).await?.zone;
-    Ok(ctx
-        .lang
-        .t("pin.locked")
-        .replace("{until}", &crate::locale::date_time(ctx.lang, until, zone)))
+    Ok(ctx.lang.fill(
+        "pin.locked",
+        &[("until", &crate::locale::date_time(ctx.lang, until, zone))],
+    ))
 }
 
 #[derive(Deserialize)]
@@ -360,7 +366,7 @@ pub async fn reset(
             f,
             StatusCode::OK,
             "pin_reset",
-            &ctx.lang.t("pin.done.sent").replace("{email}", &masked),
+            &ctx.lang.fill("pin.done.sent", &[("email", &masked)]),
         ),
     })
 }

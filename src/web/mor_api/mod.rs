@@ -353,9 +353,7 @@ async fn remembered(
                 settings.login.decide(&failures, crate::time::now())
             {
                 let minutes = (retry_after_s + 59) / 60;
-                let message = Lang::En
-                    .t("login.locked")
-                    .replace("{minutes}", &minutes.to_string());
+                let message = Lang::En.fill("login.locked", &[("minutes", &minutes)]);
                 return Err(Refused::Answer(Refusal {
                     status: StatusCode::TOO_MANY_REQUESTS,
                     message,
