@@ -149,3 +149,49 @@ async fn a_database_outage_is_answered_in_the_page_format_then_passes() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
+
+/// The pool tests a connection only when it has lain idle (`store::open_pool`): connections cut
+/// while nobody asked anything are found dead and replaced before a page's statement uses them,
+/// so the first page asked after the database came back is served, not answered 503.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(selfcare_test_postgres),
+    ignore = "SELFCARE_TEST_POSTGRES is not set"
+)]
+async fn connections_cut_while_idle_are_replaced_before_a_page_uses_them() {
+    let app = spawn_demo_app(Backend::Postgres).await;
+    let after_at = app.database_url.split_once('@').unwrap().1;
+    let (host_port, database) = after_at.split_once('/').unwrap();
+    let mut relay = Relay::start(host_port).await;
+    let relayed = format!(
+        "postgres://postgres@127.0.0.1:{}/{}",
+        relay.port,
+        database.split('?').next().unwrap()
+    );
+    let portal = spawn_second_process(&app, |s| s.database_url = relayed).await;
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let login = client
+        .get(format!("{portal}/api/login?u=demo&p=demo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status().as_u16(), 200);
+    let main = format!("{portal}/callc/main?format=json");
+    assert_eq!(
+        client.get(&main).send().await.unwrap().status().as_u16(),
+        200
+    );
+
+    // Every pooled connection is cut, as a PostgreSQL restart cuts them, and the database is
+    // back before anyone asks again.
+    relay.cut();
+    relay.restore().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    for _ in 0..3 {
+        let r = client.get(&main).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+    }
+}
