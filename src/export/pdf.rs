@@ -164,15 +164,15 @@ struct Layout<'a> {
     y: f32,
 }
 
-/// Hands the memory a render freed back to the system. glibc keeps freed blocks in the arena of
-/// the thread that freed them, and a 10,000-row document lays out 40–60 MB on a blocking thread
-/// the async threads never reuse; without this the process stays that much bigger after every
-/// large PDF (`cargo bench --bench export` prints both figures).
+/// Hands the memory a render freed back to the system. A 10,000-row document lays out 40–60 MB
+/// on a blocking thread the async threads never reuse; without this the process stays that much
+/// bigger after every large PDF (`cargo bench --bench export` prints both figures). Called on
+/// the thread that rendered: mimalloc (the portal's allocator, `lib.rs`) collects that thread's
+/// heap.
 pub fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns free pages of the allocator's own arenas to the system.
+    // SAFETY: mi_collect only frees the calling thread's unused pages; no block in use moves.
     unsafe {
-        libc::malloc_trim(0);
+        libmimalloc_sys::mi_collect(true);
     }
 }
 
