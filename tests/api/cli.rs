@@ -86,6 +86,32 @@ fn every_command_has_help() {
     }
 }
 
+/// A pool size out of range stops `serve` at once, saying which setting and what it takes.
+#[test]
+fn serve_refuses_a_pool_size_out_of_range() {
+    let dir = tempfile::tempdir().unwrap();
+    for bad in ["0", "1001"] {
+        let (ok, out) = selfcare(
+            dir.path(),
+            &[
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+                "--database-connections",
+                bad,
+            ],
+            "",
+        );
+        assert!(!ok, "{bad}: {out}");
+        assert!(
+            out.contains("SELFCARE_DATABASE_CONNECTIONS / --database-connections: 1 to 1000"),
+            "{bad}: {out}"
+        );
+    }
+    let (ok, out) = selfcare(dir.path(), &["serve", "--database-connections", "many"], "");
+    assert!(!ok && out.contains("--database-connections"), "{out}");
+}
+
 /// Started from another folder, the portal still serves its stylesheet: static files are built
 /// into the binary, not read from `./static`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
