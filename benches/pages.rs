@@ -409,23 +409,21 @@ async fn main() {
         "\n{} clients at once for {} s (the load generator shares the cores): requests/s, median / p99 ms",
         o.clients, o.seconds
     );
-    for (i, (name, _)) in BUSY_PAGES.iter().enumerate() {
-        print!("{name:<42}");
-        for r in &runs {
-            let (rate, med, p99) = r.busy[i];
-            print!(" | {:>6.0}/s {:>6.1} / {:>6.1}", rate, med, p99);
-        }
-        println!();
-    }
+    print_busy(&runs, |r| &r.busy);
     println!(
         "\n{} requests a second, each sent at its time and timed from it, for {} s: \
          answered/s, median / p99 ms",
         o.rate, o.seconds
     );
+    print_busy(&runs, |r| &r.paced);
+}
+
+/// One line per busy page: each run's (requests/s, median, p99) that `figures` picks.
+fn print_busy(runs: &[Run], figures: impl Fn(&Run) -> &Vec<(f64, f64, f64)>) {
     for (i, (name, _)) in BUSY_PAGES.iter().enumerate() {
         print!("{name:<42}");
-        for r in &runs {
-            let (rate, med, p99) = r.paced[i];
+        for r in runs {
+            let (rate, med, p99) = figures(r)[i];
             print!(" | {:>6.0}/s {:>6.1} / {:>6.1}", rate, med, p99);
         }
         println!();

@@ -69,24 +69,20 @@ impl Relay {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(
-    not(selfcare_test_postgres),
-    ignore = "SELFCARE_TEST_POSTGRES is not set"
-)]
-async fn a_database_outage_is_answered_in_the_page_format_then_passes() {
+/// A demo database on PostgreSQL, a relay to its server, a second portal process that reaches
+/// the database through the relay, and a client logged in there as `demo`.
+async fn portal_through_a_relay() -> (crate::common::TestApp, Relay, String, reqwest::Client) {
     let app = spawn_demo_app(Backend::Postgres).await;
     // The server's host:port from the test database's URL.
     let after_at = app.database_url.split_once('@').unwrap().1;
     let (host_port, database) = after_at.split_once('/').unwrap();
-    let mut relay = Relay::start(host_port).await;
+    let relay = Relay::start(host_port).await;
     let relayed = format!(
         "postgres://postgres@127.0.0.1:{}/{}",
         relay.port,
         database.split('?').next().unwrap()
     );
     let portal = spawn_second_process(&app, |s| s.database_url = relayed).await;
-
     let client = reqwest::Client::builder()
         .cookie_store(true)
         .build()
@@ -97,6 +93,16 @@ async fn a_database_outage_is_answered_in_the_page_format_then_passes() {
         .await
         .unwrap();
     assert_eq!(login.status().as_u16(), 200);
+    (app, relay, portal, client)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(selfcare_test_postgres),
+    ignore = "SELFCARE_TEST_POSTGRES is not set"
+)]
+async fn a_database_outage_is_answered_in_the_page_format_then_passes() {
+    let (_app, mut relay, portal, client) = portal_through_a_relay().await;
     let page = |format: &'static str| {
         let client = client.clone();
         let url = format!("{portal}/callc/main?format={format}");
@@ -159,26 +165,7 @@ async fn a_database_outage_is_answered_in_the_page_format_then_passes() {
     ignore = "SELFCARE_TEST_POSTGRES is not set"
 )]
 async fn connections_cut_while_idle_are_replaced_before_a_page_uses_them() {
-    let app = spawn_demo_app(Backend::Postgres).await;
-    let after_at = app.database_url.split_once('@').unwrap().1;
-    let (host_port, database) = after_at.split_once('/').unwrap();
-    let mut relay = Relay::start(host_port).await;
-    let relayed = format!(
-        "postgres://postgres@127.0.0.1:{}/{}",
-        relay.port,
-        database.split('?').next().unwrap()
-    );
-    let portal = spawn_second_process(&app, |s| s.database_url = relayed).await;
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let login = client
-        .get(format!("{portal}/api/login?u=demo&p=demo"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status().as_u16(), 200);
+    let (_app, mut relay, portal, client) = portal_through_a_relay().await;
     let main = format!("{portal}/callc/main?format=json");
     assert_eq!(
         client.get(&main).send().await.unwrap().status().as_u16(),
