@@ -1669,3 +1669,60 @@ async fn totals_of_a_period_inside_one_hour(backend: Backend) {
     assert_eq!(text_of(&xml, "total_calls"), counted.to_string());
 }
 on_both_databases!(totals_of_a_period_inside_one_hour);
+
+/// The call list's device filter offers the user's devices, in the order they were added, and
+/// no one else's: with a page of calls, with an empty period and on a refused filter.
+async fn the_device_filter_lists_the_user_s_own_devices(backend: Backend) {
+    let app = spawn_demo_app(backend).await;
+    app.legacy_login("demo", "demo").await;
+    let user = app
+        .scalar("SELECT id FROM users WHERE username = 'demo'")
+        .await;
+    let count = app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM devices WHERE user_id = {user}"
+        ))
+        .await;
+    assert!(count >= 2, "the demo user has several devices");
+    let mut ids = Vec::new();
+    for k in 0..count {
+        ids.push(
+            app.scalar(&format!(
+                "SELECT id FROM devices WHERE user_id = {user} ORDER BY id LIMIT 1 OFFSET {k}"
+            ))
+            .await,
+        )
+    }
+    // The device list's values, past its "all".
+    let offered = |html: &str| -> Vec<i64> {
+        let list = html
+            .split("<select name=\"device\">")
+            .nth(1)
+            .and_then(|s| s.split("</select>").next())
+            .unwrap_or_else(|| panic!("no device list: {html}"));
+        list.split("<option value=\"")
+            .skip(2)
+            .map(|o| o.split('"').next().unwrap().parse().unwrap())
+            .collect()
+    };
+    for (query, status) in [
+        ("", 200),
+        ("&period_start=2001-01-01&period_end=2001-01-31", 200),
+        ("&period_start=2024-02-30", 400),
+    ] {
+        let r = app
+            .get(&format!("/stats/call_list?format=html{query}"))
+            .await;
+        assert_eq!(r.status().as_u16(), status, "{query}");
+        assert_eq!(offered(&r.text().await.unwrap()), ids, "{query}");
+    }
+    let (_, empty) = json(
+        &app,
+        "/stats/call_list?period_start=2001-01-01&period_end=2001-01-31",
+    )
+    .await;
+    assert_eq!(empty["total_calls"], 0);
+    assert_eq!(empty["calls"].as_array().unwrap().len(), 0);
+}
+
+on_both_databases!(the_device_filter_lists_the_user_s_own_devices);

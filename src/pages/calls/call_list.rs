@@ -49,7 +49,7 @@ use crate::pages::calls::period_form::PeriodFields;
 use crate::pages::notice;
 use crate::period::Period;
 use crate::store::access::Resource;
-use crate::store::call_list::{calls_query, CallRow, CallTotals, Cursor};
+use crate::store::call_list::{calls_query, CallListing, CallRow, CallTotals, Cursor, DeviceName};
 use crate::store::keyset_page::{page_size, PAGE_SIZE};
 use crate::store::users::Account;
 use crate::store::Store;
@@ -600,15 +600,21 @@ pub async fn device_options(store: &Store, user_id: i64) -> AppResult<Vec<Device
         .device_choices(user_id)
         .await?
         .into_iter()
-        .map(|d| DeviceOption {
+        .map(DeviceOption::of)
+        .collect())
+}
+
+impl DeviceOption {
+    fn of(d: DeviceName) -> DeviceOption {
+        DeviceOption {
             id: d.id.to_string(),
             name: if d.description.is_empty() {
                 format!("{}/{}", d.device_type, d.extension)
             } else {
                 format!("{}/{} – {}", d.device_type, d.extension, d.description)
             },
-        })
-        .collect())
+        }
+    }
 }
 
 /// GET /stats/call_list_to_pdf/{userid}?call_type=…&date_from=…&date_till=…[&status=…][&device=…]
@@ -684,7 +690,6 @@ async fn list(
     posted: bool,
 ) -> AppResult<HttpResponse> {
     let tz = time::zone(&account.time_zone);
-    let devices = device_options(store, user.id).await?;
     let mut page = CallListPage {
         pagename: "Calls",
         language: ctx.lang.code(),
@@ -717,7 +722,8 @@ async fn list(
         per_page: PAGE_SIZE,
         filter_query: String::new(),
         form: FilterForm::typed(&params.filter),
-        devices,
+        // Read with the page's calls, or alone for a refusal or a PDF.
+        devices: Vec::new(),
         owner: Owner::of(&account),
         period_days: String::new(),
     };
@@ -727,8 +733,8 @@ async fn list(
         .and_then(|c| Ok((c, params.page_size(ctx.lang)?)));
     let (filter, (cursor, size)) = match (filter, paging) {
         (Ok(f), Ok(p)) => (f, p),
-        (Err(e), _) => return refuse_list(&ctx, page, e.message(ctx.lang)),
-        (_, Err(msg)) => return refuse_list(&ctx, page, msg),
+        (Err(e), _) => return refuse_list(&ctx, store, page, e.message(ctx.lang)).await,
+        (_, Err(msg)) => return refuse_list(&ctx, store, page, msg).await,
     };
     let price_decimals = call_price_decimals(&account);
     let currency = account.currency.clone();
@@ -745,11 +751,18 @@ async fn list(
                 move |row| CallView::of(&row, tz, price_decimals, &currency, false).into_cells(),
             ));
         }
-        Format::Pdf => return pdf_of_filter(&ctx, store, &account, page, &filter).await,
+        Format::Pdf => {
+            page.devices = device_options(store, user.id).await?;
+            return pdf_of_filter(&ctx, store, &account, page, &filter).await;
+        }
         _ => {}
     }
-    let result = store.call_page(user.id, &filter, cursor, size).await?;
-    let totals = store.call_totals(user.id, &filter).await?;
+    let CallListing {
+        page: result,
+        totals,
+        devices,
+    } = store.call_listing(user.id, &filter, cursor, size).await?;
+    page.devices = devices.into_iter().map(DeviceOption::of).collect();
     if ctx.format == Format::Html {
         let unseen: Vec<i64> = result
             .rows
@@ -844,7 +857,13 @@ async fn pdf_of_filter(
 }
 
 /// The page with why its input was refused.
-fn refuse_list(ctx: &Ctx, mut page: CallListPage, message: String) -> AppResult<HttpResponse> {
+async fn refuse_list(
+    ctx: &Ctx,
+    store: &Store,
+    mut page: CallListPage,
+    message: String,
+) -> AppResult<HttpResponse> {
+    page.devices = device_options(store, page.userid).await?;
     page.error_msg = message.clone();
     refused(ctx, &page, &message)
 }
