@@ -16,7 +16,7 @@ pub struct RateSettings {
 }
 
 /// A currency with the exchange rate in force (units per one base unit × 10^6).
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug, FromRow, serde::Deserialize)]
 pub struct CurrencyRate {
     pub code: String,
     pub decimals: i64,
@@ -25,8 +25,24 @@ pub struct CurrencyRate {
     pub rate_micros: Option<i64>,
 }
 
+/// The rates page's figures, read together (`Store::rates_page`).
+pub struct RatesOfUser {
+    pub settings: RateSettings,
+    pub currencies: Vec<CurrencyRate>,
+    pub rates: Vec<UserRate>,
+}
+
+#[derive(FromRow)]
+struct RatesRow {
+    #[sqlx(flatten)]
+    settings: RateSettings,
+    /// Each list as `json_rows` hands it over.
+    currencies: String,
+    rates: String,
+}
+
 /// One rate of the user's tariff: a destination group and a type (FIX, MOB…), per minute, in
-/// the tariff's currency. Read from a JSON array of its fields in this order (`user_rates`).
+/// the tariff's currency. Read from a JSON array of its fields in this order (`rates_page`).
 #[derive(Clone, Debug, serde::Deserialize)]
 pub struct UserRate {
     pub group_id: i64,
@@ -115,72 +131,78 @@ pub struct Destination {
 }
 
 impl Store {
-    pub async fn rate_settings(&self, user_id: i64) -> sqlx::Result<Option<RateSettings>> {
-        sqlx::query_as(
-            "SELECT u.currency AS user_currency, u.vat_percent_bp, t.currency AS tariff_currency
-             FROM users u LEFT JOIN tariffs t ON t.id = u.tariff_id
-             WHERE u.id = $1",
-        )
-        .bind(user_id)
-        .fetch_optional(self.pool())
-        .await
-    }
-
-    /// Every currency with the exchange rate in force at `at`, the base currency first.
-    pub async fn currency_rates(&self, at: i64) -> sqlx::Result<Vec<CurrencyRate>> {
-        sqlx::query_as(
-            "SELECT c.code, c.decimals, c.is_base,
-                    (SELECT e.rate_micros FROM exchange_rates e
-                      WHERE e.currency = c.code AND e.valid_from <= $1
-                      ORDER BY e.valid_from DESC LIMIT 1) AS rate_micros
-             FROM currencies c
-             ORDER BY c.is_base DESC, c.code",
-        )
-        .bind(at)
-        .fetch_all(self.pool())
-        .await
-    }
-
-    /// The rates of the user's tariff in force at `at`, by group name and type, filtered by
-    /// `search` (a group's name, one of its prefixes, or a number one of its prefixes begins).
+    /// What the rates page shows, in one statement: the user's currency, VAT and tariff
+    /// currency, every currency with its exchange rate in force at `at` (the base currency
+    /// first), and the rates of the user's tariff in force at `at` by group name and type,
+    /// filtered by `search` (a group's name, one of its prefixes, or a number one of its
+    /// prefixes begins). `None` for no such user.
     ///
-    /// A deck is hundreds of rows: they come as one value (`json_rows`).
-    pub async fn user_rates(
+    /// A deck is hundreds of rows: the lists come as one value each (`json_rows`).
+    pub async fn rates_page(
         &self,
         user_id: i64,
         at: i64,
         search: &RateSearch,
-    ) -> sqlx::Result<Vec<UserRate>> {
-        let rates =
-            "SELECT g.id AS group_id, g.name AS group_name, g.flag, r.rate_type, r.price_micros
-             FROM users u
-             JOIN rates r ON r.tariff_id = u.tariff_id
-             JOIN destination_groups g ON g.id = r.group_id
-             WHERE u.id = $1 AND r.effective_from <= $2
-               AND NOT EXISTS (
-                   SELECT 1 FROM rates n
-                   WHERE n.tariff_id = r.tariff_id AND n.group_id = r.group_id
-                     AND n.rate_type = r.rate_type
-                     AND n.effective_from > r.effective_from AND n.effective_from <= $2)
-               AND ($3 = ''
-                    OR LOWER(g.name) LIKE $3 ESCAPE '\\'
-                    OR ($5 <> '' AND g.flag <> '' AND $5 LIKE ('%,' || g.flag || ',%'))
-                    OR ($4 <> '' AND EXISTS (
-                        SELECT 1 FROM destinations d
-                        WHERE d.group_id = g.id
-                          AND (d.tariff_id IS NULL OR d.tariff_id = u.tariff_id)
-                          AND (d.prefix LIKE ($4 || '%') OR $4 LIKE (d.prefix || '%')))))";
-        let fields = "group_id, group_name, flag, rate_type, price_micros";
-        let list =
-            json_rows::Listing::new(self.backend(), fields, "group_name, group_id, rate_type");
-        let sql = list.sql(rates);
-        let q = sqlx::query_as(&sql)
+    ) -> sqlx::Result<Option<RatesOfUser>> {
+        let currencies = json_rows::Listing::new(
+            self.backend(),
+            "code, decimals, is_base, rate_micros",
+            "is_base DESC, code",
+        );
+        let rates = json_rows::Listing::new(
+            self.backend(),
+            "group_id, group_name, flag, rate_type, price_micros",
+            "group_name, group_id, rate_type",
+        );
+        let sql = format!(
+            "SELECT u.currency AS user_currency, u.vat_percent_bp, t.currency AS tariff_currency,
+                    ({}) AS currencies, ({}) AS rates
+               FROM users u LEFT JOIN tariffs t ON t.id = u.tariff_id
+              WHERE u.id = $1",
+            currencies.sql(
+                "SELECT c.code, c.decimals, c.is_base,
+                        (SELECT e.rate_micros FROM exchange_rates e
+                          WHERE e.currency = c.code AND e.valid_from <= $2
+                          ORDER BY e.valid_from DESC LIMIT 1) AS rate_micros
+                   FROM currencies c"
+            ),
+            rates.sql(
+                "SELECT g.id AS group_id, g.name AS group_name, g.flag, r.rate_type, r.price_micros
+                   FROM users u
+                   JOIN rates r ON r.tariff_id = u.tariff_id
+                   JOIN destination_groups g ON g.id = r.group_id
+                  WHERE u.id = $1 AND r.effective_from <= $2
+                    AND NOT EXISTS (
+                        SELECT 1 FROM rates n
+                        WHERE n.tariff_id = r.tariff_id AND n.group_id = r.group_id
+                          AND n.rate_type = r.rate_type
+                          AND n.effective_from > r.effective_from AND n.effective_from <= $2)
+                    AND ($3 = ''
+                         OR LOWER(g.name) LIKE $3 ESCAPE '\\'
+                         OR ($5 <> '' AND g.flag <> '' AND $5 LIKE ('%,' || g.flag || ',%'))
+                         OR ($4 <> '' AND EXISTS (
+                             SELECT 1 FROM destinations d
+                             WHERE d.group_id = g.id
+                               AND (d.tariff_id IS NULL OR d.tariff_id = u.tariff_id)
+                               AND (d.prefix LIKE ($4 || '%') OR $4 LIKE (d.prefix || '%')))))"
+            ),
+        );
+        let row: Option<RatesRow> = sqlx::query_as(&sql)
             .bind(user_id)
             .bind(at)
             .bind(search.name_pattern.as_str())
             .bind(search.digits.as_str())
-            .bind(search.flags.as_str());
-        list.fetch(q, self.pool()).await
+            .bind(search.flags.as_str())
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|row| {
+            Ok(RatesOfUser {
+                settings: row.settings,
+                currencies: currencies.read(&row.currencies)?,
+                rates: rates.read(&row.rates)?,
+            })
+        })
+        .transpose()
     }
 
     /// A destination group of the user's tariff (`None` for any other group).

@@ -13,7 +13,7 @@ use crate::export::{key_in, Column, Export, ExportRow, FileName, Owner, WordTabl
 use crate::i18n::Lang;
 use crate::locale;
 use crate::money::{format_percent_short, CurrencyCode, ExchangeRate, Money};
-use crate::store::rates::{CurrencyRate, RateSearch, RateSettings};
+use crate::store::rates::{CurrencyRate, RateSearch, RateSettings, RatesOfUser};
 use crate::store::Store;
 use crate::time;
 use crate::web::openapi::ApiDoc;
@@ -416,19 +416,22 @@ pub async fn show(
                 .fill("rates.search_too_long", &[("max", &MAX_SEARCH)]),
         ));
     }
-    let settings = store
-        .rate_settings(user.id)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
     let now = time::now();
-    let currencies = Currencies::new(store.currency_rates(now).await?);
-    let (currency, (from, to)) =
-        choose(query.currency.as_deref(), &settings, &currencies, ctx.lang)?;
-    let vat = settings.vat_percent_bp;
     // A country is found by its name in either language (CLDR's names, matched here in
     // memory, then searched for by ISO code) as well as by the stored name or a prefix.
     let search = RateSearch::new(&q).with_countries(&locale::countries_named(&q));
-    let found = store.user_rates(user.id, now, &search).await?;
+    let RatesOfUser {
+        settings,
+        currencies,
+        rates: found,
+    } = store
+        .rates_page(user.id, now, &search)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let currencies = Currencies::new(currencies);
+    let (currency, (from, to)) =
+        choose(query.currency.as_deref(), &settings, &currencies, ctx.lang)?;
+    let vat = settings.vat_percent_bp;
     let mut rates = Vec::with_capacity(found.len());
     for r in found {
         let price = Money(r.price_micros);
