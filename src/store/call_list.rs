@@ -751,20 +751,36 @@ impl Store {
 /// One branch of `calls_by_day`: the rows of `source` with their local day (`day`), calls
 /// (`n`), answered calls (`a`) and talk time (`b`); its parameters added to `w`.
 fn day_rows(w: &mut Where, day: DayOf, source: Source) -> String {
-    let (table, instant, calls, range) = match source {
+    let by_result = "CASE WHEN disposition = 'ANSWERED' THEN calls ELSE 0 END";
+    let (table, instant, calls, answered, range) = match source {
         Source::Days(d0, d1, representative) => (
             "call_days",
             format!("day * 86400 + {}", w.bind(representative)),
             "calls",
+            by_result,
             ("day", d0, d1),
         ),
         Source::Hours(h0, h1) => (
             "call_hours",
             "hour * 3600".into(),
             "calls",
+            by_result,
             ("hour", h0, h1),
         ),
-        Source::Calls(a, b) => ("calls", "started_at".into(), "1", ("started_at", a, b)),
+        Source::Quarters(q0, q1) => (
+            "call_quarters",
+            "quarter * 900".into(),
+            "calls",
+            "answered",
+            ("quarter", q0, q1),
+        ),
+        Source::Calls(a, b) => (
+            "calls",
+            "started_at".into(),
+            "1",
+            "CASE WHEN disposition = 'ANSWERED' THEN 1 ELSE 0 END",
+            ("started_at", a, b),
+        ),
     };
     let day = match day {
         DayOf::Shift(shift) => {
@@ -780,8 +796,7 @@ fn day_rows(w: &mut Where, day: DayOf, source: Source) -> String {
     let from = w.bind(from);
     let until = w.bind(until);
     format!(
-        "SELECT {day} AS day, {calls} AS n,
-                CASE WHEN disposition = 'ANSWERED' THEN {calls} ELSE 0 END AS a, billsec AS b
+        "SELECT {day} AS day, {calls} AS n, {answered} AS a, billsec AS b
            FROM {table} WHERE user_id = $1 AND {column} >= {from} AND {column} < {until}"
     )
 }
@@ -835,15 +850,21 @@ impl DayAssignment {
         }
     }
 
-    /// The misplaced seconds as whole hours (from `call_hours`) and at most one partial hour
-    /// (from `calls`), in hours or seconds of the UTC day.
+    /// The misplaced seconds as whole hours (from `call_hours`) and at most one partial hour,
+    /// in hours or seconds of the UTC day. Every zone today is a whole number of quarter hours
+    /// from UTC, so that part hour is quarter hours (from `call_quarters`); `calls` serves any
+    /// other offset (historic local mean times, as India's +5:53:20 before 1942).
     fn misplaced(&self) -> Vec<Source> {
         let (from, until) = self.misplaced;
         let HourSplit { hours, edges } = HourSplit::of(from, until);
+        let part = |(a, b): (i64, i64)| match (a % 900, b % 900) {
+            (0, 0) => Source::Quarters(a / 900, b / 900),
+            _ => Source::Calls(a, b),
+        };
         hours
             .map(|(h0, h1)| Source::Hours(h0, h1))
             .into_iter()
-            .chain(edges.into_iter().map(|(a, b)| Source::Calls(a, b)))
+            .chain(edges.into_iter().map(part))
             .collect()
     }
 }
@@ -865,16 +886,37 @@ fn day_corrections(
     piece: Source,
     (d0, d1): (i64, i64),
 ) -> (String, [String; 2]) {
-    let (table, column, calls, unit, from, until, second) = match piece {
-        Source::Hours(h0, h1) => ("call_hours", "hour", "r.calls", 24, h0, h1, h0 * 3600),
-        Source::Calls(a, b) => ("calls", "started_at", "1", 86_400, a, b, a),
+    let answered_calls = "CASE WHEN r.disposition = 'ANSWERED' THEN r.calls ELSE 0 END";
+    let answered_call = "CASE WHEN r.disposition = 'ANSWERED' THEN 1 ELSE 0 END";
+    let (table, column, calls, answered, unit, from, until, second) = match piece {
+        Source::Hours(h0, h1) => (
+            "call_hours",
+            "hour",
+            "r.calls",
+            answered_calls,
+            24,
+            h0,
+            h1,
+            h0 * 3600,
+        ),
+        Source::Quarters(q0, q1) => (
+            "call_quarters",
+            "quarter",
+            "r.calls",
+            "r.answered",
+            96,
+            q0,
+            q1,
+            q0 * 900,
+        ),
+        Source::Calls(a, b) => ("calls", "started_at", "1", answered_call, 86_400, a, b, a),
         Source::Days(..) => unreachable!("a UTC day is never misplaced whole"),
     };
     let (from, until) = (w.bind(from), w.bind(until));
     let (d0, d1) = (w.bind(d0), w.bind(d1));
     let rows = format!(
         "SELECT u.n AS utc_day, CAST(SUM({calls}) AS BIGINT) AS n,
-                CAST(SUM(CASE WHEN r.disposition = 'ANSWERED' THEN {calls} ELSE 0 END) AS BIGINT) AS a,
+                CAST(SUM({answered}) AS BIGINT) AS a,
                 CAST(SUM(r.billsec) AS BIGINT) AS b
            FROM utc_days u JOIN {table} r
              ON r.user_id = $1 AND r.{column} >= u.n * {unit} + {from}
@@ -900,12 +942,14 @@ fn day_corrections(
 
 /// Where the rows of a per-day query come from: whole UTC days `[d0, d1)` of `call_days` (with
 /// the second of the day that decides their local day), whole hours `[h0, h1)` of
-/// `call_hours`, or the instants `[from, until)` of `calls`.
+/// `call_hours`, the instants `[from, until)` of `calls`, or (for the pieces of each UTC day
+/// that `day_corrections` moves) the quarter hours `[q0, q1)` of the day in `call_quarters`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Source {
     Days(i64, i64, i64),
     Hours(i64, i64),
     Calls(i64, i64),
+    Quarters(i64, i64),
 }
 
 /// A range of instants cut into the whole UTC hours inside it and the partial hours at its
@@ -1113,13 +1157,10 @@ mod tests {
         assert_eq!(of(0), (0, vec![]));
         // London's summer: the last hour of each UTC day is tomorrow there.
         assert_eq!(of(3600), (0, vec![Source::Hours(23, 24)]));
-        // India (+5:30): five and a half hours, the half from `calls`.
+        // India (+5:30): five and a half hours, the half as two quarter hours (18:30–19:00).
         assert_eq!(
             of(19_800),
-            (
-                0,
-                vec![Source::Hours(19, 24), Source::Calls(66_600, 68_400)]
-            )
+            (0, vec![Source::Hours(19, 24), Source::Quarters(74, 76)])
         );
         // New York (-5): most of the UTC day is on the local day of its last second; its
         // first five hours are the day before there.
@@ -1127,9 +1168,14 @@ mod tests {
         // Chatham (+12:45): past half a day ahead.
         assert_eq!(
             of(45_900),
+            (86_399, vec![Source::Hours(0, 11), Source::Quarters(44, 45)])
+        );
+        // A local mean time (India's +5:53:20 until 1942): its part hour from `calls`.
+        assert_eq!(
+            of(21_200),
             (
-                86_399,
-                vec![Source::Hours(0, 11), Source::Calls(39_600, 40_500)]
+                0,
+                vec![Source::Hours(19, 24), Source::Calls(65_200, 68_400)]
             )
         );
     }

@@ -105,8 +105,9 @@ impl Store {
 
     /// Detaches the partitions of the months before `before` (UTC) from `calls` and renames
     /// each to `archived_calls_YYYY_MM`, a table of its own the operator can dump and drop. Their
-    /// calls leave the pages and the roll-ups (`call_hours`, `call_days`, `missed_counts`, `unseen_counts`) in
-    /// the same transaction, so figures and lists still agree. Returns the archived tables.
+    /// calls leave the pages and the roll-ups (`call_hours`, `call_days`, `call_quarters`,
+    /// `missed_counts`, `unseen_counts`) in the same transaction, so figures and lists still
+    /// agree. Returns the archived tables.
     pub async fn archive_call_months(&self, before: Month) -> anyhow::Result<Vec<String>> {
         anyhow::ensure!(
             self.backend == Backend::Postgres,
@@ -139,6 +140,11 @@ impl Store {
             sqlx::query("DELETE FROM call_days WHERE day >= $1 AND day < $2")
                 .bind(from / 86_400)
                 .bind(to / 86_400)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM call_quarters WHERE quarter >= $1 AND quarter < $2")
+                .bind(from / 900)
+                .bind(to / 900)
                 .execute(&mut *tx)
                 .await?;
             sqlx::query(&format!(

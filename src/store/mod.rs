@@ -188,7 +188,7 @@ impl Store {
                     .await?;
             }
             Backend::Postgres => {
-                sqlx::query("VACUUM (ANALYZE) calls, call_hours, call_days, ledger")
+                sqlx::query("VACUUM (ANALYZE) calls, call_hours, call_days, call_quarters, ledger")
                     .execute(&mut *c)
                     .await?;
             }

@@ -1534,6 +1534,36 @@ async fn the_roll_ups_follow_every_change(backend: Backend) {
              FROM calls GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5"
         )
     };
+    // Per quarter hour, only what the per-day chart counts.
+    let quarters = || {
+        let pool = app.store.pool().clone();
+        async move {
+            let read = |sql: &'static str| {
+                sqlx::query_as::<_, (i64, i64, i64, i64, i64)>(sql).fetch_all(&pool)
+            };
+            let rolled = read(
+                "SELECT user_id, quarter, calls, answered, billsec FROM call_quarters
+                  WHERE calls <> 0 ORDER BY 1, 2",
+            )
+            .await
+            .unwrap();
+            let computed = read(
+                "SELECT user_id, started_at / 900, COUNT(*),
+                        SUM(CASE WHEN disposition = 'ANSWERED' THEN 1 ELSE 0 END),
+                        CAST(SUM(billsec) AS BIGINT)
+                   FROM calls GROUP BY 1, 2 ORDER BY 1, 2",
+            )
+            .await
+            .unwrap();
+            (rolled, computed)
+        }
+    };
+    let (by_quarter, counted) = quarters().await;
+    assert!(by_quarter.len() > 100);
+    assert_eq!(
+        by_quarter, counted,
+        "call_quarters after the demo's bulk inserts"
+    );
     for (table, key, seconds) in levels {
         let first = rows(rolled(table, key)).await;
         assert!(first.len() > 100, "{table}");
@@ -1547,6 +1577,7 @@ async fn the_roll_ups_follow_every_change(backend: Backend) {
         "UPDATE calls SET price_micros = NULL WHERE id % 7 = 0",
         "UPDATE calls SET started_at = started_at + 7200, disposition = 'BUSY', billsec = 0 WHERE id % 11 = 0",
         "UPDATE calls SET started_at = started_at - 86400 WHERE id % 19 = 0",
+        "UPDATE calls SET started_at = started_at + 900 WHERE id % 23 = 0",
         "UPDATE calls SET device_id = NULL WHERE id % 17 = 0",
         "UPDATE calls SET seen = 1, processed = 1 WHERE id % 5 = 0",
         "DELETE FROM calls WHERE id % 13 = 0",
@@ -1559,6 +1590,8 @@ async fn the_roll_ups_follow_every_change(backend: Backend) {
                 "{table} after {sql}"
             );
         }
+        let (by_quarter, counted) = quarters().await;
+        assert_eq!(by_quarter, counted, "call_quarters after {sql}");
     }
 }
 on_both_databases!(the_roll_ups_follow_every_change);
