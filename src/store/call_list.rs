@@ -682,7 +682,7 @@ impl Store {
                 }
             }
             for (a, b) in split.edges {
-                parts.push(day_rows(&mut w, seg.day, Source::Calls(a, b)));
+                parts.push(day_rows(&mut w, seg.day, Source::part(a, b, shift)));
             }
         }
         if parts.is_empty() {
@@ -803,8 +803,9 @@ fn day_rows(w: &mut Where, day: DayOf, source: Source) -> String {
 
 /// The whole UTC hours `[h0, h1)` of a period in a zone `shift` seconds ahead of UTC, as the
 /// sources that put each call on its local day: `call_hours` for the hours within one local
-/// day, `calls` for an hour that a local midnight cuts (only where the offset is not whole
-/// hours, as India's: at most one such hour a day). `None`: the hours are all on one local day.
+/// day, quarter hours (`Source::part`) for an hour that a local midnight cuts (only where the
+/// offset is not whole hours, as India's: at most one such hour a day). `None`: the hours are
+/// all on one local day.
 fn hour_sources(h0: i64, h1: i64, shift: Option<i64>) -> Vec<Source> {
     let cut = |h: i64| shift.is_some_and(|s| (h * 3600 + s).rem_euclid(86_400) > 86_400 - 3600);
     let mut out = Vec::new();
@@ -813,7 +814,7 @@ fn hour_sources(h0: i64, h1: i64, shift: Option<i64>) -> Vec<Source> {
         if start < h {
             out.push(Source::Hours(start, h));
         }
-        out.push(Source::Calls(h * 3600, (h + 1) * 3600));
+        out.push(Source::part(h * 3600, (h + 1) * 3600, shift));
         start = h + 1;
     }
     if start < h1 {
@@ -857,14 +858,10 @@ impl DayAssignment {
     fn misplaced(&self) -> Vec<Source> {
         let (from, until) = self.misplaced;
         let HourSplit { hours, edges } = HourSplit::of(from, until);
-        let part = |(a, b): (i64, i64)| match (a % 900, b % 900) {
-            (0, 0) => Source::Quarters(a / 900, b / 900),
-            _ => Source::Calls(a, b),
-        };
         hours
             .map(|(h0, h1)| Source::Hours(h0, h1))
             .into_iter()
-            .chain(edges.into_iter().map(part))
+            .chain(edges.into_iter().map(|(a, b)| Source::part(a, b, None)))
             .collect()
     }
 }
@@ -950,6 +947,20 @@ enum Source {
     Hours(i64, i64),
     Calls(i64, i64),
     Quarters(i64, i64),
+}
+
+impl Source {
+    /// The instants `[a, b)` of less than a day: as quarter hours where both ends are on a
+    /// quarter hour and so is every local midnight (`shift`, seconds ahead of UTC, when the
+    /// rows' day is computed from it), so that no quarter is on two local days; else `calls`.
+    fn part(a: i64, b: i64, shift: Option<i64>) -> Source {
+        let on_quarter = |t: i64| t.rem_euclid(900) == 0;
+        if on_quarter(a) && on_quarter(b) && shift.is_none_or(on_quarter) {
+            Source::Quarters(a.div_euclid(900), b.div_euclid(900))
+        } else {
+            Source::Calls(a, b)
+        }
+    }
 }
 
 /// A range of instants cut into the whole UTC hours inside it and the partial hours at its
@@ -1123,7 +1134,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_hours_a_local_midnight_cuts_are_read_from_calls() {
+    fn only_hours_a_local_midnight_cuts_are_read_by_the_quarter() {
         // UTC and London: every hour from the roll-up.
         assert_eq!(hour_sources(10, 30, Some(0)), vec![Source::Hours(10, 30)]);
         assert_eq!(hour_sources(10, 30, None), vec![Source::Hours(10, 30)]);
@@ -1132,18 +1143,40 @@ mod tests {
             hour_sources(10, 30, Some(19_800)),
             vec![
                 Source::Hours(10, 18),
-                Source::Calls(18 * 3600, 19 * 3600),
+                Source::Quarters(18 * 4, 19 * 4),
                 Source::Hours(19, 30)
             ]
         );
         assert_eq!(
             hour_sources(18, 19, Some(19_800)),
-            vec![Source::Calls(18 * 3600, 19 * 3600)]
+            vec![Source::Quarters(18 * 4, 19 * 4)]
         );
         // St John's (-3:30): 03:00-04:00 UTC.
         assert_eq!(
             hour_sources(0, 4, Some(-12_600)),
-            vec![Source::Hours(0, 3), Source::Calls(3 * 3600, 4 * 3600)]
+            vec![Source::Hours(0, 3), Source::Quarters(3 * 4, 4 * 4)]
+        );
+        // A local mean time's midnight is on no quarter hour: that hour from `calls`.
+        assert_eq!(
+            hour_sources(18, 19, Some(21_200)),
+            vec![Source::Calls(18 * 3600, 19 * 3600)]
+        );
+    }
+
+    #[test]
+    fn parts_of_hours_are_quarters_where_every_quarter_is_on_one_local_day() {
+        assert_eq!(Source::part(900, 2700, None), Source::Quarters(1, 3));
+        assert_eq!(
+            Source::part(900, 2700, Some(19_800)),
+            Source::Quarters(1, 3)
+        );
+        assert_eq!(
+            Source::part(900, 2701, Some(19_800)),
+            Source::Calls(900, 2701)
+        );
+        assert_eq!(
+            Source::part(900, 2700, Some(21_200)),
+            Source::Calls(900, 2700)
         );
     }
 
