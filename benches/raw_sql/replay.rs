@@ -8,10 +8,10 @@
 //!
 //! As the portal's driver does, `psql` prepares each statement once (`PREPARE`, before the
 //! timing starts) and runs it with the page's values (`EXECUTE`), in a session planning as the
-//! portal's connections do (`plan_cache_mode = force_generic_plan`: planned once). The `sqlite3`
-//! shell has no prepared statements: it compiles each statement each time, which the portal's
-//! driver does once per connection, so on SQLite the database's figure is a little high and our
-//! own time a little low.
+//! portal's connections do (`plan_cache_mode = force_generic_plan`: planned once; `jit = off`).
+//! The `sqlite3` shell has no prepared statements: it compiles each statement each time, which
+//! the portal's driver does once per connection, so on SQLite the database's figure is a little
+//! high and our own time a little low.
 
 use crate::capture::Statement;
 use crate::support::DatabaseClient;
@@ -34,7 +34,7 @@ pub fn database_ms(url: &str, statements: &[Statement], n: usize) -> f64 {
 fn script(client: &DatabaseClient, statements: &[Statement], times: usize) -> String {
     let mut script = String::new();
     if !client.is_sqlite() {
-        script.push_str("SET plan_cache_mode = force_generic_plan;\n");
+        script.push_str("SET plan_cache_mode = force_generic_plan;\nSET jit = off;\n");
     }
     let once: Vec<String> = if client.is_sqlite() {
         statements.iter().map(Statement::literal).collect()

@@ -148,7 +148,8 @@ async fn calls_live_in_their_month_and_old_months_are_archived_whole() {
 }
 
 /// A portal's statements are planned once per connection (a plan for every month, pruned as
-/// it starts); the commands' are planned per call, for the months their values pick.
+/// it starts) and never compiled; the commands' are planned per call, for the months their
+/// values pick.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
     not(selfcare_test_postgres),
@@ -157,15 +158,19 @@ async fn calls_live_in_their_month_and_old_months_are_archived_whole() {
 async fn a_portal_plans_its_statements_once_and_a_command_per_call() {
     let app = spawn_app(Backend::Postgres).await;
     let mode = |store: selfcare::store::Store| async move {
-        let (mode,): (String,) = sqlx::query_as("SELECT current_setting('plan_cache_mode')")
-            .fetch_one(store.pool())
-            .await
-            .unwrap();
+        let mode: (String, String) =
+            sqlx::query_as("SELECT current_setting('plan_cache_mode'), current_setting('jit')")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
         mode
     };
     let pages = selfcare::store::Store::connect_for_pages(&app.database_url, None)
         .await
         .unwrap();
-    assert_eq!(mode(pages).await, "force_generic_plan");
-    assert_eq!(mode(app.store.clone()).await, "auto");
+    assert_eq!(
+        mode(pages).await,
+        ("force_generic_plan".into(), "off".into())
+    );
+    assert_eq!(mode(app.store.clone()).await.0, "auto");
 }
