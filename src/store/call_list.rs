@@ -751,36 +751,14 @@ impl Store {
 /// One branch of `calls_by_day`: the rows of `source` with their local day (`day`), calls
 /// (`n`), answered calls (`a`) and talk time (`b`); its parameters added to `w`.
 fn day_rows(w: &mut Where, day: DayOf, source: Source) -> String {
-    let by_result = "CASE WHEN disposition = 'ANSWERED' THEN calls ELSE 0 END";
-    let (table, instant, calls, answered, range) = match source {
-        Source::Days(d0, d1, representative) => (
-            "call_days",
-            format!("day * 86400 + {}", w.bind(representative)),
-            "calls",
-            by_result,
-            ("day", d0, d1),
-        ),
-        Source::Hours(h0, h1) => (
-            "call_hours",
-            "hour * 3600".into(),
-            "calls",
-            by_result,
-            ("hour", h0, h1),
-        ),
-        Source::Quarters(q0, q1) => (
-            "call_quarters",
-            "quarter * 900".into(),
-            "calls",
-            "answered",
-            ("quarter", q0, q1),
-        ),
-        Source::Calls(a, b) => (
-            "calls",
-            "started_at".into(),
-            "1",
-            "CASE WHEN disposition = 'ANSWERED' THEN 1 ELSE 0 END",
-            ("started_at", a, b),
-        ),
+    let level = source.level();
+    let (table, column, seconds) = (level.table, level.column, level.seconds);
+    let (from, until) = source.range();
+    let instant = match source {
+        Source::Days(_, _, representative) => {
+            format!("r.day * 86400 + {}", w.bind(representative))
+        }
+        _ => format!("r.{column} * {seconds}"),
     };
     let day = match day {
         DayOf::Shift(shift) => {
@@ -792,12 +770,12 @@ fn day_rows(w: &mut Where, day: DayOf, source: Source) -> String {
             w.bind(n)
         }
     };
-    let (column, from, until) = range;
     let from = w.bind(from);
     let until = w.bind(until);
     format!(
-        "SELECT {day} AS day, {calls} AS n, {answered} AS a, billsec AS b
-           FROM {table} WHERE user_id = $1 AND {column} >= {from} AND {column} < {until}"
+        "SELECT {day} AS day, {} AS n, {} AS a, r.billsec AS b
+           FROM {table} r WHERE r.user_id = $1 AND r.{column} >= {from} AND r.{column} < {until}",
+        level.calls, level.answered
     )
 }
 
@@ -883,32 +861,19 @@ fn day_corrections(
     piece: Source,
     (d0, d1): (i64, i64),
 ) -> (String, [String; 2]) {
-    let answered_calls = "CASE WHEN r.disposition = 'ANSWERED' THEN r.calls ELSE 0 END";
-    let answered_call = "CASE WHEN r.disposition = 'ANSWERED' THEN 1 ELSE 0 END";
-    let (table, column, calls, answered, unit, from, until, second) = match piece {
-        Source::Hours(h0, h1) => (
-            "call_hours",
-            "hour",
-            "r.calls",
-            answered_calls,
-            24,
-            h0,
-            h1,
-            h0 * 3600,
-        ),
-        Source::Quarters(q0, q1) => (
-            "call_quarters",
-            "quarter",
-            "r.calls",
-            "r.answered",
-            96,
-            q0,
-            q1,
-            q0 * 900,
-        ),
-        Source::Calls(a, b) => ("calls", "started_at", "1", answered_call, 86_400, a, b, a),
-        Source::Days(..) => unreachable!("a UTC day is never misplaced whole"),
-    };
+    if let Source::Days(..) = piece {
+        unreachable!("a UTC day is never misplaced whole");
+    }
+    let Level {
+        table,
+        column,
+        seconds,
+        calls,
+        answered,
+    } = piece.level();
+    let unit = 86_400 / seconds;
+    let (from, until) = piece.range();
+    let second = from * seconds;
     let (from, until) = (w.bind(from), w.bind(until));
     let (d0, d1) = (w.bind(d0), w.bind(d1));
     let rows = format!(
@@ -949,7 +914,54 @@ enum Source {
     Quarters(i64, i64),
 }
 
+/// How the rows of a source's table are read, as `r`: the column its range is on and how many
+/// seconds one step of it is, its calls and its answered calls.
+struct Level {
+    table: &'static str,
+    column: &'static str,
+    seconds: i64,
+    calls: &'static str,
+    answered: &'static str,
+}
+
 impl Source {
+    fn level(self) -> Level {
+        // The roll-ups' rows are per result; a quarter counts its answered calls itself.
+        let answered_of_rolled = "CASE WHEN r.disposition = 'ANSWERED' THEN r.calls ELSE 0 END";
+        let rolled = |table, column, seconds| Level {
+            table,
+            column,
+            seconds,
+            calls: "r.calls",
+            answered: answered_of_rolled,
+        };
+        match self {
+            Source::Days(..) => rolled("call_days", "day", 86_400),
+            Source::Hours(..) => rolled("call_hours", "hour", 3600),
+            Source::Quarters(..) => Level {
+                answered: "r.answered",
+                ..rolled("call_quarters", "quarter", 900)
+            },
+            Source::Calls(..) => Level {
+                table: "calls",
+                column: "started_at",
+                seconds: 1,
+                calls: "1",
+                answered: "CASE WHEN r.disposition = 'ANSWERED' THEN 1 ELSE 0 END",
+            },
+        }
+    }
+
+    /// The range of the level's column.
+    fn range(self) -> (i64, i64) {
+        match self {
+            Source::Days(a, b, _)
+            | Source::Hours(a, b)
+            | Source::Quarters(a, b)
+            | Source::Calls(a, b) => (a, b),
+        }
+    }
+
     /// The instants `[a, b)` of less than a day: as quarter hours where both ends are on a
     /// quarter hour and so is every local midnight (`shift`, seconds ahead of UTC, when the
     /// rows' day is computed from it), so that no quarter is on two local days; else `calls`.
